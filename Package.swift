@@ -1,0 +1,113 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+  .enableUpcomingFeature("ExistentialAny"),
+]
+
+/// One CRM service: a library target with its logic (testable) and a thin executable.
+func service(_ name: String, folder: String, executable: String) -> [Target] {
+  [
+    .target(
+      name: "\(name)Service",
+      dependencies: ["CRMRuntime"],
+      path: "Services/\(folder)/Sources",
+      swiftSettings: strict
+    ),
+    .executableTarget(
+      name: executable,
+      dependencies: [.target(name: "\(name)Service"), "CRMRuntime"],
+      path: "Services/\(folder)/App",
+      swiftSettings: strict
+    ),
+  ]
+}
+
+let package = Package(
+  name: "crm",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "contacts", targets: ["contacts"]),
+    .executable(name: "deals", targets: ["deals"]),
+    .executable(name: "activity", targets: ["activity"]),
+    .executable(name: "quality-control", targets: ["quality-control"]),
+    .executable(name: "reporting", targets: ["reporting"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+    .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+  ],
+  targets: [
+    // librdkafka, the system library (>= 2.3, installed by deploy/local/bootstrap).
+    .systemLibrary(
+      name: "CRdKafka",
+      path: "Shared/CRdKafka",
+      pkgConfig: "rdkafka",
+      providers: [.apt(["librdkafka-dev"])]
+    ),
+    .target(
+      name: "CRMKafka",
+      dependencies: [
+        "CRdKafka",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Shared/Kafka",
+      swiftSettings: strict
+    ),
+    .target(
+      name: "CRMDatabase",
+      dependencies: [
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Shared/Database",
+      swiftSettings: strict
+    ),
+    .target(
+      name: "CRMRuntime",
+      dependencies: [
+        "CRMKafka",
+        "CRMDatabase",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+      ],
+      path: "Shared/Runtime",
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "RuntimeTests",
+      dependencies: [
+        "CRMRuntime",
+        "CRMDatabase",
+        "CRMKafka",
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+      ],
+      path: "Tests/RuntimeTests",
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "SystemTests",
+      dependencies: [
+        "CRMDatabase",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Yams", package: "Yams"),
+      ],
+      path: "Tests/SystemTests",
+      swiftSettings: strict
+    ),
+  ]
+    + service("Contacts", folder: "Contacts", executable: "contacts")
+    + service("Deals", folder: "Deals", executable: "deals")
+    + service("Activity", folder: "Activity", executable: "activity")
+    + service("QualityControl", folder: "QualityControl", executable: "quality-control")
+    + service("Reporting", folder: "Reporting", executable: "reporting")
+)
