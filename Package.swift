@@ -2,7 +2,7 @@
 import PackageDescription
 
 let strict: [SwiftSetting] = [
-  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("ExistentialAny")
 ]
 
 /// One CRM service: a library target with its logic (testable) and a thin executable.
@@ -40,6 +40,7 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+    .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
   ],
   targets: [
@@ -63,6 +64,7 @@ let package = Package(
       name: "CRMDatabase",
       dependencies: [
         .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "Logging", package: "swift-log"),
       ],
       path: "Shared/Database",
@@ -83,12 +85,18 @@ let package = Package(
       path: "Shared/Runtime",
       swiftSettings: strict
     ),
+    .target(
+      name: "CRMTestSupport",
+      path: "Tests/Support",
+      swiftSettings: strict
+    ),
     .testTarget(
       name: "RuntimeTests",
       dependencies: [
         "CRMRuntime",
         "CRMDatabase",
         "CRMKafka",
+        "CRMTestSupport",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
       ],
       path: "Tests/RuntimeTests",
@@ -98,6 +106,7 @@ let package = Package(
       name: "SystemTests",
       dependencies: [
         "CRMDatabase",
+        "CRMTestSupport",
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "Yams", package: "Yams"),
       ],

@@ -1,0 +1,21 @@
+/// A failure reported by librdkafka or by this module's use of it.
+public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
+  public enum Kind: Sendable, Equatable {
+    /// The linked librdkafka is too old for the brokers we talk to.
+    case unsupportedLibrary
+    /// A configuration property was rejected.
+    case configuration
+    /// The broker did not answer, or answered with an error.
+    case broker
+  }
+
+  public var kind: Kind
+  public var message: String
+
+  public init(_ kind: Kind, _ message: String) {
+    self.kind = kind
+    self.message = message
+  }
+
+  public var description: String { message }
+}

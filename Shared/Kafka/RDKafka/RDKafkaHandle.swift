@@ -1,0 +1,85 @@
+import CRdKafka
+import Logging
+
+/// Owns one `rd_kafka_t`. This folder is the only place that touches librdkafka pointers;
+/// everything above it sees `Sendable` value types.
+final class RDKafkaHandle: @unchecked Sendable {
+  enum Kind {
+    case producer
+    case consumer
+
+    var cType: rd_kafka_type_t { self == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER }
+  }
+
+  // Immutable after init; librdkafka's handle is thread-safe for the calls made here.
+  let pointer: OpaquePointer
+  private let logContext: Unmanaged<RDKafkaLogContext>
+
+  init(kind: Kind, properties: [String: String], logger: Logger) throws(KafkaError) {
+    let conf = try RDKafkaHandle.makeConf(properties)
+    let context = Unmanaged.passRetained(RDKafkaLogContext(logger: logger))
+    rd_kafka_conf_set_opaque(conf, context.toOpaque())
+    rd_kafka_conf_set_log_cb(conf, rdKafkaLogCallback)
+
+    var errorText = [CChar](repeating: 0, count: 512)
+    guard let handle = rd_kafka_new(kind.cType, conf, &errorText, errorText.count) else {
+      rd_kafka_conf_destroy(conf)
+      context.release()
+      throw KafkaError(.configuration, "librdkafka refused to create a client: \(String(cBuffer: errorText))")
+    }
+    pointer = handle
+    logContext = context
+  }
+
+  deinit {
+    rd_kafka_destroy(pointer)
+    // The log callback may run until rd_kafka_destroy returns: free its context only now.
+    logContext.release()
+  }
+
+  private static func makeConf(_ properties: [String: String]) throws(KafkaError) -> OpaquePointer {
+    let conf = rd_kafka_conf_new()!
+    var errorText = [CChar](repeating: 0, count: 512)
+    for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
+      if rd_kafka_conf_set(conf, key, value, &errorText, errorText.count) != RD_KAFKA_CONF_OK {
+        rd_kafka_conf_destroy(conf)
+        throw KafkaError(.configuration, "librdkafka property \(key)=\(value): \(String(cBuffer: errorText))")
+      }
+    }
+    return conf
+  }
+
+  /// Blocking: call through `BlockingCalls`.
+  func metadata(timeout: Duration) throws(KafkaError) -> KafkaClusterMetadata {
+    var metadata: UnsafePointer<rd_kafka_metadata>?
+    let error = rd_kafka_metadata(pointer, 1, nil, &metadata, Int32(timeout.milliseconds))
+    guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+      throw KafkaError(.broker, "metadata request failed: \(String(cString: rd_kafka_err2str(error)))")
+    }
+    defer { rd_kafka_metadata_destroy(metadata) }
+    let md = metadata.pointee
+    let brokers = (0..<Int(md.broker_cnt)).map { i in
+      let broker = md.brokers[i]
+      return "\(String(cString: broker.host)):\(broker.port)"
+    }
+    let topics = (0..<Int(md.topic_cnt)).map { i in
+      let topic = md.topics[i]
+      return KafkaClusterMetadata.Topic(name: String(cString: topic.topic), partitionCount: Int(topic.partition_cnt))
+    }
+    return KafkaClusterMetadata(brokers: brokers, topics: topics)
+  }
+}
+
+extension Duration {
+  var milliseconds: Int64 {
+    let (seconds, attoseconds) = components
+    return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+  }
+}
+
+extension String {
+  /// The text of a NUL-terminated buffer that librdkafka filled.
+  init(cBuffer: [CChar]) {
+    self.init(decoding: cBuffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+}

@@ -1,0 +1,52 @@
+import CRMDatabase
+import CRMKafka
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Everything a service needs to start, read from `CRM_…` environment variables.
+public struct ServiceConfiguration: Sendable {
+  public var service: CRMService
+  public var httpHost: String
+  public var httpPort: Int
+  public var logLevel: Logger.Level
+  public var database: PostgresClient.Configuration
+  public var kafka: KafkaConfiguration
+
+  /// Reads the configuration; the error names the first variable that is missing or malformed.
+  public init(service: CRMService, environment: [String: String]) throws(ConfigurationError) {
+    let env = EnvironmentReader(environment)
+    self.service = service
+    httpHost = env.optional("CRM_HTTP_HOST") ?? "127.0.0.1"
+    httpPort = try env.integer("CRM_HTTP_PORT", default: service.defaultHTTPPort, in: 1...65535)
+    logLevel = try env.choice(
+      "CRM_LOG_LEVEL",
+      default: .info,
+      from: [
+        "trace": .trace, "debug": .debug, "info": .info, "notice": .notice, "warning": .warning,
+        "error": .error, "critical": .critical,
+      ]
+    )
+
+    let databaseURL = try env.required("CRM_DATABASE_URL", expected: DatabaseURL.expectedForm)
+    do {
+      database = try DatabaseURL.parse(databaseURL)
+    } catch {
+      throw ConfigurationError(variable: "CRM_DATABASE_URL", problem: error.reason, expected: DatabaseURL.expectedForm)
+    }
+
+    let brokersExpected = "host:port[,host:port…], e.g. 127.0.0.1:19092"
+    let brokers = try env.required("CRM_KAFKA_BROKERS", expected: brokersExpected)
+      .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    for broker in brokers {
+      let parts = broker.split(separator: ":", omittingEmptySubsequences: false)
+      guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), (1...65535).contains(port) else {
+        throw ConfigurationError(variable: "CRM_KAFKA_BROKERS", problem: "has \"\(broker)\"", expected: brokersExpected)
+      }
+    }
+    kafka = KafkaConfiguration(
+      bootstrapServers: brokers,
+      clientID: env.optional("CRM_INSTANCE_ID") ?? "crm-\(service.rawValue)"
+    )
+  }
+}

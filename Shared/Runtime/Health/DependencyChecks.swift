@@ -1,0 +1,19 @@
+import CRMKafka
+import PostgresNIO
+
+extension ReadinessCheck {
+  /// The service's own database answers a query.
+  public static func postgres(_ client: PostgresClient) -> ReadinessCheck {
+    ReadinessCheck(name: "postgres") {
+      _ = try await client.query("SELECT 1").collect()
+    }
+  }
+
+  /// A broker answers a metadata request.
+  public static func kafka(_ admin: KafkaAdmin, timeout: Duration) -> ReadinessCheck {
+    ReadinessCheck(name: "kafka") {
+      let metadata = try await admin.clusterMetadata(timeout: timeout)
+      guard !metadata.brokers.isEmpty else { throw KafkaError(.broker, "metadata lists no broker") }
+    }
+  }
+}

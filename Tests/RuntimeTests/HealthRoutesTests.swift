@@ -1,0 +1,80 @@
+import CRMRuntime
+import CRMTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Prometheus
+import Testing
+
+/// The runtime kit's HTTP endpoints, in process, against the real local stack.
+@Suite("Health and metrics endpoints")
+struct HealthRoutesTests {
+  func application(
+    brokers: String = LocalStack.kafkaBrokers,
+    databaseURL: String = LocalStack.databaseURL("contacts"),
+    registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+  ) throws -> some ApplicationProtocol {
+    let configuration = try ServiceConfiguration(
+      service: .contacts,
+      environment: ["CRM_DATABASE_URL": databaseURL, "CRM_KAFKA_BROKERS": brokers]
+    )
+    return ServiceApplication.build(try ServiceInfrastructure(configuration), registry: registry)
+  }
+
+  func readinessResults(_ body: ByteBuffer) throws -> [String: String] {
+    let json = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
+    return json?["checks"] as? [String: String] ?? [:]
+  }
+
+  @Test func readyWhenDatabaseAndBrokerAnswer() async throws {
+    try await application().test(.router) { client in
+      try await client.execute(uri: "/health/live", method: .get) { #expect($0.status == .ok) }
+      try await client.execute(uri: "/health/ready", method: .get) { response in
+        #expect(response.status == .ok)
+        let results = try readinessResults(response.body)
+        #expect(results == ["postgres": "ok", "kafka": "ok"])
+      }
+    }
+  }
+
+  @Test func notReadyWhenNoBrokerAnswers() async throws {
+    let closedPort = freeLocalPort()
+    try await application(brokers: "127.0.0.1:\(closedPort)").test(.router) { client in
+      try await client.execute(uri: "/health/live", method: .get) { #expect($0.status == .ok) }
+      try await client.execute(uri: "/health/ready", method: .get) { response in
+        #expect(response.status == .serviceUnavailable)
+        let checks = try readinessResults(response.body)
+        #expect(checks["postgres"] == "ok")
+        #expect(checks["kafka"] != nil && checks["kafka"] != "ok")
+      }
+    }
+  }
+
+  @Test func notReadyWhenTheDatabaseRefusesTheRole() async throws {
+    let wrongPassword = LocalStack.databaseURL("contacts").replacingOccurrences(of: "_local@", with: "_wrong@")
+    try await application(databaseURL: wrongPassword).test(.router) { client in
+      try await client.execute(uri: "/health/ready", method: .get) { response in
+        #expect(response.status == .serviceUnavailable)
+        let checks = try readinessResults(response.body)
+        #expect(checks["kafka"] == "ok")
+        #expect(checks["postgres"] != nil && checks["postgres"] != "ok")
+      }
+    }
+  }
+
+  @Test func metricsSpeakPrometheusText() async throws {
+    let registry = PrometheusCollectorRegistry()
+    registry.makeCounter(
+      descriptor: MetricNameDescriptor(
+        namespace: "crm", metricName: "test_events", unitName: "total", helpText: "A test counter.")
+    ).increment(
+      by: Int64(3))
+    try await application(registry: registry).test(.router) { client in
+      try await client.execute(uri: "/metrics", method: .get) { response in
+        #expect(response.status == .ok)
+        #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+        #expect(String(buffer: response.body).contains("crm_test_events_total 3"))
+      }
+    }
+  }
+}

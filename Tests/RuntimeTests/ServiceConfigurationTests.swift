@@ -1,0 +1,68 @@
+import CRMRuntime
+import Logging
+import Testing
+
+@Suite("Configuration from CRM_ variables")
+struct ServiceConfigurationTests {
+  let valid = [
+    "CRM_DATABASE_URL": "postgres://crm_deals:secret@db.internal:6432/crm_deals?sslmode=disable",
+    "CRM_KAFKA_BROKERS": "kafka-1:9092, kafka-2:9092",
+  ]
+
+  @Test func readsAValidEnvironmentWithDefaults() throws {
+    let configuration = try ServiceConfiguration(service: .deals, environment: valid)
+    #expect(configuration.httpPort == CRMService.deals.defaultHTTPPort)
+    #expect(configuration.httpHost == "127.0.0.1")
+    #expect(configuration.logLevel == .info)
+    #expect(configuration.database.host == "db.internal")
+    #expect(configuration.database.port == 6432)
+    #expect(configuration.database.username == "crm_deals")
+    #expect(configuration.database.password == "secret")
+    #expect(configuration.database.database == "crm_deals")
+    #expect(configuration.kafka.bootstrapServers == ["kafka-1:9092", "kafka-2:9092"])
+  }
+
+  @Test func readsOverrides() throws {
+    var environment = valid
+    environment["CRM_HTTP_PORT"] = "9000"
+    environment["CRM_HTTP_HOST"] = "0.0.0.0"
+    environment["CRM_LOG_LEVEL"] = "DEBUG"
+    let configuration = try ServiceConfiguration(service: .reporting, environment: environment)
+    #expect(configuration.httpPort == 9000)
+    #expect(configuration.httpHost == "0.0.0.0")
+    #expect(configuration.logLevel == .debug)
+  }
+
+  struct BadValue: Sendable, CustomTestStringConvertible {
+    var variable: String
+    var value: String?
+    var mentions: String
+    var testDescription: String { "\(variable)=\(value ?? "<unset>")" }
+  }
+
+  @Test(arguments: [
+    BadValue(variable: "CRM_DATABASE_URL", value: nil, mentions: "is not set"),
+    BadValue(variable: "CRM_DATABASE_URL", value: "   ", mentions: "is not set"),
+    BadValue(variable: "CRM_DATABASE_URL", value: "mysql://u:p@h/db", mentions: "scheme \"mysql\""),
+    BadValue(variable: "CRM_DATABASE_URL", value: "postgres://u:p@h:5432/", mentions: "no database name"),
+    BadValue(variable: "CRM_DATABASE_URL", value: "postgres://h:5432/db", mentions: "no user name"),
+    BadValue(variable: "CRM_DATABASE_URL", value: "postgres://u:p@h/db?sslmode=maybe", mentions: "sslmode"),
+    BadValue(variable: "CRM_KAFKA_BROKERS", value: nil, mentions: "is not set"),
+    BadValue(variable: "CRM_KAFKA_BROKERS", value: "localhost", mentions: "\"localhost\""),
+    BadValue(variable: "CRM_KAFKA_BROKERS", value: "a:9092,b:0", mentions: "\"b:0\""),
+    BadValue(variable: "CRM_HTTP_PORT", value: "http", mentions: "\"http\""),
+    BadValue(variable: "CRM_HTTP_PORT", value: "70000", mentions: "out of range"),
+    BadValue(variable: "CRM_LOG_LEVEL", value: "loud", mentions: "one of trace"),
+  ])
+  func namesTheVariableAndTheExpectedForm(_ bad: BadValue) {
+    var environment = valid
+    environment[bad.variable] = bad.value
+    #expect {
+      _ = try ServiceConfiguration(service: .contacts, environment: environment)
+    } throws: { error in
+      guard let error = error as? ConfigurationError else { return false }
+      return error.variable == bad.variable && error.description.contains(bad.mentions)
+        && error.description.contains("expected ")
+    }
+  }
+}

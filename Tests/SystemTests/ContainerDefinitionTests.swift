@@ -1,0 +1,86 @@
+import CRMTestSupport
+import Foundation
+import Testing
+import Yams
+
+/// No Docker engine runs here, so the compose file's structure is checked with a YAML parser.
+@Suite("docker-compose.yml and Dockerfile")
+struct ContainerDefinitionTests {
+  static let crmServices = ["contacts", "deals", "activity", "quality-control", "reporting"]
+
+  func compose() throws -> [String: Any] {
+    let text = try String(
+      contentsOf: LocalStack.repositoryRoot.appendingPathComponent("docker-compose.yml"), encoding: .utf8)
+    return try #require(try Yams.load(yaml: text) as? [String: Any])
+  }
+
+  func service(_ name: String) throws -> [String: Any] {
+    let services = try #require(try compose()["services"] as? [String: Any])
+    return try #require(services[name] as? [String: Any], "no service \(name)")
+  }
+
+  func healthcheckCommand(_ service: [String: Any]) throws -> String {
+    let healthcheck = try #require(service["healthcheck"] as? [String: Any])
+    let test = try #require(healthcheck["test"] as? [Any])
+    return test.map { "\($0)" }.joined(separator: " ")
+  }
+
+  @Test func kafkaRunsInKRaftModeFromTheOfficialImage() throws {
+    let kafka = try service("kafka")
+    #expect((kafka["image"] as? String)?.hasPrefix("apache/kafka:") == true)
+    let environment = try #require(kafka["environment"] as? [String: Any])
+    #expect(environment["KAFKA_PROCESS_ROLES"] as? String == "broker,controller")
+    #expect(environment["KAFKA_CONTROLLER_QUORUM_VOTERS"] != nil)
+    #expect((environment["KAFKA_ADVERTISED_LISTENERS"] as? String)?.contains("kafka:9092") == true)
+    #expect(try healthcheckCommand(kafka).contains("9092"))
+  }
+
+  @Test func postgresProvisionsPerServiceDatabasesFromDeployPostgres() throws {
+    let postgres = try service("postgres")
+    #expect((postgres["image"] as? String)?.hasPrefix("postgres:15") == true)
+    let volumes = try #require(postgres["volumes"] as? [String])
+    let mount = try #require(volumes.first { $0.contains("/docker-entrypoint-initdb.d/") })
+    let source = String(mount.split(separator: ":")[0])
+    #expect(source.hasPrefix("./deploy/postgres/"))
+    let script = LocalStack.repositoryRoot.appendingPathComponent(String(source.dropFirst(2)))
+    #expect(FileManager.default.isExecutableFile(atPath: script.path), "\(script.path) missing or not executable")
+    #expect(try healthcheckCommand(postgres).contains("pg_isready"))
+  }
+
+  @Test(arguments: crmServices)
+  func serviceIsBuiltConfiguredAndHealthChecked(_ name: String) throws {
+    let service = try service(name)
+    let build = try #require(service["build"] as? [String: Any])
+    #expect(build["dockerfile"] as? String == "deploy/docker/Dockerfile")
+    #expect((build["args"] as? [String: Any])?["SERVICE"] as? String == name)
+
+    let environment = try #require(service["environment"] as? [String: Any])
+    let database = "crm_" + name.replacingOccurrences(of: "-", with: "_")
+    let url = try #require(environment["CRM_DATABASE_URL"] as? String)
+    #expect(url.hasPrefix("postgres://\(database):"), "\(name) must use its own role")
+    #expect(url.contains("@postgres:5432/\(database)"), "\(name) must use its own database")
+    #expect(environment["CRM_KAFKA_BROKERS"] as? String == "kafka:9092")
+    let port = try #require(environment["CRM_HTTP_PORT"] as? String)
+    #expect(try healthcheckCommand(service).contains(":\(port)/health/ready"))
+
+    let dependsOn = try #require(service["depends_on"] as? [String: Any])
+    for dependency in ["postgres", "kafka"] {
+      #expect((dependsOn[dependency] as? [String: Any])?["condition"] as? String == "service_healthy")
+    }
+  }
+
+  @Test func dockerfileBuildsWithSwiftAndRunsOnASlimImage() throws {
+    let text = try String(
+      contentsOf: LocalStack.repositoryRoot.appendingPathComponent("deploy/docker/Dockerfile"),
+      encoding: .utf8
+    )
+    let stages = text.split(separator: "\n").filter { $0.hasPrefix("FROM ") }
+    #expect(stages.count == 2)
+    #expect(stages.first?.contains(" AS build") == true)
+    #expect(text.contains("ARG SWIFT_IMAGE=swift:"))
+    #expect(stages.last?.contains("-slim") == true)
+    #expect(text.contains("librdkafka.so.1"))
+    #expect(text.contains("ca-certificates"))
+    #expect(text.contains("HEALTHCHECK"))
+  }
+}

@@ -1,0 +1,76 @@
+import CRMTestSupport
+import Foundation
+import Testing
+
+/// Each service executable as an operator runs it: real processes, real database, real broker.
+@Suite("Service executables")
+struct ExecutableLifecycleTests {
+  static let executables = ["contacts", "deals", "activity", "quality-control", "reporting"]
+
+  func start(_ name: String, _ environment: [String: String]) throws -> ChildProcess {
+    try ChildProcess(LocalStack.binDirectory.appendingPathComponent(name), environment: environment)
+  }
+
+  @Test(arguments: executables)
+  func readyThenNotReadyWithoutBrokerThenGracefulExit(_ name: String) async throws {
+    let broker = try await PrivateBroker()
+    let port = freeLocalPort()
+    let service = try start(
+      name,
+      [
+        "CRM_DATABASE_URL": LocalStack.databaseURL(name),
+        "CRM_KAFKA_BROKERS": broker.brokers,
+        "CRM_HTTP_PORT": "\(port)",
+        "CRM_LOG_LEVEL": "warning",
+      ]
+    )
+    let ready = "http://127.0.0.1:\(port)/health/ready"
+    let readyStatus = try await HTTPProbe.waitForStatus(ready, 200, within: .seconds(30))
+    #expect(readyStatus == 200, "\(name) never became ready: \(service.standardError)")
+    #expect(await HTTPProbe.status("http://127.0.0.1:\(port)/health/live") == 200)
+    #expect(await HTTPProbe.status("http://127.0.0.1:\(port)/metrics") == 200)
+
+    try await broker.kill()
+    #expect(try await HTTPProbe.waitForStatus(ready, 503, within: .seconds(15)) == 503)
+    #expect(await HTTPProbe.status("http://127.0.0.1:\(port)/health/live") == 200)
+
+    let signalled = ContinuousClock.now
+    service.signal(SIGTERM)
+    let exitCode = try await service.waitForExit(within: .seconds(5))
+    #expect(exitCode == 0, "\(name) after SIGTERM: exit \(String(describing: exitCode)), \(service.standardError)")
+    #expect(ContinuousClock.now - signalled < .seconds(5))
+  }
+
+  struct BadStart: Sendable, CustomTestStringConvertible {
+    var executable: String
+    var variable: String
+    var value: String?
+    var testDescription: String { "\(executable) with \(variable)=\(value ?? "<unset>")" }
+  }
+
+  static let badStarts: [BadStart] = executables.flatMap { name in
+    [
+      BadStart(executable: name, variable: "CRM_DATABASE_URL", value: nil),
+      BadStart(executable: name, variable: "CRM_KAFKA_BROKERS", value: "no-port-here"),
+      BadStart(executable: name, variable: "CRM_HTTP_PORT", value: "eighty"),
+    ]
+  }
+
+  @Test(arguments: badStarts)
+  func configurationErrorExitsWithCode2NamingTheVariable(_ bad: BadStart) async throws {
+    let port = freeLocalPort()
+    var environment = [
+      "CRM_DATABASE_URL": LocalStack.databaseURL(bad.executable),
+      "CRM_KAFKA_BROKERS": LocalStack.kafkaBrokers,
+      "CRM_HTTP_PORT": "\(port)",
+    ]
+    environment[bad.variable] = bad.value
+    let service = try start(bad.executable, environment)
+    let exitCode = try await service.waitForExit(within: .seconds(10))
+    #expect(exitCode == 2)
+    #expect(service.standardError.contains(bad.variable), "stderr: \(service.standardError)")
+    #expect(service.standardError.contains("expected"), "stderr: \(service.standardError)")
+    // Nothing started: the HTTP port was never opened.
+    #expect(await HTTPProbe.status("http://127.0.0.1:\(port)/health/live") == nil)
+  }
+}
