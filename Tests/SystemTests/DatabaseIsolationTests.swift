@@ -1,4 +1,3 @@
-import CRMDatabase
 import CRMTestSupport
 import Logging
 import PostgresNIO
@@ -10,19 +9,29 @@ struct DatabaseIsolationTests {
   static let services = ["contacts", "deals", "activity", "quality-control", "reporting"]
 
   /// Connects with `role`'s service credentials to the database `database` and runs a query.
+  /// A single connection, not a pool: a refused connection fails at once with the server's error.
   func query(as role: String, database: String, _ sql: PostgresQuery) async throws -> [PostgresRow] {
-    var configuration = try DatabaseURL.parse(LocalStack.databaseURL(role))
-    configuration.database = database
-    let client = PostgresClient(configuration: configuration, backgroundLogger: Logger(label: "test"))
-    return try await withThrowingTaskGroup(of: [PostgresRow].self) { group in
-      group.addTask {
-        await client.run()
-        return []
-      }
-      defer { group.cancelAll() }
-      return try await client.query(sql).collect()
+    let name = LocalStack.databaseName(role)
+    let configuration = PostgresConnection.Configuration(
+      host: "127.0.0.1",
+      port: LocalStack.postgresPort,
+      username: name,
+      password: "\(name)_local",
+      database: database,
+      tls: .disable
+    )
+    let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Self.logger)
+    do {
+      let rows = try await connection.query(sql, logger: Self.logger).collect()
+      try await connection.close()
+      return rows
+    } catch {
+      try? await connection.close()
+      throw error
     }
   }
+
+  static let logger = Logger(label: "database-isolation-test")
 
   func isPermissionDenied(_ error: any Error) -> Bool {
     (error as? PSQLError)?.serverInfo?[.sqlState] == "42501"

@@ -11,9 +11,10 @@ for service in contacts deals activity quality-control reporting; do
   password="${!var:-${name}_local}"
   echo "    database $name, role $name"
   psql -v ON_ERROR_STOP=1 -q -d postgres -v role="$name" -v password="$password" <<'SQL'
-SELECT format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT', :'role')
+-- INHERIT: the database owner acts through the implicit pg_database_owner role (PG 15 public schema).
+SELECT format('CREATE ROLE %I LOGIN', :'role')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
-ALTER ROLE :"role" PASSWORD :'password';
+ALTER ROLE :"role" LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD :'password';
 SELECT format('CREATE DATABASE %I OWNER %I', :'role', :'role')
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'role') \gexec
 REVOKE ALL ON DATABASE :"role" FROM PUBLIC;
