@@ -56,6 +56,7 @@ let package = Package(
       dependencies: [
         "CRdKafka",
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ],
       path: "Shared/Kafka",
       swiftSettings: strict
@@ -100,6 +101,12 @@ let package = Package(
         .product(name: "HummingbirdTesting", package: "hummingbird"),
       ],
       path: "Tests/RuntimeTests",
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "KafkaTests",
+      dependencies: ["CRMKafka", "CRMTestSupport"],
+      path: "Tests/KafkaTests",
       swiftSettings: strict
     ),
     .testTarget(

@@ -2,7 +2,7 @@ import Logging
 
 /// Cluster-level requests: metadata now; topic management comes with the messaging layer.
 public final class KafkaAdmin: Sendable {
-  private let handle: RDKafkaHandle
+  let handle: RDKafkaHandle
 
   public init(configuration: KafkaConfiguration, logger: Logger) throws(KafkaError) {
     handle = try RDKafkaHandle(kind: .producer, properties: configuration.librdkafkaProperties(), logger: logger)
@@ -12,5 +12,30 @@ public final class KafkaAdmin: Sendable {
   public func clusterMetadata(timeout: Duration) async throws -> KafkaClusterMetadata {
     let handle = self.handle
     return try await BlockingCalls.run { try handle.metadata(timeout: timeout) }
+  }
+}
+
+extension KafkaAdmin {
+  /// Creates the topics that do not exist yet (idempotent).
+  public func createTopics(
+    _ names: [String],
+    partitions: Int,
+    replicationFactor: Int = 1,
+    timeout: Duration = .seconds(10)
+  ) async throws {
+    let handle = self.handle
+    try await BlockingCalls.run {
+      try handle.createTopics(names, partitions: partitions, replicationFactor: replicationFactor, timeout: timeout)
+    }
+  }
+
+  /// Deletes the topics that exist (idempotent).
+  public func deleteTopics(_ names: [String], timeout: Duration = .seconds(10)) async throws {
+    let handle = self.handle
+    try await BlockingCalls.run { try handle.deleteTopics(names, timeout: timeout) }
+  }
+
+  public func listTopics(timeout: Duration = .seconds(5)) async throws -> [KafkaClusterMetadata.Topic] {
+    try await clusterMetadata(timeout: timeout).topics
   }
 }

@@ -7,6 +7,14 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
     case configuration
     /// The broker did not answer, or answered with an error.
     case broker
+    /// A produced record was not stored (e.g. its delivery timed out).
+    case delivery
+    /// The producer's local queue is full; retry after deliveries drain it.
+    case queueFull
+    /// An offset commit failed (e.g. during a rebalance); the records will come again.
+    case commit
+    /// The client was shut down.
+    case shutDown
   }
 
   public var kind: Kind

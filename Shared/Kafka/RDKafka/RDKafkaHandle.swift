@@ -13,10 +13,12 @@ final class RDKafkaHandle: @unchecked Sendable {
 
   // Immutable after init; librdkafka's handle is thread-safe for the calls made here.
   let pointer: OpaquePointer
-  private let logContext: Unmanaged<RDKafkaLogContext>
+  let logContext: Unmanaged<RDKafkaLogContext>
 
-  init(kind: Kind, properties: [String: String], logger: Logger) throws(KafkaError) {
+  /// `events`: the RD_KAFKA_EVENT_… kinds to route to the main queue (producers: delivery reports).
+  init(kind: Kind, properties: [String: String], logger: Logger, events: Int32 = 0) throws(KafkaError) {
     let conf = try RDKafkaHandle.makeConf(properties)
+    if events != 0 { rd_kafka_conf_set_events(conf, events) }
     let context = Unmanaged.passRetained(RDKafkaLogContext(logger: logger))
     rd_kafka_conf_set_opaque(conf, context.toOpaque())
     rd_kafka_conf_set_log_cb(conf, rdKafkaLogCallback)

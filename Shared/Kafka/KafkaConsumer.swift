@@ -1,0 +1,143 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// A consumer with manual commits: offsets are committed (as offset + 1) only when the caller
+/// says a record is processed. Polls block on librdkafka's queue off the cooperative pool, so a
+/// record is handed over as soon as it is fetched (no poll-then-sleep loop).
+public final class KafkaConsumer: Sendable {
+  public enum StartOffset: Sendable, Hashable {
+    case beginning
+    /// The partition's current end: only records produced from now on.
+    case highWatermark
+    case offset(Int64)
+  }
+
+  public enum Subscription: Sendable, Hashable {
+    /// Join group `id`; the group spreads the topics' partitions over its members.
+    case group(id: String, topics: [String])
+    /// Read these partitions directly, outside any group: no rebalances, no commits.
+    case partitions([(topic: String, partition: Int32, start: StartOffset)])
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { "\(lhs)" == "\(rhs)" }
+    public func hash(into hasher: inout Hasher) { hasher.combine("\(self)") }
+  }
+
+  private let handle: RDKafkaHandle
+  private let closed = Mutex(false)
+  private let logger: Logger
+  public let subscription: Subscription
+
+  /// `fetchWait`: how long the broker may hold a fetch. A broker that answers only when the
+  /// wait runs out (the local one does) turns it into latency: keep it small for RPC.
+  public init(
+    configuration: KafkaConfiguration,
+    subscription: Subscription,
+    fetchWait: Duration = .milliseconds(100),
+    logger: Logger
+  ) async throws {
+    let groupID: String =
+      switch subscription {
+      case .group(let id, _): id
+      case .partitions: "crm.direct.\(UUID().uuidString.lowercased())"  // required by librdkafka, never joined
+      }
+    let defaults = [
+      "group.id": groupID,
+      "enable.auto.commit": "false",
+      "enable.auto.offset.store": "false",
+      "auto.offset.reset": "earliest",
+      "enable.partition.eof": "false",
+      "fetch.wait.max.ms": "\(fetchWait.milliseconds)",
+      "fetch.error.backoff.ms": "20",
+      "fetch.queue.backoff.ms": "1",
+      "session.timeout.ms": "10000",
+      "heartbeat.interval.ms": "1000",
+    ]
+    let handle = try RDKafkaHandle(
+      kind: .consumer,
+      properties: configuration.librdkafkaProperties(overriding: defaults),
+      logger: logger
+    )
+    handle.redirectToConsumerQueue()
+    switch subscription {
+    case .group(_, let topics):
+      try handle.subscribe(topics)
+    case .partitions(let partitions):
+      let starts = try await BlockingCalls.run {
+        try partitions.map { p in
+          let offset: Int64 =
+            switch p.start {
+            case .beginning: Int64(RD_KAFKA_OFFSET_BEGINNING)
+            case .offset(let offset): offset
+            // An explicit offset, not OFFSET_END: END is resolved lazily, after records sent meanwhile.
+            case .highWatermark: try handle.highWatermark(topic: p.topic, partition: p.partition, timeout: .seconds(5))
+            }
+          return (topic: p.topic, partition: p.partition, offset: offset)
+        }
+      }
+      try handle.assign(starts)
+    }
+    self.handle = handle
+    self.subscription = subscription
+    self.logger = logger
+  }
+
+  /// Waits up to `timeout` for records; returns at most `maximum`, possibly none.
+  public func poll(maximum: Int = 500, timeout: Duration = .milliseconds(100)) async throws -> [KafkaConsumerMessage] {
+    guard !closed.withLock({ $0 }) else { throw KafkaError(.shutDown, "the consumer is closed") }
+    let handle = self.handle
+    return try await BlockingCalls.run { handle.poll(maximum: maximum, timeout: timeout) }
+  }
+
+  /// Marks `message` and everything before it in its partition as processed.
+  public func commit(_ message: KafkaConsumerMessage) async throws {
+    try await commit([(message.topic, message.partition, message.offset + 1)])
+  }
+
+  /// Commits next-offsets to read, per partition. Fails during a rebalance: the records then
+  /// come again to whoever owns the partition, which idempotent handlers absorb.
+  public func commit(_ nextOffsets: [(topic: String, partition: Int32, offset: Int64)]) async throws {
+    guard !nextOffsets.isEmpty else { return }
+    let handle = self.handle
+    try await BlockingCalls.run { try handle.commit(nextOffsets) }
+  }
+
+  /// Leaves the group and stops fetching; further polls throw.
+  public func close() async {
+    let wasClosed = closed.withLock { closed in
+      defer { closed = true }
+      return closed
+    }
+    guard !wasClosed else { return }
+    let handle = self.handle
+    _ = try? await BlockingCalls.run { handle.closeConsumer() }
+  }
+
+  /// Records one by one until the consumer is closed or the task cancelled.
+  public var messages: Messages { Messages(consumer: self) }
+
+  public struct Messages: AsyncSequence, Sendable {
+    public typealias Element = KafkaConsumerMessage
+    let consumer: KafkaConsumer
+
+    public func makeAsyncIterator() -> Iterator { Iterator(consumer: consumer) }
+
+    public struct Iterator: AsyncIteratorProtocol {
+      let consumer: KafkaConsumer
+      var buffer: ArraySlice<KafkaConsumerMessage> = []
+
+      public mutating func next() async throws -> KafkaConsumerMessage? {
+        while buffer.isEmpty {
+          if Task.isCancelled || consumer.closed.withLock({ $0 }) { return nil }
+          do {
+            buffer = try await consumer.poll()[...]
+          } catch let error as KafkaError where error.kind == .shutDown {
+            return nil
+          }
+        }
+        return buffer.popFirst()
+      }
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import CRdKafka
+
+extension RDKafkaHandle {
+  /// Routes everything (rebalances included) to the consumer queue that `poll` serves.
+  func redirectToConsumerQueue() {
+    rd_kafka_poll_set_consumer(pointer)
+  }
+
+  /// Joins the consumer group for `topics`; partitions are assigned by the group.
+  func subscribe(_ topics: [String]) throws(KafkaError) {
+    let list = rd_kafka_topic_partition_list_new(Int32(topics.count))!
+    defer { rd_kafka_topic_partition_list_destroy(list) }
+    for topic in topics { rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA) }
+    let error = rd_kafka_subscribe(pointer, list)
+    guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+      throw KafkaError(.broker, "subscribe to \(topics): \(String(cString: rd_kafka_err2str(error)))")
+    }
+  }
+
+  /// Reads the given partitions from the given offsets, outside any group (no rebalances).
+  func assign(_ partitions: [(topic: String, partition: Int32, offset: Int64)]) throws(KafkaError) {
+    let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
+    defer { rd_kafka_topic_partition_list_destroy(list) }
+    for p in partitions { rd_kafka_topic_partition_list_add(list, p.topic, p.partition).pointee.offset = p.offset }
+    let error = rd_kafka_assign(pointer, list)
+    guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+      throw KafkaError(.broker, "assign \(partitions.map(\.topic)): \(String(cString: rd_kafka_err2str(error)))")
+    }
+  }
+
+  /// Blocking: the partition's high watermark (the offset the next record will get).
+  func highWatermark(topic: String, partition: Int32, timeout: Duration) throws(KafkaError) -> Int64 {
+    var low: Int64 = 0
+    var high: Int64 = 0
+    let error = rd_kafka_query_watermark_offsets(pointer, topic, partition, &low, &high, Int32(timeout.milliseconds))
+    guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+      throw KafkaError(.broker, "watermarks of \(topic)/\(partition): \(String(cString: rd_kafka_err2str(error)))")
+    }
+    return high
+  }
+
+  /// Blocking: waits up to `timeout` for a first record, then takes whatever else is already
+  /// fetched, up to `maximum`. Errors on the way (e.g. partition EOF) are logged, not thrown.
+  func poll(maximum: Int, timeout: Duration) -> [KafkaConsumerMessage] {
+    var messages: [KafkaConsumerMessage] = []
+    var wait = Int32(timeout.milliseconds)
+    while messages.count < maximum, let raw = rd_kafka_consumer_poll(pointer, wait) {
+      defer { rd_kafka_message_destroy(raw) }
+      wait = 0
+      let m = raw.pointee
+      guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+        if m.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+          logContext.takeUnretainedValue().logger.warning(
+            "consumer: \(String(cString: rd_kafka_err2str(m.err)))"
+          )
+        }
+        continue
+      }
+      messages.append(
+        KafkaConsumerMessage(
+          topic: m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "",
+          partition: m.partition,
+          offset: m.offset,
+          key: m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) },
+          value: m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? [],
+          headers: Self.headers(of: raw)
+        )
+      )
+    }
+    return messages
+  }
+
+  private static func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> [KafkaHeader] {
+    var list: OpaquePointer?
+    guard rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+    var headers: [KafkaHeader] = []
+    var index = 0
+    var name: UnsafePointer<CChar>?
+    var value: UnsafeRawPointer?
+    var size = 0
+    while rd_kafka_header_get_all(list, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+      let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
+      headers.append(KafkaHeader(key: name.map { String(cString: $0) } ?? "", value: bytes))
+      index += 1
+    }
+    return headers
+  }
+
+  /// Blocking: commits `offset` (the next one to read) for each partition, synchronously.
+  func commit(_ offsets: [(topic: String, partition: Int32, offset: Int64)]) throws(KafkaError) {
+    let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
+    defer { rd_kafka_topic_partition_list_destroy(list) }
+    for o in offsets { rd_kafka_topic_partition_list_add(list, o.topic, o.partition).pointee.offset = o.offset }
+    let error = rd_kafka_commit(pointer, list, 0)
+    guard error == RD_KAFKA_RESP_ERR_NO_ERROR || error == RD_KAFKA_RESP_ERR__NO_OFFSET else {
+      throw KafkaError(.commit, "commit: \(String(cString: rd_kafka_err2str(error)))")
+    }
+  }
+
+  /// Blocking: leaves the group (revoking partitions) and stops fetching.
+  func closeConsumer() {
+    rd_kafka_consumer_close(pointer)
+  }
+}
