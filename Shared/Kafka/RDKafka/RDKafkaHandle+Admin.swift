@@ -5,7 +5,7 @@ extension RDKafkaHandle {
   func createTopics(_ names: [String], partitions: Int, replicationFactor: Int, timeout: Duration) throws(KafkaError) {
     var errorText = [CChar](repeating: 0, count: 512)
     var newTopics: [OpaquePointer?] = []
-    defer { newTopics.forEach { rd_kafka_NewTopic_destroy($0) } }
+    defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
     for name in names {
       guard
         let topic = rd_kafka_NewTopic_new(
@@ -31,7 +31,7 @@ extension RDKafkaHandle {
   /// Blocking: deletes topics; ones that do not exist count as deleted.
   func deleteTopics(_ names: [String], timeout: Duration) throws(KafkaError) {
     var deletions: [OpaquePointer?] = names.map { rd_kafka_DeleteTopic_new($0) }
-    defer { deletions.forEach { rd_kafka_DeleteTopic_destroy($0) } }
+    defer { for deletion in deletions { rd_kafka_DeleteTopic_destroy(deletion) } }
     try adminRequest(timeout: timeout, expect: Int32(RD_KAFKA_EVENT_DELETETOPICS_RESULT)) { queue in
       rd_kafka_DeleteTopics(pointer, &deletions, deletions.count, nil, queue)
     } results: { event in
