@@ -42,6 +42,10 @@ let package = Package(
     .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+    .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+    .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+    .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
   ],
   targets: [
     // librdkafka, the system library (>= 2.3, installed by deploy/local/bootstrap).
@@ -61,6 +65,29 @@ let package = Package(
       path: "Shared/Kafka",
       swiftSettings: strict
     ),
+    // Protobuf messages and gRPC stubs generated from Shared/Contracts/Protos (committed).
+    .target(
+      name: "CRMContracts",
+      dependencies: [
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+      ],
+      path: "Shared/Contracts",
+      exclude: ["Protos"],
+      swiftSettings: strict
+    ),
+    // gRPC over Kafka: GRPCCore's client and server transports on the Kafka client.
+    .target(
+      name: "CRMRPC",
+      dependencies: [
+        "CRMKafka",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Shared/RPC",
+      swiftSettings: strict
+    ),
     .target(
       name: "CRMDatabase",
       dependencies: [
@@ -75,6 +102,9 @@ let package = Package(
       name: "CRMRuntime",
       dependencies: [
         "CRMKafka",
+        "CRMRPC",
+        "CRMContracts",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
         "CRMDatabase",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),

@@ -48,7 +48,7 @@ public final class KafkaConsumer: Sendable {
       "enable.auto.offset.store": "false",
       "auto.offset.reset": "earliest",
       "enable.partition.eof": "false",
-      "fetch.wait.max.ms": "\(fetchWait.milliseconds)",
+      "fetch.wait.max.ms": "\(fetchWait.wholeMilliseconds)",
       "fetch.error.backoff.ms": "20",
       "fetch.queue.backoff.ms": "1",
       "session.timeout.ms": "10000",

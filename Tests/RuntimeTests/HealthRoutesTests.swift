@@ -26,14 +26,21 @@ struct HealthRoutesTests {
     return json?["checks"] as? [String: String] ?? [:]
   }
 
-  @Test func readyWhenDatabaseAndBrokerAnswer() async throws {
+  @Test func readyWhenDatabaseBrokerAndRPCServerAnswer() async throws {
     try await application().test(.router) { client in
       try await client.execute(uri: "/health/live", method: .get) { #expect($0.status == .ok) }
-      try await client.execute(uri: "/health/ready", method: .get) { response in
-        #expect(response.status == .ok)
-        let results = try readinessResults(response.body)
-        #expect(results == ["postgres": "ok", "kafka": "ok"])
+      // The RPC server joins its consumer group first (a few seconds on the local broker).
+      var results: [String: String] = [:]
+      let deadline = ContinuousClock.now + .seconds(30)
+      while results["rpc"] != "ok" && ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(200))
+        results = try await client.execute(uri: "/health/ready", method: .get) { response in
+          let results = try readinessResults(response.body)
+          #expect((response.status == .ok) == (results.values.allSatisfy { $0 == "ok" }))
+          return results
+        }
       }
+      #expect(results == ["postgres": "ok", "kafka": "ok", "rpc": "ok"])
     }
   }
 

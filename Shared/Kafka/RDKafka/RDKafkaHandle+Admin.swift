@@ -56,7 +56,7 @@ extension RDKafkaHandle {
     let queue = rd_kafka_queue_new(pointer)!
     defer { rd_kafka_queue_destroy(queue) }
     send(queue)
-    guard let event = rd_kafka_queue_poll(queue, Int32(timeout.milliseconds)) else {
+    guard let event = rd_kafka_queue_poll(queue, Int32(timeout.wholeMilliseconds)) else {
       throw KafkaError(.broker, "no admin answer within \(timeout)")
     }
     defer { rd_kafka_event_destroy(event) }

@@ -32,7 +32,8 @@ extension RDKafkaHandle {
   func highWatermark(topic: String, partition: Int32, timeout: Duration) throws(KafkaError) -> Int64 {
     var low: Int64 = 0
     var high: Int64 = 0
-    let error = rd_kafka_query_watermark_offsets(pointer, topic, partition, &low, &high, Int32(timeout.milliseconds))
+    let error = rd_kafka_query_watermark_offsets(
+      pointer, topic, partition, &low, &high, Int32(timeout.wholeMilliseconds))
     guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
       throw KafkaError(.broker, "watermarks of \(topic)/\(partition): \(String(cString: rd_kafka_err2str(error)))")
     }
@@ -43,7 +44,7 @@ extension RDKafkaHandle {
   /// fetched, up to `maximum`. Errors on the way (e.g. partition EOF) are logged, not thrown.
   func poll(maximum: Int, timeout: Duration) -> [KafkaConsumerMessage] {
     var messages: [KafkaConsumerMessage] = []
-    var wait = Int32(timeout.milliseconds)
+    var wait = Int32(timeout.wholeMilliseconds)
     while messages.count < maximum, let raw = rd_kafka_consumer_poll(pointer, wait) {
       defer { rd_kafka_message_destroy(raw) }
       wait = 0

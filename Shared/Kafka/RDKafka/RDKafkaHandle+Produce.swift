@@ -63,7 +63,7 @@ extension RDKafkaHandle {
 
   /// Blocking: waits up to `timeout` for the next batch of delivery reports on the main queue.
   func pollDeliveries(queue: OpaquePointer, timeout: Duration) -> [Delivery] {
-    guard let event = rd_kafka_queue_poll(queue, Int32(timeout.milliseconds)) else { return [] }
+    guard let event = rd_kafka_queue_poll(queue, Int32(timeout.wholeMilliseconds)) else { return [] }
     defer { rd_kafka_event_destroy(event) }
     guard rd_kafka_event_type(event) == RD_KAFKA_EVENT_DR else { return [] }
     var deliveries: [Delivery] = []
@@ -85,7 +85,7 @@ extension RDKafkaHandle {
 
   /// Blocking: waits until every queued record is delivered or `timeout` passes.
   func flush(timeout: Duration) -> Bool {
-    rd_kafka_flush(pointer, Int32(timeout.milliseconds)) == RD_KAFKA_RESP_ERR_NO_ERROR
+    rd_kafka_flush(pointer, Int32(timeout.wholeMilliseconds)) == RD_KAFKA_RESP_ERR_NO_ERROR
   }
 
   func mainQueue() -> OpaquePointer { rd_kafka_queue_get_main(pointer) }

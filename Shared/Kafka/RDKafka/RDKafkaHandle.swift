@@ -54,7 +54,7 @@ final class RDKafkaHandle: @unchecked Sendable {
   /// Blocking: call through `BlockingCalls`.
   func metadata(timeout: Duration) throws(KafkaError) -> KafkaClusterMetadata {
     var metadata: UnsafePointer<rd_kafka_metadata>?
-    let error = rd_kafka_metadata(pointer, 1, nil, &metadata, Int32(timeout.milliseconds))
+    let error = rd_kafka_metadata(pointer, 1, nil, &metadata, Int32(timeout.wholeMilliseconds))
     guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
       throw KafkaError(.broker, "metadata request failed: \(String(cString: rd_kafka_err2str(error)))")
     }
@@ -73,7 +73,8 @@ final class RDKafkaHandle: @unchecked Sendable {
 }
 
 extension Duration {
-  var milliseconds: Int64 {
+  /// The duration in whole milliseconds (rounded down), as librdkafka and Kafka headers take it.
+  public var wholeMilliseconds: Int64 {
     let (seconds, attoseconds) = components
     return seconds * 1000 + attoseconds / 1_000_000_000_000_000
   }

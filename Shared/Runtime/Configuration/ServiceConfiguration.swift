@@ -12,6 +12,10 @@ public struct ServiceConfiguration: Sendable {
   public var logLevel: Logger.Level
   public var database: PostgresClient.Configuration
   public var kafka: KafkaConfiguration
+  /// How long the broker may hold an RPC fetch: the local broker's latency floor per hop.
+  public var rpcFetchWait: Duration
+  /// Partitions of the service's request topic: the most replicas that can share its load.
+  public var rpcPartitions: Int
 
   /// Reads the configuration; the error names the first variable that is missing or malformed.
   public init(service: CRMService, environment: [String: String]) throws(ConfigurationError) {
@@ -44,6 +48,8 @@ public struct ServiceConfiguration: Sendable {
         throw ConfigurationError(variable: "CRM_KAFKA_BROKERS", problem: "has \"\(broker)\"", expected: brokersExpected)
       }
     }
+    rpcFetchWait = .milliseconds(try env.integer("CRM_RPC_FETCH_WAIT_MS", default: 2, in: 0...1000))
+    rpcPartitions = try env.integer("CRM_RPC_PARTITIONS", default: 8, in: 1...256)
     kafka = KafkaConfiguration(
       bootstrapServers: brokers,
       clientID: env.optional("CRM_INSTANCE_ID") ?? "crm-\(service.rawValue)"

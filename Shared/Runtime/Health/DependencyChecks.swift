@@ -1,4 +1,5 @@
 import CRMKafka
+import CRMRPC
 import PostgresNIO
 
 extension ReadinessCheck {
@@ -16,4 +17,17 @@ extension ReadinessCheck {
       guard !metadata.brokers.isEmpty else { throw KafkaError(.broker, "metadata lists no broker") }
     }
   }
+}
+
+extension ReadinessCheck {
+  /// The service takes requests from its RPC topic.
+  public static func rpcServer(_ transport: KafkaServerTransport) -> ReadinessCheck {
+    ReadinessCheck(name: "rpc") {
+      guard transport.isListening else { throw RPCServerNotListening() }
+    }
+  }
+}
+
+struct RPCServerNotListening: Error, CustomStringConvertible {
+  var description: String { "the RPC server has not joined its request topic yet" }
 }

@@ -1,0 +1,258 @@
+import CRMKafka
+import Foundation
+import GRPCCore
+import Logging
+import Synchronization
+
+/// GRPCCore's `ClientTransport` over Kafka: each call is one request record on
+/// `crm.rpc.<service>` and one reply record on this instance's own reply topic, matched by
+/// correlation id. The reply partition is assigned directly from its high watermark before any
+/// request goes out, so no reply is lost to a late assignment. A call without a reply by its
+/// deadline fails with DEADLINE_EXCEEDED — the caller never hangs on a dead server.
+public final class KafkaClientTransport: ClientTransport {
+  public typealias Bytes = [UInt8]
+
+  public struct Configuration: Sendable {
+    public var kafka: KafkaConfiguration
+    /// The service called, e.g. "contacts".
+    public var service: String
+    /// Unique per client process: names the reply topic.
+    public var instanceID: String
+    /// How long the broker may hold a reply fetch (the local broker's latency floor).
+    public var fetchWait: Duration
+    /// Deadline of calls that set no timeout.
+    public var defaultTimeout: Duration
+
+    public init(
+      kafka: KafkaConfiguration,
+      service: String,
+      instanceID: String = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8))",
+      fetchWait: Duration = .milliseconds(2),
+      defaultTimeout: Duration = .seconds(30)
+    ) {
+      self.kafka = kafka
+      self.service = service
+      self.instanceID = instanceID.lowercased()
+      self.fetchWait = fetchWait
+      self.defaultTimeout = defaultTimeout
+    }
+
+    var requestTopic: String { RPCTopics.requests(service: service) }
+    var replyTopic: String { RPCTopics.replies(instance: instanceID) }
+  }
+
+  private enum State {
+    case idle(waiters: [CheckedContinuation<KafkaProducer?, Never>])
+    case connected(KafkaProducer)
+    case closed
+  }
+
+  public let retryThrottle: RetryThrottle? = nil
+  private let configuration: Configuration
+  private let logger: Logger
+  private let pending = PendingReplies()
+  private let state = Mutex(State.idle(waiters: []))
+  private let shuttingDown = Mutex(false)
+
+  public init(configuration: Configuration, logger: Logger) {
+    self.configuration = configuration
+    self.logger = logger
+  }
+
+  public func config(forMethod descriptor: MethodDescriptor) -> MethodConfig? { nil }
+
+  /// Sets up the reply topic, reader and producer, then reads replies until shutdown.
+  public func connect() async throws {
+    let admin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)
+    let producer: KafkaProducer
+    let replies: KafkaConsumer
+    do {
+      try await admin.createTopics([configuration.replyTopic], partitions: 1)
+      replies = try await KafkaConsumer(
+        configuration: configuration.kafka,
+        subscription: .partitions([(configuration.replyTopic, 0, .highWatermark)]),
+        fetchWait: configuration.fetchWait,
+        logger: logger
+      )
+      var requestSettings = configuration.kafka
+      // A request waits for nothing; spread records without a key over the partitions.
+      requestSettings.properties.merge(["linger.ms": "0", "sticky.partitioning.linger.ms": "0"]) { current, _ in current
+      }
+      producer = try KafkaProducer(configuration: requestSettings, logger: logger)
+    } catch {
+      close(with: nil)
+      throw RPCError(code: .unavailable, message: "cannot reach the broker for \(configuration.service): \(error)")
+    }
+    close(with: producer)  // wakes calls that waited for the connection
+
+    while !shuttingDown.withLock({ $0 }) {
+      let batch: [KafkaConsumerMessage]
+      do {
+        batch = try await replies.poll(maximum: 1000, timeout: .milliseconds(100))
+      } catch {
+        logger.error("reading replies failed: \(error)")
+        break
+      }
+      for reply in batch {
+        guard let id = reply.headers.string(RPCRecord.correlationID), pending.deliver(reply, to: id) else {
+          logger.debug("orphan reply (its caller is gone)", metadata: ["offset": "\(reply.offset)"])
+          continue
+        }
+      }
+    }
+    state.withLock { $0 = .closed }
+    pending.failAll()
+    await replies.close()
+    await producer.shutdown(timeout: .seconds(2))
+    try? await admin.deleteTopics([configuration.replyTopic])  // the broker keeps records in memory until deleted
+  }
+
+  private func close(with producer: KafkaProducer?) {
+    let waiters: [CheckedContinuation<KafkaProducer?, Never>] = state.withLock { state in
+      guard case .idle(let waiters) = state else { return [] }
+      state = producer.map { .connected($0) } ?? .closed
+      return waiters
+    }
+    for waiter in waiters { waiter.resume(returning: producer) }
+  }
+
+  public func beginGracefulShutdown() {
+    shuttingDown.withLock { $0 = true }
+  }
+
+  private func connectedProducer() async -> KafkaProducer? {
+    await withCheckedContinuation { continuation in
+      let ready: KafkaProducer?? = state.withLock { state in
+        switch state {
+        case .idle(var waiters):
+          waiters.append(continuation)
+          state = .idle(waiters: waiters)
+          return nil
+        case .connected(let producer): return .some(producer)
+        case .closed: return .some(nil)
+        }
+      }
+      if let ready { continuation.resume(returning: ready) }
+    }
+  }
+
+  public func withStream<T: Sendable>(
+    descriptor: MethodDescriptor,
+    options: CallOptions,
+    _ closure: (RPCStream<Inbound, Outbound>, ClientContext) async throws -> T
+  ) async throws -> T {
+    guard let producer = await connectedProducer(), !shuttingDown.withLock({ $0 }) else {
+      throw RPCError(code: .unavailable, message: "the Kafka transport to \(configuration.service) is closed")
+    }
+    let request = AsyncThrowingStream.makeStream(of: RPCRequestPart<Bytes>.self)
+    let response = AsyncThrowingStream.makeStream(of: RPCResponsePart<Bytes>.self)
+    let stream = RPCStream(
+      descriptor: descriptor,
+      inbound: RPCAsyncSequence(wrapping: response.stream),
+      outbound: RPCWriter.Closable(wrapping: StreamWriter(continuation: request.continuation))
+    )
+    let context = ClientContext(
+      descriptor: descriptor,
+      remotePeer: "kafka:\(configuration.requestTopic)",
+      localPeer: "kafka:\(configuration.replyTopic)"
+    )
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask {
+        await self.exchange(
+          descriptor: descriptor,
+          timeout: options.timeout ?? self.configuration.defaultTimeout,
+          requests: request.stream,
+          responses: response.continuation,
+          producer: producer
+        )
+      }
+      let result = try await closure(stream, context)
+      group.cancelAll()
+      return result
+    }
+  }
+
+  /// Sends the request once the caller finished writing it, then turns the reply (or its
+  /// absence) into response parts.
+  private func exchange(
+    descriptor: MethodDescriptor,
+    timeout: Duration,
+    requests: AsyncThrowingStream<RPCRequestPart<Bytes>, any Error>,
+    responses: AsyncThrowingStream<RPCResponsePart<Bytes>, any Error>.Continuation,
+    producer: KafkaProducer
+  ) async {
+    var metadata = Metadata()
+    var messages: [[UInt8]] = []
+    do {
+      for try await part in requests {
+        switch part {
+        case .metadata(let more): metadata.add(contentsOf: more)
+        case .message(let bytes): messages.append(bytes)
+        }
+      }
+    } catch {
+      responses.finish(throwing: error)
+      return
+    }
+
+    let deadline = ContinuousClock.now + timeout
+    let id = UUID().uuidString
+    let slot = pending.register(id)
+    let headers =
+      [
+        KafkaHeader(key: RPCRecord.method, string: descriptor.fullyQualifiedMethod),
+        KafkaHeader(key: RPCRecord.correlationID, string: id),
+        KafkaHeader(key: RPCRecord.replyTo, string: configuration.replyTopic),
+        KafkaHeader(key: RPCRecord.deadline, string: "\(RPCRecord.epochMilliseconds() + timeout.wholeMilliseconds)"),
+      ] + RPCRecord.headers(metadata, prefix: RPCRecord.requestMetadataPrefix)
+    do {
+      _ = try await producer.send(
+        KafkaProducerMessage(topic: configuration.requestTopic, value: RPCRecord.frame(messages), headers: headers)
+      )
+    } catch {
+      pending.remove(id)
+      finish(responses, Status(code: .unavailable, message: "request to \(configuration.service) not sent: \(error)"))
+      return
+    }
+
+    guard let reply = await slot.wait(until: deadline) else {
+      pending.remove(id)
+      let status: Status =
+        if Task.isCancelled {
+          Status(code: .cancelled, message: "the call was cancelled")
+        } else if ContinuousClock.now >= deadline {
+          Status(code: .deadlineExceeded, message: "no reply from \(configuration.service) within \(timeout)")
+        } else {
+          Status(code: .unavailable, message: "the Kafka transport to \(configuration.service) closed")
+        }
+      finish(responses, status)
+      return
+    }
+    deliver(reply, to: responses)
+  }
+
+  private func deliver(
+    _ reply: KafkaConsumerMessage, to responses: AsyncThrowingStream<RPCResponsePart<Bytes>, any Error>.Continuation
+  ) {
+    let code = reply.headers.string(RPCRecord.statusCode).flatMap(Int.init).flatMap(Status.Code.init(rawValue:))
+    guard let code, let messages = try? RPCRecord.unframe(reply.value) else {
+      finish(responses, Status(code: .internalError, message: "malformed reply from \(configuration.service)"))
+      return
+    }
+    let status = Status(code: code, message: reply.headers.string(RPCRecord.statusMessage) ?? "")
+    let trailers = RPCRecord.metadata(reply.headers, prefix: RPCRecord.trailerPrefix)
+    if code == .ok {
+      responses.yield(.metadata(RPCRecord.metadata(reply.headers, prefix: RPCRecord.initialMetadataPrefix)))
+      for message in messages { responses.yield(.message(message)) }
+    }
+    responses.yield(.status(status, trailers))
+    responses.finish()
+  }
+
+  private func finish(
+    _ responses: AsyncThrowingStream<RPCResponsePart<Bytes>, any Error>.Continuation, _ status: Status
+  ) {
+    responses.yield(.status(status, [:]))
+    responses.finish()
+  }
+}
