@@ -140,6 +140,20 @@ let package = Package(
       swiftSettings: strict
     ),
     .testTarget(
+      name: "RPCTests",
+      dependencies: [
+        "CRMRPC",
+        "CRMRuntime",
+        "CRMContracts",
+        "CRMKafka",
+        "CRMTestSupport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+      ],
+      path: "Tests/RPCTests",
+      swiftSettings: strict
+    ),
+    .testTarget(
       name: "SystemTests",
       dependencies: [
         "CRMDatabase",

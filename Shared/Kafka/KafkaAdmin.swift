@@ -9,9 +9,10 @@ public final class KafkaAdmin: Sendable {
   }
 
   /// Asks a broker for the cluster's metadata; fails when none answers within `timeout`.
-  public func clusterMetadata(timeout: Duration) async throws -> KafkaClusterMetadata {
+  /// Without `allTopics` only brokers are listed: the cheap question a readiness probe asks.
+  public func clusterMetadata(allTopics: Bool = false, timeout: Duration) async throws -> KafkaClusterMetadata {
     let handle = self.handle
-    return try await BlockingCalls.run { try handle.metadata(timeout: timeout) }
+    return try await handle.blocking { try handle.metadata(allTopics: allTopics, timeout: timeout) }
   }
 }
 
@@ -24,7 +25,7 @@ extension KafkaAdmin {
     timeout: Duration = .seconds(10)
   ) async throws {
     let handle = self.handle
-    try await BlockingCalls.run {
+    try await handle.blocking {
       try handle.createTopics(names, partitions: partitions, replicationFactor: replicationFactor, timeout: timeout)
     }
   }
@@ -32,10 +33,10 @@ extension KafkaAdmin {
   /// Deletes the topics that exist (idempotent).
   public func deleteTopics(_ names: [String], timeout: Duration = .seconds(10)) async throws {
     let handle = self.handle
-    try await BlockingCalls.run { try handle.deleteTopics(names, timeout: timeout) }
+    try await handle.blocking { try handle.deleteTopics(names, timeout: timeout) }
   }
 
   public func listTopics(timeout: Duration = .seconds(5)) async throws -> [KafkaClusterMetadata.Topic] {
-    try await clusterMetadata(timeout: timeout).topics
+    try await clusterMetadata(allTopics: true, timeout: timeout).topics
   }
 }

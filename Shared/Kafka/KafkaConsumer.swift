@@ -64,7 +64,7 @@ public final class KafkaConsumer: Sendable {
     case .group(_, let topics):
       try handle.subscribe(topics)
     case .partitions(let partitions):
-      let starts = try await BlockingCalls.run {
+      let starts = try await handle.blocking {
         try partitions.map { p in
           let offset: Int64 =
             switch p.start {
@@ -87,7 +87,7 @@ public final class KafkaConsumer: Sendable {
   public func poll(maximum: Int = 500, timeout: Duration = .milliseconds(100)) async throws -> [KafkaConsumerMessage] {
     guard !closed.withLock({ $0 }) else { throw KafkaError(.shutDown, "the consumer is closed") }
     let handle = self.handle
-    return try await BlockingCalls.run { handle.poll(maximum: maximum, timeout: timeout) }
+    return try await handle.blocking { handle.poll(maximum: maximum, timeout: timeout) }
   }
 
   /// Marks `message` and everything before it in its partition as processed.
@@ -100,7 +100,7 @@ public final class KafkaConsumer: Sendable {
   public func commit(_ nextOffsets: [(topic: String, partition: Int32, offset: Int64)]) async throws {
     guard !nextOffsets.isEmpty else { return }
     let handle = self.handle
-    try await BlockingCalls.run { try handle.commit(nextOffsets) }
+    try await handle.blocking { try handle.commit(nextOffsets) }
   }
 
   /// Leaves the group and stops fetching; further polls throw.
@@ -111,7 +111,7 @@ public final class KafkaConsumer: Sendable {
     }
     guard !wasClosed else { return }
     let handle = self.handle
-    _ = try? await BlockingCalls.run { handle.closeConsumer() }
+    _ = try? await handle.blocking { handle.closeConsumer() }
   }
 
   /// Records one by one until the consumer is closed or the task cancelled.

@@ -91,7 +91,7 @@ public final class KafkaProducer: Service, Sendable {
   public func shutdown(timeout: Duration = .seconds(5)) async {
     shared.state.withLock { $0.closed = true }
     let handle = self.handle
-    let flushed = (try? await BlockingCalls.run { handle.flush(timeout: timeout) }) ?? false
+    let flushed = (try? await handle.blocking { handle.flush(timeout: timeout) }) ?? false
     if !flushed { logger.warning("producer shut down with records still queued") }
     shared.pollerStopped.withLock { $0 = true }
   }

@@ -42,7 +42,7 @@ public final class KafkaClientTransport: ClientTransport {
   }
 
   private enum State {
-    case idle(waiters: [CheckedContinuation<KafkaProducer?, Never>])
+    case idle
     case connected(KafkaProducer)
     case closed
   }
@@ -51,7 +51,7 @@ public final class KafkaClientTransport: ClientTransport {
   private let configuration: Configuration
   private let logger: Logger
   private let pending = PendingReplies()
-  private let state = Mutex(State.idle(waiters: []))
+  private let state = Mutex(State.idle)
   private let shuttingDown = Mutex(false)
 
   public init(configuration: Configuration, logger: Logger) {
@@ -108,31 +108,29 @@ public final class KafkaClientTransport: ClientTransport {
   }
 
   private func close(with producer: KafkaProducer?) {
-    let waiters: [CheckedContinuation<KafkaProducer?, Never>] = state.withLock { state in
-      guard case .idle(let waiters) = state else { return [] }
-      state = producer.map { .connected($0) } ?? .closed
-      return waiters
+    state.withLock { state in
+      if case .idle = state { state = producer.map { .connected($0) } ?? .closed }
     }
-    for waiter in waiters { waiter.resume(returning: producer) }
   }
 
   public func beginGracefulShutdown() {
     shuttingDown.withLock { $0 = true }
   }
 
-  private func connectedProducer() async -> KafkaProducer? {
-    await withCheckedContinuation { continuation in
-      let ready: KafkaProducer?? = state.withLock { state in
-        switch state {
-        case .idle(var waiters):
-          waiters.append(continuation)
-          state = .idle(waiters: waiters)
-          return nil
-        case .connected(let producer): return .some(producer)
-        case .closed: return .some(nil)
+  /// The producer once `connect()` set it up; waiting counts against the call's deadline.
+  private func connectedProducer(until deadline: ContinuousClock.Instant) async throws -> KafkaProducer {
+    while true {
+      switch state.withLock({ $0 }) {
+      case .connected(let producer) where !shuttingDown.withLock({ $0 }):
+        return producer
+      case .connected, .closed:
+        throw RPCError(code: .unavailable, message: "the Kafka transport to \(configuration.service) is closed")
+      case .idle:
+        guard ContinuousClock.now < deadline else {
+          throw RPCError(code: .deadlineExceeded, message: "not connected to the broker before the deadline")
         }
+        try await Task.sleep(for: .milliseconds(5))  // only while the process starts
       }
-      if let ready { continuation.resume(returning: ready) }
     }
   }
 
@@ -141,9 +139,9 @@ public final class KafkaClientTransport: ClientTransport {
     options: CallOptions,
     _ closure: (RPCStream<Inbound, Outbound>, ClientContext) async throws -> T
   ) async throws -> T {
-    guard let producer = await connectedProducer(), !shuttingDown.withLock({ $0 }) else {
-      throw RPCError(code: .unavailable, message: "the Kafka transport to \(configuration.service) is closed")
-    }
+    let timeout = options.timeout ?? configuration.defaultTimeout
+    let deadline = ContinuousClock.now + timeout
+    let producer = try await connectedProducer(until: deadline)
     let request = AsyncThrowingStream.makeStream(of: RPCRequestPart<Bytes>.self)
     let response = AsyncThrowingStream.makeStream(of: RPCResponsePart<Bytes>.self)
     let stream = RPCStream(
@@ -160,7 +158,8 @@ public final class KafkaClientTransport: ClientTransport {
       group.addTask {
         await self.exchange(
           descriptor: descriptor,
-          timeout: options.timeout ?? self.configuration.defaultTimeout,
+          timeout: timeout,
+          deadline: deadline,
           requests: request.stream,
           responses: response.continuation,
           producer: producer
@@ -177,6 +176,7 @@ public final class KafkaClientTransport: ClientTransport {
   private func exchange(
     descriptor: MethodDescriptor,
     timeout: Duration,
+    deadline: ContinuousClock.Instant,
     requests: AsyncThrowingStream<RPCRequestPart<Bytes>, any Error>,
     responses: AsyncThrowingStream<RPCResponsePart<Bytes>, any Error>.Continuation,
     producer: KafkaProducer
@@ -195,7 +195,6 @@ public final class KafkaClientTransport: ClientTransport {
       return
     }
 
-    let deadline = ContinuousClock.now + timeout
     let id = UUID().uuidString
     let slot = pending.register(id)
     let headers =
@@ -203,22 +202,29 @@ public final class KafkaClientTransport: ClientTransport {
         KafkaHeader(key: RPCRecord.method, string: descriptor.fullyQualifiedMethod),
         KafkaHeader(key: RPCRecord.correlationID, string: id),
         KafkaHeader(key: RPCRecord.replyTo, string: configuration.replyTopic),
-        KafkaHeader(key: RPCRecord.deadline, string: "\(RPCRecord.epochMilliseconds() + timeout.wholeMilliseconds)"),
+        KafkaHeader(key: RPCRecord.deadline, string: "\(RPCRecord.epochMilliseconds(until: deadline))"),
       ] + RPCRecord.headers(metadata, prefix: RPCRecord.requestMetadataPrefix)
-    do {
-      _ = try await producer.send(
-        KafkaProducerMessage(topic: configuration.requestTopic, value: RPCRecord.frame(messages), headers: headers)
-      )
-    } catch {
-      pending.remove(id)
-      finish(responses, Status(code: .unavailable, message: "request to \(configuration.service) not sent: \(error)"))
-      return
+    // The deadline runs while the record is being stored too: the first send of a process may
+    // wait for metadata and a producer id. A failed send ends the wait at once.
+    let sendFailure = Mutex<(any Error)?>(nil)
+    let record = KafkaProducerMessage(
+      topic: configuration.requestTopic, value: RPCRecord.frame(messages), headers: headers)
+    Task {
+      do {
+        _ = try await producer.send(record)
+      } catch {
+        sendFailure.withLock { $0 = error }
+        slot.fill(nil)
+      }
     }
 
-    guard let reply = await slot.wait(until: deadline) else {
+    let reply = await slot.wait(until: deadline)
+    guard let reply else {
       pending.remove(id)
       let status: Status =
-        if Task.isCancelled {
+        if let error = sendFailure.withLock({ $0 }) {
+          Status(code: .unavailable, message: "request to \(configuration.service) not sent: \(error)")
+        } else if Task.isCancelled {
           Status(code: .cancelled, message: "the call was cancelled")
         } else if ContinuousClock.now >= deadline {
           Status(code: .deadlineExceeded, message: "no reply from \(configuration.service) within \(timeout)")

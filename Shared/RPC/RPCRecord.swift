@@ -74,4 +74,9 @@ enum RPCRecord {
   static func epochMilliseconds(_ date: Date = Date()) -> Int64 {
     Int64((date.timeIntervalSince1970 * 1000).rounded())
   }
+
+  /// The wall-clock time, in epoch milliseconds, of a monotonic-clock deadline.
+  static func epochMilliseconds(until deadline: ContinuousClock.Instant) -> Int64 {
+    epochMilliseconds() + (deadline - ContinuousClock.now).wholeMilliseconds
+  }
 }

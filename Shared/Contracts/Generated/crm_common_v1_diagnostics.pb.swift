@@ -34,6 +34,9 @@ public nonisolated struct Crm_Common_V1_EchoRequest: Sendable {
 
   public var payload: Data = Data()
 
+  /// Answer only after this many milliseconds (0–10000): for trying deadlines end to end.
+  public var delayMs: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -65,7 +68,7 @@ fileprivate nonisolated let _protobuf_package = "crm.common.v1"
 
 nonisolated extension Crm_Common_V1_EchoRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EchoRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}text\0\u{1}payload\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}text\0\u{1}payload\0\u{3}delay_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -75,6 +78,7 @@ nonisolated extension Crm_Common_V1_EchoRequest: SwiftProtobuf.Message, SwiftPro
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.text) }()
       case 2: try { try decoder.decodeSingularBytesField(value: &self.payload) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.delayMs) }()
       default: break
       }
     }
@@ -87,12 +91,16 @@ nonisolated extension Crm_Common_V1_EchoRequest: SwiftProtobuf.Message, SwiftPro
     if !self.payload.isEmpty {
       try visitor.visitSingularBytesField(value: self.payload, fieldNumber: 2)
     }
+    if self.delayMs != 0 {
+      try visitor.visitSingularInt32Field(value: self.delayMs, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Common_V1_EchoRequest, rhs: Crm_Common_V1_EchoRequest) -> Bool {
     if lhs.text != rhs.text {return false}
     if lhs.payload != rhs.payload {return false}
+    if lhs.delayMs != rhs.delayMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,4 +1,5 @@
 import CRdKafka
+import Dispatch
 import Logging
 
 /// Owns one `rd_kafka_t`. This folder is the only place that touches librdkafka pointers;
@@ -14,6 +15,8 @@ final class RDKafkaHandle: @unchecked Sendable {
   // Immutable after init; librdkafka's handle is thread-safe for the calls made here.
   let pointer: OpaquePointer
   let logContext: Unmanaged<RDKafkaLogContext>
+  /// Where this client's blocking calls run (see `BlockingCalls`).
+  let blockingQueue: DispatchQueue
 
   /// `events`: the RD_KAFKA_EVENT_… kinds to route to the main queue (producers: delivery reports).
   init(kind: Kind, properties: [String: String], logger: Logger, events: Int32 = 0) throws(KafkaError) {
@@ -31,12 +34,32 @@ final class RDKafkaHandle: @unchecked Sendable {
     }
     pointer = handle
     logContext = context
+    blockingQueue = BlockingCalls.makeQueue(kind == .producer ? "producer" : "consumer")
+  }
+
+  /// Runs a blocking librdkafka call of this client off the cooperative pool.
+  func blocking<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+    try await BlockingCalls.run(on: blockingQueue, body)
   }
 
   deinit {
-    rd_kafka_destroy(pointer)
-    // The log callback may run until rd_kafka_destroy returns: free its context only now.
-    logContext.release()
+    // rd_kafka_destroy waits for librdkafka's threads (up to a second or so): never on the
+    // cooperative pool, where the last reference is usually dropped.
+    let pointer = UncheckedPointer(pointer)
+    let logContext = self.logContext
+    Self.destroyQueue.async {
+      rd_kafka_destroy(pointer.value)
+      // The log callback may run until rd_kafka_destroy returns: free its context only now.
+      logContext.release()
+    }
+  }
+
+  private static let destroyQueue = BlockingCalls.makeQueue("destroy")
+
+  /// The handle's pointer on its way to the destroy queue; nothing else holds it by then.
+  private struct UncheckedPointer: @unchecked Sendable {
+    let value: OpaquePointer
+    init(_ value: OpaquePointer) { self.value = value }
   }
 
   private static func makeConf(_ properties: [String: String]) throws(KafkaError) -> OpaquePointer {
@@ -52,9 +75,10 @@ final class RDKafkaHandle: @unchecked Sendable {
   }
 
   /// Blocking: call through `BlockingCalls`.
-  func metadata(timeout: Duration) throws(KafkaError) -> KafkaClusterMetadata {
+  /// `allTopics`: also list every topic of the cluster (else only the brokers).
+  func metadata(allTopics: Bool, timeout: Duration) throws(KafkaError) -> KafkaClusterMetadata {
     var metadata: UnsafePointer<rd_kafka_metadata>?
-    let error = rd_kafka_metadata(pointer, 1, nil, &metadata, Int32(timeout.wholeMilliseconds))
+    let error = rd_kafka_metadata(pointer, allTopics ? 1 : 0, nil, &metadata, Int32(timeout.wholeMilliseconds))
     guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
       throw KafkaError(.broker, "metadata request failed: \(String(cString: rd_kafka_err2str(error)))")
     }
