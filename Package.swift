@@ -32,6 +32,7 @@ let package = Package(
     .executable(name: "activity", targets: ["activity"]),
     .executable(name: "quality-control", targets: ["quality-control"]),
     .executable(name: "reporting", targets: ["reporting"]),
+    .executable(name: "crmctl", targets: ["crmctl"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -114,6 +115,23 @@ let package = Package(
         .product(name: "PostgresNIO", package: "postgres-nio"),
       ],
       path: "Shared/Runtime",
+      swiftSettings: strict
+    ),
+    // Operators' command line: any method of any service over the Kafka transport.
+    .executableTarget(
+      name: "crmctl",
+      dependencies: [
+        "CRMContracts",
+        "CRMRPC",
+        "CRMRuntime",
+        "CRMKafka",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tools/CRMCtl",
       swiftSettings: strict
     ),
     .target(

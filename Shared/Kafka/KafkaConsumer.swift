@@ -51,7 +51,8 @@ public final class KafkaConsumer: Sendable {
       "fetch.wait.max.ms": "\(fetchWait.wholeMilliseconds)",
       "fetch.error.backoff.ms": "20",
       "fetch.queue.backoff.ms": "1",
-      "session.timeout.ms": "10000",
+      "session.timeout.ms": "6000",
+      "max.poll.interval.ms": "30000",
       "heartbeat.interval.ms": "1000",
     ]
     let handle = try RDKafkaHandle(
@@ -101,6 +102,12 @@ public final class KafkaConsumer: Sendable {
     guard !nextOffsets.isEmpty else { return }
     let handle = self.handle
     try await handle.blocking { try handle.commit(nextOffsets) }
+  }
+
+  /// How many partitions the group gave this consumer (for direct assignment: how many it reads).
+  public func assignedPartitionCount() async throws -> Int {
+    let handle = self.handle
+    return try await handle.blocking { try handle.assignmentCount() }
   }
 
   /// Leaves the group and stops fetching; further polls throw.

@@ -53,7 +53,7 @@ public final class KafkaServerTransport: ServerTransport {
   private let logger: Logger
   private let shuttingDown = Mutex(false)
   private let offsets = Mutex(OffsetTracker())
-  private let listening = Mutex(false)
+  private let assignedPartitions = Mutex(0)
 
   public init(configuration: Configuration, logger: Logger) {
     self.configuration = configuration
@@ -72,6 +72,7 @@ public final class KafkaServerTransport: ServerTransport {
 
     await withDiscardingTaskGroup { group in
       var lastCommit = ContinuousClock.now
+      var lastAssignmentCheck = ContinuousClock.now - .seconds(1)
       while !shuttingDown.withLock({ $0 }) {
         if offsets.withLock({ $0.inFlightCount }) >= configuration.maximumConcurrentCalls {
           try? await Task.sleep(for: .milliseconds(1))
@@ -104,9 +105,14 @@ public final class KafkaServerTransport: ServerTransport {
           await commit(consumer)
           lastCommit = ContinuousClock.now
         }
+        if ContinuousClock.now - lastAssignmentCheck > .milliseconds(250) {
+          let count = (try? await consumer.assignedPartitionCount()) ?? 0
+          assignedPartitions.withLock { $0 = count }
+          lastAssignmentCheck = ContinuousClock.now
+        }
       }
     }
-    listening.withLock { $0 = false }
+    assignedPartitions.withLock { $0 = 0 }
     await commit(consumer)
     await consumer.close()
     await producer.shutdown()
@@ -121,8 +127,12 @@ public final class KafkaServerTransport: ServerTransport {
         let admin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)
         try await admin.createTopics([configuration.requestTopic], partitions: configuration.requestPartitions)
         try await admin.createTopics([configuration.deadLetterTopic], partitions: 1)
+        // The local broker answers a join only after the rebalance timeout (max.poll.interval)
+        // runs down to about half: keep it short so a replica serves within seconds.
+        var requestSettings = configuration.kafka
+        requestSettings.properties.merge(["max.poll.interval.ms": "6000"]) { current, _ in current }
         let consumer = try await KafkaConsumer(
-          configuration: configuration.kafka,
+          configuration: requestSettings,
           subscription: .group(id: configuration.requestTopic, topics: [configuration.requestTopic]),
           fetchWait: configuration.fetchWait,
           logger: logger
@@ -130,7 +140,6 @@ public final class KafkaServerTransport: ServerTransport {
         var replySettings = configuration.kafka
         replySettings.properties.merge(["linger.ms": "0"]) { current, _ in current }
         let producer = try KafkaProducer(configuration: replySettings, logger: logger)
-        listening.withLock { $0 = true }
         return (consumer, producer)
       } catch {
         logger.warning("RPC server not started yet, retrying in \(backoff): \(error)")
@@ -141,8 +150,8 @@ public final class KafkaServerTransport: ServerTransport {
     return nil
   }
 
-  /// True once the server fetches requests.
-  public var isListening: Bool { listening.withLock { $0 } }
+  /// True while the group has given this replica request partitions to serve.
+  public var isServing: Bool { assignedPartitions.withLock { $0 } > 0 }
 
   private func markDone(_ record: KafkaConsumerMessage) {
     offsets.withLock { $0.finished(topic: record.topic, partition: record.partition, offset: record.offset) }

@@ -78,7 +78,7 @@ struct RPCHarness {
       group.addTask { try await client.runConnections() }
       var failure: (any Error)?
       do {
-        try await waitUntil("every replica listens") { transports.allSatisfy(\.isListening) }
+        try await waitUntil("every replica serves") { transports.allSatisfy(\.isServing) }
         try await body(Crm_Common_V1_Diagnostics.Client(wrapping: client), client)
       } catch {
         failure = error

@@ -98,6 +98,17 @@ extension RDKafkaHandle {
     }
   }
 
+  /// Blocking (briefly): how many partitions this consumer holds right now.
+  func assignmentCount() throws(KafkaError) -> Int {
+    var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+    let error = rd_kafka_assignment(pointer, &list)
+    defer { if let list { rd_kafka_topic_partition_list_destroy(list) } }
+    guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+      throw KafkaError(.broker, "assignment: \(String(cString: rd_kafka_err2str(error)))")
+    }
+    return Int(list?.pointee.cnt ?? 0)
+  }
+
   /// Blocking: leaves the group (revoking partitions) and stops fetching.
   func closeConsumer() {
     rd_kafka_consumer_close(pointer)

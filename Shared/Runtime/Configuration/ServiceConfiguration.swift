@@ -54,5 +54,7 @@ public struct ServiceConfiguration: Sendable {
       bootstrapServers: brokers,
       clientID: env.optional("CRM_INSTANCE_ID") ?? "crm-\(service.rawValue)"
     )
+    // librdkafka's own debug contexts (e.g. "cgrp,fetch"), logged at debug level.
+    if let contexts = env.optional("CRM_KAFKA_DEBUG") { kafka.properties["debug"] = contexts }
   }
 }

@@ -20,14 +20,16 @@ extension ReadinessCheck {
 }
 
 extension ReadinessCheck {
-  /// The service takes requests from its RPC topic.
+  /// The service takes requests: its group gave it request partitions.
   public static func rpcServer(_ transport: KafkaServerTransport) -> ReadinessCheck {
     ReadinessCheck(name: "rpc") {
-      guard transport.isListening else { throw RPCServerNotListening() }
+      guard transport.isServing else { throw RPCServerNotServing() }
     }
   }
 }
 
-struct RPCServerNotListening: Error, CustomStringConvertible {
-  var description: String { "the RPC server has not joined its request topic yet" }
+struct RPCServerNotServing: Error, CustomStringConvertible {
+  var description: String {
+    "no request partition assigned yet (joining the group takes seconds; more replicas than CRM_RPC_PARTITIONS get none)"
+  }
 }
