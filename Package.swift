@@ -47,6 +47,7 @@ let package = Package(
     .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
     .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
   ],
   targets: [
     // librdkafka, the system library (>= 2.3, installed by deploy/local/bootstrap).
@@ -134,6 +135,23 @@ let package = Package(
       path: "Tools/CRMCtl",
       swiftSettings: strict
     ),
+    // Benchmarks behind deploy/local/bench.
+    .executableTarget(
+      name: "crm-bench",
+      dependencies: [
+        "CRMContracts",
+        "CRMRPC",
+        "CRMRuntime",
+        "CRMKafka",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tools/Bench",
+      swiftSettings: strict
+    ),
     .target(
       name: "CRMTestSupport",
       path: "Tests/Support",
@@ -176,6 +194,11 @@ let package = Package(
       dependencies: [
         "CRMDatabase",
         "CRMTestSupport",
+        "CRMContracts",
+        "CRMKafka",
+        "CRMRPC",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "Logging", package: "swift-log"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "Yams", package: "Yams"),
       ],
