@@ -104,6 +104,13 @@ public final class KafkaConsumer: Sendable {
     try await handle.blocking { try handle.commit(nextOffsets) }
   }
 
+  /// Hands the commit to librdkafka and returns at once, for loops that must not stall on the
+  /// broker's answer; a failure is logged by librdkafka, and the records may come again.
+  public func commitInBackground(_ nextOffsets: [(topic: String, partition: Int32, offset: Int64)]) throws {
+    guard !nextOffsets.isEmpty else { return }
+    try handle.commit(nextOffsets, wait: false)
+  }
+
   /// How many partitions the group gave this consumer (for direct assignment: how many it reads).
   public func assignedPartitionCount() async throws -> Int {
     let handle = self.handle

@@ -22,19 +22,24 @@ public final class KafkaClientTransport: ClientTransport {
     public var fetchWait: Duration
     /// Deadline of calls that set no timeout.
     public var defaultTimeout: Duration
+    /// Partitions of the reply topic (servers pick one at random). One is fastest on the local
+    /// broker: each partition adds fetch work (measured: 1,700 calls/s with 4, 2,700 with 1).
+    public var replyPartitions: Int
 
     public init(
       kafka: KafkaConfiguration,
       service: String,
       instanceID: String = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8))",
       fetchWait: Duration = .milliseconds(2),
-      defaultTimeout: Duration = .seconds(30)
+      defaultTimeout: Duration = .seconds(30),
+      replyPartitions: Int = 1
     ) {
       self.kafka = kafka
       self.service = service
       self.instanceID = instanceID.lowercased()
       self.fetchWait = fetchWait
       self.defaultTimeout = defaultTimeout
+      self.replyPartitions = replyPartitions
     }
 
     var requestTopic: String { RPCTopics.requests(service: service) }
@@ -67,16 +72,21 @@ public final class KafkaClientTransport: ClientTransport {
     let producer: KafkaProducer
     let replies: KafkaConsumer
     do {
-      try await admin.createTopics([configuration.replyTopic], partitions: 1)
+      try await admin.createTopics([configuration.replyTopic], partitions: configuration.replyPartitions)
       replies = try await KafkaConsumer(
         configuration: configuration.kafka,
-        subscription: .partitions([(configuration.replyTopic, 0, .highWatermark)]),
+        subscription: .partitions(
+          (0..<Int32(configuration.replyPartitions)).map { (configuration.replyTopic, $0, .highWatermark) }
+        ),
         fetchWait: configuration.fetchWait,
         logger: logger
       )
       var requestSettings = configuration.kafka
-      // A request waits for nothing; spread records without a key over the partitions.
-      requestSettings.properties.merge(["linger.ms": "0", "sticky.partitioning.linger.ms": "0"]) { current, _ in current
+      // Spread requests without a key over the partitions (so over the replicas). A 2 ms linger
+      // batches concurrent calls: with none, the local broker spends itself on tiny requests
+      // (deploy/local/bench rpc: 3,700 calls/s at 256 callers with 0 ms, 5,000 with 2 ms).
+      requestSettings.properties.merge(["linger.ms": "2", "sticky.partitioning.linger.ms": "0"]) { current, _ in
+        current
       }
       producer = try KafkaProducer(configuration: requestSettings, logger: logger)
     } catch {

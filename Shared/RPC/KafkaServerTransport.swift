@@ -113,7 +113,7 @@ public final class KafkaServerTransport: ServerTransport {
       }
     }
     assignedPartitions.withLock { $0 = 0 }
-    await commit(consumer)
+    await commit(consumer, wait: true)
     await consumer.close()
     await producer.shutdown()
   }
@@ -138,7 +138,9 @@ public final class KafkaServerTransport: ServerTransport {
           logger: logger
         )
         var replySettings = configuration.kafka
-        replySettings.properties.merge(["linger.ms": "0"]) { current, _ in current }
+        // Batch concurrent replies (see the client's request producer).
+        replySettings.properties.merge(["linger.ms": "2", "sticky.partitioning.linger.ms": "0"]) { current, _ in current
+        }
         let producer = try KafkaProducer(configuration: replySettings, logger: logger)
         return (consumer, producer)
       } catch {
@@ -157,10 +159,15 @@ public final class KafkaServerTransport: ServerTransport {
     offsets.withLock { $0.finished(topic: record.topic, partition: record.partition, offset: record.offset) }
   }
 
-  private func commit(_ consumer: KafkaConsumer) async {
+  /// In the serving loop the commit must not wait for the broker (`wait: false`); at the end it does.
+  private func commit(_ consumer: KafkaConsumer, wait: Bool = false) async {
     let committable = offsets.withLock { $0.takeCommittable() }
     do {
-      try await consumer.commit(committable)
+      if wait {
+        try await consumer.commit(committable)
+      } else {
+        try consumer.commitInBackground(committable)
+      }
     } catch {
       // During a rebalance: the new owner may see these requests again; expired ones it drops.
       logger.warning("offset commit failed: \(error)")

@@ -11,7 +11,8 @@ struct RPCBench: AsyncParsableCommand {
 
   @Option(help: "Seconds per phase.") var seconds: Double = 10
   @Option var brokers = "127.0.0.1:19092"
-  @Option(help: "Fetch wait of the Kafka consumers, in milliseconds.") var fetchWaitMs = 1
+  @Option(help: "Fetch wait of the Kafka consumers, in milliseconds.") var fetchWaitMs = 2
+  @Option(help: "linger.ms of the Kafka producers (requests and replies).") var lingerMs = 2
   @Option(help: "Write the figures as JSON to this file.") var json: String?
 
   func run() async throws {
@@ -48,7 +49,7 @@ struct RPCBench: AsyncParsableCommand {
     process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     process.arguments = [
       "rpc-transport", "--transport", transport.rawValue, "--seconds", "\(seconds)", "--brokers", brokers,
-      "--fetch-wait-ms", "\(fetchWaitMs)",
+      "--fetch-wait-ms", "\(fetchWaitMs)", "--linger-ms", "\(lingerMs)",
     ]
     let output = Pipe()
     process.standardOutput = output

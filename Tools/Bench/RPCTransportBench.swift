@@ -27,7 +27,8 @@ struct RPCTransportBench: AsyncParsableCommand {
   @Option var latencyCallers = 16
   @Option var throughputCallers = 256
   @Option var brokers = "127.0.0.1:19092"
-  @Option(help: "Fetch wait of the Kafka consumers, in milliseconds.") var fetchWaitMs = 1
+  @Option(help: "Fetch wait of the Kafka consumers, in milliseconds.") var fetchWaitMs = 2
+  @Option(help: "linger.ms of the Kafka producers (requests and replies).") var lingerMs = 2
 
   func run() async throws {
     let figures: [String: Double]
@@ -59,7 +60,11 @@ struct RPCTransportBench: AsyncParsableCommand {
       return handler
     }
     let logger = Logger(label: "bench")
-    let kafka = KafkaConfiguration(bootstrapServers: brokers.split(separator: ",").map(String.init), clientID: "bench")
+    let kafka = KafkaConfiguration(
+      bootstrapServers: brokers.split(separator: ",").map(String.init),
+      clientID: "bench",
+      properties: ["linger.ms": "\(lingerMs)"]
+    )
     let service = "bench-\(UUID().uuidString.prefix(8).lowercased())"
     let server = KafkaServerTransport(
       configuration: .init(kafka: kafka, service: service, requestPartitions: 8, fetchWait: .milliseconds(fetchWaitMs)),
@@ -78,6 +83,7 @@ struct RPCTransportBench: AsyncParsableCommand {
     }
     var figures = try await measure(server: server, client: client) { server.isServing }
     figures["fetch_wait_ms"] = Double(fetchWaitMs)
+    figures["linger_ms"] = Double(lingerMs)
     let admin = try KafkaAdmin(configuration: kafka, logger: logger)
     try await admin.deleteTopics([RPCTopics.requests(service: service), RPCTopics.deadLetters(service: service)])
     return figures

@@ -87,12 +87,13 @@ extension RDKafkaHandle {
     return headers
   }
 
-  /// Blocking: commits `offset` (the next one to read) for each partition, synchronously.
-  func commit(_ offsets: [(topic: String, partition: Int32, offset: Int64)]) throws(KafkaError) {
+  /// Commits `offset` (the next one to read) for each partition: synchronously (blocking until
+  /// the broker confirms) or asynchronously (returns at once; a failure is only logged).
+  func commit(_ offsets: [(topic: String, partition: Int32, offset: Int64)], wait: Bool = true) throws(KafkaError) {
     let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
     defer { rd_kafka_topic_partition_list_destroy(list) }
     for o in offsets { rd_kafka_topic_partition_list_add(list, o.topic, o.partition).pointee.offset = o.offset }
-    let error = rd_kafka_commit(pointer, list, 0)
+    let error = rd_kafka_commit(pointer, list, wait ? 0 : 1)
     guard error == RD_KAFKA_RESP_ERR_NO_ERROR || error == RD_KAFKA_RESP_ERR__NO_OFFSET else {
       throw KafkaError(.commit, "commit: \(String(cString: rd_kafka_err2str(error)))")
     }
