@@ -103,11 +103,11 @@ let package = Package(
     .target(
       name: "CRMRuntime",
       dependencies: [
+        "CRMDatabase",
         "CRMKafka",
         "CRMRPC",
         "CRMContracts",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
-        "CRMDatabase",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "Prometheus", package: "swift-prometheus"),
@@ -167,6 +167,17 @@ let package = Package(
         .product(name: "HummingbirdTesting", package: "hummingbird"),
       ],
       path: "Tests/RuntimeTests",
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "DatabaseTests",
+      dependencies: [
+        "CRMDatabase",
+        "CRMTestSupport",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tests/DatabaseTests",
       swiftSettings: strict
     ),
     .testTarget(

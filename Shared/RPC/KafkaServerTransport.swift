@@ -67,6 +67,18 @@ public final class KafkaServerTransport: ServerTransport {
   public func listen(
     streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
   ) async throws {
+    // Cancelled instead of shut down gracefully: still leave the group properly, or the broker
+    // keeps a dead member whose partitions nobody serves until its session times out.
+    try await withTaskCancellationHandler {
+      try await serve(streamHandler: streamHandler)
+    } onCancel: {
+      beginGracefulShutdown()
+    }
+  }
+
+  private func serve(
+    streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
+  ) async throws {
     guard let (consumer, producer) = await connect() else { return }  // shut down before the broker came
     logger.info("serving RPC", metadata: ["topic": "\(configuration.requestTopic)"])
 

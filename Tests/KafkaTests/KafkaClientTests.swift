@@ -133,7 +133,8 @@ struct KafkaClientTests {
   }
 
   @Test func deliveryFailureSurfacesAsAnError() async throws {
-    var unreachable = KafkaConfiguration(bootstrapServers: ["127.0.0.1:\(freeLocalPort())"], clientID: "unreachable")
+    let closedPort = ClosedPort()
+    var unreachable = KafkaConfiguration(bootstrapServers: [closedPort.address], clientID: "unreachable")
     unreachable.properties["message.timeout.ms"] = "1500"
     let producer = try KafkaProducer(configuration: unreachable, logger: logger)
     await #expect {

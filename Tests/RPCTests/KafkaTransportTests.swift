@@ -184,7 +184,8 @@ struct KafkaTransportTests {
   }
 
   @Test func callerWithoutABrokerGetsUnavailable() async throws {
-    let unreachable = KafkaConfiguration(bootstrapServers: ["127.0.0.1:\(freeLocalPort())"], clientID: "nobody")
+    let closedPort = ClosedPort()
+    let unreachable = KafkaConfiguration(bootstrapServers: [closedPort.address], clientID: "nobody")
     let client = GRPCClient(
       transport: KafkaClientTransport(
         configuration: .init(kafka: unreachable, service: "nobody"), logger: RPCHarness.logger)

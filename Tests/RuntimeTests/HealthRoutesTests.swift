@@ -9,8 +9,10 @@ import Testing
 /// The runtime kit's HTTP endpoints, in process, against the real local stack.
 @Suite("Health and metrics endpoints")
 struct HealthRoutesTests {
+  /// Each test runs its RPC server on a broker of its own: servers of one service on one broker
+  /// share a consumer group, and tests joining and leaving it at once would rebalance each other.
   func application(
-    brokers: String = LocalStack.kafkaBrokers,
+    brokers: String,
     databaseURL: String = LocalStack.databaseURL("contacts"),
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
   ) throws -> some ApplicationProtocol {
@@ -27,7 +29,8 @@ struct HealthRoutesTests {
   }
 
   @Test func readyWhenDatabaseBrokerAndRPCServerAnswer() async throws {
-    try await application().test(.router) { client in
+    let broker = try await PrivateBroker()
+    try await application(brokers: broker.brokers).test(.router) { client in
       try await client.execute(uri: "/health/live", method: .get) { #expect($0.status == .ok) }
       // The RPC server joins its consumer group first (a few seconds on the local broker).
       var results: [String: String] = [:]
@@ -45,8 +48,8 @@ struct HealthRoutesTests {
   }
 
   @Test func notReadyWhenNoBrokerAnswers() async throws {
-    let closedPort = freeLocalPort()
-    try await application(brokers: "127.0.0.1:\(closedPort)").test(.router) { client in
+    let closedPort = ClosedPort()
+    try await application(brokers: closedPort.address).test(.router) { client in
       try await client.execute(uri: "/health/live", method: .get) { #expect($0.status == .ok) }
       try await client.execute(uri: "/health/ready", method: .get) { response in
         #expect(response.status == .serviceUnavailable)
@@ -59,7 +62,8 @@ struct HealthRoutesTests {
 
   @Test func notReadyWhenTheDatabaseRefusesTheRole() async throws {
     let wrongPassword = LocalStack.databaseURL("contacts").replacingOccurrences(of: "_local@", with: "_wrong@")
-    try await application(databaseURL: wrongPassword).test(.router) { client in
+    let broker = try await PrivateBroker()
+    try await application(brokers: broker.brokers, databaseURL: wrongPassword).test(.router) { client in
       try await client.execute(uri: "/health/ready", method: .get) { response in
         #expect(response.status == .serviceUnavailable)
         let checks = try readinessResults(response.body)
@@ -76,7 +80,8 @@ struct HealthRoutesTests {
         namespace: "crm", metricName: "test_events", unitName: "total", helpText: "A test counter.")
     ).increment(
       by: Int64(3))
-    try await application(registry: registry).test(.router) { client in
+    let broker = try await PrivateBroker()
+    try await application(brokers: broker.brokers, registry: registry).test(.router) { client in
       try await client.execute(uri: "/metrics", method: .get) { response in
         #expect(response.status == .ok)
         #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
