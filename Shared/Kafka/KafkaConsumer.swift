@@ -14,14 +14,11 @@ public final class KafkaConsumer: Sendable {
     case offset(Int64)
   }
 
-  public enum Subscription: Sendable, Hashable {
+  public enum Subscription: Sendable {
     /// Join group `id`; the group spreads the topics' partitions over its members.
     case group(id: String, topics: [String])
     /// Read these partitions directly, outside any group: no rebalances, no commits.
     case partitions([(topic: String, partition: Int32, start: StartOffset)])
-
-    public static func == (lhs: Self, rhs: Self) -> Bool { "\(lhs)" == "\(rhs)" }
-    public func hash(into hasher: inout Hasher) { hasher.combine("\(self)") }
   }
 
   private let handle: RDKafkaHandle
