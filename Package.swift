@@ -90,6 +90,21 @@ let package = Package(
       path: "Shared/RPC",
       swiftSettings: strict
     ),
+    // Events without loss or double effect: transactional outbox and its relay.
+    .target(
+      name: "CRMEvents",
+      dependencies: [
+        "CRMDatabase",
+        "CRMKafka",
+        "CRMContracts",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Shared/Events",
+      swiftSettings: strict
+    ),
     .target(
       name: "CRMDatabase",
       dependencies: [
@@ -154,6 +169,11 @@ let package = Package(
     ),
     .target(
       name: "CRMTestSupport",
+      dependencies: [
+        "CRMDatabase",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
       path: "Tests/Support",
       swiftSettings: strict
     ),
@@ -178,6 +198,20 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ],
       path: "Tests/DatabaseTests",
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "EventsTests",
+      dependencies: [
+        "CRMEvents",
+        "CRMDatabase",
+        "CRMKafka",
+        "CRMContracts",
+        "CRMTestSupport",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tests/EventsTests",
       swiftSettings: strict
     ),
     .testTarget(

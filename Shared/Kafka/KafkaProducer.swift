@@ -10,8 +10,54 @@ import Synchronization
 public final class KafkaProducer: Service, Sendable {
   private struct State {
     var nextID: UInt = 1
-    var pending: [UInt: CheckedContinuation<KafkaDeliveryReport, any Error>] = [:]
+    var pending: [UInt: DeliverySlot] = [:]
     var closed = false
+  }
+
+  /// Where one record's delivery report lands; the waiter may come before or after it.
+  private final class DeliverySlot: Sendable {
+    private enum Stage {
+      case waitingForReport
+      case waitingForCaller(Result<KafkaDeliveryReport, any Error>)
+      case callerWaiting(CheckedContinuation<KafkaDeliveryReport, any Error>)
+      case done
+    }
+
+    private let stage = Mutex(Stage.waitingForReport)
+
+    func fill(_ result: Result<KafkaDeliveryReport, any Error>) {
+      let waiter: CheckedContinuation<KafkaDeliveryReport, any Error>? = stage.withLock { stage in
+        switch stage {
+        case .waitingForReport:
+          stage = .waitingForCaller(result)
+          return nil
+        case .callerWaiting(let continuation):
+          stage = .done
+          return continuation
+        case .waitingForCaller, .done:
+          return nil
+        }
+      }
+      waiter?.resume(with: result)
+    }
+
+    func report() async throws -> KafkaDeliveryReport {
+      try await withCheckedThrowingContinuation { continuation in
+        let ready: Result<KafkaDeliveryReport, any Error>? = stage.withLock { stage in
+          switch stage {
+          case .waitingForReport:
+            stage = .callerWaiting(continuation)
+            return nil
+          case .waitingForCaller(let result):
+            stage = .done
+            return result
+          case .callerWaiting, .done:
+            return .failure(KafkaError(.shutDown, "delivery report awaited twice"))
+          }
+        }
+        if let ready { continuation.resume(with: ready) }
+      }
+    }
   }
 
   /// Shared with the poller thread.
@@ -50,33 +96,46 @@ public final class KafkaProducer: Service, Sendable {
 
   /// Produces a record and waits until the broker stored it (or delivery failed).
   public func send(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
-    while true {
-      do {
-        return try await sendOnce(message)
-      } catch let error as KafkaError where error.kind == .queueFull {
-        try await Task.sleep(for: .milliseconds(2))  // deliveries will make room
-      }
-    }
+    try await enqueue(message).report()
   }
 
-  private func sendOnce(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
-    try await withCheckedThrowingContinuation { continuation in
+  /// Produces the records in this order (so per partition they are stored in this order, the
+  /// idempotent producer keeping it across retries), then waits for every delivery report.
+  public func send(batch messages: [KafkaProducerMessage]) async throws -> [KafkaDeliveryReport] {
+    var slots: [DeliverySlot] = []
+    slots.reserveCapacity(messages.count)
+    for message in messages { slots.append(try await enqueue(message)) }
+    var reports: [KafkaDeliveryReport] = []
+    reports.reserveCapacity(slots.count)
+    var firstError: (any Error)?
+    for slot in slots {
+      do { reports.append(try await slot.report()) } catch { firstError = firstError ?? error }
+    }
+    if let firstError { throw firstError }
+    return reports
+  }
+
+  /// Hands a record to librdkafka, waiting for room when its queue is full.
+  private func enqueue(_ message: KafkaProducerMessage) async throws -> DeliverySlot {
+    while true {
+      let slot = DeliverySlot()
       let id: UInt? = shared.state.withLock { state in
         guard !state.closed else { return nil }
         let id = state.nextID
         state.nextID += 1
-        state.pending[id] = continuation
+        state.pending[id] = slot
         return id
       }
-      guard let id else {
-        continuation.resume(throwing: KafkaError(.shutDown, "the producer is shut down"))
-        return
-      }
+      guard let id else { throw KafkaError(.shutDown, "the producer is shut down") }
       do {
         try handle.produce(message, opaque: id)
+        return slot
+      } catch  where error.kind == .queueFull {
+        _ = shared.state.withLock { $0.pending.removeValue(forKey: id) }
+        try await Task.sleep(for: .milliseconds(2))  // deliveries will make room
       } catch {
-        let waiting = shared.state.withLock { $0.pending.removeValue(forKey: id) }
-        waiting?.resume(throwing: error)
+        _ = shared.state.withLock { $0.pending.removeValue(forKey: id) }
+        throw error
       }
     }
   }
@@ -104,16 +163,16 @@ public final class KafkaProducer: Service, Sendable {
       defer { rd_kafka_queue_destroy(queue) }
       while !shared.pollerStopped.withLock({ $0 }) {
         for delivery in handle.pollDeliveries(queue: queue, timeout: .milliseconds(100)) {
-          let continuation = shared.state.withLock { $0.pending.removeValue(forKey: delivery.opaque) }
-          continuation?.resume(with: delivery.result.mapError { $0 as any Error })
+          let slot = shared.state.withLock { $0.pending.removeValue(forKey: delivery.opaque) }
+          slot?.fill(delivery.result.mapError { $0 as any Error })
         }
       }
       let abandoned = shared.state.withLock { state in
         defer { state.pending.removeAll() }
         return Array(state.pending.values)
       }
-      for continuation in abandoned {
-        continuation.resume(throwing: KafkaError(.shutDown, "the producer shut down before delivery was confirmed"))
+      for slot in abandoned {
+        slot.fill(.failure(KafkaError(.shutDown, "the producer shut down before delivery was confirmed")))
       }
     }
     thread.name = "crm.kafka.producer"

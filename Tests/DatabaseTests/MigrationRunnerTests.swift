@@ -11,40 +11,6 @@ import Testing
 struct MigrationRunnerTests {
   let logger = Logger(label: "database-test")
 
-  /// A client whose tables land in a fresh schema.
-  func withSchema(_ body: (_ makeClient: () throws -> PostgresClient) async throws -> Void) async throws {
-    let schema = "test_\(UUID().uuidString.prefix(8).lowercased())"
-    let base = try DatabaseURL.parse(LocalStack.databaseURL("activity"))
-    let admin = PostgresClient(configuration: base, backgroundLogger: logger)
-    try await run(admin) {
-      _ = try await admin.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)")).collect()
-      try await body {
-        var configuration = base
-        configuration.options.additionalStartupParameters = [("search_path", schema)]
-        return PostgresClient(configuration: configuration, backgroundLogger: logger)
-      }
-      _ = try await admin.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE")).collect()
-    }
-  }
-
-  /// Runs `body` while `client` runs.
-  func run<T: Sendable>(_ client: PostgresClient, _ body: () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { await client.run() }
-      defer { group.cancelAll() }
-      return try await body()
-    }
-  }
-
-  /// The single column of every row of `query`.
-  func values<T: PostgresDecodable & Sendable>(_ client: PostgresClient, _ query: PostgresQuery, as type: T.Type)
-    async throws -> [T]
-  {
-    var values: [T] = []
-    for try await value in try await client.query(query).decode(T.self) { values.append(value) }
-    return values
-  }
-
   let migrations = [
     Migration(version: 1, name: "counter", statements: ["CREATE TABLE counter (n integer NOT NULL)"]),
     Migration(version: 2, name: "first row", statements: ["INSERT INTO counter VALUES (1)"]),
@@ -59,12 +25,12 @@ struct MigrationRunnerTests {
   ]
 
   @Test func twoRunnersStartingTogetherApplyEachMigrationOnce() async throws {
-    try await withSchema { makeClient in
-      let first = try makeClient()
-      let second = try makeClient()
+    try await TestSchema.with(database: "activity") { makeClient in
+      let first = makeClient()
+      let second = makeClient()
       // A PostgresClient runs once: everything happens while both run.
-      try await run(first) {
-        try await run(second) {
+      try await whileRunning(first) {
+        try await whileRunning(second) {
           async let a = MigrationRunner.apply(migrations, on: first, logger: logger)
           async let b = MigrationRunner.apply(migrations, on: second, logger: logger)
           let results = try await [a, b]
@@ -81,9 +47,9 @@ struct MigrationRunnerTests {
   }
 
   @Test func aFailingMigrationLeavesNothingOfItselfAndNamesItself() async throws {
-    try await withSchema { makeClient in
-      let client = try makeClient()
-      try await run(client) {
+    try await TestSchema.with(database: "activity") { makeClient in
+      let client = makeClient()
+      try await whileRunning(client) {
         let broken =
           migrations + [
             Migration(
@@ -107,9 +73,9 @@ struct MigrationRunnerTests {
   }
 
   @Test func staleVersionIsAConflictNamingTheCurrentOne() async throws {
-    try await withSchema { makeClient in
-      let client = try makeClient()
-      try await run(client) {
+    try await TestSchema.with(database: "activity") { makeClient in
+      let client = makeClient()
+      try await whileRunning(client) {
         try await MigrationRunner.apply(migrations, on: client, logger: logger)
         func rename(to name: String, expected: Int64) async throws {
           let rows = try await client.query(

@@ -1,0 +1,44 @@
+import CRMDatabase
+import Logging
+import PostgresNIO
+
+/// The transactional outbox (DESIGN §5): a service writes its change and its events in one
+/// PostgreSQL transaction; `OutboxRelay` publishes them afterwards.
+public enum Outbox {
+  /// The outbox table. Kit migrations use versions from 10,000 on, services below.
+  public static let migrations = [
+    Migration(
+      version: 10_001,
+      name: "outbox",
+      statements: [
+        """
+        CREATE TABLE outbox (
+          id bigserial PRIMARY KEY,
+          event_id text NOT NULL UNIQUE,
+          topic text NOT NULL,
+          key text NOT NULL,
+          type text NOT NULL,
+          envelope bytea NOT NULL,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          sent_at timestamptz
+        )
+        """,
+        "CREATE INDEX outbox_pending ON outbox (id) WHERE sent_at IS NULL",
+        "CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL",
+      ]
+    )
+  ]
+
+  /// Records `events` in the caller's transaction: they exist exactly when its change does.
+  public static func append(_ events: [OutboxEvent], on connection: PostgresConnection, logger: Logger) async throws {
+    for event in events {
+      _ = try await connection.query(
+        """
+        INSERT INTO outbox (event_id, topic, key, type, envelope)
+        VALUES (\(event.eventID), \(event.topic), \(event.key), \(event.type), \(ByteBuffer(bytes: event.envelope)))
+        """,
+        logger: logger
+      ).collect()
+    }
+  }
+}

@@ -1,0 +1,112 @@
+import CRMKafka
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Publishes pending outbox rows with the idempotent producer, in id order, in batches, and
+/// marks them sent in the same transaction that locked them. One relay publishes at a time
+/// (a transaction-scoped advisory lock): a second replica waits as a standby, so no row is
+/// published by two relays at once and each key's order is kept. While the broker is away the
+/// batch fails, the transaction rolls back, and the relay retries with backoff.
+public final class OutboxRelay: Service, Sendable {
+  public struct Configuration: Sendable {
+    public var batchSize: Int
+    /// How long an idle relay waits before looking again.
+    public var idleWait: Duration
+    /// Sent rows older than this are deleted.
+    public var retention: Duration
+
+    public init(batchSize: Int = 500, idleWait: Duration = .milliseconds(20), retention: Duration = .seconds(86_400)) {
+      self.batchSize = batchSize
+      self.idleWait = idleWait
+      self.retention = retention
+    }
+  }
+
+  /// Same number in every replica of every service; each service has its own database.
+  static let lockKey: Int64 = 0x4352_4D5F_4F55_5442  // "CRM_OUTB"
+
+  private let client: PostgresClient
+  private let producer: KafkaProducer
+  private let configuration: Configuration
+  private let logger: Logger
+
+  public init(client: PostgresClient, producer: KafkaProducer, configuration: Configuration = .init(), logger: Logger) {
+    self.client = client
+    self.producer = producer
+    self.configuration = configuration
+    self.logger = logger
+  }
+
+  public func run() async throws {
+    var backoff = Duration.milliseconds(100)
+    var lastPrune = ContinuousClock.now
+    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+      do {
+        let published = try await publishBatch()
+        backoff = .milliseconds(100)
+        if published == 0 { try await Task.sleep(for: configuration.idleWait) }
+        if ContinuousClock.now - lastPrune > .seconds(60) {
+          try await prune()
+          lastPrune = ContinuousClock.now
+        }
+      } catch is CancellationError {
+        return
+      } catch {
+        logger.warning("outbox relay: \(String(reflecting: error)); retrying in \(backoff)")
+        try? await Task.sleep(for: backoff)
+        backoff = min(backoff * 2, .seconds(5))
+      }
+    }
+  }
+
+  /// Publishes up to one batch; returns how many rows it published (0: none pending, or another
+  /// relay holds the lock).
+  @discardableResult
+  public func publishBatch() async throws -> Int {
+    try await client.withTransaction(logger: logger) { connection in
+      let locked = try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+        .decode(Bool.self).first { _ in true }
+      guard locked == true else { return 0 }
+      var ids: [Int64] = []
+      var messages: [KafkaProducerMessage] = []
+      let rows = try await connection.query(
+        """
+        SELECT id, event_id, topic, key, type, envelope FROM outbox
+        WHERE sent_at IS NULL ORDER BY id LIMIT \(configuration.batchSize)
+        """,
+        logger: logger
+      )
+      for try await (id, eventID, topic, key, type, envelope) in rows.decode(
+        (Int64, String, String, String, String, ByteBuffer).self
+      ) {
+        ids.append(id)
+        messages.append(
+          KafkaProducerMessage(
+            topic: topic,
+            key: Array(key.utf8),
+            value: Array(buffer: envelope),
+            headers: [
+              KafkaHeader(key: "crm-event-id", string: eventID), KafkaHeader(key: "crm-event-type", string: type),
+            ]
+          )
+        )
+      }
+      guard !messages.isEmpty else { return 0 }
+      _ = try await producer.send(batch: messages)
+      _ = try await connection.query("UPDATE outbox SET sent_at = now() WHERE id = ANY(\(ids))", logger: logger)
+        .collect()
+      return messages.count
+    }
+  }
+
+  /// Deletes sent rows older than the retention.
+  public func prune() async throws {
+    let seconds = Double(configuration.retention.components.seconds)
+    _ = try await client.query(
+      "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => \(seconds))",
+      logger: logger
+    ).collect()
+  }
+}

@@ -1,0 +1,142 @@
+import CRMContracts
+import CRMDatabase
+import CRMEvents
+import CRMKafka
+import CRMTestSupport
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+/// The transactional outbox and its relay against the real PostgreSQL and broker.
+@Suite("Outbox and relay")
+struct OutboxRelayTests {
+  let logger = Logger(label: "outbox-test")
+  let kafka = KafkaConfiguration(bootstrapServers: [LocalStack.kafkaBrokers], clientID: "outbox-test")
+  let schema =
+    Outbox.migrations + [
+      Migration(version: 1, name: "items", statements: ["CREATE TABLE item (id text PRIMARY KEY, name text NOT NULL)"])
+    ]
+
+  func freshTopic(partitions: Int) async throws -> String {
+    let topic = "test.outbox.\(UUID().uuidString.prefix(8).lowercased())"
+    try await KafkaAdmin(configuration: kafka, logger: logger).createTopics([topic], partitions: partitions)
+    return topic
+  }
+
+  /// Everything on `topic` (all partitions, from the start) until `count` arrived or 30 s passed.
+  func readAll(_ topic: String, partitions: Int, count: Int) async throws -> [KafkaConsumerMessage] {
+    let consumer = try await KafkaConsumer(
+      configuration: kafka,
+      subscription: .partitions((0..<Int32(partitions)).map { (topic, $0, .beginning) }),
+      fetchWait: .milliseconds(10),
+      logger: logger
+    )
+    var records: [KafkaConsumerMessage] = []
+    let deadline = ContinuousClock.now + .seconds(30)
+    while records.count < count && ContinuousClock.now < deadline {
+      records += try await consumer.poll(maximum: 5000, timeout: .milliseconds(200))
+    }
+    // Nothing more may come: wait a little for stragglers (duplicates) too.
+    records += try await consumer.poll(maximum: 5000, timeout: .milliseconds(500))
+    await consumer.close()
+    return records
+  }
+
+  @Test func rolledBackBusinessWritePublishesNothing() async throws {
+    let topic = try await freshTopic(partitions: 1)
+    try await TestSchema.with(database: "deals") { makeClient in
+      let client = makeClient()
+      try await whileRunning(client) {
+        try await MigrationRunner.apply(schema, on: client, logger: logger)
+        let payload = Crm_Common_V1_EchoRequest.with { $0.text = "rolled back" }
+        let doomed = try OutboxEvent(
+          topic: topic, aggregateID: "i1", aggregateVersion: 1, actor: "test", payload: payload)
+        struct Abort: Error {}
+        await #expect {
+          try await client.withTransaction(logger: logger) { connection in
+            _ = try await connection.query("INSERT INTO item VALUES ('i1', 'doomed')", logger: logger).collect()
+            try await Outbox.append([doomed], on: connection, logger: logger)
+            throw Abort()
+          }
+        } throws: { error in
+          (error as? PostgresTransactionError)?.closureError is Abort
+        }
+        let kept = try OutboxEvent(
+          topic: topic,
+          aggregateID: "i2",
+          aggregateVersion: 1,
+          actor: "test",
+          payload: Crm_Common_V1_EchoRequest.with { $0.text = "committed" }
+        )
+        try await client.withTransaction(logger: logger) { connection in
+          _ = try await connection.query("INSERT INTO item VALUES ('i2', 'kept')", logger: logger).collect()
+          try await Outbox.append([kept], on: connection, logger: logger)
+        }
+        let producer = try KafkaProducer(configuration: kafka, logger: logger)
+        let relay = OutboxRelay(client: client, producer: producer, logger: logger)
+        #expect(try await relay.publishBatch() == 1)
+        #expect(try await relay.publishBatch() == 0)
+        await producer.shutdown()
+
+        let records = try await readAll(topic, partitions: 1, count: 1)
+        #expect(records.map { $0.headers.string("crm-event-id") } == [kept.eventID])
+        let envelope = try Crm_Events_V1_EventEnvelope(serializedBytes: try #require(records.first).value)
+        #expect(envelope.type == "crm.common.v1.EchoRequest")
+        #expect(try Crm_Common_V1_EchoRequest(serializedBytes: envelope.payload).text == "committed")
+        #expect(try await values(client, "SELECT id FROM item", as: String.self) == ["i2"])
+      }
+    }
+    try await KafkaAdmin(configuration: kafka, logger: logger).deleteTopics([topic])
+  }
+
+  @Test func twoRelaysPublishEachRowOnceInPerKeyOrder() async throws {
+    let topic = try await freshTopic(partitions: 4)
+    let rows = 10_000
+    let keys = 50
+    try await TestSchema.with(database: "deals") { makeClient in
+      let client = makeClient()
+      try await whileRunning(client) {
+        try await MigrationRunner.apply(schema, on: client, logger: logger)
+        _ = try await client.query(
+          """
+          INSERT INTO outbox (event_id, topic, key, type, envelope)
+          SELECT 'e' || i, \(topic), 'k' || (i % \(keys)), 'test', convert_to(i::text, 'UTF8')
+          FROM generate_series(1, \(rows)) AS i
+          """
+        ).collect()
+        let producers = try (0..<2).map { _ in try KafkaProducer(configuration: kafka, logger: logger) }
+        let relays = producers.map {
+          OutboxRelay(client: client, producer: $0, configuration: .init(batchSize: 300), logger: logger)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+          for relay in relays { group.addTask { try await relay.run() } }
+          let deadline = ContinuousClock.now + .seconds(120)
+          while try await values(client, "SELECT count(*) FROM outbox WHERE sent_at IS NULL", as: Int.self) != [0] {
+            try #require(ContinuousClock.now < deadline, "the relays did not drain the outbox in time")
+            try await Task.sleep(for: .milliseconds(100))
+          }
+          group.cancelAll()
+        }
+        for producer in producers { await producer.shutdown() }
+
+        let records = try await readAll(topic, partitions: 4, count: rows)
+        let ids = records.compactMap { $0.headers.string("crm-event-id") }
+        #expect(records.count == rows, "published \(records.count) records for \(rows) rows")
+        #expect(Set(ids).count == rows, "\(ids.count - Set(ids).count) duplicates")
+        // Per key: the sequence numbers arrive increasing (one key lives on one partition).
+        var lastByKey: [String: Int] = [:]
+        var outOfOrder = 0
+        for record in records {
+          let key = String(decoding: record.key ?? [], as: UTF8.self)
+          let sequence = Int(String(decoding: record.value, as: UTF8.self)) ?? -1
+          if let last = lastByKey[key], last > sequence { outOfOrder += 1 }
+          lastByKey[key] = sequence
+        }
+        #expect(outOfOrder == 0)
+        #expect(lastByKey.count == keys)
+      }
+    }
+    try await KafkaAdmin(configuration: kafka, logger: logger).deleteTopics([topic])
+  }
+}
