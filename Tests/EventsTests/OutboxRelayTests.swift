@@ -140,3 +140,4 @@ struct OutboxRelayTests {
     try await KafkaAdmin(configuration: kafka, logger: logger).deleteTopics([topic])
   }
 }
+

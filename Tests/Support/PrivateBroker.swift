@@ -29,6 +29,12 @@ public final class PrivateBroker: Sendable {
     _ = try await child.waitForExit(within: .seconds(5))
   }
 
+  /// Freezes the broker (SIGSTOP): it holds its data but answers nothing, as a hung broker would.
+  public func pause() { child.signal(SIGSTOP) }
+
+  /// Lets a paused broker go on (SIGCONT).
+  public func resume() { child.signal(SIGCONT) }
+
   static func accepts(port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
