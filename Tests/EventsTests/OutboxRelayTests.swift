@@ -140,4 +140,3 @@ struct OutboxRelayTests {
     try await KafkaAdmin(configuration: kafka, logger: logger).deleteTopics([topic])
   }
 }
-
