@@ -73,11 +73,9 @@ struct OutboxRelayTests {
           _ = try await connection.query("INSERT INTO item VALUES ('i2', 'kept')", logger: logger).collect()
           try await Outbox.append([kept], on: connection, logger: logger)
         }
-        let producer = try KafkaProducer(configuration: kafka, logger: logger)
-        let relay = OutboxRelay(client: client, producer: producer, logger: logger)
+        let relay = OutboxRelay(client: client, kafka: kafka, logger: logger)
         #expect(try await relay.publishBatch() == 1)
         #expect(try await relay.publishBatch() == 0)
-        await producer.shutdown()
 
         let records = try await readAll(topic, partitions: 1, count: 1)
         #expect(records.map { $0.headers.string("crm-event-id") } == [kept.eventID])
@@ -105,9 +103,8 @@ struct OutboxRelayTests {
           FROM generate_series(1, \(rows)) AS i
           """
         ).collect()
-        let producers = try (0..<2).map { _ in try KafkaProducer(configuration: kafka, logger: logger) }
-        let relays = producers.map {
-          OutboxRelay(client: client, producer: $0, configuration: .init(batchSize: 300), logger: logger)
+        let relays = (0..<2).map { _ in
+          OutboxRelay(client: client, kafka: kafka, configuration: .init(batchSize: 300), logger: logger)
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
           for relay in relays { group.addTask { try await relay.run() } }
@@ -118,7 +115,6 @@ struct OutboxRelayTests {
           }
           group.cancelAll()
         }
-        for producer in producers { await producer.shutdown() }
 
         let records = try await readAll(topic, partitions: 4, count: rows)
         let ids = records.compactMap { $0.headers.string("crm-event-id") }
@@ -138,5 +134,88 @@ struct OutboxRelayTests {
       }
     }
     try await KafkaAdmin(configuration: kafka, logger: logger).deleteTopics([topic])
+  }
+}
+
+@Suite("Outbox while the broker is away")
+struct OutboxBrokerOutageTests {
+  let logger = Logger(label: "outbox-outage-test")
+
+  @Test func outboxBacksUpWhileTheBrokerIsAwayThenDrainsWithNothingLost() async throws {
+    let broker = try await PrivateBroker()
+    var kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "outage-test")
+    kafka.properties["message.timeout.ms"] = "3000"  // a batch fails fast while the broker is away
+    let topic = "test.outage.\(UUID().uuidString.prefix(8).lowercased())"
+    try await KafkaAdmin(configuration: kafka, logger: logger).createTopics([topic], partitions: 2)
+    let written = Locked(0)
+    let pendingDuringOutage = Locked(0)
+    try await TestSchema.with(database: "deals") { makeClient in
+      let client = makeClient()
+      try await whileRunning(client) {
+        try await MigrationRunner.apply(Outbox.migrations, on: client, logger: logger)
+        let relay = OutboxRelay(client: client, kafka: kafka, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+          group.addTask { try await relay.run() }
+          // Business writes go on the whole time: 14 s, one event every 10 ms.
+          let writer = Task {
+            let end = ContinuousClock.now + .seconds(14)
+            var i = 0
+            while ContinuousClock.now < end {
+              let event = OutboxEvent(
+                eventID: "w\(i)",
+                topic: topic,
+                key: "k\(i % 5)",
+                type: "test",
+                envelope: Array("\(i)".utf8)
+              )
+              try await client.withTransaction(logger: logger) { connection in
+                try await Outbox.append([event], on: connection, logger: logger)
+              }
+              i += 1
+              written.withLock { $0 = i }
+              try await Task.sleep(for: .milliseconds(10))
+            }
+          }
+          try await Task.sleep(for: .seconds(2))
+          broker.pause()
+          try await Task.sleep(for: .seconds(10))
+          let pending = try await values(client, "SELECT count(*) FROM outbox WHERE sent_at IS NULL", as: Int.self)
+          pendingDuringOutage.withLock { $0 = pending.first ?? 0 }
+          broker.resume()
+          try await writer.value
+          // Drain: everything written is published.
+          let deadline = ContinuousClock.now + .seconds(90)
+          while try await values(client, "SELECT count(*) FROM outbox WHERE sent_at IS NULL", as: Int.self) != [0] {
+            try #require(ContinuousClock.now < deadline, "the outbox did not drain after the broker came back")
+            try await Task.sleep(for: .milliseconds(200))
+          }
+          group.cancelAll()
+        }
+      }
+    }
+    let total = written.withLock { $0 }
+    // The backlog really built up while the broker was frozen.
+    #expect(pendingDuringOutage.withLock { $0 } > 500)
+
+    let consumer = try await KafkaConsumer(
+      configuration: kafka,
+      subscription: .partitions([(topic, 0, .beginning), (topic, 1, .beginning)]),
+      fetchWait: .milliseconds(10),
+      logger: logger
+    )
+    var ids: [String] = []
+    let deadline = ContinuousClock.now + .seconds(30)
+    while Set(ids).count < total && ContinuousClock.now < deadline {
+      ids += try await consumer.poll(maximum: 5000, timeout: .milliseconds(200)).compactMap {
+        $0.headers.string("crm-event-id")
+      }
+    }
+    await consumer.close()
+    let lost = total - Set(ids).count
+    let doubled = ids.count - Set(ids).count
+    print(
+      "outbox outage: \(total) written, \(pendingDuringOutage.withLock { $0 }) pending after 10 s, lost \(lost), doubled \(doubled)"
+    )
+    #expect(lost == 0)
   }
 }

@@ -3,12 +3,15 @@ import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// Publishes pending outbox rows with the idempotent producer, in id order, in batches, and
 /// marks them sent in the same transaction that locked them. One relay publishes at a time
 /// (a transaction-scoped advisory lock): a second replica waits as a standby, so no row is
 /// published by two relays at once and each key's order is kept. While the broker is away the
-/// batch fails, the transaction rolls back, and the relay retries with backoff.
+/// batch fails, the transaction rolls back, and the relay retries with backoff — with a new
+/// producer: after timed-out batches the idempotent producer bumps its epoch on its own, which
+/// a broker may answer with "a newer producer exists" forever (seen with the local broker).
 public final class OutboxRelay: Service, Sendable {
   public struct Configuration: Sendable {
     public var batchSize: Int
@@ -24,19 +27,38 @@ public final class OutboxRelay: Service, Sendable {
     }
   }
 
-  /// Same number in every replica of every service; each service has its own database.
-  static let lockKey: Int64 = 0x4352_4D5F_4F55_5442  // "CRM_OUTB"
+  /// First half of the advisory lock's key, the same in every replica; the second half is the
+  /// schema's hash.
+  static let lockKey: Int32 = 0x4F55_5442  // "OUTB"
 
   private let client: PostgresClient
-  private let producer: KafkaProducer
+  private let kafka: KafkaConfiguration
+  private let producer = Mutex<KafkaProducer?>(nil)
   private let configuration: Configuration
   private let logger: Logger
 
-  public init(client: PostgresClient, producer: KafkaProducer, configuration: Configuration = .init(), logger: Logger) {
+  public init(client: PostgresClient, kafka: KafkaConfiguration, configuration: Configuration = .init(), logger: Logger)
+  {
     self.client = client
-    self.producer = producer
+    self.kafka = kafka
     self.configuration = configuration
     self.logger = logger
+  }
+
+  /// The current producer, made on first use and after a failed batch.
+  private func currentProducer() throws -> KafkaProducer {
+    if let existing = producer.withLock({ $0 }) { return existing }
+    let made = try KafkaProducer(configuration: kafka, logger: logger)
+    producer.withLock { $0 = made }
+    return made
+  }
+
+  private func discardProducer() async {
+    let old = producer.withLock { producer in
+      defer { producer = nil }
+      return producer
+    }
+    await old?.shutdown(timeout: .milliseconds(100))
   }
 
   public func run() async throws {
@@ -52,13 +74,15 @@ public final class OutboxRelay: Service, Sendable {
           lastPrune = ContinuousClock.now
         }
       } catch is CancellationError {
-        return
+        break
       } catch {
-        logger.warning("outbox relay: \(String(reflecting: error)); retrying in \(backoff)")
+        logger.warning("outbox relay: \(String(reflecting: error)); retrying in \(backoff) with a new producer")
+        await discardProducer()
         try? await Task.sleep(for: backoff)
         backoff = min(backoff * 2, .seconds(5))
       }
     }
+    await discardProducer()  // flushes nothing pending: every batch waited for its reports
   }
 
   /// Publishes up to one batch; returns how many rows it published (0: none pending, or another
@@ -66,8 +90,12 @@ public final class OutboxRelay: Service, Sendable {
   @discardableResult
   public func publishBatch() async throws -> Int {
     try await client.withTransaction(logger: logger) { connection in
-      let locked = try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey))", logger: logger)
-        .decode(Bool.self).first { _ in true }
+      // One lock per outbox table (per schema), so relays of different schemas never wait on each other.
+      let locked = try await connection.query(
+        "SELECT pg_try_advisory_xact_lock(\(Self.lockKey), hashtext(current_schema()))",
+        logger: logger
+      )
+      .decode(Bool.self).first { _ in true }
       guard locked == true else { return 0 }
       var ids: [Int64] = []
       var messages: [KafkaProducerMessage] = []
@@ -94,7 +122,7 @@ public final class OutboxRelay: Service, Sendable {
         )
       }
       guard !messages.isEmpty else { return 0 }
-      _ = try await producer.send(batch: messages)
+      _ = try await currentProducer().send(batch: messages)
       _ = try await connection.query("UPDATE outbox SET sent_at = now() WHERE id = ANY(\(ids))", logger: logger)
         .collect()
       return messages.count
