@@ -74,18 +74,18 @@ struct RPCTransportBench: AsyncParsableCommand {
       configuration: .init(kafka: kafka, service: service, fetchWait: .milliseconds(fetchWaitMs)),
       logger: logger
     )
-    defer {
-      // The local broker keeps every record in memory until the topic goes.
-      Task {
-        let admin = try KafkaAdmin(configuration: kafka, logger: logger)
-        try await admin.deleteTopics([RPCTopics.requests(service: service), RPCTopics.deadLetters(service: service)])
-      }
+    // The local broker keeps every record in memory until the topic goes: delete it either way.
+    let topics = [RPCTopics.requests(service: service), RPCTopics.deadLetters(service: service)]
+    var figures: [String: Double]
+    do {
+      figures = try await measure(server: server, client: client) { server.isServing }
+    } catch {
+      try? await KafkaAdmin(configuration: kafka, logger: logger).deleteTopics(topics)
+      throw error
     }
-    var figures = try await measure(server: server, client: client) { server.isServing }
+    try await KafkaAdmin(configuration: kafka, logger: logger).deleteTopics(topics)
     figures["fetch_wait_ms"] = Double(fetchWaitMs)
     figures["linger_ms"] = Double(lingerMs)
-    let admin = try KafkaAdmin(configuration: kafka, logger: logger)
-    try await admin.deleteTopics([RPCTopics.requests(service: service), RPCTopics.deadLetters(service: service)])
     return figures
   }
 

@@ -89,7 +89,16 @@ public final class InboxConsumer: Service, Sendable {
       fetchWait: .milliseconds(20),
       logger: logger
     )
-    defer { Task { await consumer.close() } }
+    do {
+      try await consume(from: consumer)
+    } catch {
+      await consumer.close()  // leave the group, or its partitions wait for the session timeout
+      throw error
+    }
+    await consumer.close()
+  }
+
+  private func consume(from consumer: KafkaConsumer) async throws {
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
       let batch = try await consumer.poll(maximum: 500, timeout: .milliseconds(100))
       guard !batch.isEmpty else { continue }
@@ -104,7 +113,6 @@ public final class InboxConsumer: Service, Sendable {
         logger.warning("inbox \(name): offset commit failed (records will come again, and be skipped): \(error)")
       }
     }
-    await consumer.close()
   }
 
   /// Applies one record, retrying passing trouble until it is applied, skipped or dead-lettered.
