@@ -167,6 +167,22 @@ let package = Package(
       path: "Tools/Bench",
       swiftSettings: strict
     ),
+    // An inbox consumer in its own process, for the SIGKILL test.
+    .executableTarget(
+      name: "crm-inbox-worker",
+      dependencies: [
+        "CRMEvents",
+        "CRMDatabase",
+        "CRMKafka",
+        "CRMContracts",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tests/Fixtures/InboxWorker",
+      swiftSettings: strict
+    ),
     .target(
       name: "CRMTestSupport",
       dependencies: [

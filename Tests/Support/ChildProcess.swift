@@ -3,27 +3,34 @@ import Foundation
 /// A program the test started; killed when the test forgets to stop it.
 public final class ChildProcess: @unchecked Sendable {
   public let process = Process()
+  private let outputPipe = Pipe()
   private let errorPipe = Pipe()
+  private let outputData = Locked(Data())
   private let errorData = Locked(Data())
 
   public init(_ executable: URL, arguments: [String] = [], environment: [String: String]) throws {
     process.executableURL = executable
     process.arguments = arguments
     process.environment = environment
-    process.standardOutput = FileHandle.nullDevice
+    process.standardOutput = outputPipe
     process.standardError = errorPipe
-    let collected = errorData
-    errorPipe.fileHandleForReading.readabilityHandler = { handle in
-      let chunk = handle.availableData
-      collected.withLock { $0.append(chunk) }
+    for (pipe, collected) in [(outputPipe, outputData), (errorPipe, errorData)] {
+      pipe.fileHandleForReading.readabilityHandler = { handle in
+        let chunk = handle.availableData
+        collected.withLock { $0.append(chunk) }
+      }
     }
     try process.run()
   }
 
   deinit {
     if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    outputPipe.fileHandleForReading.readabilityHandler = nil
     errorPipe.fileHandleForReading.readabilityHandler = nil
   }
+
+  /// What the program wrote to standard output so far.
+  public var standardOutput: String { outputData.withLock { String(decoding: $0, as: UTF8.self) } }
 
   /// What the program wrote to standard error so far.
   public var standardError: String { errorData.withLock { String(decoding: $0, as: UTF8.self) } }

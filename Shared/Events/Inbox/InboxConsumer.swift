@@ -10,9 +10,11 @@ import SwiftProtobuf
 /// An event as a consumer's handler sees it.
 public struct ReceivedEvent: Sendable {
   public var envelope: Crm_Events_V1_EventEnvelope
-  public var topic: String
-  public var partition: Int32
-  public var offset: Int64
+  /// The record it came in.
+  public var record: KafkaConsumerMessage
+  public var topic: String { record.topic }
+  public var partition: Int32 { record.partition }
+  public var offset: Int64 { record.offset }
 }
 
 /// A handler's verdict that an event can never be applied (bad content): it goes to the dead
@@ -23,12 +25,29 @@ public struct EventRejected: Error, Sendable, CustomStringConvertible {
   public var description: String { reason }
 }
 
-/// Applies events exactly once (DESIGN §5): each event is applied and recorded as
+/// What one poll batch came to, reported after the database commit and before the offset
+/// commit (for metrics, and for the fault tests that kill a consumer in exactly that gap).
+public struct InboxBatchOutcome: Sendable {
+  /// Event ids applied by this batch's transaction.
+  public var applied: [String] = []
+  /// Event ids that had been applied before (duplicates and replays), skipped.
+  public var duplicates: [String] = []
+  /// Records sent to the dead letter topic.
+  public var deadLettered = 0
+}
+
+/// Applies events exactly once (DESIGN §5): events are applied and recorded as
 /// `(consumer, event_id)` in the same transaction (`ON CONFLICT DO NOTHING` → already applied,
-/// skipped), and the Kafka offset is committed only after the database commit. Records that
-/// cannot be decoded or that the handler rejects go to `crm.dlq.<consumer>`; the consumer goes on.
+/// skipped), and the Kafka offsets are committed only after the database commit. A poll batch
+/// is applied in one transaction; when that fails, its events are applied one by one, so a
+/// record that cannot be decoded or that the handler rejects goes alone to `crm.dlq.<consumer>`
+/// and the consumer goes on.
 public final class InboxConsumer: Service, Sendable {
+  /// Applies one event in the caller's transaction.
   public typealias Handler = @Sendable (ReceivedEvent, PostgresConnection) async throws -> Void
+  /// Applies several fresh events, in record order, in the caller's transaction (a handler that
+  /// writes many rows with one statement).
+  public typealias BatchHandler = @Sendable ([ReceivedEvent], PostgresConnection) async throws -> Void
 
   public static let migrations = [
     Migration(
@@ -53,11 +72,38 @@ public final class InboxConsumer: Service, Sendable {
   private let client: PostgresClient
   private let kafka: KafkaConfiguration
   private let producer: KafkaProducer
-  private let handler: Handler
+  private let handler: BatchHandler
+  private let onCommitted: (@Sendable (InboxBatchOutcome) async -> Void)?
   private let logger: Logger
 
   /// `groupID` defaults to `crm.inbox.<name>`; a new group id re-reads the topics from the
   /// start, which the inbox turns into no change at all.
+  public convenience init(
+    name: String,
+    topics: [String],
+    client: PostgresClient,
+    kafka: KafkaConfiguration,
+    deadLetterProducer: KafkaProducer,
+    groupID: String? = nil,
+    logger: Logger,
+    onCommitted: (@Sendable (InboxBatchOutcome) async -> Void)? = nil,
+    handler: @escaping Handler
+  ) {
+    self.init(
+      name: name,
+      topics: topics,
+      client: client,
+      kafka: kafka,
+      deadLetterProducer: deadLetterProducer,
+      groupID: groupID,
+      logger: logger,
+      onCommitted: onCommitted,
+      batchHandler: { events, connection in
+        for event in events { try await handler(event, connection) }
+      }
+    )
+  }
+
   public init(
     name: String,
     topics: [String],
@@ -66,7 +112,8 @@ public final class InboxConsumer: Service, Sendable {
     deadLetterProducer: KafkaProducer,
     groupID: String? = nil,
     logger: Logger,
-    handler: @escaping Handler
+    onCommitted: (@Sendable (InboxBatchOutcome) async -> Void)? = nil,
+    batchHandler: @escaping BatchHandler
   ) {
     self.name = name
     self.groupID = groupID ?? "crm.inbox.\(name)"
@@ -74,7 +121,8 @@ public final class InboxConsumer: Service, Sendable {
     self.client = client
     self.kafka = kafka
     self.producer = deadLetterProducer
-    self.handler = handler
+    self.handler = batchHandler
+    self.onCommitted = onCommitted
     self.logger = logger
   }
 
@@ -100,11 +148,12 @@ public final class InboxConsumer: Service, Sendable {
 
   private func consume(from consumer: KafkaConsumer) async throws {
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
-      let batch = try await consumer.poll(maximum: 500, timeout: .milliseconds(100))
+      let batch = try await consumer.poll(maximum: 1_000, timeout: .milliseconds(100))
       guard !batch.isEmpty else { continue }
+      let outcome = try await process(batch)
+      await onCommitted?(outcome)
       var next: [String: (topic: String, partition: Int32, offset: Int64)] = [:]
       for record in batch {
-        try await process(record)
         next["\(record.topic)/\(record.partition)"] = (record.topic, record.partition, record.offset + 1)
       }
       do {
@@ -115,47 +164,92 @@ public final class InboxConsumer: Service, Sendable {
     }
   }
 
-  /// Applies one record, retrying passing trouble until it is applied, skipped or dead-lettered.
-  private func process(_ record: KafkaConsumerMessage) async throws {
-    let envelope: Crm_Events_V1_EventEnvelope
-    do {
-      envelope = try Crm_Events_V1_EventEnvelope(serializedBytes: record.value)
-      guard !envelope.eventID.isEmpty else { throw EventRejected("the envelope has no event_id") }
-      guard !envelope.type.isEmpty else { throw EventRejected("the envelope has no type") }
-    } catch {
-      return try await deadLetter(record, error: "undecodable event: \(error)")
-    }
-    let event = ReceivedEvent(
-      envelope: envelope,
-      topic: record.topic,
-      partition: record.partition,
-      offset: record.offset
-    )
-    var backoff = Duration.milliseconds(100)
-    while true {
-      do {
-        try await client.withTransaction(logger: logger) { connection in
-          let fresh = try await connection.query(
-            """
-            INSERT INTO inbox (consumer, event_id) VALUES (\(name), \(envelope.eventID))
-            ON CONFLICT DO NOTHING RETURNING 1
-            """,
-            logger: logger
-          ).collect()
-          guard !fresh.isEmpty else { return }  // applied before: a duplicate or a replay
-          try await handler(event, connection)
-        }
-        return
-      } catch {
-        let cause = (error as? PostgresTransactionError)?.closureError ?? error
-        if let rejected = cause as? EventRejected {
-          return try await deadLetter(record, error: "rejected: \(rejected.reason)")
-        }
-        try Task.checkCancellation()
-        logger.warning("inbox \(name): \(String(reflecting: cause)); retrying in \(backoff)")
-        try await Task.sleep(for: backoff)
-        backoff = min(backoff * 2, .seconds(5))
+  /// Applies a poll batch in one transaction; when that fails, record by record.
+  private func process(_ records: [KafkaConsumerMessage]) async throws -> InboxBatchOutcome {
+    var outcome = InboxBatchOutcome()
+    var events: [ReceivedEvent] = []
+    for record in records {
+      switch decode(record) {
+      case .success(let event): events.append(event)
+      case .failure(let rejected):
+        try await deadLetter(record, error: "undecodable event: \(rejected.reason)")
+        outcome.deadLettered += 1
       }
+    }
+    guard !events.isEmpty else { return outcome }
+    do {
+      let (applied, duplicates) = try await apply(events)
+      outcome.applied = applied
+      outcome.duplicates = duplicates
+      return outcome
+    } catch {
+      let cause = (error as? PostgresTransactionError)?.closureError ?? error
+      try Task.checkCancellation()
+      logger.debug("inbox \(name): batch of \(events.count) failed (\(cause)); applying one by one")
+    }
+    for event in events {
+      var backoff = Duration.milliseconds(100)
+      while true {
+        do {
+          let (applied, duplicates) = try await apply([event])
+          outcome.applied += applied
+          outcome.duplicates += duplicates
+          break
+        } catch {
+          let cause = (error as? PostgresTransactionError)?.closureError ?? error
+          if let rejected = cause as? EventRejected {
+            try await deadLetter(event.record, error: "rejected: \(rejected.reason)")
+            outcome.deadLettered += 1
+            break
+          }
+          try Task.checkCancellation()
+          logger.warning("inbox \(name): \(String(reflecting: cause)); retrying in \(backoff)")
+          try await Task.sleep(for: backoff)
+          backoff = min(backoff * 2, .seconds(5))
+        }
+      }
+    }
+    return outcome
+  }
+
+  private func decode(_ record: KafkaConsumerMessage) -> Result<ReceivedEvent, EventRejected> {
+    do {
+      let envelope = try Crm_Events_V1_EventEnvelope(serializedBytes: record.value)
+      guard !envelope.eventID.isEmpty else { return .failure(EventRejected("the envelope has no event_id")) }
+      guard !envelope.type.isEmpty else { return .failure(EventRejected("the envelope has no type")) }
+      return .success(ReceivedEvent(envelope: envelope, record: record))
+    } catch {
+      return .failure(EventRejected("\(error)"))
+    }
+  }
+
+  /// One transaction: records the events' ids, and hands the ones not seen before (first
+  /// copy only) to the handler. Returns the applied and the skipped ids.
+  private func apply(_ events: [ReceivedEvent]) async throws -> (applied: [String], duplicates: [String]) {
+    try await client.withTransaction(logger: logger) { connection in
+      let ids = events.map(\.envelope.eventID)
+      let inserted = try await connection.query(
+        """
+        INSERT INTO inbox (consumer, event_id) SELECT \(name), unnest(\(ids))
+        ON CONFLICT DO NOTHING RETURNING event_id
+        """,
+        logger: logger
+      )
+      var fresh = Set<String>()
+      for try await id in inserted.decode(String.self) { fresh.insert(id) }
+      var seen = Set<String>()
+      var toApply: [ReceivedEvent] = []
+      var duplicates: [String] = []
+      for event in events {
+        let id = event.envelope.eventID
+        if fresh.contains(id) && seen.insert(id).inserted {
+          toApply.append(event)
+        } else {
+          duplicates.append(id)
+        }
+      }
+      if !toApply.isEmpty { try await handler(toApply, connection) }
+      return (toApply.map(\.envelope.eventID), duplicates)
     }
   }
 

@@ -29,16 +29,21 @@ public enum Outbox {
     )
   ]
 
-  /// Records `events` in the caller's transaction: they exist exactly when its change does.
+  /// Records `events` in the caller's transaction, in order, with one statement: they exist
+  /// exactly when its change does.
   public static func append(_ events: [OutboxEvent], on connection: PostgresConnection, logger: Logger) async throws {
-    for event in events {
-      _ = try await connection.query(
-        """
-        INSERT INTO outbox (event_id, topic, key, type, envelope)
-        VALUES (\(event.eventID), \(event.topic), \(event.key), \(event.type), \(ByteBuffer(bytes: event.envelope)))
-        """,
-        logger: logger
-      ).collect()
-    }
+    guard !events.isEmpty else { return }
+    // `WITH ORDINALITY` keeps the ids (the relay's publishing order) in the caller's order.
+    _ = try await connection.query(
+      """
+      INSERT INTO outbox (event_id, topic, key, type, envelope)
+      SELECT event_id, topic, key, type, envelope
+      FROM unnest(\(events.map(\.eventID)), \(events.map(\.topic)), \(events.map(\.key)), \(events.map(\.type)),
+                  \(events.map { ByteBuffer(bytes: $0.envelope) }))
+           WITH ORDINALITY AS e(event_id, topic, key, type, envelope, position)
+      ORDER BY position
+      """,
+      logger: logger
+    ).collect()
   }
 }
