@@ -147,21 +147,24 @@ public final class InboxConsumer: Service, Sendable {
   }
 
   private func consume(from consumer: KafkaConsumer) async throws {
+    // Offsets go to the broker in the background (a lost commit only brings records again,
+    // which the inbox skips); the last ones synchronously when the consumer stops.
+    var next: [String: (topic: String, partition: Int32, offset: Int64)] = [:]
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
       let batch = try await consumer.poll(maximum: 1_000, timeout: .milliseconds(100))
       guard !batch.isEmpty else { continue }
       let outcome = try await process(batch)
       await onCommitted?(outcome)
-      var next: [String: (topic: String, partition: Int32, offset: Int64)] = [:]
       for record in batch {
         next["\(record.topic)/\(record.partition)"] = (record.topic, record.partition, record.offset + 1)
       }
       do {
-        try await consumer.commit(Array(next.values))
+        try consumer.commitInBackground(Array(next.values))
       } catch {
         logger.warning("inbox \(name): offset commit failed (records will come again, and be skipped): \(error)")
       }
     }
+    try? await consumer.commit(Array(next.values))
   }
 
   /// Applies a poll batch in one transaction; when that fails, record by record.

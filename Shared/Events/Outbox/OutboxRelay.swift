@@ -14,13 +14,17 @@ import Synchronization
 /// a broker may answer with "a newer producer exists" forever (seen with the local broker).
 public final class OutboxRelay: Service, Sendable {
   public struct Configuration: Sendable {
+    /// Rows per batch. Each batch waits for its delivery reports (tens of milliseconds on the
+    /// local broker), so big batches are what makes a backlog drain fast (`bench events`:
+    /// 1,000 → ~19,000 events/s, 5,000 → ~25,000).
     public var batchSize: Int
     /// How long an idle relay waits before looking again.
     public var idleWait: Duration
     /// Sent rows older than this are deleted.
     public var retention: Duration
 
-    public init(batchSize: Int = 500, idleWait: Duration = .milliseconds(20), retention: Duration = .seconds(86_400)) {
+    public init(batchSize: Int = 5_000, idleWait: Duration = .milliseconds(20), retention: Duration = .seconds(86_400))
+    {
       self.batchSize = batchSize
       self.idleWait = idleWait
       self.retention = retention
@@ -73,9 +77,8 @@ public final class OutboxRelay: Service, Sendable {
           try await prune()
           lastPrune = ContinuousClock.now
         }
-      } catch is CancellationError {
-        break
       } catch {
+        if Task.isCancelled { break }  // the cancellation may come wrapped in a transaction error
         logger.warning("outbox relay: \(String(reflecting: error)); retrying in \(backoff) with a new producer")
         await discardProducer()
         try? await Task.sleep(for: backoff)
