@@ -119,6 +119,7 @@ let package = Package(
       name: "CRMRuntime",
       dependencies: [
         "CRMDatabase",
+        "CRMEvents",
         "CRMKafka",
         "CRMRPC",
         "CRMContracts",

@@ -20,7 +20,7 @@ struct HealthRoutesTests {
       service: .contacts,
       environment: ["CRM_DATABASE_URL": databaseURL, "CRM_KAFKA_BROKERS": brokers]
     )
-    return ServiceApplication.build(try ServiceInfrastructure(configuration), registry: registry)
+    return try ServiceApplication.build(try ServiceInfrastructure(configuration), registry: registry)
   }
 
   func readinessResults(_ body: ByteBuffer) throws -> [String: String] {
@@ -43,7 +43,7 @@ struct HealthRoutesTests {
           return results
         }
       }
-      #expect(results == ["postgres": "ok", "kafka": "ok", "rpc": "ok"])
+      #expect(results == ["postgres": "ok", "kafka": "ok", "schema": "ok", "rpc": "ok"])
     }
   }
 
@@ -69,6 +69,7 @@ struct HealthRoutesTests {
         let checks = try readinessResults(response.body)
         #expect(checks["kafka"] == "ok")
         #expect(checks["postgres"] != nil && checks["postgres"] != "ok")
+        #expect(checks["schema"] == "database migrations not applied yet")
       }
     }
   }

@@ -1,5 +1,8 @@
+import CRMDatabase
 import CRMTestSupport
 import Foundation
+import Logging
+import PostgresNIO
 import Testing
 
 /// Each service executable as an operator runs it: real processes, real database, real broker.
@@ -29,6 +32,13 @@ struct ExecutableLifecycleTests {
     #expect(readyStatus == 200, "\(name) never became ready: \(service.standardError)")
     #expect(await HTTPProbe.status("http://127.0.0.1:\(port)/health/live") == 200)
     #expect(await HTTPProbe.status("http://127.0.0.1:\(port)/metrics") == 200)
+    // Ready means migrated: the outbox and inbox tables are in the service's own database.
+    let database = PostgresClient(
+      configuration: try DatabaseURL.parse(LocalStack.databaseURL(name)), backgroundLogger: Logger(label: "test"))
+    let versions = try await whileRunning(database) {
+      try await values(database, "SELECT version FROM schema_migrations WHERE version >= 10000", as: Int.self)
+    }
+    #expect(Set(versions).isSuperset(of: [10_001, 10_002]), "\(name) applied \(versions)")
 
     try await broker.kill()
     #expect(try await HTTPProbe.waitForStatus(ready, 503, within: .seconds(15)) == 503)

@@ -4,5 +4,5 @@ import Hummingbird
 /// Composes the qualityControl service from the runtime kit; its RPC handlers join here as they are built.
 public func buildApplication(_ configuration: ServiceConfiguration) throws -> some ApplicationProtocol {
   let infrastructure = try ServiceInfrastructure(configuration)
-  return ServiceApplication.build(infrastructure)
+  return try ServiceApplication.build(infrastructure)
 }

@@ -20,6 +20,11 @@ extension ReadinessCheck {
 }
 
 extension ReadinessCheck {
+  /// The service's migrations are applied.
+  public static func schema(_ gate: SchemaGate) -> ReadinessCheck {
+    ReadinessCheck(name: "schema") { try gate.check() }
+  }
+
   /// The service takes requests: its group gave it request partitions.
   public static func rpcServer(_ transport: KafkaServerTransport) -> ReadinessCheck {
     ReadinessCheck(name: "rpc") {

@@ -1,23 +1,61 @@
+import CRMDatabase
+import CRMEvents
+import CRMKafka
 import CRMRPC
 import GRPCCore
 import Hummingbird
 import Prometheus
 import ServiceLifecycle
 
-/// Composes a service's application: HTTP health and metrics, its RPC services on the Kafka
-/// transport (with Diagnostics), and background services (database client first, so that it
-/// stops last).
+/// Composes a service's application: HTTP health and metrics, its database schema (its own
+/// migrations plus the outbox and inbox tables), its outbox relay, its inbox consumers, its RPC
+/// services on the Kafka transport (with Diagnostics), and background services. Everything that
+/// needs the schema starts after the migrations; the database client starts first and stops last.
 public enum ServiceApplication {
   public typealias Context = BasicRequestContext
 
   public static func build(
     _ infrastructure: ServiceInfrastructure,
     registry: PrometheusCollectorRegistry = Observability.registry,
+    migrations: [Migration] = [],
     rpcServices: [any RegistrableRPCService] = [],
+    subscriptions: [InboxSubscription] = [],
     routes: (Router<Context>) -> Void = { _ in },
     services: [any Service] = []
-  ) -> some ApplicationProtocol {
+  ) throws -> some ApplicationProtocol {
     let configuration = infrastructure.configuration
+    let logger = infrastructure.logger
+    let gate = SchemaGate()
+    let migrator = SchemaMigrationService(
+      client: infrastructure.postgres,
+      migrations: Outbox.migrations + InboxConsumer.migrations + migrations,
+      gate: gate,
+      logger: logger
+    )
+    let relay = OutboxRelay(
+      client: infrastructure.postgres,
+      kafka: configuration.kafka,
+      configuration: .init(idleWait: .milliseconds(50)),
+      logger: logger
+    )
+    var eventServices: [any Service] = [relay]
+    if !subscriptions.isEmpty {
+      let deadLetters = try KafkaProducer(configuration: configuration.kafka, logger: logger)
+      eventServices.append(deadLetters)
+      for subscription in subscriptions {
+        eventServices.append(
+          InboxConsumer(
+            name: subscription.name,
+            topics: subscription.topics,
+            client: infrastructure.postgres,
+            kafka: configuration.kafka,
+            deadLetterProducer: deadLetters,
+            logger: logger,
+            handler: subscription.handler
+          )
+        )
+      }
+    }
     let transport = KafkaServerTransport(
       configuration: .init(
         kafka: configuration.kafka,
@@ -36,7 +74,7 @@ public enum ServiceApplication {
     router.middlewares.add(MetricsMiddleware())
     HealthController(
       service: configuration.service,
-      checks: infrastructure.readinessChecks + [.rpcServer(transport)]
+      checks: infrastructure.readinessChecks + [.schema(gate), .rpcServer(transport)]
     ).addRoutes(to: router)
     MetricsController(registry: registry).addRoutes(to: router)
     routes(router)
@@ -46,8 +84,9 @@ public enum ServiceApplication {
         address: .hostname(configuration.httpHost, port: configuration.httpPort),
         serverName: "crm-\(configuration.service.rawValue)"
       ),
-      services: [infrastructure.postgres] + services + [rpcServer],
-      logger: infrastructure.logger
+      services: [infrastructure.postgres, migrator]
+        + (eventServices + services + [rpcServer]).map { AfterSchema(gate: gate, service: $0) },
+      logger: logger
     )
   }
 }
