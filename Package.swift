@@ -10,7 +10,13 @@ func service(_ name: String, folder: String, executable: String) -> [Target] {
   [
     .target(
       name: "\(name)Service",
-      dependencies: ["CRMRuntime"],
+      dependencies: [
+        "CRMRuntime", "CRMDatabase", "CRMEvents", "CRMContracts", "CRMPhoneNumbers",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
       path: "Services/\(folder)/Sources",
       swiftSettings: strict
     ),
@@ -68,6 +74,18 @@ let package = Package(
       swiftSettings: strict
     ),
     // Protobuf messages and gRPC stubs generated from Shared/Contracts/Protos (committed).
+    // Phone numbers through Debian's libphonenumber: a C++ shim with a C header.
+    .target(
+      name: "CPhoneNumber",
+      path: "Shared/PhoneNumbers/CPhoneNumber",
+      linkerSettings: [.linkedLibrary("phonenumber")]
+    ),
+    .target(
+      name: "CRMPhoneNumbers",
+      dependencies: ["CPhoneNumber"],
+      path: "Shared/PhoneNumbers/Swift",
+      swiftSettings: strict
+    ),
     .target(
       name: "CRMContracts",
       dependencies: [
@@ -233,6 +251,24 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ],
       path: "Tests/EventsTests",
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "ContactsTests",
+      dependencies: [
+        "ContactsService",
+        "CRMRuntime",
+        "CRMEvents",
+        "CRMDatabase",
+        "CRMContracts",
+        "CRMPhoneNumbers",
+        "CRMTestSupport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tests/ContactsTests",
       swiftSettings: strict
     ),
     .testTarget(

@@ -1,8 +1,13 @@
 import CRMRuntime
 import Hummingbird
 
-/// Composes the contacts service from the runtime kit; its RPC handlers join here as they are built.
+/// Composes the contacts service: its schema, its RPCs on the PostgreSQL repository.
 public func buildApplication(_ configuration: ServiceConfiguration) throws -> some ApplicationProtocol {
   let infrastructure = try ServiceInfrastructure(configuration)
-  return try ServiceApplication.build(infrastructure)
+  let repository = PostgresContactsRepository(client: infrastructure.postgres, logger: infrastructure.logger)
+  return try ServiceApplication.build(
+    infrastructure,
+    migrations: ContactsSchema.migrations,
+    rpcServices: [ContactsRPCService(repository: repository)]
+  )
 }

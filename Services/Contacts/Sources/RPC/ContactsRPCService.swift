@@ -1,0 +1,267 @@
+import CRMContracts
+import CRMDatabase
+import CRMRuntime
+import Foundation
+import GRPCCore
+import PostgresNIO
+
+/// The contacts service's RPCs: checks and normalises input (INVALID_ARGUMENT names the field,
+/// nothing is written), then hands it to the repository; maps domain failures to statuses.
+struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
+  let repository: any ContactsRepository
+
+  var actor: String { CallerIdentity.current ?? "anonymous" }
+
+  /// Runs `body`, answering domain failures with their gRPC status.
+  func answer<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+      do {
+        return try await body()
+      } catch let failed as PostgresTransactionError {
+        throw failed.closureError ?? failed  // the domain failure that rolled the transaction back
+      }
+    } catch let invalid as InvalidField {
+      throw invalid.rpcError
+    } catch let duplicate as DuplicateContact {
+      throw RPCError(
+        code: .alreadyExists, message: duplicate.description, metadata: ["crm-existing-id": "\(duplicate.existingID)"])
+    } catch let broken as RuleBroken {
+      throw RPCError(code: .failedPrecondition, message: broken.description)
+    } catch {
+      if let rpc = error as? RPCError { throw rpc }
+      if let mapped = RPCError(domain: error) { throw mapped }
+      throw error
+    }
+  }
+
+  // MARK: Leads
+
+  func createLead(request: Crm_Contacts_V1_CreateLeadRequest, context: ServerContext) async throws
+    -> Crm_Contacts_V1_Lead
+  {
+    try await answer {
+      try request.requireKnownFields("request")
+      var lead = Crm_Contacts_V1_Lead()
+      lead.name = try Text.field(request.name, "name", limit: CardLimits.nameLength, required: true)
+      let phone = try Text.field(request.phone, "phone", limit: 64)
+      let email = try Text.field(request.email, "email", limit: 254)
+      guard !phone.isEmpty || !email.isEmpty else {
+        throw InvalidField(field: "phone", reason: "a lead needs a phone or an e-mail; both are empty")
+      }
+      if !phone.isEmpty {
+        lead.phone = try Phones.validate([.with { $0.number = phone }], field: "phone")[0].number
+      }
+      if !email.isEmpty {
+        guard let address = EmailAddress.normalized(email) else {
+          throw InvalidField(field: "email", reason: "\"\(email)\" is not an e-mail address")
+        }
+        lead.email = address
+      }
+      lead.source = try Text.field(request.source, "source", limit: CardLimits.nameLength)
+      lead.ownerID = try Text.field(request.ownerID, "owner_id", limit: CardLimits.nameLength, required: true)
+      lead.businessLine = try Text.field(request.businessLine, "business_line", limit: CardLimits.nameLength)
+      return try await repository.createLead(lead, actor: actor)
+    }
+  }
+
+  func listLeads(request: Crm_Contacts_V1_ListLeadsRequest, context: ServerContext) async throws
+    -> Crm_Contacts_V1_ListLeadsReply
+  {
+    try await answer {
+      try request.requireKnownFields("request")
+      let page = try Page(request.page)
+      let filter = LeadFilter(status: request.status, ownerID: request.ownerID, businessLine: request.businessLine)
+      let (leads, next) = try await repository.leads(filter, after: page.cursor, limit: page.size)
+      return .with {
+        $0.leads = leads
+        $0.nextPageToken = next.map(Page.token) ?? ""
+      }
+    }
+  }
+
+  func rejectLead(request: Crm_Contacts_V1_RejectLeadRequest, context: ServerContext) async throws
+    -> Crm_Contacts_V1_Lead
+  {
+    try await answer {
+      try request.requireKnownFields("request")
+      let reason = try Text.field(request.reason, "reason", limit: CardLimits.textLength, required: true)
+      return try await repository.rejectLead(
+        id: request.leadID, reason: reason, expectedVersion: request.expectedVersion, actor: actor)
+    }
+  }
+
+  func convertLead(request: Crm_Contacts_V1_ConvertLeadRequest, context: ServerContext) async throws
+    -> Crm_Contacts_V1_ConvertLeadReply
+  {
+    try await answer {
+      try request.requireKnownFields("request")
+      let company = try Text.field(request.companyName, "company_name", limit: CardLimits.nameLength)
+      let pipeline = try Text.field(request.pipelineID, "pipeline_id", limit: CardLimits.nameLength, required: true)
+      return try await repository.convertLead(
+        id: request.leadID, companyName: company, pipelineID: pipeline, expectedVersion: request.expectedVersion,
+        actor: actor)
+    }
+  }
+
+  // MARK: Contacts
+
+  func createContact(request: Crm_Contacts_V1_CreateContactRequest, context: ServerContext) async throws
+    -> Crm_Contacts_V1_Contact
+  {
+    try await answer {
+      let card = try ContactCardInput.validate(request)
+      return try await repository.createContact(card, force: request.force, actor: actor)
+    }
+  }
+
+  func getContact(request: Crm_Contacts_V1_GetContactRequest, context: ServerContext) async throws
+    -> Crm_Contacts_V1_Contact
+  {
+    try await answer {
+      try request.requireKnownFields("request")
+      return try await repository.contact(id: request.contactID)
+    }
+  }
+
+  func updateContact(request: Crm_Contacts_V1_UpdateContactRequest, context: ServerContext) async throws
+    -> Crm_Contacts_V1_Contact
+  {
+    try await answer {
+      try request.requireKnownFields("request")
+      guard request.hasCard else { throw InvalidField(field: "card", reason: "is missing") }
+      let card = try ContactCardInput.validate(request.card, field: "card.")
+      return try await repository.updateContact(
+        id: request.contactID, expectedVersion: request.expectedVersion, card: card, actor: actor)
+    }
+  }
+
+  func archiveContact(request: Crm_Contacts_V1_ArchiveContactRequest, context: ServerContext) async throws
+    -> Crm_Contacts_V1_Contact
+  {
+    try await answer {
+      try request.requireKnownFields("request")
+      return try await repository.archiveContact(
+        id: request.contactID, expectedVersion: request.expectedVersion, actor: actor)
+    }
+  }
+
+  // MARK: Companies
+
+  func createCompany(request: Crm_Contacts_V1_CreateCompanyRequest, context: ServerContext) async throws
+    -> Crm_Contacts_V1_Company
+  {
+    try await answer {
+      try await repository.createCompany(try CompanyCardInput.validate(request), actor: actor)
+    }
+  }
+
+  func getCompany(request: Crm_Contacts_V1_GetCompanyRequest, context: ServerContext) async throws
+    -> Crm_Contacts_V1_Company
+  {
+    try await answer {
+      try request.requireKnownFields("request")
+      return try await repository.company(id: request.companyID)
+    }
+  }
+
+  func updateCompany(request: Crm_Contacts_V1_UpdateCompanyRequest, context: ServerContext) async throws
+    -> Crm_Contacts_V1_Company
+  {
+    try await answer {
+      try request.requireKnownFields("request")
+      guard request.hasCard else { throw InvalidField(field: "card", reason: "is missing") }
+      let card = try CompanyCardInput.validate(request.card, field: "card.")
+      return try await repository.updateCompany(
+        id: request.companyID, expectedVersion: request.expectedVersion, card: card, actor: actor)
+    }
+  }
+
+  // MARK: History, search, birthdays
+
+  func getCardHistory(request: Crm_Contacts_V1_GetCardHistoryRequest, context: ServerContext) async throws
+    -> Crm_Contacts_V1_GetCardHistoryReply
+  {
+    try await answer {
+      try request.requireKnownFields("request")
+      let page = try Page(request.page)
+      let (changes, next) = try await repository.history(cardID: request.cardID, after: page.cursor, limit: page.size)
+      return .with {
+        $0.changes = changes
+        $0.nextPageToken = next.map(Page.token) ?? ""
+      }
+    }
+  }
+
+  func searchContacts(request: Crm_Contacts_V1_SearchContactsRequest, context: ServerContext) async throws
+    -> Crm_Contacts_V1_SearchContactsReply
+  {
+    try await answer {
+      try request.requireKnownFields("request")
+      let query = try SearchQuery.parse(request.query)
+      let page = try Page(request.page)
+      let offset = Int(page.cursor ?? 0)
+      // One more than the page shows whether another page follows.
+      let hits = try await repository.search(
+        query, includeArchived: request.includeArchived, offset: offset, limit: page.size + 1)
+      return .with {
+        $0.hits = hits.prefix(page.size).map { hit in
+          .with {
+            $0.contact = hit.contact
+            $0.score = hit.score
+            $0.matchedOn = hit.matchedOn
+          }
+        }
+        $0.nextPageToken = hits.count > page.size ? Page.token(Int64(offset + page.size)) : ""
+      }
+    }
+  }
+
+  func listBirthdays(request: Crm_Contacts_V1_ListBirthdaysRequest, context: ServerContext) async throws
+    -> Crm_Contacts_V1_ListBirthdaysReply
+  {
+    try await answer {
+      try request.requireKnownFields("request")
+      guard request.hasDate else { throw InvalidField(field: "date", reason: "is missing") }
+      let date = request.date
+      var calendar = Calendar(identifier: .gregorian)
+      calendar.timeZone = TimeZone(identifier: "UTC")!
+      let components = DateComponents(year: Int(date.year), month: Int(date.month), day: Int(date.day))
+      guard date.year >= 1, components.isValidDate(in: calendar) else {
+        throw InvalidField(field: "date", reason: "\(date.year)-\(date.month)-\(date.day) is not a date")
+      }
+      // Born on 29 February: greeted on 28 February in years without one.
+      let leapYear = DateComponents(year: Int(date.year), month: 2, day: 29).isValidDate(in: calendar)
+      let alsoLeapDay = date.month == 2 && date.day == 28 && !leapYear
+      let contacts = try await repository.birthdays(
+        month: Int(date.month), day: Int(date.day), alsoLeapDay: alsoLeapDay)
+      return .with { $0.contacts = contacts }
+    }
+  }
+}
+
+/// A page request checked against the cap; its token is an opaque cursor.
+struct Page {
+  var size: Int
+  var cursor: Int64?
+
+  init(_ request: Crm_Common_V1_PageRequest) throws(InvalidField) {
+    try request.requireKnownFields("page")
+    guard request.pageSize >= 0, request.pageSize <= CardLimits.pageSizeCap else {
+      throw InvalidField(
+        field: "page.page_size",
+        reason:
+          "is \(request.pageSize); expected 0 (default \(CardLimits.pageSizeDefault)) to \(CardLimits.pageSizeCap)")
+    }
+    size = request.pageSize == 0 ? CardLimits.pageSizeDefault : Int(request.pageSize)
+    if request.pageToken.isEmpty {
+      cursor = nil
+    } else {
+      guard let data = Data(base64Encoded: request.pageToken), let text = String(data: data, encoding: .utf8),
+        text.hasPrefix("c:"), let value = Int64(text.dropFirst(2)), value >= 0
+      else { throw InvalidField(field: "page.page_token", reason: "is not a token this service issued") }
+      cursor = value
+    }
+  }
+
+  static func token(_ cursor: Int64) -> String { Data("c:\(cursor)".utf8).base64EncodedString() }
+}

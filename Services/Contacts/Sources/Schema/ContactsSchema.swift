@@ -1,0 +1,89 @@
+import CRMDatabase
+
+/// The contacts database. A card's full content is kept as its protobuf message (`card`);
+/// the columns beside it are what queries filter, search and sort on.
+enum ContactsSchema {
+  static let migrations = [
+    Migration(
+      version: 1,
+      name: "cards",
+      statements: [
+        // Trusted extension: the database owner (the service's role) may create it.
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public",
+        """
+        CREATE TABLE leads (
+          id uuid PRIMARY KEY,
+          seq bigserial UNIQUE,
+          name text NOT NULL,
+          phone text,
+          email text,
+          source text NOT NULL,
+          owner_id text NOT NULL,
+          business_line text NOT NULL,
+          status text NOT NULL CHECK (status IN ('open', 'converted', 'rejected')),
+          rejection_reason text NOT NULL DEFAULT '',
+          contact_id uuid,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          version bigint NOT NULL DEFAULT 1
+        )
+        """,
+        "CREATE INDEX leads_listing ON leads (status, seq)",
+        """
+        CREATE TABLE companies (
+          id uuid PRIMARY KEY,
+          name text NOT NULL,
+          name_search text NOT NULL,
+          card bytea NOT NULL,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          version bigint NOT NULL DEFAULT 1
+        )
+        """,
+        "CREATE INDEX companies_name_trgm ON companies USING gin (name_search public.gin_trgm_ops)",
+        """
+        CREATE TABLE contacts (
+          id uuid PRIMARY KEY,
+          name text NOT NULL,
+          -- lower-case, ё as е (SearchQuery.searchable): what search compares.
+          name_search text NOT NULL,
+          phone_numbers text[] NOT NULL,
+          email_addresses text[] NOT NULL,
+          birthday date,
+          owner_id text NOT NULL,
+          archived boolean NOT NULL DEFAULT false,
+          card bytea NOT NULL,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          version bigint NOT NULL DEFAULT 1
+        )
+        """,
+        "CREATE INDEX contacts_name_trgm ON contacts USING gin (name_search public.gin_trgm_ops)",
+        "CREATE INDEX contacts_phones ON contacts USING gin (phone_numbers)",
+        "CREATE INDEX contacts_emails ON contacts USING gin (email_addresses)",
+        """
+        CREATE INDEX contacts_birthdays ON contacts
+          ((extract(month FROM birthday)::int), (extract(day FROM birthday)::int)) WHERE NOT archived
+        """,
+        """
+        CREATE TABLE contact_companies (
+          contact_id uuid NOT NULL REFERENCES contacts (id),
+          company_id uuid NOT NULL REFERENCES companies (id),
+          role text NOT NULL,
+          PRIMARY KEY (contact_id, company_id)
+        )
+        """,
+        "CREATE INDEX contact_companies_company ON contact_companies (company_id)",
+        """
+        CREATE TABLE card_history (
+          seq bigserial PRIMARY KEY,
+          card_id uuid NOT NULL,
+          actor text NOT NULL,
+          changed_at timestamptz NOT NULL DEFAULT now(),
+          field text NOT NULL,
+          old_value text NOT NULL,
+          new_value text NOT NULL
+        )
+        """,
+        "CREATE INDEX card_history_card ON card_history (card_id, seq)",
+      ]
+    )
+  ]
+}

@@ -1,0 +1,60 @@
+import CRMContracts
+
+/// A contact whose phone or e-mail the new card repeats: ALREADY_EXISTS unless forced.
+struct DuplicateContact: Error, CustomStringConvertible {
+  var existingID: String
+  var existingName: String
+  var matchedOn: String
+  var description: String {
+    "contact \(existingID) (\(existingName)) already has this \(matchedOn); pass force to create another card"
+  }
+}
+
+/// A rule of the sales process the request would break: FAILED_PRECONDITION.
+struct RuleBroken: Error, CustomStringConvertible {
+  var description: String
+}
+
+/// Lead filters and a page of them.
+struct LeadFilter {
+  var status: Crm_Contacts_V1_LeadStatus
+  var ownerID: String
+  var businessLine: String
+}
+
+struct SearchHit {
+  var contact: Crm_Contacts_V1_Contact
+  var score: Float
+  var matchedOn: String
+}
+
+/// Where leads, cards and their history are kept. Every mutation writes its events to the
+/// outbox in the same transaction; `actor` is who made the change (kept in history and events).
+protocol ContactsRepository: Sendable {
+  func createLead(_ lead: Crm_Contacts_V1_Lead, actor: String) async throws -> Crm_Contacts_V1_Lead
+  func leads(_ filter: LeadFilter, after cursor: Int64?, limit: Int) async throws -> (
+    [Crm_Contacts_V1_Lead], next: Int64?
+  )
+  func rejectLead(id: String, reason: String, expectedVersion: Int64, actor: String) async throws
+    -> Crm_Contacts_V1_Lead
+  func convertLead(id: String, companyName: String, pipelineID: String, expectedVersion: Int64, actor: String)
+    async throws -> Crm_Contacts_V1_ConvertLeadReply
+
+  func createContact(_ card: Crm_Contacts_V1_Contact, force: Bool, actor: String) async throws
+    -> Crm_Contacts_V1_Contact
+  func contact(id: String) async throws -> Crm_Contacts_V1_Contact
+  func updateContact(id: String, expectedVersion: Int64, card: Crm_Contacts_V1_Contact, actor: String) async throws
+    -> Crm_Contacts_V1_Contact
+  func archiveContact(id: String, expectedVersion: Int64, actor: String) async throws -> Crm_Contacts_V1_Contact
+
+  func createCompany(_ card: Crm_Contacts_V1_Company, actor: String) async throws -> Crm_Contacts_V1_Company
+  func company(id: String) async throws -> Crm_Contacts_V1_Company
+  func updateCompany(id: String, expectedVersion: Int64, card: Crm_Contacts_V1_Company, actor: String) async throws
+    -> Crm_Contacts_V1_Company
+
+  func history(cardID: String, after cursor: Int64?, limit: Int) async throws -> (
+    [Crm_Contacts_V1_CardChange], next: Int64?
+  )
+  func search(_ query: SearchQuery, includeArchived: Bool, offset: Int, limit: Int) async throws -> [SearchHit]
+  func birthdays(month: Int, day: Int, alsoLeapDay: Bool) async throws -> [Crm_Contacts_V1_Contact]
+}

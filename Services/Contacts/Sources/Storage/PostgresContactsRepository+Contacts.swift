@@ -1,0 +1,259 @@
+import CRMContracts
+import CRMDatabase
+import CRMEvents
+import Foundation
+import PostgresNIO
+
+extension PostgresContactsRepository {
+  func createContact(_ card: Crm_Contacts_V1_Contact, force: Bool, actor: String) async throws
+    -> Crm_Contacts_V1_Contact
+  {
+    try await client.withTransaction(logger: logger) { connection in
+      try await insertContact(card, force: force, actor: actor, on: connection)
+    }
+  }
+
+  /// Inserts a contact card with its company links, history and `ContactCreated`.
+  func insertContact(_ card: Crm_Contacts_V1_Contact, force: Bool, actor: String, on connection: PostgresConnection)
+    async throws -> Crm_Contacts_V1_Contact
+  {
+    let phones = card.phones.map(\.number)
+    let emails = card.emails.map(\.address)
+    // Two creations of the same phone or e-mail at once: the second waits for the first, then sees it.
+    let identities = (phones.map { "phone:" + $0 } + emails.map { "email:" + $0 }).sorted()
+    if !identities.isEmpty {
+      _ = try await connection.query(
+        "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(\(identities)) AS k ORDER BY k",
+        logger: logger
+      ).collect()
+    }
+    var duplicate: DuplicateContact?
+    if !identities.isEmpty {
+      let rows = try await connection.query(
+        """
+        SELECT id, name, phone_numbers && \(phones) FROM contacts
+        WHERE NOT archived AND (phone_numbers && \(phones) OR email_addresses && \(emails))
+        ORDER BY created_at LIMIT 1
+        """,
+        logger: logger
+      )
+      for try await (id, name, byPhone) in rows.decode((UUID, String, Bool).self) {
+        duplicate = DuplicateContact(
+          existingID: id.uuidString.lowercased(), existingName: name, matchedOn: byPhone ? "phone" : "e-mail")
+      }
+    }
+    if let duplicate, !force { throw duplicate }
+    try await requireCompanies(card.companies.map(\.companyID), on: connection)
+
+    let id = UUID()
+    var stored = card
+    stored.id = id.uuidString.lowercased()
+    stored.version = 1
+    let createdAt = try await connection.query(
+      """
+      INSERT INTO contacts (id, name, name_search, phone_numbers, email_addresses, birthday, owner_id, card)
+      VALUES (\(id), \(card.name), \(SearchQuery.searchable(card.name)), \(phones), \(emails),
+              \(card.hasBirthday ? Birthday.text(card.birthday) : nil)::date, \(card.ownerID), \(try bytes(card)))
+      RETURNING created_at
+      """,
+      logger: logger
+    ).decode(Date.self).first { _ in true }
+    stored.createdAt = timestamp(createdAt ?? Date())
+    try await linkCompanies(contactID: id, card.companies, on: connection)
+    var changes = CardChanges.between(nil, CardChanges.fields(card))
+    if let duplicate {
+      changes.append(
+        CardChange(
+          field: "duplicate_forced", old: "",
+          new: "same \(duplicate.matchedOn) as contact \(duplicate.existingID); created with force"))
+    }
+    try await recordHistory(changes, cardID: id, actor: actor, on: connection)
+    try await Outbox.append(
+      [
+        try ContactsEvents.event(
+          aggregateID: stored.id, version: 1, actor: actor, Crm_Contacts_V1_ContactCreated.with { $0.contact = stored })
+      ],
+      on: connection,
+      logger: logger
+    )
+    return stored
+  }
+
+  func requireCompanies(_ ids: [String], on connection: PostgresConnection) async throws {
+    let uuids = try ids.map { try uuid($0, "company") }
+    guard !uuids.isEmpty else { return }
+    var found = Set<UUID>()
+    for try await id in try await connection.query(
+      "SELECT id FROM companies WHERE id = ANY(\(uuids))", logger: logger
+    ).decode(UUID.self) {
+      found.insert(id)
+    }
+    if let missing = uuids.first(where: { !found.contains($0) }) {
+      throw NotFound(entity: "company", id: missing.uuidString.lowercased())
+    }
+  }
+
+  func linkCompanies(
+    contactID: UUID, _ memberships: [Crm_Contacts_V1_CompanyMembership], on connection: PostgresConnection
+  )
+    async throws
+  {
+    _ = try await connection.query("DELETE FROM contact_companies WHERE contact_id = \(contactID)", logger: logger)
+      .collect()
+    guard !memberships.isEmpty else { return }
+    let companyIDs = try memberships.map { try uuid($0.companyID, "company") }
+    _ = try await connection.query(
+      """
+      INSERT INTO contact_companies (contact_id, company_id, role)
+      SELECT \(contactID), c, r FROM unnest(\(companyIDs), \(memberships.map(\.role))) AS m(c, r)
+      """,
+      logger: logger
+    ).collect()
+  }
+
+  func contact(id: String) async throws -> Crm_Contacts_V1_Contact {
+    let uuid = try uuid(id, "contact")
+    return try await client.withConnection { connection in
+      guard let contact = try await loadContact(uuid, forUpdate: false, on: connection) else {
+        throw NotFound(entity: "contact", id: id)
+      }
+      return contact
+    }
+  }
+
+  func loadContact(_ id: UUID, forUpdate: Bool, on connection: PostgresConnection) async throws
+    -> Crm_Contacts_V1_Contact?
+  {
+    let rows =
+      forUpdate
+      ? try await connection.query(
+        "SELECT card, archived, created_at, version FROM contacts WHERE id = \(id) FOR UPDATE", logger: logger)
+      : try await connection.query(
+        "SELECT card, archived, created_at, version FROM contacts WHERE id = \(id)", logger: logger)
+    for try await (card, archived, createdAt, version) in rows.decode((ByteBuffer, Bool, Date, Int64).self) {
+      return try contact(id: id, card: card, archived: archived, createdAt: createdAt, version: version)
+    }
+    return nil
+  }
+
+  func contact(id: UUID, card: ByteBuffer, archived: Bool, createdAt: Date, version: Int64) throws
+    -> Crm_Contacts_V1_Contact
+  {
+    var contact = try Crm_Contacts_V1_Contact(serializedBytes: Array(buffer: card))
+    contact.id = id.uuidString.lowercased()
+    contact.archived = archived
+    contact.createdAt = timestamp(createdAt)
+    contact.version = version
+    return contact
+  }
+
+  func updateContact(id: String, expectedVersion: Int64, card: Crm_Contacts_V1_Contact, actor: String) async throws
+    -> Crm_Contacts_V1_Contact
+  {
+    let uuid = try uuid(id, "contact")
+    return try await client.withTransaction(logger: logger) { connection in
+      guard let current = try await loadContact(uuid, forUpdate: true, on: connection) else {
+        throw NotFound(entity: "contact", id: id)
+      }
+      guard current.version == expectedVersion else {
+        throw VersionConflict(entity: "contact", id: id, expected: expectedVersion, current: current.version)
+      }
+      guard !current.archived else {
+        throw RuleBroken(description: "contact \(id) is archived; archived cards do not change")
+      }
+      try await requireCompanies(card.companies.map(\.companyID), on: connection)
+      var updated = card
+      updated.id = current.id
+      updated.createdAt = current.createdAt
+      updated.version = current.version + 1
+      let changes = CardChanges.between(CardChanges.fields(current), CardChanges.fields(card))
+      guard !changes.isEmpty else { return current }  // nothing changed: no new version, no event
+      _ = try await connection.query(
+        """
+        UPDATE contacts SET name = \(card.name), name_search = \(SearchQuery.searchable(card.name)),
+          phone_numbers = \(card.phones.map(\.number)), email_addresses = \(card.emails.map(\.address)),
+          birthday = \(card.hasBirthday ? Birthday.text(card.birthday) : nil)::date, owner_id = \(card.ownerID),
+          card = \(try bytes(card)), version = version + 1
+        WHERE id = \(uuid)
+        """,
+        logger: logger
+      ).collect()
+      if changes.contains(where: { $0.field == "companies" }) {
+        try await linkCompanies(contactID: uuid, card.companies, on: connection)
+      }
+      try await recordHistory(changes, cardID: uuid, actor: actor, on: connection)
+      try await Outbox.append(
+        [
+          try ContactsEvents.event(
+            aggregateID: updated.id, version: updated.version, actor: actor,
+            Crm_Contacts_V1_ContactUpdated.with {
+              $0.contact = updated
+              $0.changes = changes.map { change in historyEntry(change, cardID: updated.id, actor: actor) }
+            })
+        ],
+        on: connection,
+        logger: logger
+      )
+      return updated
+    }
+  }
+
+  func historyEntry(_ change: CardChange, cardID: String, actor: String) -> Crm_Contacts_V1_CardChange {
+    var entry = Crm_Contacts_V1_CardChange()
+    entry.cardID = cardID
+    entry.actor = actor
+    entry.changedAt = timestamp(Date())
+    entry.field = change.field
+    entry.oldValue = change.old
+    entry.newValue = change.new
+    return entry
+  }
+
+  func archiveContact(id: String, expectedVersion: Int64, actor: String) async throws -> Crm_Contacts_V1_Contact {
+    let uuid = try uuid(id, "contact")
+    return try await client.withTransaction(logger: logger) { connection in
+      guard var current = try await loadContact(uuid, forUpdate: true, on: connection) else {
+        throw NotFound(entity: "contact", id: id)
+      }
+      guard current.version == expectedVersion else {
+        throw VersionConflict(entity: "contact", id: id, expected: expectedVersion, current: current.version)
+      }
+      guard !current.archived else { throw RuleBroken(description: "contact \(id) is already archived") }
+      _ = try await connection.query(
+        "UPDATE contacts SET archived = true, version = version + 1 WHERE id = \(uuid)", logger: logger
+      ).collect()
+      current.archived = true
+      current.version += 1
+      try await recordHistory(
+        [CardChange(field: "archived", old: "", new: "true")], cardID: uuid, actor: actor, on: connection)
+      try await Outbox.append(
+        [
+          try ContactsEvents.event(
+            aggregateID: current.id, version: current.version, actor: actor,
+            Crm_Contacts_V1_ContactArchived.with { $0.contactID = current.id })
+        ],
+        on: connection,
+        logger: logger
+      )
+      return current
+    }
+  }
+
+  func birthdays(month: Int, day: Int, alsoLeapDay: Bool) async throws -> [Crm_Contacts_V1_Contact] {
+    let rows = try await client.query(
+      """
+      SELECT id, card, archived, created_at, version FROM contacts
+      WHERE NOT archived AND birthday IS NOT NULL
+        AND ((extract(month FROM birthday)::int = \(month) AND extract(day FROM birthday)::int = \(day))
+             OR (\(alsoLeapDay) AND extract(month FROM birthday)::int = 2 AND extract(day FROM birthday)::int = 29))
+      ORDER BY name, id LIMIT 10000
+      """,
+      logger: logger
+    )
+    var contacts: [Crm_Contacts_V1_Contact] = []
+    for try await (id, card, archived, createdAt, version) in rows.decode((UUID, ByteBuffer, Bool, Date, Int64).self) {
+      contacts.append(try contact(id: id, card: card, archived: archived, createdAt: createdAt, version: version))
+    }
+    return contacts
+  }
+}

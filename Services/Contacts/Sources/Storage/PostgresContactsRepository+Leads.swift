@@ -1,0 +1,241 @@
+import CRMContracts
+import CRMDatabase
+import CRMEvents
+import Foundation
+import PostgresNIO
+
+extension PostgresContactsRepository {
+  func createLead(_ lead: Crm_Contacts_V1_Lead, actor: String) async throws -> Crm_Contacts_V1_Lead {
+    let id = UUID()
+    return try await client.withTransaction(logger: logger) { connection in
+      let rows = try await connection.query(
+        """
+        INSERT INTO leads (id, name, phone, email, source, owner_id, business_line, status)
+        VALUES (\(id), \(lead.name), \(lead.phone.isEmpty ? nil : lead.phone), \(lead.email.isEmpty ? nil : lead.email),
+                \(lead.source), \(lead.ownerID), \(lead.businessLine), 'open')
+        RETURNING id, name, phone, email, source, owner_id, business_line, status, rejection_reason, contact_id,
+                  created_at, version, seq
+        """,
+        logger: logger
+      )
+      let created = try await decodeLeads(rows)[0].lead
+      try await Outbox.append(
+        [
+          try ContactsEvents.event(
+            aggregateID: created.id, version: created.version, actor: actor,
+            Crm_Contacts_V1_LeadCreated.with { $0.lead = created })
+        ],
+        on: connection,
+        logger: logger
+      )
+      return created
+    }
+  }
+
+  func decodeLeads(_ rows: PostgresRowSequence) async throws -> [(lead: Crm_Contacts_V1_Lead, seq: Int64)] {
+    var leads: [(Crm_Contacts_V1_Lead, Int64)] = []
+    for try await row in rows {
+      let (id, name, phone, email, source, owner, line, status, reason, contactID, createdAt, version, seq) =
+        try row.decode(
+          (UUID, String, String?, String?, String, String, String, String, String, UUID?, Date, Int64, Int64).self)
+      var lead = Crm_Contacts_V1_Lead()
+      lead.id = id.uuidString.lowercased()
+      lead.name = name
+      lead.phone = phone ?? ""
+      lead.email = email ?? ""
+      lead.source = source
+      lead.ownerID = owner
+      lead.businessLine = line
+      lead.status = LeadStatusText.status(status)
+      lead.rejectionReason = reason
+      lead.contactID = contactID?.uuidString.lowercased() ?? ""
+      lead.createdAt = timestamp(createdAt)
+      lead.version = version
+      leads.append((lead, seq))
+    }
+    return leads
+  }
+
+  func leads(_ filter: LeadFilter, after cursor: Int64?, limit: Int) async throws -> (
+    [Crm_Contacts_V1_Lead], next: Int64?
+  ) {
+    let status = filter.status == .unspecified ? nil : LeadStatusText.text(filter.status)
+    let rows = try await client.query(
+      """
+      SELECT id, name, phone, email, source, owner_id, business_line, status, rejection_reason, contact_id,
+             created_at, version, seq
+      FROM leads
+      WHERE seq > \(cursor ?? 0)
+        AND (\(status)::text IS NULL OR status = \(status))
+        AND (\(filter.ownerID) = '' OR owner_id = \(filter.ownerID))
+        AND (\(filter.businessLine) = '' OR business_line = \(filter.businessLine))
+      ORDER BY seq LIMIT \(limit + 1)
+      """,
+      logger: logger
+    )
+    let found = try await decodeLeads(rows)
+    guard found.count > limit else { return (found.map(\.lead), nil) }
+    return (found.prefix(limit).map(\.lead), found[limit - 1].seq)
+  }
+
+  /// The lead locked for a change at `expectedVersion`, still open.
+  func openLeadForChange(_ id: String, expectedVersion: Int64, on connection: PostgresConnection) async throws
+    -> Crm_Contacts_V1_Lead
+  {
+    let uuid = try uuid(id, "lead")
+    let rows = try await connection.query(
+      """
+      SELECT id, name, phone, email, source, owner_id, business_line, status, rejection_reason, contact_id,
+             created_at, version, seq
+      FROM leads WHERE id = \(uuid) FOR UPDATE
+      """,
+      logger: logger
+    )
+    guard let lead = try await decodeLeads(rows).first?.lead else { throw NotFound(entity: "lead", id: id) }
+    guard lead.version == expectedVersion else {
+      throw VersionConflict(entity: "lead", id: id, expected: expectedVersion, current: lead.version)
+    }
+    switch lead.status {
+    case .converted: throw RuleBroken(description: "lead \(id) is already converted (contact \(lead.contactID))")
+    case .rejected: throw RuleBroken(description: "lead \(id) was rejected: \(lead.rejectionReason)")
+    default: return lead
+    }
+  }
+
+  func rejectLead(id: String, reason: String, expectedVersion: Int64, actor: String) async throws
+    -> Crm_Contacts_V1_Lead
+  {
+    try await client.withTransaction(logger: logger) { connection in
+      var lead = try await openLeadForChange(id, expectedVersion: expectedVersion, on: connection)
+      _ = try await connection.query(
+        "UPDATE leads SET status = 'rejected', rejection_reason = \(reason), version = version + 1 WHERE id = \(try uuid(id, "lead"))",
+        logger: logger
+      ).collect()
+      lead.status = .rejected
+      lead.rejectionReason = reason
+      lead.version += 1
+      try await recordHistory(
+        [CardChange(field: "status", old: "open", new: "rejected: \(reason)")], cardID: try uuid(id, "lead"),
+        actor: actor, on: connection)
+      try await Outbox.append(
+        [
+          try ContactsEvents.event(
+            aggregateID: lead.id, version: lead.version, actor: actor,
+            Crm_Contacts_V1_LeadRejected.with { $0.lead = lead })
+        ],
+        on: connection,
+        logger: logger
+      )
+      return lead
+    }
+  }
+
+  /// The contact of a converted lead: an existing card with the lead's phone or e-mail, else a
+  /// new one; the company (when named) is created and linked.
+  func convertLead(id: String, companyName: String, pipelineID: String, expectedVersion: Int64, actor: String)
+    async throws -> Crm_Contacts_V1_ConvertLeadReply
+  {
+    try await client.withTransaction(logger: logger) { connection in
+      var lead = try await openLeadForChange(id, expectedVersion: expectedVersion, on: connection)
+      var reply = Crm_Contacts_V1_ConvertLeadReply()
+      var membership: [Crm_Contacts_V1_CompanyMembership] = []
+      if !companyName.isEmpty {
+        var company = Crm_Contacts_V1_Company()
+        company.name = companyName
+        company.ownerID = lead.ownerID
+        reply.company = try await insertCompany(company, actor: actor, on: connection)
+        membership = [.with { $0.companyID = reply.company.id }]
+      }
+      var card = Crm_Contacts_V1_Contact()
+      card.name = lead.name
+      if !lead.phone.isEmpty { card.phones = [.with { $0.number = lead.phone }] }
+      if !lead.email.isEmpty { card.emails = [.with { $0.address = lead.email }] }
+      card.ownerID = lead.ownerID
+      card.companies = membership
+      card.attributes = ["lead_source": lead.source, "business_line": lead.businessLine].filter { !$0.value.isEmpty }
+      do {
+        reply.contact = try await insertContact(card, force: false, actor: actor, on: connection)
+      } catch let duplicate as DuplicateContact {
+        // The person is already a contact: the lead joins that card.
+        guard
+          var existing = try await loadContact(
+            try uuid(duplicate.existingID, "contact"), forUpdate: true, on: connection)
+        else { throw NotFound(entity: "contact", id: duplicate.existingID) }
+        if !membership.isEmpty {
+          let before = CardChanges.fields(existing)
+          existing.companies += membership
+          existing.version += 1
+          var stored = existing
+          stored.id = ""
+          stored.version = 0
+          stored.clearCreatedAt()
+          _ = try await connection.query(
+            "UPDATE contacts SET card = \(try bytes(stored)), version = version + 1 WHERE id = \(try uuid(existing.id, "contact"))",
+            logger: logger
+          ).collect()
+          try await linkCompanies(contactID: try uuid(existing.id, "contact"), existing.companies, on: connection)
+          let changes = CardChanges.between(before, CardChanges.fields(existing))
+          try await recordHistory(changes, cardID: try uuid(existing.id, "contact"), actor: actor, on: connection)
+          try await Outbox.append(
+            [
+              try ContactsEvents.event(
+                aggregateID: existing.id, version: existing.version, actor: actor,
+                Crm_Contacts_V1_ContactUpdated.with {
+                  $0.contact = existing
+                  $0.changes = changes.map { historyEntry($0, cardID: existing.id, actor: actor) }
+                })
+            ],
+            on: connection,
+            logger: logger
+          )
+        }
+        reply.contact = existing
+      }
+      let contactID = try uuid(reply.contact.id, "contact")
+      _ = try await connection.query(
+        "UPDATE leads SET status = 'converted', contact_id = \(contactID), version = version + 1 WHERE id = \(try uuid(id, "lead"))",
+        logger: logger
+      ).collect()
+      lead.status = .converted
+      lead.contactID = reply.contact.id
+      lead.version += 1
+      reply.lead = lead
+      try await recordHistory(
+        [CardChange(field: "status", old: "open", new: "converted: contact \(reply.contact.id)")],
+        cardID: try uuid(id, "lead"), actor: actor, on: connection)
+      try await Outbox.append(
+        [
+          try ContactsEvents.event(
+            aggregateID: lead.id, version: lead.version, actor: actor,
+            Crm_Contacts_V1_LeadConverted.with {
+              $0.lead = lead
+              $0.contactID = reply.contact.id
+              $0.companyID = reply.company.id
+              $0.pipelineID = pipelineID
+            })
+        ],
+        on: connection,
+        logger: logger
+      )
+      return reply
+    }
+  }
+}
+
+enum LeadStatusText {
+  static func text(_ status: Crm_Contacts_V1_LeadStatus) -> String {
+    switch status {
+    case .converted: "converted"
+    case .rejected: "rejected"
+    default: "open"
+    }
+  }
+
+  static func status(_ text: String) -> Crm_Contacts_V1_LeadStatus {
+    switch text {
+    case "converted": .converted
+    case "rejected": .rejected
+    default: .open
+    }
+  }
+}
