@@ -299,6 +299,7 @@ let package = Package(
         "CRMContracts",
         "CRMKafka",
         "CRMRPC",
+        "CRMRuntime",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "PostgresNIO", package: "postgres-nio"),

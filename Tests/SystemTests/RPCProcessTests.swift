@@ -1,6 +1,7 @@
 import CRMContracts
 import CRMKafka
 import CRMRPC
+import CRMRuntime
 import CRMTestSupport
 import Foundation
 import GRPCCore
@@ -60,6 +61,74 @@ struct RPCProcessTests {
       #expect(try await server.waitForExit(within: .seconds(5)) == SIGKILL)
       client.beginGracefulShutdown()
       try await group.waitForAll()
+    }
+  }
+}
+
+/// The contacts executable end to end: an RPC over the broker writes the card, and its event
+/// reaches `crm.contacts.events` exactly once through the outbox relay.
+@Suite("Contacts executable")
+struct ContactsProcessTests {
+  @Test func createdContactIsFoundByPhoneAndItsEventIsPublishedOnce() async throws {
+    let broker = try await PrivateBroker()
+    let port = freeLocalPort()
+    let server = try ChildProcess(
+      LocalStack.binDirectory.appendingPathComponent("contacts"),
+      environment: [
+        "CRM_DATABASE_URL": LocalStack.databaseURL("contacts"),
+        "CRM_KAFKA_BROKERS": broker.brokers,
+        "CRM_HTTP_PORT": "\(port)",
+        "CRM_LOG_LEVEL": "warning",
+      ]
+    )
+    defer { server.signal(SIGKILL) }
+    let ready = try await HTTPProbe.waitForStatus("http://127.0.0.1:\(port)/health/ready", 200, within: .seconds(40))
+    try #require(ready == 200, "contacts never became ready: \(server.standardError)")
+
+    let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "contacts-process-test")
+    let client = GRPCClient(
+      transport: KafkaClientTransport(
+        configuration: .init(kafka: kafka, service: "contacts"), logger: Logger(label: "contacts-process-test")),
+      interceptors: [CallerIdentityClientInterceptor(caller: "manager-42")]
+    )
+    // A number of this run's own: the database outlives test runs.
+    let local = String(format: "%07d", Int.random(in: 0..<10_000_000))
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await client.runConnections() }
+      defer { client.beginGracefulShutdown() }
+      let contacts = Crm_Contacts_V1_Contacts.Client(wrapping: client)
+      let created = try await contacts.createContact(
+        .with {
+          $0.name = "Процесс Тестович"
+          $0.phones = [
+            .with { $0.number = "8 (999) \(local.prefix(3))-\(local.dropFirst(3).prefix(2))-\(local.suffix(2))" }
+          ]
+          $0.ownerID = "manager-42"
+        })
+      #expect(created.phones.map(\.number) == ["+7999\(local)"])
+      let found = try await contacts.searchContacts(.with { $0.query = "+7 999 \(local)" })
+      #expect(found.hits.map(\.contact.id) == [created.id])
+
+      let consumer = try await KafkaConsumer(
+        configuration: kafka,
+        subscription: .partitions((0..<8).map { ("crm.contacts.events", Int32($0), .beginning) }),
+        fetchWait: .milliseconds(10),
+        logger: Logger(label: "contacts-process-test")
+      )
+      var mine: [Crm_Events_V1_EventEnvelope] = []
+      func collect(until deadline: ContinuousClock.Instant, stopAtFirst: Bool) async throws {
+        while ContinuousClock.now < deadline && !(stopAtFirst && !mine.isEmpty) {
+          for record in try await consumer.poll(timeout: .milliseconds(200)) {
+            let envelope = try Crm_Events_V1_EventEnvelope(serializedBytes: record.value)
+            if envelope.aggregateID == created.id { mine.append(envelope) }
+          }
+        }
+      }
+      try await collect(until: .now + .seconds(20), stopAtFirst: true)
+      try await collect(until: .now + .seconds(1), stopAtFirst: false)  // a second copy would come now
+      await consumer.close()
+      #expect(mine.map(\.type) == ["crm.contacts.v1.ContactCreated"])
+      #expect(mine.first?.actor == "manager-42")
     }
   }
 }

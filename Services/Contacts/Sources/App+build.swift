@@ -8,6 +8,7 @@ public func buildApplication(_ configuration: ServiceConfiguration) throws -> so
   return try ServiceApplication.build(
     infrastructure,
     migrations: ContactsSchema.migrations,
+    publishes: [ContactsEvents.topic],
     rpcServices: [ContactsRPCService(repository: repository)]
   )
 }

@@ -22,12 +22,22 @@ public final class OutboxRelay: Service, Sendable {
     public var idleWait: Duration
     /// Sent rows older than this are deleted.
     public var retention: Duration
+    /// Topics the relay creates (if missing) before it publishes, with `topicPartitions` each.
+    public var topics: [String]
+    public var topicPartitions: Int
 
-    public init(batchSize: Int = 5_000, idleWait: Duration = .milliseconds(20), retention: Duration = .seconds(86_400))
-    {
+    public init(
+      batchSize: Int = 5_000,
+      idleWait: Duration = .milliseconds(20),
+      retention: Duration = .seconds(86_400),
+      topics: [String] = [],
+      topicPartitions: Int = 8
+    ) {
       self.batchSize = batchSize
       self.idleWait = idleWait
       self.retention = retention
+      self.topics = topics
+      self.topicPartitions = topicPartitions
     }
   }
 
@@ -68,8 +78,14 @@ public final class OutboxRelay: Service, Sendable {
   public func run() async throws {
     var backoff = Duration.milliseconds(100)
     var lastPrune = ContinuousClock.now
+    var topicsExist = configuration.topics.isEmpty
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
       do {
+        if !topicsExist {
+          try await KafkaAdmin(configuration: kafka, logger: logger).createTopics(
+            configuration.topics, partitions: configuration.topicPartitions)
+          topicsExist = true
+        }
         let published = try await publishBatch()
         backoff = .milliseconds(100)
         if published == 0 { try await Task.sleep(for: configuration.idleWait) }

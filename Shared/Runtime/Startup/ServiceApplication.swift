@@ -18,6 +18,7 @@ public enum ServiceApplication {
     _ infrastructure: ServiceInfrastructure,
     registry: PrometheusCollectorRegistry = Observability.registry,
     migrations: [Migration] = [],
+    publishes eventTopics: [String] = [],
     rpcServices: [any RegistrableRPCService] = [],
     subscriptions: [InboxSubscription] = [],
     routes: (Router<Context>) -> Void = { _ in },
@@ -35,7 +36,7 @@ public enum ServiceApplication {
     let relay = OutboxRelay(
       client: infrastructure.postgres,
       kafka: configuration.kafka,
-      configuration: .init(idleWait: .milliseconds(50)),
+      configuration: .init(idleWait: .milliseconds(50), topics: eventTopics),
       logger: logger
     )
     var eventServices: [any Service] = [relay]
