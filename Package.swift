@@ -178,6 +178,7 @@ let package = Package(
         "CRMRuntime",
         "CRMKafka",
         "CRMEvents",
+        "ContactsService",
         "CRMDatabase",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "PostgresNIO", package: "postgres-nio"),

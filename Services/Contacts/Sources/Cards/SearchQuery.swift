@@ -27,6 +27,11 @@ enum SearchQuery: Equatable {
     return .text(searchable(query))
   }
 
+  /// The words of a name in searchable form ("Петров-Водкин Иван" → петров, водкин, иван).
+  static func words(_ name: String) -> [String] {
+    searchable(name).split(whereSeparator: { !($0.isLetter || $0.isNumber) }).map(String.init)
+  }
+
   /// The form names are compared in.
   static func searchable(_ name: String) -> String {
     name.lowercased().replacingOccurrences(of: "ё", with: "е")

@@ -84,6 +84,33 @@ enum ContactsSchema {
         """,
         "CREATE INDEX card_history_card ON card_history (card_id, seq)",
       ]
-    )
+    ),
+    Migration(
+      version: 2,
+      name: "identities and name prefixes",
+      statements: [
+        // Phones, e-mails and the words of the name as rows ("phone:+7…", "email:…", "word:петров"):
+        // exact lookups for duplicates and search that the planner estimates well (array-overlap
+        // filters fell back to scans).
+        """
+        CREATE TABLE contact_identities (
+          value text NOT NULL,
+          contact_id uuid NOT NULL REFERENCES contacts (id),
+          PRIMARY KEY (value, contact_id)
+        )
+        """,
+        """
+        INSERT INTO contact_identities (value, contact_id)
+        SELECT DISTINCT 'phone:' || p, id FROM contacts, unnest(phone_numbers) AS p
+        UNION SELECT DISTINCT 'email:' || e, id FROM contacts, unnest(email_addresses) AS e
+        UNION SELECT DISTINCT 'word:' || w, id FROM contacts, regexp_split_to_table(name_search, '[^[:alnum:]]+') AS w
+              WHERE w <> ''
+        """,
+        "DROP INDEX contacts_phones",
+        "DROP INDEX contacts_emails",
+        // Names starting with the typed text, in name order, straight from the index.
+        "CREATE INDEX contacts_name_prefix ON contacts (name_search text_pattern_ops, id)",
+      ]
+    ),
   ]
 }

@@ -19,8 +19,8 @@ extension PostgresContactsRepository {
   {
     let phones = card.phones.map(\.number)
     let emails = card.emails.map(\.address)
+    let identities = Self.identities(card)
     // Two creations of the same phone or e-mail at once: the second waits for the first, then sees it.
-    let identities = (phones.map { "phone:" + $0 } + emails.map { "email:" + $0 }).sorted()
     if !identities.isEmpty {
       _ = try await connection.query(
         "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(\(identities)) AS k ORDER BY k",
@@ -31,9 +31,9 @@ extension PostgresContactsRepository {
     if !identities.isEmpty {
       let rows = try await connection.query(
         """
-        SELECT id, name, phone_numbers && \(phones) FROM contacts
-        WHERE NOT archived AND (phone_numbers && \(phones) OR email_addresses && \(emails))
-        ORDER BY created_at LIMIT 1
+        SELECT c.id, c.name, i.value LIKE 'phone:%' FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
+        WHERE i.value = ANY(\(identities)) AND NOT c.archived
+        ORDER BY c.created_at LIMIT 1
         """,
         logger: logger
       )
@@ -59,7 +59,8 @@ extension PostgresContactsRepository {
       logger: logger
     ).decode(Date.self).first { _ in true }
     stored.createdAt = timestamp(createdAt ?? Date())
-    try await linkCompanies(contactID: id, card.companies, on: connection)
+    try await recordIdentities(contactID: id, card, replacing: false, on: connection)
+    if !card.companies.isEmpty { try await linkCompanies(contactID: id, card.companies, on: connection) }
     var changes = CardChanges.between(nil, CardChanges.fields(card))
     if let duplicate {
       changes.append(
@@ -77,6 +78,25 @@ extension PostgresContactsRepository {
       logger: logger
     )
     return stored
+  }
+
+  /// The card's phones and e-mails as identity rows: `phone:+7…`, `email:…`, sorted.
+  static func identities(_ card: Crm_Contacts_V1_Contact) -> [String] {
+    (card.phones.map { "phone:" + $0.number } + card.emails.map { "email:" + $0.address }).sorted()
+  }
+
+  func recordIdentities(
+    contactID: UUID, _ card: Crm_Contacts_V1_Contact, replacing: Bool, on connection: PostgresConnection
+  ) async throws {
+    if replacing {
+      _ = try await connection.query("DELETE FROM contact_identities WHERE contact_id = \(contactID)", logger: logger)
+        .collect()
+    }
+    let keys = Self.identities(card) + SearchQuery.words(card.name).map { "word:" + $0 }
+    _ = try await connection.query(
+      "INSERT INTO contact_identities (value, contact_id) SELECT DISTINCT v, \(contactID) FROM unnest(\(keys)) AS v",
+      logger: logger
+    ).collect()
   }
 
   func requireCompanies(_ ids: [String], on connection: PostgresConnection) async throws {
@@ -180,6 +200,9 @@ extension PostgresContactsRepository {
       ).collect()
       if changes.contains(where: { $0.field == "companies" }) {
         try await linkCompanies(contactID: uuid, card.companies, on: connection)
+      }
+      if changes.contains(where: { ["phones", "emails", "name"].contains($0.field) }) {
+        try await recordIdentities(contactID: uuid, card, replacing: true, on: connection)
       }
       try await recordHistory(changes, cardID: uuid, actor: actor, on: connection)
       try await Outbox.append(

@@ -1,0 +1,263 @@
+import ArgumentParser
+import CRMContracts
+import CRMDatabase
+import CRMEvents
+import CRMKafka
+import CRMRPC
+import CRMRuntime
+import ContactsService
+import Foundation
+import GRPCCore
+import GRPCInProcessTransport
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// `deploy/local/bench contacts`: the contacts RPCs over the Kafka transport against a schema
+/// of 100,000 generated cards — create, search by name fragment, search by phone — beside
+/// PostgreSQL's single-row insert transactions/s with 8 clients, in the same run.
+struct ContactsBench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "contacts",
+    abstract: "Contacts RPCs over Kafka on 100,000 cards, against PostgreSQL's single-row insert rate."
+  )
+
+  @Option(help: "postgres://… of the contacts database (the bench works in a schema of its own).")
+  var database: String
+  @Option var brokers = "127.0.0.1:19092"
+  @Option(help: "Cards in the database before measuring.") var cards = 100_000
+  @Option(help: "Concurrent callers over the Kafka transport.") var callers = 64
+  @Option(help: "Seconds per phase.") var seconds = 10
+  @Option(help: "Fetch wait of the Kafka consumers, in milliseconds.") var fetchWaitMs = 2
+  @Option(help: "Write the figures as JSON to this file.") var json: String?
+
+  func run() async throws {
+    LoggingSystem.bootstrap { label in
+      var handler = StreamLogHandler.standardError(label: label)
+      handler.logLevel = .warning
+      return handler
+    }
+    let logger = Logger(label: "bench-contacts")
+    let suffix = UUID().uuidString.prefix(8).lowercased()
+    let schema = "bench_\(suffix)"
+    let base = try DatabaseURL.parse(database)
+    var scoped = base
+    scoped.options.additionalStartupParameters = [("search_path", schema)]
+    scoped.options.maximumConnections = 32
+    let admin = PostgresClient(configuration: base, backgroundLogger: logger)
+    let client = PostgresClient(configuration: scoped, backgroundLogger: logger)
+    let kafka = KafkaConfiguration(bootstrapServers: [brokers], clientID: "bench-contacts")
+    let service = "bench-contacts-\(suffix)"
+    let topics = [RPCTopics.requests(service: service), RPCTopics.deadLetters(service: service)]
+
+    let figures = try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { await admin.run() }
+      group.addTask { await client.run() }
+      defer { group.cancelAll() }
+      _ = try await admin.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)")).collect()
+      do {
+        let figures = try await measure(client: client, kafka: kafka, service: service, logger: logger)
+        _ = try await admin.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE")).collect()
+        return figures
+      } catch {
+        _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE")).collect()
+        throw error
+      }
+    }
+    try? await KafkaAdmin(configuration: kafka, logger: logger).deleteTopics(topics)
+
+    print(
+      String(
+        format: "create contact:     %7.0f calls/s   p50 %6.2f ms   p99 %6.2f ms   errors %.0f",
+        figures["create_per_s"]!, figures["create_p50_ms"]!, figures["create_p99_ms"]!, figures["create_errors"]!))
+    print(
+      String(
+        format: "search by name:     %7.0f calls/s   p50 %6.2f ms   p99 %6.2f ms   errors %.0f",
+        figures["search_name_per_s"]!, figures["search_name_p50_ms"]!, figures["search_name_p99_ms"]!,
+        figures["search_name_errors"]!))
+    print(
+      String(
+        format: "search by phone:    %7.0f calls/s   p50 %6.2f ms   p99 %6.2f ms   errors %.0f",
+        figures["search_phone_per_s"]!, figures["search_phone_p50_ms"]!, figures["search_phone_p99_ms"]!,
+        figures["search_phone_errors"]!))
+    print(String(format: "pg single-row insert tx (8 clients): %.0f/s", figures["pg_single_row_tx_per_s"]!))
+    print(String(format: "create vs pg: %.3f", figures["create_vs_pg_ratio"]!))
+    if let json {
+      let data = try JSONSerialization.data(withJSONObject: figures, options: [.prettyPrinted, .sortedKeys])
+      try data.write(to: URL(fileURLWithPath: json))
+      print("wrote \(json)")
+    }
+  }
+
+  private func measure(client: PostgresClient, kafka: KafkaConfiguration, service: String, logger: Logger)
+    async throws -> [String: Double]
+  {
+    try await MigrationRunner.apply(
+      Outbox.migrations + InboxConsumer.migrations + ContactsComponents.migrations, on: client, logger: logger)
+    let rpc = ContactsComponents.rpcService(client: client, logger: logger)
+    let inProcess = InProcessTransport()
+    let kafkaServer = KafkaServerTransport(
+      configuration: .init(kafka: kafka, service: service, requestPartitions: 8, fetchWait: .milliseconds(fetchWaitMs)),
+      logger: logger
+    )
+    let localServer = GRPCServer(
+      transport: inProcess.server, services: [rpc], interceptors: [CallerIdentityInterceptor()])
+    let kafkaGRPCServer = GRPCServer(
+      transport: kafkaServer, services: [rpc], interceptors: [CallerIdentityInterceptor()])
+    let seeder = GRPCClient(
+      transport: inProcess.client, interceptors: [CallerIdentityClientInterceptor(caller: "bench")])
+    let caller = GRPCClient(
+      transport: KafkaClientTransport(
+        configuration: .init(kafka: kafka, service: service, fetchWait: .milliseconds(fetchWaitMs)), logger: logger),
+      interceptors: [CallerIdentityClientInterceptor(caller: "bench")]
+    )
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await localServer.serve() }
+      group.addTask { try await kafkaGRPCServer.serve() }
+      group.addTask { try await seeder.runConnections() }
+      group.addTask { try await caller.runConnections() }
+      defer {
+        seeder.beginGracefulShutdown()
+        caller.beginGracefulShutdown()
+        localServer.beginGracefulShutdown()
+        kafkaGRPCServer.beginGracefulShutdown()
+      }
+
+      let numbers = Counter()
+      print("seeding \(cards) cards …")
+      let seedClock = ContinuousClock.now
+      let seedContacts = Crm_Contacts_V1_Contacts.Client(wrapping: seeder)
+      try await withThrowingTaskGroup(of: Void.self) { seeders in
+        for _ in 0..<16 {
+          seeders.addTask {
+            while true {
+              let index = numbers.next()
+              guard index < cards else { return }
+              _ = try await seedContacts.createContact(NameGenerator.card(index))
+            }
+          }
+        }
+        try await seeders.waitForAll()
+      }
+      print(String(format: "  seeded in %.1f s", (ContinuousClock.now - seedClock).seconds))
+
+      while !kafkaServer.isServing { try await Task.sleep(for: .milliseconds(50)) }
+      let contacts = Crm_Contacts_V1_Contacts.Client(wrapping: caller)
+      let duration = Duration.seconds(seconds)
+      // Warm-up over Kafka: group joined, reply topic ready, connections pooled.
+      _ = await LoadGenerator.run(callers: callers, duration: .seconds(2)) {
+        _ = try await contacts.searchContacts(.with { $0.query = NameGenerator.phone(Int.random(in: 0..<cards)) })
+      }
+
+      print("measuring create for \(seconds) s at \(callers) callers over Kafka …")
+      let create = await LoadGenerator.run(callers: callers, duration: duration) {
+        _ = try await contacts.createContact(NameGenerator.card(numbers.next()))
+      }
+      print("measuring search by name fragment …")
+      let byName = await LoadGenerator.run(callers: callers, duration: duration) {
+        _ = try await contacts.searchContacts(
+          .with {
+            $0.query = NameGenerator.fragment()
+            $0.page.pageSize = 20
+          })
+      }
+      print("measuring search by phone …")
+      let byPhone = await LoadGenerator.run(callers: callers, duration: duration) {
+        _ = try await contacts.searchContacts(.with { $0.query = NameGenerator.phone(Int.random(in: 0..<cards)) })
+      }
+      print("measuring PostgreSQL single-row insert transactions (8 clients) …")
+      let pg = try await singleRowInserts(client: client, logger: logger)
+      return [
+        "cards": Double(cards),
+        "callers": Double(callers),
+        "create_per_s": create.callsPerSecond,
+        "create_p50_ms": create.percentile(0.5),
+        "create_p99_ms": create.percentile(0.99),
+        "create_errors": Double(create.errors),
+        "search_name_per_s": byName.callsPerSecond,
+        "search_name_p50_ms": byName.percentile(0.5),
+        "search_name_p99_ms": byName.percentile(0.99),
+        "search_name_errors": Double(byName.errors),
+        "search_phone_per_s": byPhone.callsPerSecond,
+        "search_phone_p50_ms": byPhone.percentile(0.5),
+        "search_phone_p99_ms": byPhone.percentile(0.99),
+        "search_phone_errors": Double(byPhone.errors),
+        "search_per_s": (byName.callsPerSecond + byPhone.callsPerSecond) / 2,
+        "search_p99_ms": max(byName.percentile(0.99), byPhone.percentile(0.99)),
+        "pg_single_row_tx_per_s": pg,
+        "create_vs_pg_ratio": create.callsPerSecond / pg,
+        "rss_mb": peakResidentMegabytes(),
+      ]
+    }
+  }
+
+  /// Autocommitted single-row inserts from 8 clients for the phase's length.
+  private func singleRowInserts(client: PostgresClient, logger: Logger) async throws -> Double {
+    _ = try await client.query(
+      "CREATE TABLE raw_inserts (id bigserial PRIMARY KEY, name text NOT NULL, payload bytea NOT NULL)",
+      logger: logger
+    ).collect()
+    let payload = ByteBuffer(bytes: [UInt8](repeating: 42, count: 200))
+    let result = await LoadGenerator.run(callers: 8, duration: .seconds(seconds)) {
+      _ = try await client.query(
+        "INSERT INTO raw_inserts (name, payload) VALUES (\("Иван Петров"), \(payload))", logger: logger
+      ).collect()
+    }
+    return result.callsPerSecond
+  }
+}
+
+/// Generated people: Russian and Latin names, unique Russian mobile numbers.
+enum NameGenerator {
+  static let russianFirst = [
+    "Иван", "Пётр", "Алексей", "Ольга", "Мария", "Анна", "Сергей", "Дмитрий", "Елена", "Наталья",
+  ]
+  static let russianLast = [
+    "Петров", "Иванов", "Смирнов", "Кузнецов", "Соколов", "Попов", "Лебедев", "Козлов", "Новиков", "Морозов",
+    "Волков", "Алексеев", "Фёдоров", "Михайлов", "Беляев", "Тарасов", "Белов", "Комаров", "Орлов", "Киселёв",
+  ]
+  static let latinFirst = ["John", "Anna", "Peter", "Maria", "James", "Laura", "David", "Emma", "Michael", "Sophie"]
+  static let latinLast = [
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Anderson", "Taylor",
+    "Thomas", "Moore", "Martin", "Jackson", "Thompson", "White", "Harris", "Clark", "Lewis", "Walker",
+  ]
+
+  static func name(_ index: Int) -> String {
+    if index % 2 == 0 {
+      let last = russianLast[(index / 2) % russianLast.count]
+      let female = ["Ольга", "Мария", "Анна", "Елена", "Наталья"]
+      let first = russianFirst[(index / 40) % russianFirst.count]
+      return "\(last)\(female.contains(first) ? "а" : "") \(first) \(index)"
+    }
+    return "\(latinFirst[(index / 40) % latinFirst.count]) \(latinLast[(index / 2) % latinLast.count]) \(index)"
+  }
+
+  /// +7 912 and seven digits of the index: unique for 10,000,000 cards.
+  static func phone(_ index: Int) -> String { "+7912" + String(format: "%07d", index % 10_000_000) }
+
+  static func card(_ index: Int) -> Crm_Contacts_V1_CreateContactRequest {
+    .with {
+      $0.name = name(index)
+      $0.phones = [.with { $0.number = phone(index) }]
+      $0.emails = [.with { $0.address = "person\(index)@example.com" }]
+      $0.ownerID = "manager-\(index % 20)"
+      $0.position = "manager"
+    }
+  }
+
+  /// The first five letters of a surname, lower-case or as typed.
+  static func fragment() -> String {
+    let surname = Bool.random() ? russianLast.randomElement()! : latinLast.randomElement()!
+    return String(surname.prefix(5))
+  }
+}
+
+/// Indexes handed out once each, across tasks.
+final class Counter: Sendable {
+  private let value = Atomic<Int>(0)
+  func next() -> Int { value.add(1, ordering: .relaxed).oldValue }
+}
+
+extension Duration {
+  var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
