@@ -46,19 +46,23 @@ extension PostgresContactsRepository {
   }
 
   /// Ranked in tiers, each read only when the ones before did not fill the page (the query's
-  /// `UNION ALL … LIMIT` stops early): names with a word equal to the text (exact lookups), then
-  /// the whole name or names starting with the text (in
-  /// name order, straight from the prefix index), then names with a word starting with it, then
-  /// similar names (typos, by trigram word similarity), then contacts of companies so named.
+  /// `UNION ALL … LIMIT` stops early, and each tier reads an index in its own order):
+  /// 1. the name starts with the text as a whole word ("smith" → "Smith John"), by name;
+  /// 2. a later word of the name is the text ("John Smith"), by id;
+  /// 3. the name starts with the text ("Smithson"), by name;
+  /// 4. a later word starts with it, by name;
+  /// 5. similar names (typos: trigram word similarity), most similar first;
+  /// 6. people of companies so named.
   private func byNameOrCompany(_ text: String, _ includeArchived: Bool, _ offset: Int, _ limit: Int) async throws
     -> [SearchHit]
   {
     let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
       .replacingOccurrences(of: "_", with: "\\_")
     let prefix = escaped + "%"
+    let wholeWordPrefix = escaped + " %"
     let wordPrefix = "% " + escaped + "%"
-    let wanted = offset + limit
     let word = "word:" + text
+    let wanted = offset + limit
     return try await client.withTransaction(logger: logger) { connection in
       _ = try await connection.query(
         "SELECT set_config('pg_trgm.word_similarity_threshold', \(String(Self.nameSimilarityThreshold)), true)",
@@ -67,38 +71,52 @@ extension PostgresContactsRepository {
       let rows = try await connection.query(
         """
         SELECT h.id, c.card, c.archived, c.created_at, c.version, h.score, h.matched_on FROM (
-          (SELECT c.id, (CASE WHEN c.name_search LIKE \(prefix) THEN 2.75 ELSE 2.5 END)::real AS score,
-                  'name' AS matched_on, c.name_search
+          (SELECT id, 1 AS tier, row_number() OVER (ORDER BY name_search, id) AS ord, 3::real AS score,
+                  'name' AS matched_on
+           FROM contacts
+           WHERE name_search LIKE \(prefix) AND (name_search = \(text) OR name_search LIKE \(wholeWordPrefix))
+             AND (\(includeArchived) OR NOT archived)
+           ORDER BY name_search, id LIMIT \(wanted))
+          UNION ALL
+          (SELECT c.id, 2, row_number() OVER (ORDER BY i.contact_id), 2.5::real, 'name'
            FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
-           WHERE i.value = \(word) AND (\(includeArchived) OR NOT c.archived)
-           ORDER BY 2 DESC, c.name_search, c.id LIMIT \(wanted))
+           WHERE i.value = \(word) AND c.name_search <> \(text) AND c.name_search NOT LIKE \(wholeWordPrefix)
+             AND (\(includeArchived) OR NOT c.archived)
+           ORDER BY i.contact_id LIMIT \(wanted))
           UNION ALL
-          (SELECT id, (CASE WHEN name_search = \(text) THEN 3 ELSE 2 END)::real, 'name', name_search
-           FROM contacts WHERE name_search LIKE \(prefix) AND (\(includeArchived) OR NOT archived)
+          (SELECT id, 3, row_number() OVER (ORDER BY name_search, id), 2::real, 'name'
+           FROM contacts
+           WHERE name_search LIKE \(prefix) AND name_search <> \(text) AND name_search NOT LIKE \(wholeWordPrefix)
              AND NOT EXISTS (SELECT 1 FROM contact_identities w WHERE w.value = \(word) AND w.contact_id = id)
-           ORDER BY name_search = \(text) DESC, name_search, id LIMIT \(wanted))
+             AND (\(includeArchived) OR NOT archived)
+           ORDER BY name_search, id LIMIT \(wanted))
           UNION ALL
-          (SELECT id, 1.5::real, 'name', name_search FROM contacts
+          (SELECT id, 4, row_number() OVER (ORDER BY name_search, id), 1.5::real, 'name'
+           FROM contacts
            WHERE name_search LIKE \(wordPrefix) AND name_search NOT LIKE \(prefix)
              AND NOT EXISTS (SELECT 1 FROM contact_identities w WHERE w.value = \(word) AND w.contact_id = id)
              AND (\(includeArchived) OR NOT archived)
            ORDER BY name_search, id LIMIT \(wanted))
           UNION ALL
-          (SELECT id, public.word_similarity(\(text), name_search)::real, 'name', name_search FROM contacts
+          (SELECT id, 5, row_number() OVER (ORDER BY public.word_similarity(\(text), name_search) DESC, id),
+                  public.word_similarity(\(text), name_search)::real, 'name'
+           FROM contacts
            WHERE \(text) OPERATOR(public.<%) name_search
              AND name_search NOT LIKE \(prefix) AND name_search NOT LIKE \(wordPrefix)
              AND (\(includeArchived) OR NOT archived)
-           ORDER BY 2 DESC, name_search, id LIMIT \(wanted))
+           ORDER BY 3 LIMIT \(wanted))
           UNION ALL
-          (SELECT p.id, (public.word_similarity(\(text), co.name_search) * 0.9)::real, 'company', p.name_search
+          (SELECT p.id, 6, row_number() OVER (ORDER BY public.word_similarity(\(text), co.name_search) DESC, p.id),
+                  (public.word_similarity(\(text), co.name_search) * 0.9)::real, 'company'
            FROM companies co JOIN contact_companies l ON l.company_id = co.id JOIN contacts p ON p.id = l.contact_id
            WHERE (\(text) OPERATOR(public.<%) co.name_search OR co.name_search LIKE \(prefix))
              AND NOT (\(text) OPERATOR(public.<%) p.name_search OR p.name_search LIKE \(prefix)
                       OR p.name_search LIKE \(wordPrefix))
-           ORDER BY 2 DESC, p.name_search, p.id LIMIT \(wanted))
+             AND (\(includeArchived) OR NOT p.archived)
+           ORDER BY 3 LIMIT \(wanted))
           LIMIT \(wanted)
         ) h JOIN contacts c ON c.id = h.id
-        WHERE \(includeArchived) OR NOT c.archived
+        ORDER BY h.tier, h.ord
         """,
         logger: logger
       )
@@ -112,10 +130,6 @@ extension PostgresContactsRepository {
             contact: try contact(id: id, card: card, archived: archived, createdAt: createdAt, version: version),
             score: score, matchedOn: matchedOn))
       }
-      // The join does not keep the tiers' order: restore it (score, then name), then the page.
-      // Same order as the query's tiers: score, then the searchable name, then id.
-      let key = { (hit: SearchHit) in (SearchQuery.searchable(hit.contact.name), hit.contact.id) }
-      hits.sort { a, b in a.score != b.score ? a.score > b.score : key(a) < key(b) }
       return Array(hits.dropFirst(offset).prefix(limit))
     }
   }
