@@ -30,6 +30,8 @@ struct ContactsBench: AsyncParsableCommand {
   @Option(help: "Seconds per phase.") var seconds = 10
   @Option(help: "Fetch wait of the Kafka consumers, in milliseconds.") var fetchWaitMs = 2
   @Option(help: "Write the figures as JSON to this file.") var json: String?
+  @Flag(help: "Measure over GRPCCore's in-process transport instead (the service's own cost, no broker).")
+  var inProcess = false
 
   func run() async throws {
     LoggingSystem.bootstrap { label in
@@ -95,17 +97,17 @@ struct ContactsBench: AsyncParsableCommand {
     try await MigrationRunner.apply(
       Outbox.migrations + InboxConsumer.migrations + ContactsComponents.migrations, on: client, logger: logger)
     let rpc = ContactsComponents.rpcService(client: client, logger: logger)
-    let inProcess = InProcessTransport()
+    let localTransport = InProcessTransport()
     let kafkaServer = KafkaServerTransport(
       configuration: .init(kafka: kafka, service: service, requestPartitions: 8, fetchWait: .milliseconds(fetchWaitMs)),
       logger: logger
     )
     let localServer = GRPCServer(
-      transport: inProcess.server, services: [rpc], interceptors: [CallerIdentityInterceptor()])
+      transport: localTransport.server, services: [rpc], interceptors: [CallerIdentityInterceptor()])
     let kafkaGRPCServer = GRPCServer(
       transport: kafkaServer, services: [rpc], interceptors: [CallerIdentityInterceptor()])
     let seeder = GRPCClient(
-      transport: inProcess.client, interceptors: [CallerIdentityClientInterceptor(caller: "bench")])
+      transport: localTransport.client, interceptors: [CallerIdentityClientInterceptor(caller: "bench")])
     let caller = GRPCClient(
       transport: KafkaClientTransport(
         configuration: .init(kafka: kafka, service: service, fetchWait: .milliseconds(fetchWaitMs)), logger: logger),
@@ -142,34 +144,16 @@ struct ContactsBench: AsyncParsableCommand {
       print(String(format: "  seeded in %.1f s", (ContinuousClock.now - seedClock).seconds))
 
       while !kafkaServer.isServing { try await Task.sleep(for: .milliseconds(50)) }
-      let contacts = Crm_Contacts_V1_Contacts.Client(wrapping: caller)
-      let duration = Duration.seconds(seconds)
-      // Warm-up over Kafka: group joined, reply topic ready, connections pooled.
-      _ = await LoadGenerator.run(callers: callers, duration: .seconds(2)) {
-        _ = try await contacts.searchContacts(.with { $0.query = NameGenerator.phone(Int.random(in: 0..<cards)) })
-      }
-
-      print("measuring create for \(seconds) s at \(callers) callers over Kafka …")
-      let create = await LoadGenerator.run(callers: callers, duration: duration) {
-        _ = try await contacts.createContact(NameGenerator.card(numbers.next()))
-      }
-      print("measuring search by name fragment …")
-      let byName = await LoadGenerator.run(callers: callers, duration: duration) {
-        _ = try await contacts.searchContacts(
-          .with {
-            $0.query = NameGenerator.fragment()
-            $0.page.pageSize = 20
-          })
-      }
-      print("measuring search by phone …")
-      let byPhone = await LoadGenerator.run(callers: callers, duration: duration) {
-        _ = try await contacts.searchContacts(.with { $0.query = NameGenerator.phone(Int.random(in: 0..<cards)) })
-      }
+      let (create, byName, byPhone) =
+        inProcess
+        ? await phases(Crm_Contacts_V1_Contacts.Client(wrapping: seeder), numbers: numbers)
+        : await phases(Crm_Contacts_V1_Contacts.Client(wrapping: caller), numbers: numbers)
       print("measuring PostgreSQL single-row insert transactions (8 clients) …")
       let pg = try await singleRowInserts(client: client, logger: logger)
       return [
         "cards": Double(cards),
         "callers": Double(callers),
+        "in_process": inProcess ? 1 : 0,
         "create_per_s": create.callsPerSecond,
         "create_p50_ms": create.percentile(0.5),
         "create_p99_ms": create.percentile(0.99),
@@ -189,6 +173,33 @@ struct ContactsBench: AsyncParsableCommand {
         "rss_mb": peakResidentMegabytes(),
       ]
     }
+  }
+
+  /// The three measured phases, after a warm-up (group joined, reply topic ready, connections pooled).
+  private func phases<Transport: ClientTransport>(
+    _ contacts: Crm_Contacts_V1_Contacts.Client<Transport>, numbers: Counter
+  ) async -> (LoadResult, LoadResult, LoadResult) {
+    let duration = Duration.seconds(seconds)
+    _ = await LoadGenerator.run(callers: callers, duration: .seconds(2)) {
+      _ = try await contacts.searchContacts(.with { $0.query = NameGenerator.phone(Int.random(in: 0..<cards)) })
+    }
+    print("measuring create for \(seconds) s at \(callers) callers over \(inProcess ? "in-process" : "Kafka") …")
+    let create = await LoadGenerator.run(callers: callers, duration: duration) {
+      _ = try await contacts.createContact(NameGenerator.card(numbers.next()))
+    }
+    print("measuring search by name fragment …")
+    let byName = await LoadGenerator.run(callers: callers, duration: duration) {
+      _ = try await contacts.searchContacts(
+        .with {
+          $0.query = NameGenerator.fragment()
+          $0.page.pageSize = 20
+        })
+    }
+    print("measuring search by phone …")
+    let byPhone = await LoadGenerator.run(callers: callers, duration: duration) {
+      _ = try await contacts.searchContacts(.with { $0.query = NameGenerator.phone(Int.random(in: 0..<cards)) })
+    }
+    return (create, byName, byPhone)
   }
 
   /// Autocommitted single-row inserts from 8 clients for the phase's length.

@@ -47,7 +47,8 @@ extension PostgresContactsRepository {
 
   /// Ranked in tiers, each read only when the ones before did not fill the page (the query's
   /// `UNION ALL … LIMIT` stops early, and each tier reads an index in its own order):
-  /// 1. the name starts with the text as a whole word ("smith" → "Smith John"), by name;
+  /// 1. the name starts with the text as a whole word ("smith" → "Smith John"), by name: the
+  ///    index range [text, text + "!") holds the text itself and the text plus a space;
   /// 2. a later word of the name is the text ("John Smith"), by id;
   /// 3. the name starts with the text ("Smithson"), by name;
   /// 4. a later word starts with it, by name;
@@ -74,7 +75,7 @@ extension PostgresContactsRepository {
           (SELECT id, 1 AS tier, row_number() OVER (ORDER BY name_search, id) AS ord, 3::real AS score,
                   'name' AS matched_on
            FROM contacts
-           WHERE name_search LIKE \(prefix) AND (name_search = \(text) OR name_search LIKE \(wholeWordPrefix))
+           WHERE name_search OPERATOR(pg_catalog.~>=~) \(text) AND name_search OPERATOR(pg_catalog.~<~) \(text + "!")
              AND (\(includeArchived) OR NOT archived)
            ORDER BY name_search, id LIMIT \(wanted))
           UNION ALL
