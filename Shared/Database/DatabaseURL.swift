@@ -2,14 +2,17 @@ import Foundation
 import NIOSSL
 import PostgresNIO
 
-/// `postgres://user:password@host:port/database?sslmode=disable|prefer|require` → client configuration.
+/// `postgres://user:password@host:port/database?sslmode=disable|prefer|require&search_path=schema`
+/// → client configuration. `search_path` puts a service's tables in a schema of its own (tests
+/// run several copies of a service on one database that way).
 public enum DatabaseURL {
   public struct Invalid: Error, Sendable, Equatable {
     /// What is wrong, e.g. "has no database name".
     public var reason: String
   }
 
-  public static let expectedForm = "postgres://user:password@host:port/database[?sslmode=disable|prefer|require]"
+  public static let expectedForm =
+    "postgres://user:password@host:port/database[?sslmode=disable|prefer|require][&search_path=schema]"
 
   public static func parse(_ text: String) throws(Invalid) -> PostgresClient.Configuration {
     guard let url = URLComponents(string: text), let scheme = url.scheme else {
@@ -42,6 +45,13 @@ public enum DatabaseURL {
       tls: tls
     )
     configuration.options.connectTimeout = .seconds(3)
+    if let path = url.queryItems?.first(where: { $0.name == "search_path" })?.value {
+      let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789_,")
+      guard !path.isEmpty, path.allSatisfy({ allowed.contains($0) }) else {
+        throw Invalid(reason: "has search_path \"\(path)\"; expected lower-case schema names separated by commas")
+      }
+      configuration.options.additionalStartupParameters = [("search_path", path)]
+    }
     return configuration
   }
 }

@@ -47,6 +47,7 @@ struct ServiceConfigurationTests {
     BadValue(variable: "CRM_DATABASE_URL", value: "postgres://u:p@h:5432/", mentions: "no database name"),
     BadValue(variable: "CRM_DATABASE_URL", value: "postgres://h:5432/db", mentions: "no user name"),
     BadValue(variable: "CRM_DATABASE_URL", value: "postgres://u:p@h/db?sslmode=maybe", mentions: "sslmode"),
+    BadValue(variable: "CRM_DATABASE_URL", value: "postgres://u:p@h/db?search_path=a;drop", mentions: "search_path"),
     BadValue(variable: "CRM_KAFKA_BROKERS", value: nil, mentions: "is not set"),
     BadValue(variable: "CRM_KAFKA_BROKERS", value: "localhost", mentions: "\"localhost\""),
     BadValue(variable: "CRM_KAFKA_BROKERS", value: "a:9092,b:0", mentions: "\"b:0\""),

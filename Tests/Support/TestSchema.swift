@@ -12,17 +12,26 @@ public enum TestSchema {
     database service: String,
     _ body: (_ makeClient: () -> PostgresClient) async throws -> Void
   ) async throws {
+    try await with(database: service) { makeClient, _ in try await body(makeClient) }
+  }
+
+  /// The same, also naming the schema (for a process started with `…&search_path=<schema>`).
+  public static func with(
+    database service: String,
+    _ body: (_ makeClient: @escaping @Sendable () -> PostgresClient, _ schema: String) async throws -> Void
+  ) async throws {
     let schema = "test_\(UUID().uuidString.prefix(8).lowercased())"
     let base = try DatabaseURL.parse(LocalStack.databaseURL(service))
     let admin = PostgresClient(configuration: base, backgroundLogger: logger)
     try await whileRunning(admin) {
       _ = try await admin.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)")).collect()
       do {
-        try await body {
-          var configuration = base
-          configuration.options.additionalStartupParameters = [("search_path", schema)]
-          return PostgresClient(configuration: configuration, backgroundLogger: logger)
-        }
+        try await body(
+          {
+            var configuration = base
+            configuration.options.additionalStartupParameters = [("search_path", schema)]
+            return PostgresClient(configuration: configuration, backgroundLogger: logger)
+          }, schema)
       } catch {
         _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE")).collect()
         throw error

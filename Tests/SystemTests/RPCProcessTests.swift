@@ -70,12 +70,20 @@ struct RPCProcessTests {
 @Suite("Contacts executable")
 struct ContactsProcessTests {
   @Test func createdContactIsFoundByPhoneAndItsEventIsPublishedOnce() async throws {
+    // A schema of its own: another contacts process of the suite, on another broker, would
+    // otherwise share this outbox (and could publish this test's event to its own broker).
+    try await TestSchema.with(database: "contacts") { _, schema in
+      try await createAndFind(schema: schema)
+    }
+  }
+
+  func createAndFind(schema: String) async throws {
     let broker = try await PrivateBroker()
     let port = freeLocalPort()
     let server = try ChildProcess(
       LocalStack.binDirectory.appendingPathComponent("contacts"),
       environment: [
-        "CRM_DATABASE_URL": LocalStack.databaseURL("contacts"),
+        "CRM_DATABASE_URL": LocalStack.databaseURL("contacts") + "&search_path=\(schema)",
         "CRM_KAFKA_BROKERS": broker.brokers,
         "CRM_HTTP_PORT": "\(port)",
         "CRM_LOG_LEVEL": "warning",
