@@ -46,6 +46,28 @@ struct ContactsServiceTests {
     }
   }
 
+  @Test func twentyConcurrentCreatesOfOnePhoneMakeOneCard() async throws {
+    try await ContactsHarness.with { context in
+      let contacts = context.contacts
+      let codes = try await withThrowingTaskGroup(of: RPCError.Code?.self) { group in
+        for i in 0..<20 {
+          // The same number typed three ways.
+          let form = ["8 (913) 555-01-02", "+7 913 5550102", "89135550102"][i % 3]
+          group.addTask {
+            await statusCode { try await contacts.createContact(contactRequest("Гонка \(i)", phones: [form])) }
+          }
+        }
+        var codes: [RPCError.Code?] = []
+        for try await code in group { codes.append(code) }
+        return codes
+      }
+      #expect(codes.filter { $0 == nil }.count == 1, "\(codes)")
+      #expect(codes.filter { $0 == .alreadyExists }.count == 19)
+      #expect(try await context.count("SELECT count(*) FROM contacts") == 1)
+      #expect(try await context.events("crm.contacts.v1.ContactCreated").count == 1)
+    }
+  }
+
   @Test func badInputIsRefusedNamingTheFieldAndWritesNothing() async throws {
     try await ContactsHarness.with { (context: ContactsHarness.Context) async throws in
       let contacts = context.contacts
