@@ -41,30 +41,12 @@ struct ContactsBench: AsyncParsableCommand {
     }
     let logger = Logger(label: "bench-contacts")
     let suffix = UUID().uuidString.prefix(8).lowercased()
-    let schema = "bench_\(suffix)"
-    let base = try DatabaseURL.parse(database)
-    var scoped = base
-    scoped.options.additionalStartupParameters = [("search_path", schema)]
-    scoped.options.maximumConnections = 32
-    let admin = PostgresClient(configuration: base, backgroundLogger: logger)
-    let client = PostgresClient(configuration: scoped, backgroundLogger: logger)
     let kafka = KafkaConfiguration(bootstrapServers: [brokers], clientID: "bench-contacts")
     let service = "bench-contacts-\(suffix)"
     let topics = [RPCTopics.requests(service: service), RPCTopics.deadLetters(service: service)]
 
-    let figures = try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { await admin.run() }
-      group.addTask { await client.run() }
-      defer { group.cancelAll() }
-      _ = try await admin.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)")).collect()
-      do {
-        let figures = try await measure(client: client, kafka: kafka, service: service, logger: logger)
-        _ = try await admin.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE")).collect()
-        return figures
-      } catch {
-        _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE")).collect()
-        throw error
-      }
+    let figures = try await withBenchSchema(database: database, maximumConnections: 32, logger: logger) { client in
+      try await measure(client: client, kafka: kafka, service: service, logger: logger)
     }
     try? await KafkaAdmin(configuration: kafka, logger: logger).deleteTopics(topics)
 

@@ -34,30 +34,13 @@ struct EventsBench: AsyncParsableCommand {
       return logger
     }()
     let suffix = UUID().uuidString.prefix(8).lowercased()
-    let schema = "bench_\(suffix)"
     let topic = "bench.events.\(suffix)"
-    let base = try DatabaseURL.parse(database)
-    var scoped = base
-    scoped.options.additionalStartupParameters = [("search_path", schema)]
-    let admin = PostgresClient(configuration: base, backgroundLogger: logger)
-    let client = PostgresClient(configuration: scoped, backgroundLogger: logger)
     let kafka = KafkaConfiguration(bootstrapServers: [brokers], clientID: "bench-events")
     let kafkaAdmin = try KafkaAdmin(configuration: kafka, logger: logger)
     try await kafkaAdmin.createTopics([topic], partitions: partitions)
 
-    let figures = try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { await admin.run() }
-      group.addTask { await client.run() }
-      defer { group.cancelAll() }
-      _ = try await admin.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)")).collect()
-      do {
-        let figures = try await measure(client: client, kafka: kafka, topic: topic, logger: logger)
-        _ = try await admin.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE")).collect()
-        return figures
-      } catch {
-        _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE")).collect()
-        throw error
-      }
+    let figures = try await withBenchSchema(database: database, logger: logger) { client in
+      try await measure(client: client, kafka: kafka, topic: topic, logger: logger)
     }
     try? await kafkaAdmin.deleteTopics([topic, "crm.dlq.bench-events-\(suffix)"])
 

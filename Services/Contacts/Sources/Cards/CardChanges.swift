@@ -13,23 +13,15 @@ enum CardChanges {
   static func fields(_ card: Crm_Contacts_V1_Contact) -> [(String, String)] {
     [
       ("name", card.name),
-      (
-        "phones",
-        card.phones.map { $0.label.isEmpty ? $0.number : "\($0.number) (\($0.label))" }.joined(separator: "; ")
-      ),
-      (
-        "emails",
-        card.emails.map { $0.label.isEmpty ? $0.address : "\($0.address) (\($0.label))" }.joined(separator: "; ")
-      ),
+      ("phones", text(card.phones)),
+      ("emails", text(card.emails)),
       ("position", card.position),
       ("address", card.address),
       ("birthday", card.hasBirthday ? Birthday.text(card.birthday) : ""),
       ("owner_id", card.ownerID),
       ("notes", card.notes),
       ("tags", card.tags.joined(separator: ", ")),
-      (
-        "attributes", card.attributes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
-      ),
+      ("attributes", text(card.attributes)),
       ("companies", card.companies.map { "\($0.companyID) (\($0.role))" }.joined(separator: "; ")),
       ("archived", card.archived ? "true" : ""),
     ]
@@ -38,21 +30,25 @@ enum CardChanges {
   static func fields(_ card: Crm_Contacts_V1_Company) -> [(String, String)] {
     [
       ("name", card.name),
-      (
-        "phones",
-        card.phones.map { $0.label.isEmpty ? $0.number : "\($0.number) (\($0.label))" }.joined(separator: "; ")
-      ),
-      (
-        "emails",
-        card.emails.map { $0.label.isEmpty ? $0.address : "\($0.address) (\($0.label))" }.joined(separator: "; ")
-      ),
+      ("phones", text(card.phones)),
+      ("emails", text(card.emails)),
       ("address", card.address),
       ("owner_id", card.ownerID),
       ("notes", card.notes),
-      (
-        "attributes", card.attributes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
-      ),
+      ("attributes", text(card.attributes)),
     ]
+  }
+
+  static func text(_ phones: [Crm_Contacts_V1_Phone]) -> String {
+    phones.map { $0.label.isEmpty ? $0.number : "\($0.number) (\($0.label))" }.joined(separator: "; ")
+  }
+
+  static func text(_ emails: [Crm_Contacts_V1_Email]) -> String {
+    emails.map { $0.label.isEmpty ? $0.address : "\($0.address) (\($0.label))" }.joined(separator: "; ")
+  }
+
+  static func text(_ attributes: [String: String]) -> String {
+    attributes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
   }
 
   /// Fields whose text differs; a new card is the difference from an empty one.
