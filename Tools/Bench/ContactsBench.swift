@@ -29,6 +29,7 @@ struct ContactsBench: AsyncParsableCommand {
   @Option(help: "Concurrent callers over the Kafka transport.") var callers = 64
   @Option(help: "Seconds per phase.") var seconds = 10
   @Option(help: "Fetch wait of the Kafka consumers, in milliseconds.") var fetchWaitMs = 2
+  @Option(help: "PostgreSQL connections of the service.") var poolSize = 16
   @Option(help: "Write the figures as JSON to this file.") var json: String?
   @Flag(help: "Measure over GRPCCore's in-process transport instead (the service's own cost, no broker).")
   var inProcess = false
@@ -45,7 +46,8 @@ struct ContactsBench: AsyncParsableCommand {
     let service = "bench-contacts-\(suffix)"
     let topics = [RPCTopics.requests(service: service), RPCTopics.deadLetters(service: service)]
 
-    let figures = try await withBenchSchema(database: database, maximumConnections: 32, logger: logger) { client in
+    let figures = try await withBenchSchema(database: database, maximumConnections: poolSize, logger: logger) {
+      client in
       try await measure(client: client, kafka: kafka, service: service, logger: logger)
     }
     try? await KafkaAdmin(configuration: kafka, logger: logger).deleteTopics(topics)
