@@ -64,7 +64,7 @@ public enum MigrationRunner {
           ).collect()
         }
       } catch {
-        throw Failure(migration: migration, underlying: (error as? PostgresTransactionError)?.closureError ?? error)
+        throw Failure(migration: migration, underlying: transactionCause(of: error))
       }
       logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
       applied.append(migration.version)

@@ -37,7 +37,7 @@ struct InboxCrashTests {
       }
     )
 
-    try await TestSchema.with(database: "reporting") { makeClient in
+    try await TestSchema.with(database: "reporting") { makeClient, schemaName in
       let client = makeClient()
       try await whileRunning(client) {
         let schema =
@@ -53,12 +53,11 @@ struct InboxCrashTests {
             )
           ]
         try await MigrationRunner.apply(schema, on: client, logger: logger)
-        let schemaName = try await values(client, "SELECT current_schema()::text", as: String.self)[0]
         func worker(killAfterApplied: Int?) throws -> ChildProcess {
           try ChildProcess(
             LocalStack.binDirectory.appendingPathComponent("crm-inbox-worker"),
             arguments: [
-              "--database", LocalStack.databaseURL("reporting"), "--schema", schemaName,
+              "--database", LocalStack.databaseURL("reporting") + "&search_path=\(schemaName)",
               "--brokers", LocalStack.kafkaBrokers, "--topic", topic, "--name", name,
             ] + (killAfterApplied.map { ["--kill-after-applied", "\($0)"] } ?? []),
             environment: [:]

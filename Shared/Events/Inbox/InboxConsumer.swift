@@ -186,7 +186,7 @@ public final class InboxConsumer: Service, Sendable {
       outcome.duplicates = duplicates
       return outcome
     } catch {
-      let cause = (error as? PostgresTransactionError)?.closureError ?? error
+      let cause = transactionCause(of: error)
       try Task.checkCancellation()
       logger.debug("inbox \(name): batch of \(events.count) failed (\(cause)); applying one by one")
     }
@@ -199,7 +199,7 @@ public final class InboxConsumer: Service, Sendable {
           outcome.duplicates += duplicates
           break
         } catch {
-          let cause = (error as? PostgresTransactionError)?.closureError ?? error
+          let cause = transactionCause(of: error)
           if let rejected = cause as? EventRejected {
             try await deadLetter(event.record, error: "rejected: \(rejected.reason)")
             outcome.deadLettered += 1

@@ -4,9 +4,9 @@ import GRPCCore
 extension RPCError {
   /// The status a handler answers for a failure of the database kit: a stale version is ABORTED
   /// (the current version also travels as `crm-current-version`), a missing row NOT_FOUND.
-  /// Other errors are not the caller's to see: nil.
+  /// Other errors are not the caller's to see: nil. Looks inside a transaction's error.
   public init?(domain error: any Error) {
-    switch error {
+    switch transactionCause(of: error) {
     case let conflict as VersionConflict:
       self.init(
         code: .aborted,

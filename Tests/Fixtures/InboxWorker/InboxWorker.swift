@@ -17,8 +17,7 @@ import Synchronization
 struct InboxWorker: AsyncParsableCommand {
   static let configuration = CommandConfiguration(commandName: "crm-inbox-worker")
 
-  @Option(help: "postgres://… of the database") var database: String
-  @Option(help: "The schema holding the inbox, applied and totals tables.") var schema: String
+  @Option(help: "postgres://…&search_path=<schema> of the inbox, applied and totals tables") var database: String
   @Option(help: "host:port of the broker") var brokers: String
   @Option(help: "The topic to consume.") var topic: String
   @Option(help: "The consumer's name (group crm.inbox.<name>).") var name: String
@@ -30,9 +29,7 @@ struct InboxWorker: AsyncParsableCommand {
       logger.logLevel = .warning
       return logger
     }()
-    var postgres = try DatabaseURL.parse(database)
-    postgres.options.additionalStartupParameters = [("search_path", schema)]
-    let client = PostgresClient(configuration: postgres, backgroundLogger: logger)
+    let client = PostgresClient(configuration: try DatabaseURL.parse(database), backgroundLogger: logger)
     let kafka = KafkaConfiguration(bootstrapServers: [brokers], clientID: "crm-inbox-worker")
     let producer = try KafkaProducer(configuration: kafka, logger: logger)
     let appliedSoFar = Mutex(0)

@@ -110,13 +110,27 @@ enum Attributes {
 }
 
 enum Birthday {
+  static let calendar = {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: "UTC")!
+    return calendar
+  }()
+
+  /// Whether the day exists in the Gregorian calendar (29 February only in leap years).
+  static func exists(year: Int32, month: Int32, day: Int32) -> Bool {
+    DateComponents(year: Int(year), month: Int(month), day: Int(day)).isValidDate(in: calendar)
+  }
+
+  /// Whether the birthdays of `date` include those born on 29 February: on 28 February of a
+  /// year without a 29th.
+  static func includesLeapDayBirths(_ date: Crm_Common_V1_Date) -> Bool {
+    date.month == 2 && date.day == 28 && !exists(year: date.year, month: 2, day: 29)
+  }
+
   /// A real calendar date, not in the future, from 1900 on.
   static func validate(_ date: Crm_Common_V1_Date, field: String) throws(InvalidField) -> Crm_Common_V1_Date {
     try date.requireKnownFields(field)
-    var calendar = Calendar(identifier: .gregorian)
-    calendar.timeZone = TimeZone(identifier: "UTC")!
-    let components = DateComponents(year: Int(date.year), month: Int(date.month), day: Int(date.day))
-    guard date.year >= 1900, calendar.date(from: components) != nil, components.isValidDate(in: calendar) else {
+    guard date.year >= 1900, exists(year: date.year, month: date.month, day: date.day) else {
       throw InvalidField(field: field, reason: "\(date.year)-\(date.month)-\(date.day) is not a date from 1900 on")
     }
     let today = calendar.dateComponents([.year, .month, .day], from: Date())

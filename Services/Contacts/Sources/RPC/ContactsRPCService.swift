@@ -3,7 +3,6 @@ import CRMDatabase
 import CRMRuntime
 import Foundation
 import GRPCCore
-import PostgresNIO
 
 /// The contacts service's RPCs: checks and normalises input (INVALID_ARGUMENT names the field,
 /// nothing is written), then hands it to the repository; maps domain failures to statuses.
@@ -15,22 +14,23 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   /// Runs `body`, answering domain failures with their gRPC status.
   func answer<T>(_ body: () async throws -> T) async throws -> T {
     do {
-      do {
-        return try await body()
-      } catch let failed as PostgresTransactionError {
-        throw failed.closureError ?? failed  // the domain failure that rolled the transaction back
-      }
-    } catch let invalid as InvalidField {
-      throw invalid.rpcError
-    } catch let duplicate as DuplicateContact {
-      throw RPCError(
-        code: .alreadyExists, message: duplicate.description, metadata: ["crm-existing-id": "\(duplicate.existingID)"])
-    } catch let broken as RuleBroken {
-      throw RPCError(code: .failedPrecondition, message: broken.description)
+      return try await body()
     } catch {
-      if let rpc = error as? RPCError { throw rpc }
-      if let mapped = RPCError(domain: error) { throw mapped }
-      throw error
+      // The domain failure that rolled a transaction back comes wrapped.
+      switch transactionCause(of: error) {
+      case let invalid as InvalidField:
+        throw invalid.rpcError
+      case let duplicate as DuplicateContact:
+        throw RPCError(
+          code: .alreadyExists, message: duplicate.description,
+          metadata: ["crm-existing-id": "\(duplicate.existingID)"])
+      case let broken as RuleBroken:
+        throw RPCError(code: .failedPrecondition, message: broken.description)
+      case let rpc as RPCError:
+        throw rpc
+      case let cause:
+        throw RPCError(domain: cause) ?? cause
+      }
     }
   }
 
@@ -223,17 +223,11 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       try request.requireKnownFields("request")
       guard request.hasDate else { throw InvalidField(field: "date", reason: "is missing") }
       let date = request.date
-      var calendar = Calendar(identifier: .gregorian)
-      calendar.timeZone = TimeZone(identifier: "UTC")!
-      let components = DateComponents(year: Int(date.year), month: Int(date.month), day: Int(date.day))
-      guard date.year >= 1, components.isValidDate(in: calendar) else {
+      guard date.year >= 1, Birthday.exists(year: date.year, month: date.month, day: date.day) else {
         throw InvalidField(field: "date", reason: "\(date.year)-\(date.month)-\(date.day) is not a date")
       }
-      // Born on 29 February: greeted on 28 February in years without one.
-      let leapYear = DateComponents(year: Int(date.year), month: 2, day: 29).isValidDate(in: calendar)
-      let alsoLeapDay = date.month == 2 && date.day == 28 && !leapYear
       let contacts = try await repository.birthdays(
-        month: Int(date.month), day: Int(date.day), alsoLeapDay: alsoLeapDay)
+        month: Int(date.month), day: Int(date.day), alsoLeapDay: Birthday.includesLeapDayBirths(date))
       return .with { $0.contacts = contacts }
     }
   }

@@ -1,6 +1,5 @@
 import CRMContracts
 import CRMDatabase
-import CRMEvents
 import Foundation
 import PostgresNIO
 
@@ -29,14 +28,9 @@ extension PostgresContactsRepository {
     stored.createdAt = timestamp(createdAt ?? Date())
     try await recordHistory(
       CardChanges.between(nil, CardChanges.fields(card)), cardID: id, actor: actor, on: connection)
-    try await Outbox.append(
-      [
-        try ContactsEvents.event(
-          aggregateID: stored.id, version: 1, actor: actor, Crm_Contacts_V1_CompanyCreated.with { $0.company = stored })
-      ],
-      on: connection,
-      logger: logger
-    )
+    try await publish(
+      Crm_Contacts_V1_CompanyCreated.with { $0.company = stored }, aggregateID: stored.id, version: 1, actor: actor,
+      on: connection)
     return stored
   }
 
@@ -53,11 +47,9 @@ extension PostgresContactsRepository {
   func loadCompany(_ id: UUID, forUpdate: Bool, on connection: PostgresConnection) async throws
     -> Crm_Contacts_V1_Company?
   {
-    let rows =
-      forUpdate
-      ? try await connection.query(
-        "SELECT card, created_at, version FROM companies WHERE id = \(id) FOR UPDATE", logger: logger)
-      : try await connection.query("SELECT card, created_at, version FROM companies WHERE id = \(id)", logger: logger)
+    let rows = try await connection.query(
+      "SELECT card, created_at, version FROM companies WHERE id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")",
+      logger: logger)
     for try await (card, createdAt, version) in rows.decode((ByteBuffer, Date, Int64).self) {
       var company = try Crm_Contacts_V1_Company(serializedBytes: Array(buffer: card))
       company.id = id.uuidString.lowercased()
@@ -94,18 +86,11 @@ extension PostgresContactsRepository {
         logger: logger
       ).collect()
       try await recordHistory(changes, cardID: uuid, actor: actor, on: connection)
-      try await Outbox.append(
-        [
-          try ContactsEvents.event(
-            aggregateID: updated.id, version: updated.version, actor: actor,
-            Crm_Contacts_V1_CompanyUpdated.with {
-              $0.company = updated
-              $0.changes = changes.map { historyEntry($0, cardID: updated.id, actor: actor) }
-            })
-        ],
-        on: connection,
-        logger: logger
-      )
+      try await publish(
+        Crm_Contacts_V1_CompanyUpdated.with {
+          $0.company = updated
+          $0.changes = changes.map { historyEntry($0, cardID: updated.id, actor: actor) }
+        }, aggregateID: updated.id, version: updated.version, actor: actor, on: connection)
       return updated
     }
   }

@@ -1,6 +1,5 @@
 import CRMContracts
 import CRMDatabase
-import CRMEvents
 import Foundation
 import PostgresNIO
 
@@ -37,7 +36,7 @@ extension PostgresContactsRepository {
     stored.version = 1
     stored.createdAt = timestamp(createdAt)
     let changes = CardChanges.between(nil, CardChanges.fields(card))
-    let searchKeys = identities + SearchQuery.words(card.name).map { "word:" + $0 }
+    let searchKeys = Self.searchKeys(card)
     let rows = try await connection.query(
       """
       WITH duplicate AS (
@@ -78,14 +77,9 @@ extension PostgresContactsRepository {
         existingID: existing.uuidString.lowercased(), existingName: name, matchedOn: byPhone ? "phone" : "e-mail")
     }
     if !card.companies.isEmpty { try await linkCompanies(contactID: id, card.companies, on: connection) }
-    try await Outbox.append(
-      [
-        try ContactsEvents.event(
-          aggregateID: stored.id, version: 1, actor: actor, Crm_Contacts_V1_ContactCreated.with { $0.contact = stored })
-      ],
-      on: connection,
-      logger: logger
-    )
+    try await publish(
+      Crm_Contacts_V1_ContactCreated.with { $0.contact = stored }, aggregateID: stored.id, version: 1, actor: actor,
+      on: connection)
     return stored
   }
 
@@ -94,16 +88,22 @@ extension PostgresContactsRepository {
     (card.phones.map { "phone:" + $0.number } + card.emails.map { "email:" + $0.address }).sorted()
   }
 
-  func recordIdentities(
-    contactID: UUID, _ card: Crm_Contacts_V1_Contact, replacing: Bool, on connection: PostgresConnection
-  ) async throws {
-    if replacing {
-      _ = try await connection.query("DELETE FROM contact_identities WHERE contact_id = \(contactID)", logger: logger)
-        .collect()
-    }
-    let keys = Self.identities(card) + SearchQuery.words(card.name).map { "word:" + $0 }
+  /// Everything a card is found by exactly: its identities and the words of its name (`word:петров`).
+  static func searchKeys(_ card: Crm_Contacts_V1_Contact) -> [String] {
+    identities(card) + SearchQuery.words(card.name).map { "word:" + $0 }
+  }
+
+  /// Replaces a card's identity rows after its phones, e-mails or name changed.
+  func replaceIdentities(contactID: UUID, _ card: Crm_Contacts_V1_Contact, on connection: PostgresConnection)
+    async throws
+  {
+    _ = try await connection.query("DELETE FROM contact_identities WHERE contact_id = \(contactID)", logger: logger)
+      .collect()
     _ = try await connection.query(
-      "INSERT INTO contact_identities (value, contact_id) SELECT DISTINCT v, \(contactID) FROM unnest(\(keys)) AS v",
+      """
+      INSERT INTO contact_identities (value, contact_id)
+      SELECT DISTINCT v, \(contactID) FROM unnest(\(Self.searchKeys(card))) AS v
+      """,
       logger: logger
     ).collect()
   }
@@ -153,12 +153,12 @@ extension PostgresContactsRepository {
   func loadContact(_ id: UUID, forUpdate: Bool, on connection: PostgresConnection) async throws
     -> Crm_Contacts_V1_Contact?
   {
-    let rows =
-      forUpdate
-      ? try await connection.query(
-        "SELECT card, archived, created_at, version FROM contacts WHERE id = \(id) FOR UPDATE", logger: logger)
-      : try await connection.query(
-        "SELECT card, archived, created_at, version FROM contacts WHERE id = \(id)", logger: logger)
+    let rows = try await connection.query(
+      """
+      SELECT card, archived, created_at, version FROM contacts
+      WHERE id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")
+      """,
+      logger: logger)
     for try await (card, archived, createdAt, version) in rows.decode((ByteBuffer, Bool, Date, Int64).self) {
       return try contact(id: id, card: card, archived: archived, createdAt: createdAt, version: version)
     }
@@ -211,21 +211,14 @@ extension PostgresContactsRepository {
         try await linkCompanies(contactID: uuid, card.companies, on: connection)
       }
       if changes.contains(where: { ["phones", "emails", "name"].contains($0.field) }) {
-        try await recordIdentities(contactID: uuid, card, replacing: true, on: connection)
+        try await replaceIdentities(contactID: uuid, card, on: connection)
       }
       try await recordHistory(changes, cardID: uuid, actor: actor, on: connection)
-      try await Outbox.append(
-        [
-          try ContactsEvents.event(
-            aggregateID: updated.id, version: updated.version, actor: actor,
-            Crm_Contacts_V1_ContactUpdated.with {
-              $0.contact = updated
-              $0.changes = changes.map { change in historyEntry(change, cardID: updated.id, actor: actor) }
-            })
-        ],
-        on: connection,
-        logger: logger
-      )
+      try await publish(
+        Crm_Contacts_V1_ContactUpdated.with {
+          $0.contact = updated
+          $0.changes = changes.map { change in historyEntry(change, cardID: updated.id, actor: actor) }
+        }, aggregateID: updated.id, version: updated.version, actor: actor, on: connection)
       return updated
     }
   }
@@ -258,15 +251,9 @@ extension PostgresContactsRepository {
       current.version += 1
       try await recordHistory(
         [CardChange(field: "archived", old: "", new: "true")], cardID: uuid, actor: actor, on: connection)
-      try await Outbox.append(
-        [
-          try ContactsEvents.event(
-            aggregateID: current.id, version: current.version, actor: actor,
-            Crm_Contacts_V1_ContactArchived.with { $0.contactID = current.id })
-        ],
-        on: connection,
-        logger: logger
-      )
+      try await publish(
+        Crm_Contacts_V1_ContactArchived.with { $0.contactID = current.id }, aggregateID: current.id,
+        version: current.version, actor: actor, on: connection)
       return current
     }
   }

@@ -1,10 +1,13 @@
 import CRMContracts
 import CRMDatabase
-import CRMEvents
 import Foundation
 import PostgresNIO
 
 extension PostgresContactsRepository {
+  /// What `decodeLeads` reads, in its order.
+  static let leadColumns =
+    "id, name, phone, email, source, owner_id, business_line, status, rejection_reason, contact_id, created_at, version, seq"
+
   func createLead(_ lead: Crm_Contacts_V1_Lead, actor: String) async throws -> Crm_Contacts_V1_Lead {
     let id = UUID()
     return try await client.withTransaction(logger: logger) { connection in
@@ -13,21 +16,14 @@ extension PostgresContactsRepository {
         INSERT INTO leads (id, name, phone, email, source, owner_id, business_line, status)
         VALUES (\(id), \(lead.name), \(lead.phone.isEmpty ? nil : lead.phone), \(lead.email.isEmpty ? nil : lead.email),
                 \(lead.source), \(lead.ownerID), \(lead.businessLine), 'open')
-        RETURNING id, name, phone, email, source, owner_id, business_line, status, rejection_reason, contact_id,
-                  created_at, version, seq
+        RETURNING \(unescaped: Self.leadColumns)
         """,
         logger: logger
       )
       let created = try await decodeLeads(rows)[0].lead
-      try await Outbox.append(
-        [
-          try ContactsEvents.event(
-            aggregateID: created.id, version: created.version, actor: actor,
-            Crm_Contacts_V1_LeadCreated.with { $0.lead = created })
-        ],
-        on: connection,
-        logger: logger
-      )
+      try await publish(
+        Crm_Contacts_V1_LeadCreated.with { $0.lead = created }, aggregateID: created.id, version: created.version,
+        actor: actor, on: connection)
       return created
     }
   }
@@ -62,8 +58,7 @@ extension PostgresContactsRepository {
     let status = filter.status == .unspecified ? nil : LeadStatusText.text(filter.status)
     let rows = try await client.query(
       """
-      SELECT id, name, phone, email, source, owner_id, business_line, status, rejection_reason, contact_id,
-             created_at, version, seq
+      SELECT \(unescaped: Self.leadColumns)
       FROM leads
       WHERE seq > \(cursor ?? 0)
         AND (\(status)::text IS NULL OR status = \(status))
@@ -85,8 +80,7 @@ extension PostgresContactsRepository {
     let uuid = try uuid(id, "lead")
     let rows = try await connection.query(
       """
-      SELECT id, name, phone, email, source, owner_id, business_line, status, rejection_reason, contact_id,
-             created_at, version, seq
+      SELECT \(unescaped: Self.leadColumns)
       FROM leads WHERE id = \(uuid) FOR UPDATE
       """,
       logger: logger
@@ -117,15 +111,9 @@ extension PostgresContactsRepository {
       try await recordHistory(
         [CardChange(field: "status", old: "open", new: "rejected: \(reason)")], cardID: try uuid(id, "lead"),
         actor: actor, on: connection)
-      try await Outbox.append(
-        [
-          try ContactsEvents.event(
-            aggregateID: lead.id, version: lead.version, actor: actor,
-            Crm_Contacts_V1_LeadRejected.with { $0.lead = lead })
-        ],
-        on: connection,
-        logger: logger
-      )
+      try await publish(
+        Crm_Contacts_V1_LeadRejected.with { $0.lead = lead }, aggregateID: lead.id, version: lead.version, actor: actor,
+        on: connection)
       return lead
     }
   }
@@ -176,18 +164,11 @@ extension PostgresContactsRepository {
           try await linkCompanies(contactID: try uuid(existing.id, "contact"), existing.companies, on: connection)
           let changes = CardChanges.between(before, CardChanges.fields(existing))
           try await recordHistory(changes, cardID: try uuid(existing.id, "contact"), actor: actor, on: connection)
-          try await Outbox.append(
-            [
-              try ContactsEvents.event(
-                aggregateID: existing.id, version: existing.version, actor: actor,
-                Crm_Contacts_V1_ContactUpdated.with {
-                  $0.contact = existing
-                  $0.changes = changes.map { historyEntry($0, cardID: existing.id, actor: actor) }
-                })
-            ],
-            on: connection,
-            logger: logger
-          )
+          try await publish(
+            Crm_Contacts_V1_ContactUpdated.with {
+              $0.contact = existing
+              $0.changes = changes.map { historyEntry($0, cardID: existing.id, actor: actor) }
+            }, aggregateID: existing.id, version: existing.version, actor: actor, on: connection)
         }
         reply.contact = existing
       }
@@ -203,20 +184,13 @@ extension PostgresContactsRepository {
       try await recordHistory(
         [CardChange(field: "status", old: "open", new: "converted: contact \(reply.contact.id)")],
         cardID: try uuid(id, "lead"), actor: actor, on: connection)
-      try await Outbox.append(
-        [
-          try ContactsEvents.event(
-            aggregateID: lead.id, version: lead.version, actor: actor,
-            Crm_Contacts_V1_LeadConverted.with {
-              $0.lead = lead
-              $0.contactID = reply.contact.id
-              $0.companyID = reply.company.id
-              $0.pipelineID = pipelineID
-            })
-        ],
-        on: connection,
-        logger: logger
-      )
+      try await publish(
+        Crm_Contacts_V1_LeadConverted.with {
+          $0.lead = lead
+          $0.contactID = reply.contact.id
+          $0.companyID = reply.company.id
+          $0.pipelineID = pipelineID
+        }, aggregateID: lead.id, version: lead.version, actor: actor, on: connection)
       return reply
     }
   }

@@ -10,33 +10,27 @@ extension PostgresContactsRepository {
   func search(_ query: SearchQuery, includeArchived: Bool, offset: Int, limit: Int) async throws -> [SearchHit] {
     switch query {
     case .phone(let number):
-      let rows = try await client.query(
-        """
-        SELECT c.id, c.card, c.archived, c.created_at, c.version
-        FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
-        WHERE i.value = \("phone:" + number) AND (\(includeArchived) OR NOT c.archived)
-        ORDER BY c.created_at, c.id OFFSET \(offset) LIMIT \(limit)
-        """,
-        logger: logger
-      )
-      return try await exactHits(rows, matchedOn: "phone")
+      return try await byIdentity("phone:" + number, matchedOn: "phone", includeArchived, offset, limit)
     case .email(let address):
-      let rows = try await client.query(
-        """
-        SELECT c.id, c.card, c.archived, c.created_at, c.version
-        FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
-        WHERE i.value = \("email:" + address) AND (\(includeArchived) OR NOT c.archived)
-        ORDER BY c.created_at, c.id OFFSET \(offset) LIMIT \(limit)
-        """,
-        logger: logger
-      )
-      return try await exactHits(rows, matchedOn: "email")
+      return try await byIdentity("email:" + address, matchedOn: "email", includeArchived, offset, limit)
     case .text(let text):
       return try await byNameOrCompany(text, includeArchived, offset, limit)
     }
   }
 
-  private func exactHits(_ rows: PostgresRowSequence, matchedOn: String) async throws -> [SearchHit] {
+  /// Cards with this identity row (`phone:+7…`, `email:…`), oldest first.
+  private func byIdentity(_ value: String, matchedOn: String, _ includeArchived: Bool, _ offset: Int, _ limit: Int)
+    async throws -> [SearchHit]
+  {
+    let rows = try await client.query(
+      """
+      SELECT c.id, c.card, c.archived, c.created_at, c.version
+      FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
+      WHERE i.value = \(value) AND (\(includeArchived) OR NOT c.archived)
+      ORDER BY c.created_at, c.id OFFSET \(offset) LIMIT \(limit)
+      """,
+      logger: logger
+    )
     var hits: [SearchHit] = []
     for try await (id, card, archived, createdAt, version) in rows.decode((UUID, ByteBuffer, Bool, Date, Int64).self) {
       let contact = try contact(id: id, card: card, archived: archived, createdAt: createdAt, version: version)

@@ -21,6 +21,19 @@ struct PostgresContactsRepository: ContactsRepository {
     ByteBuffer(bytes: try message.serializedBytes() as [UInt8])
   }
 
+  /// Writes one of this service's events to the outbox, in the caller's transaction.
+  func publish(
+    _ payload: some Message, aggregateID: String, version: Int64, actor: String, on connection: PostgresConnection
+  )
+    async throws
+  {
+    try await Outbox.append(
+      [try ContactsEvents.event(aggregateID: aggregateID, version: version, actor: actor, payload)],
+      on: connection,
+      logger: logger
+    )
+  }
+
   func timestamp(_ date: Date) -> Google_Protobuf_Timestamp { Google_Protobuf_Timestamp(date: date) }
 
   /// Records `changes` of card `cardID` in its history.
