@@ -148,6 +148,7 @@ let package = Package(
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       path: "Shared/Runtime",
       swiftSettings: strict
@@ -211,6 +212,11 @@ let package = Package(
       name: "CRMTestSupport",
       dependencies: [
         "CRMDatabase",
+        "CRMEvents",
+        "CRMRuntime",
+        "CRMContracts",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "Logging", package: "swift-log"),
       ],

@@ -1,5 +1,6 @@
 import CRMContracts
 import CRMPhoneNumbers
+import CRMRuntime
 import Testing
 
 @testable import ContactsService

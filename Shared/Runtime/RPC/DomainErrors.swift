@@ -2,11 +2,16 @@ import CRMDatabase
 import GRPCCore
 
 extension RPCError {
-  /// The status a handler answers for a failure of the database kit: a stale version is ABORTED
-  /// (the current version also travels as `crm-current-version`), a missing row NOT_FOUND.
-  /// Other errors are not the caller's to see: nil. Looks inside a transaction's error.
+  /// The status a handler answers for a domain failure: bad input is INVALID_ARGUMENT, a broken
+  /// rule FAILED_PRECONDITION, a stale version ABORTED (the current version also travels as
+  /// `crm-current-version`), a missing row NOT_FOUND. Other errors are not the caller's to see:
+  /// nil. Looks inside a transaction's error.
   public init?(domain error: any Error) {
     switch transactionCause(of: error) {
+    case let invalid as InvalidField:
+      self.init(code: .invalidArgument, message: invalid.description)
+    case let broken as RuleBroken:
+      self.init(code: .failedPrecondition, message: broken.description)
     case let conflict as VersionConflict:
       self.init(
         code: .aborted,
@@ -15,8 +20,20 @@ extension RPCError {
       )
     case let missing as NotFound:
       self.init(code: .notFound, message: missing.description)
+    case let rpc as RPCError:
+      self = rpc
     default:
       return nil
     }
+  }
+}
+
+/// Runs a handler's `body`, answering domain failures with their gRPC status (see
+/// `RPCError(domain:)`); anything else goes on as it is.
+public func answering<T>(_ body: () async throws -> T) async throws -> T {
+  do {
+    return try await body()
+  } catch {
+    throw RPCError(domain: error) ?? error
   }
 }

@@ -1,4 +1,5 @@
 import CRMContracts
+import CRMRuntime
 
 /// A company card as a client sent it, checked and normalised like a contact card.
 enum CompanyCardInput {

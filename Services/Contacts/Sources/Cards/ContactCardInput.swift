@@ -1,5 +1,6 @@
 import CRMContracts
 import CRMPhoneNumbers
+import CRMRuntime
 import Foundation
 
 /// A contact card as a client sent it, checked and normalised: phones in E.164, e-mails

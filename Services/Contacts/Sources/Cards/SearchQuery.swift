@@ -1,4 +1,5 @@
 import CRMPhoneNumbers
+import CRMRuntime
 import Foundation
 
 /// What a search box text asks for: a phone in any form, an e-mail, or a name / company

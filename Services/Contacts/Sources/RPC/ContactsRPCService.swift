@@ -17,20 +17,12 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       return try await body()
     } catch {
       // The domain failure that rolled a transaction back comes wrapped.
-      switch transactionCause(of: error) {
-      case let invalid as InvalidField:
-        throw invalid.rpcError
-      case let duplicate as DuplicateContact:
+      if let duplicate = transactionCause(of: error) as? DuplicateContact {
         throw RPCError(
           code: .alreadyExists, message: duplicate.description,
           metadata: ["crm-existing-id": "\(duplicate.existingID)"])
-      case let broken as RuleBroken:
-        throw RPCError(code: .failedPrecondition, message: broken.description)
-      case let rpc as RPCError:
-        throw rpc
-      case let cause:
-        throw RPCError(domain: cause) ?? cause
       }
+      throw RPCError(domain: error) ?? error
     }
   }
 
@@ -231,31 +223,4 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       return .with { $0.contacts = contacts }
     }
   }
-}
-
-/// A page request checked against the cap; its token is an opaque cursor.
-struct Page {
-  var size: Int
-  var cursor: Int64?
-
-  init(_ request: Crm_Common_V1_PageRequest) throws(InvalidField) {
-    try request.requireKnownFields("page")
-    guard request.pageSize >= 0, request.pageSize <= CardLimits.pageSizeCap else {
-      throw InvalidField(
-        field: "page.page_size",
-        reason:
-          "is \(request.pageSize); expected 0 (default \(CardLimits.pageSizeDefault)) to \(CardLimits.pageSizeCap)")
-    }
-    size = request.pageSize == 0 ? CardLimits.pageSizeDefault : Int(request.pageSize)
-    if request.pageToken.isEmpty {
-      cursor = nil
-    } else {
-      guard let data = Data(base64Encoded: request.pageToken), let text = String(data: data, encoding: .utf8),
-        text.hasPrefix("c:"), let value = Int64(text.dropFirst(2)), value >= 0
-      else { throw InvalidField(field: "page.page_token", reason: "is not a token this service issued") }
-      cursor = value
-    }
-  }
-
-  static func token(_ cursor: Int64) -> String { Data("c:\(cursor)".utf8).base64EncodedString() }
 }

@@ -10,11 +10,6 @@ struct DuplicateContact: Error, CustomStringConvertible {
   }
 }
 
-/// A rule of the sales process the request would break: FAILED_PRECONDITION.
-struct RuleBroken: Error, CustomStringConvertible {
-  var description: String
-}
-
 /// Lead filters and a page of them.
 struct LeadFilter {
   var status: Crm_Contacts_V1_LeadStatus

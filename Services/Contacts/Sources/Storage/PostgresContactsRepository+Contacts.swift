@@ -1,5 +1,6 @@
 import CRMContracts
 import CRMDatabase
+import CRMRuntime
 import Foundation
 import PostgresNIO
 

@@ -3,37 +3,38 @@ import GRPCCore
 import SwiftProtobuf
 
 /// Bad input, naming the field and why: answered as INVALID_ARGUMENT, nothing written.
-struct InvalidField: Error, CustomStringConvertible {
-  var field: String
-  var reason: String
-  var description: String { "\(field): \(reason)" }
+public struct InvalidField: Error, Sendable, CustomStringConvertible {
+  public var field: String
+  public var reason: String
+  public var description: String { "\(field): \(reason)" }
 
-  var rpcError: RPCError { RPCError(code: .invalidArgument, message: description) }
+  public init(field: String, reason: String) {
+    self.field = field
+    self.reason = reason
+  }
 }
 
-/// Limits of what a card may hold.
-enum CardLimits {
-  static let nameLength = 200
-  static let textLength = 2_000
-  static let notesLength = 20_000
-  static let listLength = 50
-  static let pageSizeDefault = 50
-  static let pageSizeCap = 100
+/// A rule of the sales process the request would break: FAILED_PRECONDITION.
+public struct RuleBroken: Error, Sendable, CustomStringConvertible {
+  public var description: String
+
+  public init(description: String) { self.description = description }
 }
 
 extension Message {
   /// Fields this service's contract does not know (a newer or a wrong client): refused, not
   /// silently dropped.
-  func requireKnownFields(_ name: String) throws(InvalidField) {
+  public func requireKnownFields(_ name: String) throws(InvalidField) {
     guard unknownFields.data.isEmpty else {
       throw InvalidField(field: name, reason: "has fields this service does not know")
     }
   }
 }
 
-enum Text {
+public enum Text {
   /// Trimmed `value`, at most `limit` characters; `required` refuses an empty one.
-  static func field(_ value: String, _ name: String, limit: Int, required: Bool = false) throws(InvalidField) -> String
+  public static func field(_ value: String, _ name: String, limit: Int, required: Bool = false) throws(InvalidField)
+    -> String
   {
     let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
     if required && trimmed.isEmpty { throw InvalidField(field: name, reason: "is empty") }
