@@ -28,9 +28,11 @@ enum ContactsHarness {
   }
 
   static func with(caller: String = "manager-1", _ body: (Context) async throws -> Void) async throws {
+    let services: (PostgresClient) -> [any RegistrableRPCService] = {
+      [ContactsRPCService(repository: PostgresContactsRepository(client: $0, logger: logger))]
+    }
     try await InProcessService.with(
-      database: "contacts", migrations: ContactsSchema.migrations, caller: caller,
-      services: { [ContactsRPCService(repository: PostgresContactsRepository(client: $0, logger: logger))] }
+      database: "contacts", migrations: ContactsSchema.migrations, caller: caller, services: services
     ) { client, database in
       try await body(Context(contacts: Crm_Contacts_V1_Contacts.Client(wrapping: client), database: database))
     }

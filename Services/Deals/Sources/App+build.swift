@@ -1,8 +1,17 @@
 import CRMRuntime
 import Hummingbird
 
-/// Composes the deals service from the runtime kit; its RPC handlers join here as they are built.
+/// Composes the deals service: its schema, its event topic, its RPCs, and the contacts events
+/// it applies (converted leads open deals).
 public func buildApplication(_ configuration: ServiceConfiguration) throws -> some ApplicationProtocol {
   let infrastructure = try ServiceInfrastructure(configuration)
-  return try ServiceApplication.build(infrastructure)
+  let postgres = infrastructure.postgres
+  let logger = infrastructure.logger
+  return try ServiceApplication.build(
+    infrastructure,
+    migrations: DealsComponents.migrations,
+    publishes: [DealsComponents.eventTopic],
+    rpcServices: [DealsComponents.rpcService(client: postgres, logger: logger)],
+    subscriptions: [DealsComponents.contactsSubscription(client: postgres, logger: logger)]
+  )
 }
