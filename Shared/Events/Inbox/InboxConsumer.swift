@@ -15,6 +15,11 @@ public struct ReceivedEvent: Sendable {
   public var topic: String { record.topic }
   public var partition: Int32 { record.partition }
   public var offset: Int64 { record.offset }
+
+  public init(envelope: Crm_Events_V1_EventEnvelope, record: KafkaConsumerMessage) {
+    self.envelope = envelope
+    self.record = record
+  }
 }
 
 /// A handler's verdict that an event can never be applied (bad content): it goes to the dead

@@ -40,7 +40,9 @@ enum DealInput {
   /// A required id.
   static func id(_ value: String, _ field: String) throws(InvalidField) -> UUID {
     guard !value.isEmpty else { throw InvalidField(field: field, reason: "is empty") }
-    guard let uuid = UUID(uuidString: value) else { throw InvalidField(field: field, reason: "\"\(value)\" is not an id") }
+    guard let uuid = UUID(uuidString: value) else {
+      throw InvalidField(field: field, reason: "\"\(value)\" is not an id")
+    }
     return uuid
   }
 

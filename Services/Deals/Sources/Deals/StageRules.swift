@@ -25,15 +25,21 @@ enum StageRules {
       throw InvalidField(
         field: "to_stage_id", reason: "\(target.uuidString.lowercased()) is not a stage of the deal's pipeline")
     }
-    guard to.position > from.position else {
-      let direction = to.id == from.id ? "it is already there" : "it is behind the current stage"
+    let refusal: String? =
+      if to.id == from.id {
+        "the deal is already there; deals move only forward"
+      } else if to.position < from.position {
+        "it is behind the current stage; deals move only forward"
+      } else if to.retired {
+        "it is retired"
+      } else {
+        nil
+      }
+    if let refusal {
       throw RuleBroken(
         description:
           "deal is at stage \"\(from.name)\" (\(from.id.uuidString.lowercased())); cannot move to "
-          + "\"\(to.name)\" (\(to.id.uuidString.lowercased())): \(direction); deals move only forward")
-    }
-    guard !to.retired else {
-      throw RuleBroken(description: "stage \"\(to.name)\" (\(to.id.uuidString.lowercased())) is retired")
+          + "\"\(to.name)\" (\(to.id.uuidString.lowercased())): \(refusal)")
     }
     return stages.filter { $0.position > from.position && $0.position < to.position && !$0.retired }
   }

@@ -6,10 +6,11 @@ import PostgresNIO
 
 /// Reading deal rows: one column list, one decoder, one lock-and-check for every mutation.
 extension PostgresDealsRepository {
-  /// What `decodeDeals` reads, in its order (`d` = deals, `s` = the deal's stage).
+  /// What `decodeDeals` reads from `deals d`, in its order. The stage's default is a subquery, not
+  /// a join: a join would drop the row when `FOR UPDATE` rechecks it after a concurrent move.
   static let dealColumns = """
     d.id, d.contact_id, d.company_id, d.pipeline_id, d.stage_id, d.owner_id, d.kind, d.source, d.amount_minor,
-    d.currency, d.expected_close::text, d.status, s.default_probability, d.owner_probability, d.loss_stage_id,
+    d.currency, d.expected_close::text, d.status, (SELECT default_probability FROM stages WHERE id = d.stage_id), d.owner_probability, d.loss_stage_id,
     d.loss_reason, d.lead_id, d.opened_at, d.closed_at, d.version, d.seq
     """
 
@@ -72,7 +73,7 @@ extension PostgresDealsRepository {
     let rows = try await connection.query(
       """
       SELECT \(unescaped: Self.dealColumns)
-      FROM deals d JOIN stages s ON s.id = d.stage_id WHERE d.id = \(dealID) FOR UPDATE OF d
+      FROM deals d WHERE d.id = \(dealID) FOR UPDATE OF d
       """,
       logger: logger)
     guard let deal = try await decodeDeals(rows).first?.deal else { throw NotFound(entity: "deal", id: id) }

@@ -52,7 +52,7 @@ extension PostgresDealsRepository {
     guard !rows.isEmpty else { return nil }
     let opened = try await decodeDeals(
       try await connection.query(
-        "SELECT \(unescaped: Self.dealColumns) FROM deals d JOIN stages s ON s.id = d.stage_id WHERE d.id = \(id)",
+        "SELECT \(unescaped: Self.dealColumns) FROM deals d WHERE d.id = \(id)",
         logger: logger))[0].deal
     try await publish(
       Crm_Deals_V1_DealOpened.with { $0.deal = opened }, aggregateID: opened.id, version: opened.version, actor: actor,
@@ -65,18 +65,19 @@ extension PostgresDealsRepository {
       let current = try uuid(deal.stageID, "stage")
       let stages = try await stages(of: try uuid(deal.pipelineID, "pipeline"), on: connection)
       let skipped = try StageRules.skippedStages(from: current, to: target, in: stages)
-      let movedAt = try await connection.query(
-        """
-        WITH moved AS (
-          UPDATE deals SET stage_id = \(target), owner_probability = NULL, version = version + 1
-          WHERE id = \(dealID) RETURNING id
-        )
-        INSERT INTO deal_transitions (deal_id, from_stage_id, to_stage_id, skipped_stage_ids, actor)
-        SELECT id, \(current), \(target), \(skipped.map(\.id)), \(actor) FROM moved
-        RETURNING moved_at
-        """,
-        logger: logger
-      ).decode(Date.self).first { _ in true } ?? Date()
+      let movedAt =
+        try await connection.query(
+          """
+          WITH moved AS (
+            UPDATE deals SET stage_id = \(target), owner_probability = NULL, version = version + 1
+            WHERE id = \(dealID) RETURNING id
+          )
+          INSERT INTO deal_transitions (deal_id, from_stage_id, to_stage_id, skipped_stage_ids, actor)
+          SELECT id, \(current), \(target), \(skipped.map(\.id)), \(actor) FROM moved
+          RETURNING moved_at
+          """,
+          logger: logger
+        ).decode(Date.self).first { _ in true } ?? Date()
       // A new stage: its default applies until the owner estimates again.
       deal.stageID = target.text
       deal.probability = stages.first { $0.id == target }?.defaultProbability ?? 0
@@ -106,15 +107,16 @@ extension PostgresDealsRepository {
     try await changeOpenDeal(id, expectedVersion: expectedVersion) { deal, dealID, connection in
       let objectionID = UUID()
       let stageID = try uuid(deal.stageID, "stage")
-      let raisedAt = try await connection.query(
-        """
-        WITH changed AS (UPDATE deals SET version = version + 1 WHERE id = \(dealID) RETURNING id)
-        INSERT INTO deal_objections (id, deal_id, stage_id, reason, kind, conditions, actor)
-        SELECT \(objectionID), id, \(stageID), \(reason), \(kind.text), \(conditions), \(actor) FROM changed
-        RETURNING raised_at
-        """,
-        logger: logger
-      ).decode(Date.self).first { _ in true } ?? Date()
+      let raisedAt =
+        try await connection.query(
+          """
+          WITH changed AS (UPDATE deals SET version = version + 1 WHERE id = \(dealID) RETURNING id)
+          INSERT INTO deal_objections (id, deal_id, stage_id, reason, kind, conditions, actor)
+          SELECT \(objectionID), id, \(stageID), \(reason), \(kind.text), \(conditions), \(actor) FROM changed
+          RETURNING raised_at
+          """,
+          logger: logger
+        ).decode(Date.self).first { _ in true } ?? Date()
       deal.version += 1
       let objection = Crm_Deals_V1_Objection.with {
         $0.id = objectionID.text
@@ -202,9 +204,10 @@ extension PostgresDealsRepository {
 
   func loseDeal(id: String, reason: String, expectedVersion: Int64, actor: String) async throws -> Crm_Deals_V1_Deal {
     try await changeOpenDeal(id, expectedVersion: expectedVersion) { deal, dealID, connection in
-      let listed = try await connection.query(
-        "SELECT loss_reasons FROM pipelines WHERE id = \(try uuid(deal.pipelineID, "pipeline"))", logger: logger
-      ).decode([String].self).first { _ in true } ?? []
+      let listed =
+        try await connection.query(
+          "SELECT loss_reasons FROM pipelines WHERE id = \(try uuid(deal.pipelineID, "pipeline"))", logger: logger
+        ).decode([String].self).first { _ in true } ?? []
       let lossReason = try DealInput.lossReason(reason, listed: listed)
       let stageID = try uuid(deal.stageID, "stage")
       let closedAt = try await close(dealID, as: .lost, stage: stageID, reason: lossReason, on: connection)

@@ -10,7 +10,7 @@ extension PostgresDealsRepository {
     let dealID = try uuid(id, "deal")
     return try await client.withConnection { connection in
       let rows = try await connection.query(
-        "SELECT \(unescaped: Self.dealColumns) FROM deals d JOIN stages s ON s.id = d.stage_id WHERE d.id = \(dealID)",
+        "SELECT \(unescaped: Self.dealColumns) FROM deals d WHERE d.id = \(dealID)",
         logger: logger)
       guard let deal = try await decodeDeals(rows).first?.deal else { throw NotFound(entity: "deal", id: id) }
       let transitions = try await transitions(of: dealID, on: connection)
@@ -84,7 +84,7 @@ extension PostgresDealsRepository {
     let rows = try await client.query(
       """
       SELECT \(unescaped: Self.dealColumns)
-      FROM deals d JOIN stages s ON s.id = d.stage_id
+      FROM deals d
       WHERE d.seq > \(cursor ?? 0)
         AND (\(filter.pipelineID)::uuid IS NULL OR d.pipeline_id = \(filter.pipelineID))
         AND (\(filter.stageID)::uuid IS NULL OR d.stage_id = \(filter.stageID))
@@ -104,7 +104,7 @@ extension PostgresDealsRepository {
     let rows = try await client.query(
       """
       SELECT \(unescaped: Self.dealColumns)
-      FROM deals d JOIN stages s ON s.id = d.stage_id
+      FROM deals d
       WHERE d.contact_id = \(id) AND d.status = 'open' ORDER BY d.seq
       """,
       logger: logger)
