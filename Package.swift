@@ -326,6 +326,7 @@ let package = Package(
         "CRMKafka",
         "CRMRPC",
         "CRMRuntime",
+        "CRMEvents",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -1,0 +1,169 @@
+import CRMContracts
+import CRMEvents
+import CRMKafka
+import CRMRPC
+import CRMRuntime
+import CRMTestSupport
+import Foundation
+import GRPCCore
+import Logging
+import Testing
+
+/// The contacts and deals executables on one broker: a converted lead becomes a deal in the
+/// deals service through `LeadConverted`, and a second delivery of that event opens nothing more.
+@Suite("Lead to deal, two executables")
+struct LeadToDealProcessTests {
+  static let logger = Logger(label: "lead-to-deal-test")
+
+  @Test func aConvertedLeadOpensOneDealEvenWhenItsEventIsDeliveredTwice() async throws {
+    // Schemas of their own, as in the contacts executable test: no other process shares the outboxes.
+    try await TestSchema.with(database: "contacts") { _, contactsSchema in
+      try await TestSchema.with(database: "deals") { _, dealsSchema in
+        try await convert(contactsSchema: contactsSchema, dealsSchema: dealsSchema)
+      }
+    }
+  }
+
+  func start(_ service: String, schema: String, broker: PrivateBroker) async throws -> ChildProcess {
+    let port = freeLocalPort()
+    let process = try ChildProcess(
+      LocalStack.binDirectory.appendingPathComponent(service),
+      environment: [
+        "CRM_DATABASE_URL": LocalStack.databaseURL(service) + "&search_path=\(schema)",
+        "CRM_KAFKA_BROKERS": broker.brokers,
+        "CRM_HTTP_PORT": "\(port)",
+        "CRM_LOG_LEVEL": "warning",
+      ]
+    )
+    let ready = try await HTTPProbe.waitForStatus("http://127.0.0.1:\(port)/health/ready", 200, within: .seconds(40))
+    try #require(ready == 200, "\(service) never became ready: \(process.standardError)")
+    return process
+  }
+
+  func convert(contactsSchema: String, dealsSchema: String) async throws {
+    let broker = try await PrivateBroker()
+    let contactsProcess = try await start("contacts", schema: contactsSchema, broker: broker)
+    defer { contactsProcess.signal(SIGKILL) }
+    let dealsProcess = try await start("deals", schema: dealsSchema, broker: broker)
+    defer { dealsProcess.signal(SIGKILL) }
+
+    let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "lead-to-deal-test")
+    func client(_ service: String) -> GRPCClient<KafkaClientTransport> {
+      GRPCClient(
+        transport: KafkaClientTransport(configuration: .init(kafka: kafka, service: service), logger: Self.logger),
+        interceptors: [CallerIdentityClientInterceptor(caller: "manager-9")])
+    }
+    let contactsClient = client("contacts")
+    let dealsClient = client("deals")
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await contactsClient.runConnections() }
+      group.addTask { try await dealsClient.runConnections() }
+      defer {
+        contactsClient.beginGracefulShutdown()
+        dealsClient.beginGracefulShutdown()
+      }
+      let contacts = Crm_Contacts_V1_Contacts.Client(wrapping: contactsClient)
+      let deals = Crm_Deals_V1_Deals.Client(wrapping: dealsClient)
+
+      let pipeline = try await deals.definePipeline(
+        .with {
+          $0.businessLine = "training-\(UUID().uuidString.prefix(8))"
+          $0.name = "Training sales"
+          $0.stages = [("Request", 10), ("Trial lesson", 40), ("Contract", 80)].map { name, probability in
+            .with {
+              $0.name = name
+              $0.result = "\(name) done"
+              $0.defaultProbability = Int32(probability)
+            }
+          }
+        })
+      let lead = try await contacts.createLead(
+        .with {
+          $0.name = "Лид Процессович"
+          $0.email = "lead-\(UUID().uuidString.prefix(8))@example.com"
+          $0.source = "website"
+          $0.ownerID = "manager-9"
+          $0.businessLine = pipeline.businessLine
+        })
+      let converted = try await contacts.convertLead(
+        .with {
+          $0.leadID = lead.id
+          $0.pipelineID = pipeline.id
+          $0.expectedVersion = lead.version
+        })
+      let contactID = converted.contact.id
+
+      // The deals service learns of the conversion through the broker.
+      let opened = try await waitForOpenDeals(of: contactID, deals: deals, atLeast: 1)
+      #expect(opened.count == 1)
+      let deal = try #require(opened.first)
+      #expect(deal.leadID == lead.id && deal.ownerID == "manager-9" && deal.stageID == pipeline.stages[0].id)
+
+      // Deliver the same LeadConverted record again, followed on its partition by a marker event;
+      // once the marker's contact is known, the copy before it has been handled.
+      func isConversion(_ envelope: Crm_Events_V1_EventEnvelope) -> Bool {
+        envelope.type == "crm.contacts.v1.LeadConverted" && envelope.aggregateID == lead.id
+      }
+      let published = try await records(topic: "crm.contacts.events", kafka: kafka, for: .seconds(20)) {
+        $0.contains { isConversion($0.envelope) }
+      }
+      let copy = try #require(published.first { isConversion($0.envelope) }?.record)
+      let marker = UUID().uuidString.lowercased()
+      let markerEvent = try OutboxEvent(
+        topic: "crm.contacts.events", aggregateID: lead.id, aggregateVersion: 1, actor: "test",
+        payload: Crm_Contacts_V1_ContactCreated.with {
+          $0.contact.id = marker
+          $0.contact.ownerID = "manager-9"
+        })
+      let producer = try KafkaProducer(configuration: kafka, logger: Self.logger)
+      _ = try await producer.send(
+        batch: [
+          KafkaProducerMessage(topic: "crm.contacts.events", key: copy.key, value: copy.value),
+          KafkaProducerMessage(topic: "crm.contacts.events", key: Array(lead.id.utf8), value: markerEvent.envelope),
+        ])
+      _ = try await waitForOpenDeals(of: marker, deals: deals, atLeast: 0)
+      #expect(try await deals.listOpenDealsOfContact(.with { $0.contactID = contactID }).deals.map(\.id) == [deal.id])
+      let dealEvents = try await records(topic: "crm.deals.events", kafka: kafka, for: .seconds(2))
+        .filter { $0.envelope.type == "crm.deals.v1.DealOpened" && $0.envelope.aggregateID == deal.id }
+      #expect(dealEvents.count == 1)
+    }
+  }
+
+  /// The contact's open deals once the deals service knows the contact and has `atLeast` of them.
+  func waitForOpenDeals(
+    of contactID: String, deals: Crm_Deals_V1_Deals.Client<KafkaClientTransport>, atLeast count: Int
+  ) async throws -> [Crm_Deals_V1_Deal] {
+    let deadline = ContinuousClock.now + .seconds(30)
+    while true {
+      do {
+        let found = try await deals.listOpenDealsOfContact(.with { $0.contactID = contactID }).deals
+        if found.count >= count { return found }
+      } catch let error as RPCError where error.code == .notFound {
+        // Not known yet.
+      }
+      guard ContinuousClock.now < deadline else {
+        throw RPCError(code: .deadlineExceeded, message: "contact \(contactID) never had \(count) open deals")
+      }
+      try await Task.sleep(for: .milliseconds(100))
+    }
+  }
+
+  /// The records on `topic` (with their envelopes) seen within `duration`, or until `done`.
+  func records(
+    topic: String, kafka: KafkaConfiguration, for duration: Duration,
+    until done: ([(record: KafkaConsumerMessage, envelope: Crm_Events_V1_EventEnvelope)]) -> Bool = { _ in false }
+  ) async throws -> [(record: KafkaConsumerMessage, envelope: Crm_Events_V1_EventEnvelope)] {
+    let consumer = try await KafkaConsumer(
+      configuration: kafka, subscription: .partitions((0..<8).map { (topic, Int32($0), .beginning) }),
+      fetchWait: .milliseconds(10), logger: Self.logger)
+    var envelopes: [(record: KafkaConsumerMessage, envelope: Crm_Events_V1_EventEnvelope)] = []
+    let deadline = ContinuousClock.now + duration
+    while ContinuousClock.now < deadline && !done(envelopes) {
+      for record in try await consumer.poll(timeout: .milliseconds(200)) {
+        envelopes.append((record, try Crm_Events_V1_EventEnvelope(serializedBytes: record.value)))
+      }
+    }
+    await consumer.close()
+    return envelopes
+  }
+}
