@@ -180,6 +180,7 @@ let package = Package(
         "CRMKafka",
         "CRMEvents",
         "ContactsService",
+        "DealsService",
         "CRMDatabase",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "PostgresNIO", package: "postgres-nio"),

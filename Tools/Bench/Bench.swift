@@ -6,6 +6,8 @@ struct Bench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "crm-bench",
     abstract: "CRM benchmarks: figures on stdout, JSON to --json.",
-    subcommands: [RPCBench.self, RPCTransportBench.self, KafkaHopBench.self, EventsBench.self, ContactsBench.self]
+    subcommands: [
+      RPCBench.self, RPCTransportBench.self, KafkaHopBench.self, EventsBench.self, ContactsBench.self, DealsBench.self,
+    ]
   )
 }

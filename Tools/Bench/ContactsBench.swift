@@ -35,11 +35,7 @@ struct ContactsBench: AsyncParsableCommand {
   var inProcess = false
 
   func run() async throws {
-    LoggingSystem.bootstrap { label in
-      var handler = StreamLogHandler.standardError(label: label)
-      handler.logLevel = .warning
-      return handler
-    }
+    bootstrapBenchLogging()
     let logger = Logger(label: "bench-contacts")
     let suffix = UUID().uuidString.prefix(8).lowercased()
     let kafka = KafkaConfiguration(bootstrapServers: [brokers], clientID: "bench-contacts")
@@ -68,11 +64,7 @@ struct ContactsBench: AsyncParsableCommand {
         figures["search_phone_errors"]!))
     print(String(format: "pg single-row insert tx (8 clients): %.0f/s", figures["pg_single_row_tx_per_s"]!))
     print(String(format: "create vs pg: %.3f", figures["create_vs_pg_ratio"]!))
-    if let json {
-      let data = try JSONSerialization.data(withJSONObject: figures, options: [.prettyPrinted, .sortedKeys])
-      try data.write(to: URL(fileURLWithPath: json))
-      print("wrote \(json)")
-    }
+    try writeFigures(figures, to: json)
   }
 
   private func measure(client: PostgresClient, kafka: KafkaConfiguration, service: String, logger: Logger)
@@ -81,34 +73,9 @@ struct ContactsBench: AsyncParsableCommand {
     try await MigrationRunner.apply(
       Outbox.migrations + InboxConsumer.migrations + ContactsComponents.migrations, on: client, logger: logger)
     let rpc = ContactsComponents.rpcService(client: client, logger: logger)
-    let localTransport = InProcessTransport()
-    let kafkaServer = KafkaServerTransport(
-      configuration: .init(kafka: kafka, service: service, requestPartitions: 8, fetchWait: .milliseconds(fetchWaitMs)),
-      logger: logger
-    )
-    let localServer = GRPCServer(
-      transport: localTransport.server, services: [rpc], interceptors: [CallerIdentityInterceptor()])
-    let kafkaGRPCServer = GRPCServer(
-      transport: kafkaServer, services: [rpc], interceptors: [CallerIdentityInterceptor()])
-    let seeder = GRPCClient(
-      transport: localTransport.client, interceptors: [CallerIdentityClientInterceptor(caller: "bench")])
-    let caller = GRPCClient(
-      transport: KafkaClientTransport(
-        configuration: .init(kafka: kafka, service: service, fetchWait: .milliseconds(fetchWaitMs)), logger: logger),
-      interceptors: [CallerIdentityClientInterceptor(caller: "bench")]
-    )
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await localServer.serve() }
-      group.addTask { try await kafkaGRPCServer.serve() }
-      group.addTask { try await seeder.runConnections() }
-      group.addTask { try await caller.runConnections() }
-      defer {
-        seeder.beginGracefulShutdown()
-        caller.beginGracefulShutdown()
-        localServer.beginGracefulShutdown()
-        kafkaGRPCServer.beginGracefulShutdown()
-      }
-
+    return try await withBenchHost(
+      rpc: rpc, kafka: kafka, service: service, fetchWaitMs: fetchWaitMs, logger: logger
+    ) { seeder, caller in
       let numbers = Counter()
       print("seeding \(cards) cards …")
       let seedClock = ContinuousClock.now
@@ -127,7 +94,6 @@ struct ContactsBench: AsyncParsableCommand {
       }
       print(String(format: "  seeded in %.1f s", (ContinuousClock.now - seedClock).seconds))
 
-      while !kafkaServer.isServing { try await Task.sleep(for: .milliseconds(50)) }
       let (create, byName, byPhone) =
         inProcess
         ? await phases(Crm_Contacts_V1_Contacts.Client(wrapping: seeder), numbers: numbers)

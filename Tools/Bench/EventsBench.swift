@@ -65,9 +65,7 @@ struct EventsBench: AsyncParsableCommand {
         "distinct_applied": figures.distinct,
         "missing": figures.missing,
       ]
-      let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
-      try data.write(to: URL(fileURLWithPath: json))
-      print("wrote \(json)")
+      try writeFigures(document, to: json)
     }
     guard figures.applied == events, figures.distinct == events, figures.missing == 0 else {
       throw ValidationError(

@@ -37,11 +37,7 @@ struct RPCBench: AsyncParsableCommand {
     print(String(format: "kafka vs http2 throughput: %.2f", ratio))
     var document: [String: Any] = results
     document["kafka_vs_http2_throughput"] = ratio
-    if let json {
-      let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
-      try data.write(to: URL(fileURLWithPath: json))
-      print("wrote \(json)")
-    }
+    try writeFigures(document, to: json)
   }
 
   private func runChild(_ transport: RPCTransportBench.Transport) throws -> [String: Double] {

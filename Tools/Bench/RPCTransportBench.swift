@@ -54,11 +54,7 @@ struct RPCTransportBench: AsyncParsableCommand {
   }
 
   func measureKafka() async throws -> [String: Double] {
-    LoggingSystem.bootstrap { label in
-      var handler = StreamLogHandler.standardError(label: label)
-      handler.logLevel = .warning
-      return handler
-    }
+    bootstrapBenchLogging()
     let logger = Logger(label: "bench")
     let kafka = KafkaConfiguration(
       bootstrapServers: brokers.split(separator: ",").map(String.init),
