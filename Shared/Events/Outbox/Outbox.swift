@@ -33,17 +33,32 @@ public enum Outbox {
   /// exactly when its change does.
   public static func append(_ events: [OutboxEvent], on connection: PostgresConnection, logger: Logger) async throws {
     guard !events.isEmpty else { return }
-    // `WITH ORDINALITY` keeps the ids (the relay's publishing order) in the caller's order.
-    _ = try await connection.query(
+    _ = try await connection.query("\(outboxInsertOf: events)", logger: logger).collect()
+  }
+}
+
+extension PostgresQuery.StringInterpolation {
+  /// The `INSERT INTO outbox` of `events`, in order. Also for a statement that writes its change
+  /// and its events at once (a data-modifying `WITH`): `whenRowsIn` names a CTE of that
+  /// statement, and the events are written only if it returned a row.
+  public mutating func appendInterpolation(outboxInsertOf events: [OutboxEvent], whenRowsIn cte: String? = nil) {
+    appendLiteral(
       """
       INSERT INTO outbox (event_id, topic, key, type, envelope)
-      SELECT event_id, topic, key, type, envelope
-      FROM unnest(\(events.map(\.eventID)), \(events.map(\.topic)), \(events.map(\.key)), \(events.map(\.type)),
-                  \(events.map { ByteBuffer(bytes: $0.envelope) }))
-           WITH ORDINALITY AS e(event_id, topic, key, type, envelope, position)
-      ORDER BY position
-      """,
-      logger: logger
-    ).collect()
+      SELECT event_id, topic, key, type, envelope FROM unnest(
+      """)
+    appendInterpolation(events.map(\.eventID))
+    appendLiteral(", ")
+    appendInterpolation(events.map(\.topic))
+    appendLiteral(", ")
+    appendInterpolation(events.map(\.key))
+    appendLiteral(", ")
+    appendInterpolation(events.map(\.type))
+    appendLiteral(", ")
+    appendInterpolation(events.map { ByteBuffer(bytes: $0.envelope) })
+    appendLiteral(") WITH ORDINALITY AS e(event_id, topic, key, type, envelope, position)")
+    if let cte { appendLiteral(" WHERE EXISTS (SELECT 1 FROM \(cte))") }
+    appendLiteral(" ORDER BY position")
   }
+
 }

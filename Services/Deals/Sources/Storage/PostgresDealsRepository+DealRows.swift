@@ -4,98 +4,127 @@ import CRMRuntime
 import Foundation
 import PostgresNIO
 
-/// Reading deal rows: one column list, one decoder, one lock-and-check for every mutation.
+/// Deal rows: one column list, one decoder, and the read-check-write cycle of every change.
 extension PostgresDealsRepository {
-  /// What `decodeDeals` reads from `deals d`, in its order. The stage's default is a subquery, not
-  /// a join: a join would drop the row when `FOR UPDATE` rechecks it after a concurrent move.
+  /// What `decodeDeal` reads from `deals d`, in its order (the stage's default by subquery).
   static let dealColumns = """
     d.id, d.contact_id, d.company_id, d.pipeline_id, d.stage_id, d.owner_id, d.kind, d.source, d.amount_minor,
-    d.currency, d.expected_close::text, d.status, (SELECT default_probability FROM stages WHERE id = d.stage_id), d.owner_probability, d.loss_stage_id,
-    d.loss_reason, d.lead_id, d.opened_at, d.closed_at, d.version, d.seq
+    d.currency, d.expected_close::text, d.status, (SELECT default_probability FROM stages WHERE id = d.stage_id),
+    d.owner_probability, d.loss_stage_id, d.loss_reason, d.lead_id, d.opened_at, d.closed_at, d.version, d.seq
     """
 
   func decodeDeals(_ rows: PostgresRowSequence) async throws -> [(deal: Crm_Deals_V1_Deal, seq: Int64)] {
     var deals: [(Crm_Deals_V1_Deal, Int64)] = []
-    for try await row in rows {
-      let (
-        id, contactID, companyID, pipelineID, stageID, ownerID, kind, source, amount, currency, expectedClose, status,
-        stageProbability, ownerProbability, lossStageID, lossReason, leadID, openedAt, closedAt, version, seq
-      ) = try row.decode(
-        (
-          UUID, UUID, UUID?, UUID, UUID, String, String, String, Int64, String, String?, String, Int32, Int32?, UUID?,
-          String, UUID?, Date, Date?, Int64, Int64
-        ).self)
-      var deal = Crm_Deals_V1_Deal()
-      deal.id = id.text
-      deal.contactID = contactID.text
-      deal.companyID = companyID?.text ?? ""
-      deal.pipelineID = pipelineID.text
-      deal.stageID = stageID.text
-      deal.ownerID = ownerID
-      deal.kind = Crm_Deals_V1_DealKind(text: kind)
-      deal.source = source
-      if !currency.isEmpty {
-        deal.amount = .with {
-          $0.minorUnits = amount
-          $0.currency = currency
-        }
-      }
-      if let expectedClose {
-        let parts = expectedClose.split(separator: "-").compactMap { Int32($0) }
-        if parts.count == 3 {
-          deal.expectedClose = .with {
-            $0.year = parts[0]
-            $0.month = parts[1]
-            $0.day = parts[2]
-          }
-        }
-      }
-      deal.status = Crm_Deals_V1_DealStatus(text: status)
-      deal.probability = ownerProbability ?? stageProbability
-      deal.ownerProbability = ownerProbability ?? 0
-      deal.ownerEstimated = ownerProbability != nil
-      deal.lossStageID = lossStageID?.text ?? ""
-      deal.lossReason = lossReason
-      deal.leadID = leadID?.text ?? ""
-      deal.openedAt = openedAt.timestamp
-      if let closedAt { deal.closedAt = closedAt.timestamp }
-      deal.version = version
-      deals.append((deal, seq))
-    }
+    for try await row in rows { deals.append(try decodeDeal(row)) }
     return deals
   }
 
-  /// The deal, locked for a change at `expectedVersion`, still open.
-  func lockOpenDeal(_ id: String, expectedVersion: Int64, on connection: PostgresConnection) async throws
-    -> Crm_Deals_V1_Deal
-  {
-    let dealID = try uuid(id, "deal")
-    let rows = try await connection.query(
-      """
-      SELECT \(unescaped: Self.dealColumns)
-      FROM deals d WHERE d.id = \(dealID) FOR UPDATE OF d
-      """,
-      logger: logger)
-    guard let deal = try await decodeDeals(rows).first?.deal else { throw NotFound(entity: "deal", id: id) }
-    guard deal.version == expectedVersion else {
-      throw VersionConflict(entity: "deal", id: id, expected: expectedVersion, current: deal.version)
+  /// The deal in the first columns of `row` (`dealColumns`), and its position in listings.
+  func decodeDeal(_ row: PostgresRow) throws -> (deal: Crm_Deals_V1_Deal, seq: Int64) {
+    let (
+      id, contactID, companyID, pipelineID, stageID, ownerID, kind, source, amount, currency, expectedClose, status,
+      stageProbability, ownerProbability, lossStageID, lossReason, leadID, openedAt, closedAt, version, seq
+    ) = try row.decode(
+      (
+        UUID, UUID, UUID?, UUID, UUID, String, String, String, Int64, String, String?, String, Int32, Int32?, UUID?,
+        String, UUID?, Date, Date?, Int64, Int64
+      ).self)
+    var deal = Crm_Deals_V1_Deal()
+    deal.id = id.text
+    deal.contactID = contactID.text
+    deal.companyID = companyID?.text ?? ""
+    deal.pipelineID = pipelineID.text
+    deal.stageID = stageID.text
+    deal.ownerID = ownerID
+    deal.kind = Crm_Deals_V1_DealKind(text: kind)
+    deal.source = source
+    if !currency.isEmpty {
+      deal.amount = .with {
+        $0.minorUnits = amount
+        $0.currency = currency
+      }
     }
-    guard deal.status == .open else {
-      throw RuleBroken(description: "deal \(id) is \(deal.status.text); closed deals do not change")
+    if let expectedClose {
+      let parts = expectedClose.split(separator: "-").compactMap { Int32($0) }
+      if parts.count == 3 {
+        deal.expectedClose = .with {
+          $0.year = parts[0]
+          $0.month = parts[1]
+          $0.day = parts[2]
+        }
+      }
     }
-    return deal
+    deal.status = Crm_Deals_V1_DealStatus(text: status)
+    deal.probability = ownerProbability ?? stageProbability
+    deal.ownerProbability = ownerProbability ?? 0
+    deal.ownerEstimated = ownerProbability != nil
+    deal.lossStageID = lossStageID?.text ?? ""
+    deal.lossReason = lossReason
+    deal.leadID = leadID?.text ?? ""
+    deal.openedAt = openedAt.timestamp
+    if let closedAt { deal.closedAt = closedAt.timestamp }
+    deal.version = version
+    return (deal, seq)
   }
 
-  /// Locks the open deal at `expectedVersion` and lets `change` write its update (which raises
-  /// the version), its history and its event, on the deal it returns; one transaction.
-  func changeOpenDeal(
-    _ id: String, expectedVersion: Int64,
-    _ change: @Sendable (inout Crm_Deals_V1_Deal, UUID, PostgresConnection) async throws -> Void
-  ) async throws -> Crm_Deals_V1_Deal {
-    try await client.withTransaction(logger: logger) { connection in
-      var deal = try await lockOpenDeal(id, expectedVersion: expectedVersion, on: connection)
-      try await change(&deal, try uuid(id, "deal"), connection)
-      return deal
+  /// The open deal at `expectedVersion` and its pipeline's stages, read without a lock: the
+  /// change is then written by one statement that holds only while the version is still the
+  /// same (`commitChange`), so a concurrent change makes it ABORTED, never lost.
+  func openDealForChange(_ id: String, expectedVersion: Int64) async throws -> (
+    deal: Crm_Deals_V1_Deal, stages: [PipelineStage]
+  ) {
+    let dealID = try uuid(id, "deal")
+    let rows = try await client.query(
+      """
+      SELECT \(unescaped: Self.dealColumns),
+        ARRAY(SELECT id FROM stages WHERE pipeline_id = d.pipeline_id ORDER BY position),
+        ARRAY(SELECT name FROM stages WHERE pipeline_id = d.pipeline_id ORDER BY position),
+        ARRAY(SELECT position FROM stages WHERE pipeline_id = d.pipeline_id ORDER BY position),
+        ARRAY(SELECT default_probability FROM stages WHERE pipeline_id = d.pipeline_id ORDER BY position),
+        ARRAY(SELECT retired FROM stages WHERE pipeline_id = d.pipeline_id ORDER BY position)
+      FROM deals d WHERE d.id = \(dealID)
+      """,
+      logger: logger)
+    for try await row in rows {
+      let deal = try decodeDeal(row).deal
+      try Self.requireOpen(deal, expectedVersion: expectedVersion)
+      let cells = row.makeRandomAccess()
+      let base = cells.count - 5
+      let ids = try cells[base].decode([UUID].self)
+      let names = try cells[base + 1].decode([String].self)
+      let positions = try cells[base + 2].decode([Int32].self)
+      let probabilities = try cells[base + 3].decode([Int32].self)
+      let retired = try cells[base + 4].decode([Bool].self)
+      let stages = ids.indices.map { index in
+        PipelineStage(
+          id: ids[index], name: names[index], position: positions[index],
+          defaultProbability: probabilities[index], retired: retired[index])
+      }
+      return (deal, stages)
     }
+    throw NotFound(entity: "deal", id: id)
+  }
+
+  /// A change applies to the version the caller read, and only while the deal is open.
+  static func requireOpen(_ deal: Crm_Deals_V1_Deal, expectedVersion: Int64) throws {
+    guard deal.version == expectedVersion else {
+      throw VersionConflict(entity: "deal", id: deal.id, expected: expectedVersion, current: deal.version)
+    }
+    guard deal.status == .open else {
+      throw RuleBroken(description: "deal \(deal.id) is \(deal.status.text); closed deals do not change")
+    }
+  }
+
+  /// Runs a change written as one statement whose `changed` CTE updates the deal `WHERE id = …
+  /// AND version = <expected> AND status = 'open'` and which returns `count(*)` of it. No row:
+  /// someone changed the deal since it was read, and the caller learns how.
+  func commitChange(_ statement: PostgresQuery, dealID: String, expectedVersion: Int64) async throws {
+    let changed = try await client.query(statement, logger: logger).decode(Int.self).first { _ in true } ?? 0
+    guard changed == 0 else { return }
+    let rows = try await client.query(
+      "SELECT \(unescaped: Self.dealColumns) FROM deals d WHERE d.id = \(try uuid(dealID, "deal"))", logger: logger)
+    guard let current = try await decodeDeals(rows).first?.deal else { throw NotFound(entity: "deal", id: dealID) }
+    try Self.requireOpen(current, expectedVersion: expectedVersion)
+    throw VersionConflict(entity: "deal", id: dealID, expected: expectedVersion, current: current.version)
   }
 }

@@ -1,8 +1,10 @@
 import CRMContracts
 import CRMDatabase
+import CRMEvents
 import CRMRuntime
 import Foundation
 import PostgresNIO
+import SwiftProtobuf
 
 /// Opening deals and every change of an open one: move, objection, estimate, amount, win, loss.
 extension PostgresDealsRepository {
@@ -61,183 +63,180 @@ extension PostgresDealsRepository {
   }
 
   func moveDeal(id: String, to target: UUID, expectedVersion: Int64, actor: String) async throws -> Crm_Deals_V1_Deal {
-    try await changeOpenDeal(id, expectedVersion: expectedVersion) { deal, dealID, connection in
-      let current = try uuid(deal.stageID, "stage")
-      let stages = try await stages(of: try uuid(deal.pipelineID, "pipeline"), on: connection)
-      let skipped = try StageRules.skippedStages(from: current, to: target, in: stages)
-      let movedAt =
-        try await connection.query(
-          """
-          WITH moved AS (
-            UPDATE deals SET stage_id = \(target), owner_probability = NULL, version = version + 1
-            WHERE id = \(dealID) RETURNING id
-          )
-          INSERT INTO deal_transitions (deal_id, from_stage_id, to_stage_id, skipped_stage_ids, actor)
-          SELECT id, \(current), \(target), \(skipped.map(\.id)), \(actor) FROM moved
-          RETURNING moved_at
-          """,
-          logger: logger
-        ).decode(Date.self).first { _ in true } ?? Date()
-      // A new stage: its default applies until the owner estimates again.
-      deal.stageID = target.text
-      deal.probability = stages.first { $0.id == target }?.defaultProbability ?? 0
-      deal.ownerProbability = 0
-      deal.ownerEstimated = false
-      deal.version += 1
-      let transition = Crm_Deals_V1_StageTransition.with {
-        $0.fromStageID = current.text
-        $0.toStageID = target.text
-        $0.skippedStageIds = skipped.map(\.id.text)
-        $0.actor = actor
-        $0.movedAt = movedAt.timestamp
-      }
-      let moved = deal
-      try await publish(
-        Crm_Deals_V1_DealMoved.with {
-          $0.deal = moved
-          $0.transition = transition
-        }, aggregateID: deal.id, version: deal.version, actor: actor, on: connection)
+    var (deal, stages) = try await openDealForChange(id, expectedVersion: expectedVersion)
+    let current = try uuid(deal.stageID, "stage")
+    let skipped = try StageRules.skippedStages(from: current, to: target, in: stages)
+    let movedAt = Date()
+    // A new stage: its default applies until the owner estimates again.
+    deal.stageID = target.text
+    deal.probability = stages.first { $0.id == target }?.defaultProbability ?? 0
+    deal.ownerProbability = 0
+    deal.ownerEstimated = false
+    deal.version += 1
+    let transition = Crm_Deals_V1_StageTransition.with {
+      $0.fromStageID = current.text
+      $0.toStageID = target.text
+      $0.skippedStageIds = skipped.map(\.id.text)
+      $0.actor = actor
+      $0.movedAt = movedAt.timestamp
     }
+    let event = try event(
+      Crm_Deals_V1_DealMoved.with {
+        $0.deal = deal
+        $0.transition = transition
+      }, of: deal, actor: actor)
+    try await commitChange(
+      """
+      WITH changed AS (
+        UPDATE deals SET stage_id = \(target), owner_probability = NULL, version = version + 1
+        WHERE id = \(try uuid(id, "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
+      ), transition AS (
+        INSERT INTO deal_transitions (deal_id, from_stage_id, to_stage_id, skipped_stage_ids, actor, moved_at)
+        SELECT id, \(current), \(target), \(skipped.map(\.id)), \(actor), \(movedAt) FROM changed
+      ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
+      SELECT count(*)::int FROM changed
+      """, dealID: id, expectedVersion: expectedVersion)
+    return deal
   }
 
   func raiseObjection(
     id: String, reason: String, kind: Crm_Deals_V1_ObjectionKind, conditions: String, expectedVersion: Int64,
     actor: String
   ) async throws -> Crm_Deals_V1_Deal {
-    try await changeOpenDeal(id, expectedVersion: expectedVersion) { deal, dealID, connection in
-      let objectionID = UUID()
-      let stageID = try uuid(deal.stageID, "stage")
-      let raisedAt =
-        try await connection.query(
-          """
-          WITH changed AS (UPDATE deals SET version = version + 1 WHERE id = \(dealID) RETURNING id)
-          INSERT INTO deal_objections (id, deal_id, stage_id, reason, kind, conditions, actor)
-          SELECT \(objectionID), id, \(stageID), \(reason), \(kind.text), \(conditions), \(actor) FROM changed
-          RETURNING raised_at
-          """,
-          logger: logger
-        ).decode(Date.self).first { _ in true } ?? Date()
-      deal.version += 1
-      let objection = Crm_Deals_V1_Objection.with {
-        $0.id = objectionID.text
-        $0.stageID = deal.stageID
-        $0.reason = reason
-        $0.kind = kind
-        $0.conditions = conditions
-        $0.actor = actor
-        $0.raisedAt = raisedAt.timestamp
-      }
-      let raised = deal
-      try await publish(
-        Crm_Deals_V1_ObjectionRaised.with {
-          $0.deal = raised
-          $0.objection = objection
-        }, aggregateID: deal.id, version: deal.version, actor: actor, on: connection)
+    var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion)
+    let objection = Crm_Deals_V1_Objection.with {
+      $0.id = UUID().uuidString.lowercased()
+      $0.stageID = deal.stageID
+      $0.reason = reason
+      $0.kind = kind
+      $0.conditions = conditions
+      $0.actor = actor
+      $0.raisedAt = Date().timestamp
     }
+    deal.version += 1
+    let event = try event(
+      Crm_Deals_V1_ObjectionRaised.with {
+        $0.deal = deal
+        $0.objection = objection
+      }, of: deal, actor: actor)
+    try await commitChange(
+      """
+      WITH changed AS (
+        UPDATE deals SET version = version + 1
+        WHERE id = \(try uuid(id, "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
+      ), objection AS (
+        INSERT INTO deal_objections (id, deal_id, stage_id, reason, kind, conditions, actor, raised_at)
+        SELECT \(try uuid(objection.id, "objection")), id, \(try uuid(deal.stageID, "stage")), \(reason), \(kind.text),
+               \(conditions), \(actor), \(objection.raisedAt.date) FROM changed
+      ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
+      SELECT count(*)::int FROM changed
+      """, dealID: id, expectedVersion: expectedVersion)
+    return deal
   }
 
   func estimateProbability(id: String, probability: Int32, expectedVersion: Int64, actor: String) async throws
     -> Crm_Deals_V1_Deal
   {
-    try await changeOpenDeal(id, expectedVersion: expectedVersion) { deal, dealID, connection in
-      // The stage default stays beside the estimate: reporting compares them per manager.
-      let stageDefault = deal.ownerEstimated ? try await defaultProbability(of: deal, on: connection) : deal.probability
-      _ = try await connection.query(
-        "UPDATE deals SET owner_probability = \(probability), version = version + 1 WHERE id = \(dealID)",
-        logger: logger
-      ).collect()
-      deal.probability = probability
-      deal.ownerProbability = probability
-      deal.ownerEstimated = true
-      deal.version += 1
-      let estimated = deal
-      try await publish(
-        Crm_Deals_V1_ProbabilityEstimated.with {
-          $0.deal = estimated
-          $0.stageDefault = stageDefault
-          $0.ownerEstimate = probability
-        }, aggregateID: deal.id, version: deal.version, actor: actor, on: connection)
-    }
-  }
-
-  private func defaultProbability(of deal: Crm_Deals_V1_Deal, on connection: PostgresConnection) async throws -> Int32 {
-    try await connection.query(
-      "SELECT default_probability FROM stages WHERE id = \(try uuid(deal.stageID, "stage"))", logger: logger
-    ).decode(Int32.self).first { _ in true } ?? 0
+    var (deal, stages) = try await openDealForChange(id, expectedVersion: expectedVersion)
+    // The stage default stays beside the estimate: reporting compares them per manager.
+    let stageDefault = stages.first { $0.id.text == deal.stageID }?.defaultProbability ?? 0
+    deal.probability = probability
+    deal.ownerProbability = probability
+    deal.ownerEstimated = true
+    deal.version += 1
+    let event = try event(
+      Crm_Deals_V1_ProbabilityEstimated.with {
+        $0.deal = deal
+        $0.stageDefault = stageDefault
+        $0.ownerEstimate = probability
+      }, of: deal, actor: actor)
+    try await commitChange(
+      """
+      WITH changed AS (
+        UPDATE deals SET owner_probability = \(probability), version = version + 1
+        WHERE id = \(try uuid(id, "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
+      ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
+      SELECT count(*)::int FROM changed
+      """, dealID: id, expectedVersion: expectedVersion)
+    return deal
   }
 
   func changeAmount(id: String, amount: Crm_Common_V1_Money, expectedVersion: Int64, actor: String) async throws
     -> Crm_Deals_V1_Deal
   {
-    try await changeOpenDeal(id, expectedVersion: expectedVersion) { deal, dealID, connection in
-      _ = try await connection.query(
-        """
+    var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion)
+    let previous = deal.amount
+    deal.amount = amount
+    deal.version += 1
+    let event = try event(
+      Crm_Deals_V1_DealAmountChanged.with {
+        $0.deal = deal
+        $0.previous = previous
+      }, of: deal, actor: actor)
+    try await commitChange(
+      """
+      WITH changed AS (
         UPDATE deals SET amount_minor = \(amount.minorUnits), currency = \(amount.currency), version = version + 1
-        WHERE id = \(dealID)
-        """,
-        logger: logger
-      ).collect()
-      let previous = deal.amount
-      deal.amount = amount
-      deal.version += 1
-      let changed = deal
-      try await publish(
-        Crm_Deals_V1_DealAmountChanged.with {
-          $0.deal = changed
-          $0.previous = previous
-        }, aggregateID: deal.id, version: deal.version, actor: actor, on: connection)
-    }
+        WHERE id = \(try uuid(id, "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
+      ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
+      SELECT count(*)::int FROM changed
+      """, dealID: id, expectedVersion: expectedVersion)
+    return deal
   }
 
   func winDeal(id: String, expectedVersion: Int64, actor: String) async throws -> Crm_Deals_V1_Deal {
-    try await changeOpenDeal(id, expectedVersion: expectedVersion) { deal, dealID, connection in
-      let closedAt = try await close(dealID, as: .won, on: connection)
-      deal.status = .won
-      deal.closedAt = closedAt.timestamp
-      deal.version += 1
-      let won = deal
-      try await publish(
-        Crm_Deals_V1_DealWon.with { $0.deal = won }, aggregateID: deal.id, version: deal.version, actor: actor,
-        on: connection)
-    }
+    var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion)
+    let closedAt = Date()
+    deal.status = .won
+    deal.closedAt = closedAt.timestamp
+    deal.version += 1
+    let event = try event(Crm_Deals_V1_DealWon.with { $0.deal = deal }, of: deal, actor: actor)
+    try await commitChange(
+      """
+      WITH changed AS (
+        UPDATE deals SET status = 'won', closed_at = \(closedAt), version = version + 1
+        WHERE id = \(try uuid(id, "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
+      ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
+      SELECT count(*)::int FROM changed
+      """, dealID: id, expectedVersion: expectedVersion)
+    return deal
   }
 
   func loseDeal(id: String, reason: String, expectedVersion: Int64, actor: String) async throws -> Crm_Deals_V1_Deal {
-    try await changeOpenDeal(id, expectedVersion: expectedVersion) { deal, dealID, connection in
-      let listed =
-        try await connection.query(
-          "SELECT loss_reasons FROM pipelines WHERE id = \(try uuid(deal.pipelineID, "pipeline"))", logger: logger
-        ).decode([String].self).first { _ in true } ?? []
-      let lossReason = try DealInput.lossReason(reason, listed: listed)
-      let stageID = try uuid(deal.stageID, "stage")
-      let closedAt = try await close(dealID, as: .lost, stage: stageID, reason: lossReason, on: connection)
-      let lastObjection = try await objections(of: dealID, last: true, on: connection).first
-      deal.status = .lost
-      deal.lossStageID = deal.stageID
-      deal.lossReason = lossReason
-      deal.closedAt = closedAt.timestamp
-      deal.version += 1
-      let lost = deal
-      try await publish(
-        Crm_Deals_V1_DealLost.with {
-          $0.deal = lost
-          if let lastObjection { $0.lastObjection = lastObjection }
-        }, aggregateID: deal.id, version: deal.version, actor: actor, on: connection)
+    var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion)
+    let listed =
+      try await client.query(
+        "SELECT loss_reasons FROM pipelines WHERE id = \(try uuid(deal.pipelineID, "pipeline"))", logger: logger
+      ).decode([String].self).first { _ in true } ?? []
+    let lossReason = try DealInput.lossReason(reason, listed: listed)
+    let lastObjection = try await client.withConnection {
+      try await objections(of: try uuid(id, "deal"), last: true, on: $0).first
     }
+    let closedAt = Date()
+    deal.status = .lost
+    deal.lossStageID = deal.stageID
+    deal.lossReason = lossReason
+    deal.closedAt = closedAt.timestamp
+    deal.version += 1
+    let event = try event(
+      Crm_Deals_V1_DealLost.with {
+        $0.deal = deal
+        if let lastObjection { $0.lastObjection = lastObjection }
+      }, of: deal, actor: actor)
+    try await commitChange(
+      """
+      WITH changed AS (
+        UPDATE deals SET status = 'lost', loss_stage_id = stage_id, loss_reason = \(lossReason),
+          closed_at = \(closedAt), version = version + 1
+        WHERE id = \(try uuid(id, "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
+      ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
+      SELECT count(*)::int FROM changed
+      """, dealID: id, expectedVersion: expectedVersion)
+    return deal
   }
 
-  /// Closes the deal (won, or lost at `stage` for `reason`); returns when.
-  private func close(
-    _ id: UUID, as status: Crm_Deals_V1_DealStatus, stage: UUID? = nil, reason: String = "",
-    on connection: PostgresConnection
-  ) async throws -> Date {
-    try await connection.query(
-      """
-      UPDATE deals SET status = \(status.text), loss_stage_id = \(stage), loss_reason = \(reason), closed_at = now(),
-        version = version + 1
-      WHERE id = \(id) RETURNING closed_at
-      """,
-      logger: logger
-    ).decode(Date.self).first { _ in true } ?? Date()
+  /// The outbox record of a change of `deal` (at its new version).
+  private func event(_ payload: some Message, of deal: Crm_Deals_V1_Deal, actor: String) throws -> OutboxEvent {
+    try DealsEvents.event(aggregateID: deal.id, version: deal.version, actor: actor, payload)
   }
 }
