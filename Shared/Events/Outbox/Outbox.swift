@@ -37,28 +37,50 @@ public enum Outbox {
   }
 }
 
-extension PostgresQuery.StringInterpolation {
-  /// The `INSERT INTO outbox` of `events`, in order. Also for a statement that writes its change
-  /// and its events at once (a data-modifying `WITH`): `whenRowsIn` names a CTE of that
-  /// statement, and the events are written only if it returned a row.
-  public mutating func appendInterpolation(outboxInsertOf events: [OutboxEvent], whenRowsIn cte: String? = nil) {
-    appendLiteral(
-      """
-      INSERT INTO outbox (event_id, topic, key, type, envelope)
-      SELECT event_id, topic, key, type, envelope FROM unnest(
-      """)
-    appendInterpolation(events.map(\.eventID))
-    appendLiteral(", ")
-    appendInterpolation(events.map(\.topic))
-    appendLiteral(", ")
-    appendInterpolation(events.map(\.key))
-    appendLiteral(", ")
-    appendInterpolation(events.map(\.type))
-    appendLiteral(", ")
-    appendInterpolation(events.map { ByteBuffer(bytes: $0.envelope) })
-    appendLiteral(") WITH ORDINALITY AS e(event_id, topic, key, type, envelope, position)")
-    if let cte { appendLiteral(" WHERE EXISTS (SELECT 1 FROM \(cte))") }
-    appendLiteral(" ORDER BY position")
+extension Outbox {
+  /// The `INSERT INTO outbox` statement around its five array parameters (event ids, topics,
+  /// keys, types, envelopes), in order; `whenRowsIn` names a CTE of a larger statement (a
+  /// data-modifying `WITH`) whose rows it waits for: the events exist only if the change does.
+  static func insertParts(whenRowsIn cte: String?) -> [String] {
+    [
+      "INSERT INTO outbox (event_id, topic, key, type, envelope) SELECT event_id, topic, key, type, envelope FROM unnest(",
+      ", ", ", ", ", ", ", ",
+      ") WITH ORDINALITY AS e(event_id, topic, key, type, envelope, position)"
+        + (cte.map { " WHERE EXISTS (SELECT 1 FROM \($0))" } ?? "") + " ORDER BY position",
+    ]
   }
 
+  /// The insert for a prepared statement, its parameters numbered from `firstParameter`; bind
+  /// them with `bind(_:into:)`.
+  public static func preparedInsert(firstParameter: Int, whenRowsIn cte: String? = nil) -> String {
+    let parts = insertParts(whenRowsIn: cte)
+    var sql = parts[0]
+    for index in 1..<parts.count { sql += "$\(firstParameter + index - 1)" + parts[index] }
+    return sql
+  }
+
+  /// The parameters of `preparedInsert` for `events`.
+  public static func bind(_ events: [OutboxEvent], into bindings: inout PostgresBindings) {
+    bindings.append(events.map(\.eventID))
+    bindings.append(events.map(\.topic))
+    bindings.append(events.map(\.key))
+    bindings.append(events.map(\.type))
+    bindings.append(events.map { ByteBuffer(bytes: $0.envelope) })
+  }
+}
+
+extension PostgresQuery.StringInterpolation {
+  /// The `INSERT INTO outbox` of `events`, in order (`Outbox.insertParts`), inside a query.
+  public mutating func appendInterpolation(outboxInsertOf events: [OutboxEvent], whenRowsIn cte: String? = nil) {
+    let parts = Outbox.insertParts(whenRowsIn: cte)
+    let columns: [any PostgresDynamicTypeEncodable] = [
+      events.map(\.eventID), events.map(\.topic), events.map(\.key), events.map(\.type),
+      events.map { ByteBuffer(bytes: $0.envelope) },
+    ]
+    appendLiteral(parts[0])
+    for (column, part) in zip(columns, parts.dropFirst()) {
+      appendInterpolation(column)
+      appendLiteral(part)
+    }
+  }
 }

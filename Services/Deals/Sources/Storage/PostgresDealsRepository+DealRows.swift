@@ -15,12 +15,12 @@ extension PostgresDealsRepository {
 
   func decodeDeals(_ rows: PostgresRowSequence) async throws -> [(deal: Crm_Deals_V1_Deal, seq: Int64)] {
     var deals: [(Crm_Deals_V1_Deal, Int64)] = []
-    for try await row in rows { deals.append(try decodeDeal(row)) }
+    for try await row in rows { deals.append(try Self.decodeDeal(row)) }
     return deals
   }
 
   /// The deal in the first columns of `row` (`dealColumns`), and its position in listings.
-  func decodeDeal(_ row: PostgresRow) throws -> (deal: Crm_Deals_V1_Deal, seq: Int64) {
+  static func decodeDeal(_ row: PostgresRow) throws -> (deal: Crm_Deals_V1_Deal, seq: Int64) {
     let (
       id, contactID, companyID, pipelineID, stageID, ownerID, kind, source, amount, currency, expectedClose, status,
       stageProbability, ownerProbability, lossStageID, lossReason, leadID, openedAt, closedAt, version, seq
@@ -74,35 +74,21 @@ extension PostgresDealsRepository {
     deal: Crm_Deals_V1_Deal, stages: [PipelineStage]
   ) {
     let dealID = try uuid(id, "deal")
-    let rows = try await client.query(
-      """
-      SELECT \(unescaped: Self.dealColumns),
-        ARRAY(SELECT id FROM stages WHERE pipeline_id = d.pipeline_id ORDER BY position),
-        ARRAY(SELECT name FROM stages WHERE pipeline_id = d.pipeline_id ORDER BY position),
-        ARRAY(SELECT position FROM stages WHERE pipeline_id = d.pipeline_id ORDER BY position),
-        ARRAY(SELECT default_probability FROM stages WHERE pipeline_id = d.pipeline_id ORDER BY position),
-        ARRAY(SELECT retired FROM stages WHERE pipeline_id = d.pipeline_id ORDER BY position)
-      FROM deals d WHERE d.id = \(dealID)
-      """,
-      logger: logger)
-    for try await row in rows {
-      let deal = try decodeDeal(row).deal
-      try Self.requireOpen(deal, expectedVersion: expectedVersion)
-      let cells = row.makeRandomAccess()
-      let base = cells.count - 5
-      let ids = try cells[base].decode([UUID].self)
-      let names = try cells[base + 1].decode([String].self)
-      let positions = try cells[base + 2].decode([Int32].self)
-      let probabilities = try cells[base + 3].decode([Int32].self)
-      let retired = try cells[base + 4].decode([Bool].self)
-      let stages = ids.indices.map { index in
-        PipelineStage(
-          id: ids[index], name: names[index], position: positions[index],
-          defaultProbability: probabilities[index], retired: retired[index])
-      }
-      return (deal, stages)
+    guard
+      let (deal, pipelineVersion) = try await client.execute(DealForChange(dealID: dealID), logger: logger)
+        .first(where: { _ in true })
+    else { throw NotFound(entity: "deal", id: id) }
+    try Self.requireOpen(deal, expectedVersion: expectedVersion)
+    let pipelineID = try uuid(deal.pipelineID, "pipeline")
+    if let stages = stageCache.stages(of: pipelineID, atVersion: pipelineVersion) { return (deal, stages) }
+    var version = pipelineVersion
+    var stages: [PipelineStage] = []
+    for try await row in try await client.execute(PipelineStages(pipelineID: pipelineID), logger: logger) {
+      version = row.version
+      stages.append(row.stage)
     }
-    throw NotFound(entity: "deal", id: id)
+    stageCache.store(stages, of: pipelineID, atVersion: version)
+    return (deal, stages)
   }
 
   /// A change applies to the version the caller read, and only while the deal is open.
@@ -120,6 +106,12 @@ extension PostgresDealsRepository {
   /// someone changed the deal since it was read, and the caller learns how.
   func commitChange(_ statement: PostgresQuery, dealID: String, expectedVersion: Int64) async throws {
     let changed = try await client.query(statement, logger: logger).decode(Int.self).first { _ in true } ?? 0
+    try await checkCommitted(changed, dealID: dealID, expectedVersion: expectedVersion)
+  }
+
+  /// After a conditional change wrote `changed` rows: none means the deal changed since it was
+  /// read; the error says how (ABORTED with the current version, or closed, or gone).
+  func checkCommitted(_ changed: Int, dealID: String, expectedVersion: Int64) async throws {
     guard changed == 0 else { return }
     let rows = try await client.query(
       "SELECT \(unescaped: Self.dealColumns) FROM deals d WHERE d.id = \(try uuid(dealID, "deal"))", logger: logger)

@@ -85,17 +85,14 @@ extension PostgresDealsRepository {
         $0.deal = deal
         $0.transition = transition
       }, of: deal, actor: actor)
-    try await commitChange(
-      """
-      WITH changed AS (
-        UPDATE deals SET stage_id = \(target), owner_probability = NULL, version = version + 1
-        WHERE id = \(try uuid(id, "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
-      ), transition AS (
-        INSERT INTO deal_transitions (deal_id, from_stage_id, to_stage_id, skipped_stage_ids, actor, moved_at)
-        SELECT id, \(current), \(target), \(skipped.map(\.id)), \(actor), \(movedAt) FROM changed
-      ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
-      SELECT count(*)::int FROM changed
-      """, dealID: id, expectedVersion: expectedVersion)
+    let changed =
+      try await client.execute(
+        MoveDeal(
+          dealID: try uuid(id, "deal"), expectedVersion: expectedVersion, from: current, to: target,
+          skipped: skipped.map(\.id), actor: actor, movedAt: movedAt, event: event),
+        logger: logger
+      ).first { _ in true } ?? 0
+    try await checkCommitted(changed, dealID: id, expectedVersion: expectedVersion)
     return deal
   }
 

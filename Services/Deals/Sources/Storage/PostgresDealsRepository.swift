@@ -11,6 +11,7 @@ import SwiftProtobuf
 struct PostgresDealsRepository: DealsRepository {
   let client: PostgresClient
   let logger: Logger
+  let stageCache = StageCache()
 
   /// The id as a UUID, or NOT_FOUND: an id that cannot exist names nothing.
   func uuid(_ id: String, _ entity: String) throws -> UUID {
