@@ -142,13 +142,9 @@ struct DealsBench: AsyncParsableCommand {
         board.record(deal, at: move.index)
         moved.add(1, ordering: .relaxed)
       } catch let error as RPCError where error.code == .aborted {
-        // Another caller moved it first: a result of the race, not a failure.
+        // Another caller moved it first: a result of the race, not a failure. Its success
+        // updates the board.
         aborted.add(1, ordering: .relaxed)
-        if let current = error.metadata[stringValues: "crm-current-version"].first(where: { _ in true }),
-          let version = Int64(current)
-        {
-          board.refresh(at: move.index, version: version)
-        }
       }
     }
     let calls = Double(result.calls)
@@ -204,13 +200,6 @@ final class DealBoard: Sendable {
     let stage = stageIDs.firstIndex(of: deal.stageID) ?? 0
     state.withLock { state in
       if deal.version > state[index].version { state[index] = (deal.version, stage) }
-    }
-  }
-
-  /// After ABORTED: the version is newer; the stage is learnt from the next success.
-  func refresh(at index: Int, version: Int64) {
-    state.withLock { state in
-      if version > state[index].version { state[index].version = version }
     }
   }
 }
