@@ -61,8 +61,9 @@ struct DealsBench: AsyncParsableCommand {
     print(
       String(
         format: "move deal: %7.0f moves/s   p50 %6.2f ms   p99 %6.2f ms   aborted %.1f%%   other errors %.0f",
-        figures["move_per_s"]!, figures["move_p50_ms"]!, figures["move_p99_ms"]!, figures["aborted_share"]! * 100,
-        figures["errors"]!))
+        figures["move_per_s"] as! Double, figures["move_p50_ms"] as! Double, figures["move_p99_ms"] as! Double,
+        (figures["aborted_share"] as! Double) * 100, figures["errors"] as! Double))
+    if let failed = figures["errors_by_code"] as? [String: Int], !failed.isEmpty { print("errors: \(failed)") }
     try writeFigures(figures, to: json)
   }
 
@@ -121,7 +122,7 @@ struct DealsBench: AsyncParsableCommand {
   }
 
   private func measure(_ deals: Crm_Deals_V1_Deals.Client<some ClientTransport>, board: DealBoard) async
-    -> [String: Double]
+    -> [String: any Sendable]
   {
     // Warm-up: the reply topic, the consumer group and the connection pool.
     _ = await LoadGenerator.run(callers: callers, duration: .seconds(2)) {
@@ -130,6 +131,7 @@ struct DealsBench: AsyncParsableCommand {
     print("moving deals for \(seconds) s at \(callers) callers over \(inProcess ? "in-process" : "Kafka") …")
     let aborted = Atomic<Int>(0)
     let moved = Atomic<Int>(0)
+    let failures = FailureTally()
     let result = await LoadGenerator.run(callers: callers, duration: .seconds(seconds)) {
       guard let move = board.pickMove() else { return }
       do {
@@ -145,6 +147,9 @@ struct DealsBench: AsyncParsableCommand {
         // Another caller moved it first: a result of the race, not a failure. Its success
         // updates the board.
         aborted.add(1, ordering: .relaxed)
+      } catch {
+        failures.record(error)
+        throw error
       }
     }
     let calls = Double(result.calls)
@@ -158,6 +163,8 @@ struct DealsBench: AsyncParsableCommand {
       "move_p99_ms": result.percentile(0.99),
       "aborted_share": calls > 0 ? Double(aborted.load(ordering: .relaxed)) / calls : 0,
       "errors": Double(result.errors),
+      // Anything but ABORTED, by status: FAILED_PRECONDITION here would be a bench bug (a stale board).
+      "errors_by_code": failures.counts,
       "rss_mb": peakResidentMegabytes(),
     ]
   }
@@ -202,4 +209,16 @@ final class DealBoard: Sendable {
       if deal.version > state[index].version { state[index] = (deal.version, stage) }
     }
   }
+}
+
+/// Failed calls by status code (or error type).
+final class FailureTally: Sendable {
+  private let tally = Mutex<[String: Int]>([:])
+
+  func record(_ error: any Error) {
+    let key = (error as? RPCError).map { "\($0.code)" } ?? "\(type(of: error))"
+    tally.withLock { $0[key, default: 0] += 1 }
+  }
+
+  var counts: [String: Int] { tally.withLock { $0 } }
 }
