@@ -74,7 +74,7 @@ struct ContactsBench: AsyncParsableCommand {
       Outbox.migrations + InboxConsumer.migrations + ContactsComponents.migrations, on: client, logger: logger)
     let rpc = ContactsComponents.rpcService(client: client, logger: logger)
     return try await withBenchHost(
-      rpc: rpc, kafka: kafka, service: service, fetchWaitMs: fetchWaitMs, logger: logger
+      rpc: rpc, kafka: inProcess ? nil : kafka, service: service, fetchWaitMs: fetchWaitMs, logger: logger
     ) { seeder, caller in
       let numbers = Counter()
       print("seeding \(cards) cards …")
@@ -95,9 +95,11 @@ struct ContactsBench: AsyncParsableCommand {
       print(String(format: "  seeded in %.1f s", (ContinuousClock.now - seedClock).seconds))
 
       let (create, byName, byPhone) =
-        inProcess
-        ? await phases(Crm_Contacts_V1_Contacts.Client(wrapping: seeder), numbers: numbers)
-        : await phases(Crm_Contacts_V1_Contacts.Client(wrapping: caller), numbers: numbers)
+        if let caller {
+          await phases(Crm_Contacts_V1_Contacts.Client(wrapping: caller), numbers: numbers)
+        } else {
+          await phases(Crm_Contacts_V1_Contacts.Client(wrapping: seeder), numbers: numbers)
+        }
       print("measuring PostgreSQL single-row insert transactions (8 clients) …")
       let pg = try await singleRowInserts(client: client, logger: logger)
       return [

@@ -45,14 +45,13 @@ struct DealsBench: AsyncParsableCommand {
       try await MigrationRunner.apply(
         Outbox.migrations + InboxConsumer.migrations + DealsComponents.migrations, on: client, logger: logger)
       return try await withBenchHost(
-        rpc: DealsComponents.rpcService(client: client, logger: logger), kafka: kafka, service: service,
+        rpc: DealsComponents.rpcService(client: client, logger: logger), kafka: inProcess ? nil : kafka,
+        service: service,
         fetchWaitMs: fetchWaitMs, logger: logger
       ) { local, remote in
         let board = try await seed(Crm_Deals_V1_Deals.Client(wrapping: local), client: client, logger: logger)
-        return
-          inProcess
-          ? await measure(Crm_Deals_V1_Deals.Client(wrapping: local), board: board)
-          : await measure(Crm_Deals_V1_Deals.Client(wrapping: remote), board: board)
+        if let remote { return await measure(Crm_Deals_V1_Deals.Client(wrapping: remote), board: board) }
+        return await measure(Crm_Deals_V1_Deals.Client(wrapping: local), board: board)
       }
     }
     try? await KafkaAdmin(configuration: kafka, logger: logger).deleteTopics([
