@@ -216,6 +216,9 @@ struct ContactsServiceTests {
       #expect(try await names("петр").contains("Сидоров Пётр"), "ё read as е")
       #expect(try await names("smith").first == "John Smith")
       #expect(try await names("SMTIH").contains("John Smith"))
+      // The name's start before a later word's start; a later word after a hyphen counts.
+      #expect(try await names("ива").prefix(2) == ["Иван Петров-Водкин", "Петров Иван"])
+      #expect(try await names("водк") == ["Иван Петров-Водкин"])
       let byCompany = try await contacts.searchContacts(.with { $0.query = "прицепы урала" }).hits
       #expect(byCompany.map(\.contact.name) == ["Мария Козлова"])
       #expect(byCompany.first?.matchedOn == "company")

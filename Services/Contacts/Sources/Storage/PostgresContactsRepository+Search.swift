@@ -45,7 +45,7 @@ extension PostgresContactsRepository {
   ///    index range [text, text + "!") holds the text itself and the text plus a space;
   /// 2. a later word of the name is the text ("John Smith"), by id;
   /// 3. the name starts with the text ("Smithson"), by name;
-  /// 4. a later word starts with it, by name;
+  /// 4. a later word starts with it, by that word (the identity rows `word:…` in byte order);
   /// 5. similar names (typos: trigram word similarity), most similar first;
   /// 6. people of companies so named.
   private func byNameOrCompany(_ text: String, _ includeArchived: Bool, _ offset: Int, _ limit: Int) async throws
@@ -57,6 +57,7 @@ extension PostgresContactsRepository {
     let wholeWordPrefix = escaped + " %"
     let wordPrefix = "% " + escaped + "%"
     let word = "word:" + text
+    let wordKeyPrefix = "word:" + prefix
     let wanted = offset + limit
     return try await client.withTransaction(logger: logger) { connection in
       _ = try await connection.query(
@@ -86,12 +87,11 @@ extension PostgresContactsRepository {
              AND (\(includeArchived) OR NOT archived)
            ORDER BY name_search, id LIMIT \(wanted))
           UNION ALL
-          (SELECT id, 4, row_number() OVER (ORDER BY name_search, id), 1.5::real, 'name'
-           FROM contacts
-           WHERE name_search LIKE \(wordPrefix) AND name_search NOT LIKE \(prefix)
-             AND NOT EXISTS (SELECT 1 FROM contact_identities w WHERE w.value = \(word) AND w.contact_id = id)
-             AND (\(includeArchived) OR NOT archived)
-           ORDER BY name_search, id LIMIT \(wanted))
+          (SELECT c.id, 4, row_number() OVER (ORDER BY i.value COLLATE "C", i.contact_id), 1.5::real, 'name'
+           FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
+           WHERE i.value COLLATE "C" LIKE \(wordKeyPrefix) AND i.value <> \(word) AND c.name_search NOT LIKE \(prefix)
+             AND (\(includeArchived) OR NOT c.archived)
+           ORDER BY i.value COLLATE "C", i.contact_id LIMIT \(wanted))
           UNION ALL
           (SELECT id, 5, row_number() OVER (ORDER BY public.word_similarity(\(text), name_search) DESC, id),
                   public.word_similarity(\(text), name_search)::real, 'name'
