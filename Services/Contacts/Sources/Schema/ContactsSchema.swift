@@ -114,11 +114,14 @@ enum ContactsSchema {
     ),
     Migration(
       version: 3,
-      name: "word prefixes",
+      name: "prefixes in byte order",
       statements: [
-        // A later word of the name starting with the typed text, straight from the index in
-        // byte order (the C collation, whatever the database's): a range, not a table scan.
-        "CREATE INDEX contact_identities_prefix ON contact_identities ((value COLLATE \"C\"), contact_id)"
+        // Names, and later words of names, starting with the typed text, straight from an index
+        // in its order: the C collation (whatever the database's) gives both the prefix range
+        // and the order, so a page is read without sorting every match.
+        "CREATE INDEX contacts_name_c ON contacts ((name_search COLLATE \"C\"), id)",
+        "DROP INDEX contacts_name_prefix",
+        "CREATE INDEX contact_identities_prefix ON contact_identities ((value COLLATE \"C\"), contact_id)",
       ]
     ),
   ]

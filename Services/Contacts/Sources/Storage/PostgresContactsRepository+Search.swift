@@ -41,8 +41,8 @@ extension PostgresContactsRepository {
 
   /// Ranked in tiers, each read only when the ones before did not fill the page (the query's
   /// `UNION ALL … LIMIT` stops early, and each tier reads an index in its own order):
-  /// 1. the name starts with the text as a whole word ("smith" → "Smith John"), by name: the
-  ///    index range [text, text + "!") holds the text itself and the text plus a space;
+  /// 1. the name starts with the text as a whole word ("smith" → "Smith John"), by name (byte
+  ///    order): the index range [text, text + "!") holds the text itself and the text plus a space;
   /// 2. a later word of the name is the text ("John Smith"), by id;
   /// 3. the name starts with the text ("Smithson"), by name;
   /// 4. a later word starts with it, by that word (the identity rows `word:…` in byte order);
@@ -67,12 +67,12 @@ extension PostgresContactsRepository {
       let rows = try await connection.query(
         """
         SELECT h.id, c.card, c.archived, c.created_at, c.version, h.score, h.matched_on FROM (
-          (SELECT id, 1 AS tier, row_number() OVER (ORDER BY name_search, id) AS ord, 3::real AS score,
+          (SELECT id, 1 AS tier, row_number() OVER (ORDER BY name_search COLLATE "C", id) AS ord, 3::real AS score,
                   'name' AS matched_on
            FROM contacts
-           WHERE name_search OPERATOR(pg_catalog.~>=~) \(text) AND name_search OPERATOR(pg_catalog.~<~) \(text + "!")
+           WHERE name_search COLLATE "C" >= \(text) AND name_search COLLATE "C" < \(text + "!")
              AND (\(includeArchived) OR NOT archived)
-           ORDER BY name_search, id LIMIT \(wanted))
+           ORDER BY name_search COLLATE "C", id LIMIT \(wanted))
           UNION ALL
           (SELECT c.id, 2, row_number() OVER (ORDER BY i.contact_id), 2.5::real, 'name'
            FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
@@ -80,12 +80,13 @@ extension PostgresContactsRepository {
              AND (\(includeArchived) OR NOT c.archived)
            ORDER BY i.contact_id LIMIT \(wanted))
           UNION ALL
-          (SELECT id, 3, row_number() OVER (ORDER BY name_search, id), 2::real, 'name'
+          (SELECT id, 3, row_number() OVER (ORDER BY name_search COLLATE "C", id), 2::real, 'name'
            FROM contacts
-           WHERE name_search LIKE \(prefix) AND name_search <> \(text) AND name_search NOT LIKE \(wholeWordPrefix)
+           WHERE name_search COLLATE "C" LIKE \(prefix) AND name_search <> \(text)
+             AND name_search NOT LIKE \(wholeWordPrefix)
              AND NOT EXISTS (SELECT 1 FROM contact_identities w WHERE w.value = \(word) AND w.contact_id = id)
              AND (\(includeArchived) OR NOT archived)
-           ORDER BY name_search, id LIMIT \(wanted))
+           ORDER BY name_search COLLATE "C", id LIMIT \(wanted))
           UNION ALL
           (SELECT c.id, 4, row_number() OVER (ORDER BY i.value COLLATE "C", i.contact_id), 1.5::real, 'name'
            FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
