@@ -1,5 +1,6 @@
 import CRMContracts
 import CRMDatabase
+import CRMEvents
 import CRMRuntime
 import Foundation
 import PostgresNIO
@@ -14,8 +15,8 @@ extension PostgresContactsRepository {
   }
 
   /// Inserts a contact card with its identities, history, company links and `ContactCreated`.
-  /// Round trips matter here (the create is the service's busiest write): the duplicate check
-  /// and the inserts are one statement, after the locks.
+  /// Round trips matter here (the create is the service's busiest write): the duplicate check,
+  /// the inserts and the event are one statement, after the locks.
   func insertContact(_ card: Crm_Contacts_V1_Contact, force: Bool, actor: String, on connection: PostgresConnection)
     async throws -> Crm_Contacts_V1_Contact
   {
@@ -38,6 +39,8 @@ extension PostgresContactsRepository {
     stored.createdAt = timestamp(createdAt)
     let changes = CardChanges.between(nil, CardChanges.fields(card))
     let searchKeys = Self.searchKeys(card)
+    let event = try ContactsEvents.event(
+      aggregateID: stored.id, version: 1, actor: actor, Crm_Contacts_V1_ContactCreated.with { $0.contact = stored })
     let rows = try await connection.query(
       """
       WITH duplicate AS (
@@ -68,7 +71,7 @@ extension PostgresContactsRepository {
           FROM duplicate d
         ) h
         ORDER BY h.i
-      )
+      ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "inserted"))
       SELECT id, name, by_phone, EXISTS (SELECT 1 FROM inserted) FROM duplicate
       """,
       logger: logger
@@ -78,9 +81,6 @@ extension PostgresContactsRepository {
         existingID: existing.uuidString.lowercased(), existingName: name, matchedOn: byPhone ? "phone" : "e-mail")
     }
     if !card.companies.isEmpty { try await linkCompanies(contactID: id, card.companies, on: connection) }
-    try await publish(
-      Crm_Contacts_V1_ContactCreated.with { $0.contact = stored }, aggregateID: stored.id, version: 1, actor: actor,
-      on: connection)
     return stored
   }
 
