@@ -10,7 +10,8 @@ import Logging
 import Testing
 
 /// The contacts and deals executables on one broker: a converted lead becomes a deal in the
-/// deals service through `LeadConverted`, and a second delivery of that event opens nothing more.
+/// deals service through `LeadConverted`, a second delivery of that event opens nothing more, and
+/// `crmctl deals …` moves, objects to, loses and reads that deal.
 @Suite("Lead to deal, two executables")
 struct LeadToDealProcessTests {
   static let logger = Logger(label: "lead-to-deal-test")
@@ -126,6 +127,34 @@ struct LeadToDealProcessTests {
       let dealEvents = try await records(topic: "crm.deals.events", kafka: kafka, for: .seconds(2))
         .filter { $0.envelope.type == "crm.deals.v1.DealOpened" && $0.envelope.aggregateID == deal.id }
       #expect(dealEvents.count == 1)
+
+      // The operators' command line drives the same deal: exit code = gRPC status code.
+      func crmctl(_ method: String, _ json: String) async throws -> (status: Int32?, output: String) {
+        let child = try ChildProcess(
+          LocalStack.binDirectory.appendingPathComponent("crmctl"),
+          arguments: ["deals", method, "--json", json, "--brokers", broker.brokers, "--caller", "manager-9"],
+          environment: [:])
+        let status = try await child.waitForExit(within: .seconds(30))
+        return (status, child.standardOutput + child.standardError)
+      }
+      let stages = pipeline.stages.map(\.id)
+      let moved = try await crmctl(
+        "MoveDeal", #"{"dealId": "\#(deal.id)", "toStageId": "\#(stages[2])", "expectedVersion": 1}"#)
+      #expect(moved.status == 0 && moved.output.contains(stages[2]), "\(moved.output)")
+      let back = try await crmctl(
+        "MoveDeal", #"{"dealId": "\#(deal.id)", "toStageId": "\#(stages[1])", "expectedVersion": 2}"#)
+      #expect(back.status == 9 && back.output.contains("deals move only forward"), "\(back.output)")
+      let objection = try await crmctl(
+        "RaiseObjection",
+        #"{"dealId": "\#(deal.id)", "reason": "later", "kind": "OBJECTION_KIND_STALL", "expectedVersion": 2}"#)
+      #expect(objection.status == 0, "\(objection.output)")
+      let lost = try await crmctl(
+        "LoseDeal", #"{"dealId": "\#(deal.id)", "reason": "no budget", "expectedVersion": 3}"#)
+      #expect(lost.status == 0 && lost.output.contains("DEAL_STATUS_LOST"), "\(lost.output)")
+      let history = try await crmctl("GetDeal", #"{"dealId": "\#(deal.id)"}"#)
+      #expect(history.status == 0 && history.output.contains(stages[1]), "the skipped stage: \(history.output)")
+      let win = try await crmctl("WinDeal", #"{"dealId": "\#(deal.id)", "expectedVersion": 4}"#)
+      #expect(win.status == 9, "a lost deal is closed: \(win.output)")
     }
   }
 
