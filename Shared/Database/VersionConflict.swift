@@ -1,3 +1,5 @@
+import Foundation
+
 /// Optimistic concurrency: every mutable aggregate row has a `version`; an update names the
 /// version it read (`... WHERE id = $1 AND version = $2`). Zero rows updated means someone else
 /// changed it first — or it does not exist.
@@ -44,4 +46,12 @@ public struct NotFound: Error, Sendable, Equatable, CustomStringConvertible {
   }
 
   public var description: String { "\(entity) \(id) does not exist" }
+}
+
+extension UUID {
+  /// The id of a stored `entity`, or NotFound: an id that is not a UUID names nothing.
+  public init(_ id: String, of entity: String) throws(NotFound) {
+    guard let uuid = UUID(uuidString: id) else { throw NotFound(entity: entity, id: id) }
+    self = uuid
+  }
 }

@@ -35,7 +35,7 @@ extension PostgresContactsRepository {
   }
 
   func company(id: String) async throws -> Crm_Contacts_V1_Company {
-    let uuid = try uuid(id, "company")
+    let uuid = try UUID(id, of: "company")
     return try await client.withConnection { connection in
       guard let company = try await loadCompany(uuid, forUpdate: false, on: connection) else {
         throw NotFound(entity: "company", id: id)
@@ -63,7 +63,7 @@ extension PostgresContactsRepository {
   func updateCompany(id: String, expectedVersion: Int64, card: Crm_Contacts_V1_Company, actor: String) async throws
     -> Crm_Contacts_V1_Company
   {
-    let uuid = try uuid(id, "company")
+    let uuid = try UUID(id, of: "company")
     return try await client.withTransaction(logger: logger) { connection in
       guard let current = try await loadCompany(uuid, forUpdate: true, on: connection) else {
         throw NotFound(entity: "company", id: id)

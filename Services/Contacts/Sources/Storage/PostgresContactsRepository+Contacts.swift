@@ -110,7 +110,7 @@ extension PostgresContactsRepository {
   }
 
   func requireCompanies(_ ids: [String], on connection: PostgresConnection) async throws {
-    let uuids = try ids.map { try uuid($0, "company") }
+    let uuids = try ids.map { try UUID($0, of: "company") }
     guard !uuids.isEmpty else { return }
     var found = Set<UUID>()
     for try await id in try await connection.query(
@@ -131,7 +131,7 @@ extension PostgresContactsRepository {
     _ = try await connection.query("DELETE FROM contact_companies WHERE contact_id = \(contactID)", logger: logger)
       .collect()
     guard !memberships.isEmpty else { return }
-    let companyIDs = try memberships.map { try uuid($0.companyID, "company") }
+    let companyIDs = try memberships.map { try UUID($0.companyID, of: "company") }
     _ = try await connection.query(
       """
       INSERT INTO contact_companies (contact_id, company_id, role)
@@ -142,7 +142,7 @@ extension PostgresContactsRepository {
   }
 
   func contact(id: String) async throws -> Crm_Contacts_V1_Contact {
-    let uuid = try uuid(id, "contact")
+    let uuid = try UUID(id, of: "contact")
     return try await client.withConnection { connection in
       guard let contact = try await loadContact(uuid, forUpdate: false, on: connection) else {
         throw NotFound(entity: "contact", id: id)
@@ -180,7 +180,7 @@ extension PostgresContactsRepository {
   func updateContact(id: String, expectedVersion: Int64, card: Crm_Contacts_V1_Contact, actor: String) async throws
     -> Crm_Contacts_V1_Contact
   {
-    let uuid = try uuid(id, "contact")
+    let uuid = try UUID(id, of: "contact")
     return try await client.withTransaction(logger: logger) { connection in
       guard let current = try await loadContact(uuid, forUpdate: true, on: connection) else {
         throw NotFound(entity: "contact", id: id)
@@ -236,7 +236,7 @@ extension PostgresContactsRepository {
   }
 
   func archiveContact(id: String, expectedVersion: Int64, actor: String) async throws -> Crm_Contacts_V1_Contact {
-    let uuid = try uuid(id, "contact")
+    let uuid = try UUID(id, of: "contact")
     return try await client.withTransaction(logger: logger) { connection in
       guard var current = try await loadContact(uuid, forUpdate: true, on: connection) else {
         throw NotFound(entity: "contact", id: id)

@@ -78,7 +78,7 @@ extension PostgresContactsRepository {
   func openLeadForChange(_ id: String, expectedVersion: Int64, on connection: PostgresConnection) async throws
     -> Crm_Contacts_V1_Lead
   {
-    let uuid = try uuid(id, "lead")
+    let uuid = try UUID(id, of: "lead")
     let rows = try await connection.query(
       """
       SELECT \(unescaped: Self.leadColumns)
@@ -103,14 +103,14 @@ extension PostgresContactsRepository {
     try await client.withTransaction(logger: logger) { connection in
       var lead = try await openLeadForChange(id, expectedVersion: expectedVersion, on: connection)
       _ = try await connection.query(
-        "UPDATE leads SET status = 'rejected', rejection_reason = \(reason), version = version + 1 WHERE id = \(try uuid(id, "lead"))",
+        "UPDATE leads SET status = 'rejected', rejection_reason = \(reason), version = version + 1 WHERE id = \(try UUID(id, of: "lead"))",
         logger: logger
       ).collect()
       lead.status = .rejected
       lead.rejectionReason = reason
       lead.version += 1
       try await recordHistory(
-        [CardChange(field: "status", old: "open", new: "rejected: \(reason)")], cardID: try uuid(id, "lead"),
+        [CardChange(field: "status", old: "open", new: "rejected: \(reason)")], cardID: try UUID(id, of: "lead"),
         actor: actor, on: connection)
       try await publish(
         Crm_Contacts_V1_LeadRejected.with { $0.lead = lead }, aggregateID: lead.id, version: lead.version, actor: actor,
@@ -148,7 +148,7 @@ extension PostgresContactsRepository {
         // The person is already a contact: the lead joins that card.
         guard
           var existing = try await loadContact(
-            try uuid(duplicate.existingID, "contact"), forUpdate: true, on: connection)
+            try UUID(duplicate.existingID, of: "contact"), forUpdate: true, on: connection)
         else { throw NotFound(entity: "contact", id: duplicate.existingID) }
         if !membership.isEmpty {
           let before = CardChanges.fields(existing)
@@ -159,12 +159,12 @@ extension PostgresContactsRepository {
           stored.version = 0
           stored.clearCreatedAt()
           _ = try await connection.query(
-            "UPDATE contacts SET card = \(try bytes(stored)), version = version + 1 WHERE id = \(try uuid(existing.id, "contact"))",
+            "UPDATE contacts SET card = \(try bytes(stored)), version = version + 1 WHERE id = \(try UUID(existing.id, of: "contact"))",
             logger: logger
           ).collect()
-          try await linkCompanies(contactID: try uuid(existing.id, "contact"), existing.companies, on: connection)
+          try await linkCompanies(contactID: try UUID(existing.id, of: "contact"), existing.companies, on: connection)
           let changes = CardChanges.between(before, CardChanges.fields(existing))
-          try await recordHistory(changes, cardID: try uuid(existing.id, "contact"), actor: actor, on: connection)
+          try await recordHistory(changes, cardID: try UUID(existing.id, of: "contact"), actor: actor, on: connection)
           try await publish(
             Crm_Contacts_V1_ContactUpdated.with {
               $0.contact = existing
@@ -173,9 +173,9 @@ extension PostgresContactsRepository {
         }
         reply.contact = existing
       }
-      let contactID = try uuid(reply.contact.id, "contact")
+      let contactID = try UUID(reply.contact.id, of: "contact")
       _ = try await connection.query(
-        "UPDATE leads SET status = 'converted', contact_id = \(contactID), version = version + 1 WHERE id = \(try uuid(id, "lead"))",
+        "UPDATE leads SET status = 'converted', contact_id = \(contactID), version = version + 1 WHERE id = \(try UUID(id, of: "lead"))",
         logger: logger
       ).collect()
       lead.status = .converted
@@ -184,7 +184,7 @@ extension PostgresContactsRepository {
       reply.lead = lead
       try await recordHistory(
         [CardChange(field: "status", old: "open", new: "converted: contact \(reply.contact.id)")],
-        cardID: try uuid(id, "lead"), actor: actor, on: connection)
+        cardID: try UUID(id, of: "lead"), actor: actor, on: connection)
       try await publish(
         Crm_Contacts_V1_LeadConverted.with {
           $0.lead = lead

@@ -11,12 +11,6 @@ struct PostgresContactsRepository: ContactsRepository {
   let client: PostgresClient
   let logger: Logger
 
-  /// The id as a UUID, or NOT_FOUND: an id that cannot exist names nothing.
-  func uuid(_ id: String, _ entity: String) throws -> UUID {
-    guard let uuid = UUID(uuidString: id) else { throw NotFound(entity: entity, id: id) }
-    return uuid
-  }
-
   func bytes(_ message: some Message) throws -> ByteBuffer {
     ByteBuffer(bytes: try message.serializedBytes() as [UInt8])
   }
@@ -55,7 +49,7 @@ struct PostgresContactsRepository: ContactsRepository {
   func history(cardID: String, after cursor: Int64?, limit: Int) async throws -> (
     [Crm_Contacts_V1_CardChange], next: Int64?
   ) {
-    let id = try uuid(cardID, "card")
+    let id = try UUID(cardID, of: "card")
     let exists = try await client.query(
       "SELECT 1 FROM contacts WHERE id = \(id) UNION ALL SELECT 1 FROM companies WHERE id = \(id) UNION ALL SELECT 1 FROM leads WHERE id = \(id)",
       logger: logger

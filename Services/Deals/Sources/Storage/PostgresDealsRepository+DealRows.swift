@@ -73,13 +73,13 @@ extension PostgresDealsRepository {
   func openDealForChange(_ id: String, expectedVersion: Int64) async throws -> (
     deal: Crm_Deals_V1_Deal, stages: [PipelineStage]
   ) {
-    let dealID = try uuid(id, "deal")
+    let dealID = try UUID(id, of: "deal")
     guard
       let (deal, pipelineVersion) = try await client.execute(DealForChange(dealID: dealID), logger: logger)
         .first(where: { _ in true })
     else { throw NotFound(entity: "deal", id: id) }
     try Self.requireOpen(deal, expectedVersion: expectedVersion)
-    let pipelineID = try uuid(deal.pipelineID, "pipeline")
+    let pipelineID = try UUID(deal.pipelineID, of: "pipeline")
     if let stages = stageCache.stages(of: pipelineID, atVersion: pipelineVersion) { return (deal, stages) }
     var version = pipelineVersion
     var stages: [PipelineStage] = []
@@ -114,7 +114,7 @@ extension PostgresDealsRepository {
   func checkCommitted(_ changed: Int, dealID: String, expectedVersion: Int64) async throws {
     guard changed == 0 else { return }
     let rows = try await client.query(
-      "SELECT \(unescaped: Self.dealColumns) FROM deals d WHERE d.id = \(try uuid(dealID, "deal"))", logger: logger)
+      "SELECT \(unescaped: Self.dealColumns) FROM deals d WHERE d.id = \(try UUID(dealID, of: "deal"))", logger: logger)
     guard let current = try await decodeDeals(rows).first?.deal else { throw NotFound(entity: "deal", id: dealID) }
     try Self.requireOpen(current, expectedVersion: expectedVersion)
     throw VersionConflict(entity: "deal", id: dealID, expected: expectedVersion, current: current.version)

@@ -64,7 +64,7 @@ extension PostgresDealsRepository {
 
   func moveDeal(id: String, to target: UUID, expectedVersion: Int64, actor: String) async throws -> Crm_Deals_V1_Deal {
     var (deal, stages) = try await openDealForChange(id, expectedVersion: expectedVersion)
-    let current = try uuid(deal.stageID, "stage")
+    let current = try UUID(deal.stageID, of: "stage")
     let skipped = try StageRules.skippedStages(from: current, to: target, in: stages)
     let movedAt = Date()
     // A new stage: its default applies until the owner estimates again.
@@ -88,7 +88,7 @@ extension PostgresDealsRepository {
     let changed =
       try await client.execute(
         MoveDeal(
-          dealID: try uuid(id, "deal"), expectedVersion: expectedVersion, from: current, to: target,
+          dealID: try UUID(id, of: "deal"), expectedVersion: expectedVersion, from: current, to: target,
           skipped: skipped.map(\.id), actor: actor, movedAt: movedAt, event: event),
         logger: logger
       ).first { _ in true } ?? 0
@@ -120,10 +120,10 @@ extension PostgresDealsRepository {
       """
       WITH changed AS (
         UPDATE deals SET version = version + 1
-        WHERE id = \(try uuid(id, "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
+        WHERE id = \(try UUID(id, of: "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
       ), objection AS (
         INSERT INTO deal_objections (id, deal_id, stage_id, reason, kind, conditions, actor, raised_at)
-        SELECT \(try uuid(objection.id, "objection")), id, \(try uuid(deal.stageID, "stage")), \(reason), \(kind.text),
+        SELECT \(try UUID(objection.id, of: "objection")), id, \(try UUID(deal.stageID, of: "stage")), \(reason), \(kind.text),
                \(conditions), \(actor), \(objection.raisedAt.date) FROM changed
       ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
       SELECT count(*)::int FROM changed
@@ -151,7 +151,7 @@ extension PostgresDealsRepository {
       """
       WITH changed AS (
         UPDATE deals SET owner_probability = \(probability), version = version + 1
-        WHERE id = \(try uuid(id, "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
+        WHERE id = \(try UUID(id, of: "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
       ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
       SELECT count(*)::int FROM changed
       """, dealID: id, expectedVersion: expectedVersion)
@@ -174,7 +174,7 @@ extension PostgresDealsRepository {
       """
       WITH changed AS (
         UPDATE deals SET amount_minor = \(amount.minorUnits), currency = \(amount.currency), version = version + 1
-        WHERE id = \(try uuid(id, "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
+        WHERE id = \(try UUID(id, of: "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
       ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
       SELECT count(*)::int FROM changed
       """, dealID: id, expectedVersion: expectedVersion)
@@ -192,7 +192,7 @@ extension PostgresDealsRepository {
       """
       WITH changed AS (
         UPDATE deals SET status = 'won', closed_at = \(closedAt), version = version + 1
-        WHERE id = \(try uuid(id, "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
+        WHERE id = \(try UUID(id, of: "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
       ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
       SELECT count(*)::int FROM changed
       """, dealID: id, expectedVersion: expectedVersion)
@@ -203,11 +203,11 @@ extension PostgresDealsRepository {
     var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion)
     let listed =
       try await client.query(
-        "SELECT loss_reasons FROM pipelines WHERE id = \(try uuid(deal.pipelineID, "pipeline"))", logger: logger
+        "SELECT loss_reasons FROM pipelines WHERE id = \(try UUID(deal.pipelineID, of: "pipeline"))", logger: logger
       ).decode([String].self).first { _ in true } ?? []
     let lossReason = try DealInput.lossReason(reason, listed: listed)
     let lastObjection = try await client.withConnection {
-      try await objections(of: try uuid(id, "deal"), last: true, on: $0).first
+      try await objections(of: try UUID(id, of: "deal"), last: true, on: $0).first
     }
     let closedAt = Date()
     deal.status = .lost
@@ -225,7 +225,7 @@ extension PostgresDealsRepository {
       WITH changed AS (
         UPDATE deals SET status = 'lost', loss_stage_id = stage_id, loss_reason = \(lossReason),
           closed_at = \(closedAt), version = version + 1
-        WHERE id = \(try uuid(id, "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
+        WHERE id = \(try UUID(id, of: "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
       ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
       SELECT count(*)::int FROM changed
       """, dealID: id, expectedVersion: expectedVersion)

@@ -21,7 +21,7 @@ extension PostgresDealsRepository {
           logger: logger
         ).collect()
       } else {
-        pipelineID = try uuid(id, "pipeline")
+        pipelineID = try UUID(id, of: "pipeline")
         let current = try await lockedPipeline(pipelineID, on: connection)
         guard current.version == expectedVersion else {
           throw VersionConflict(entity: "pipeline", id: id, expected: expectedVersion, current: current.version)
@@ -94,7 +94,7 @@ extension PostgresDealsRepository {
   }
 
   func pipeline(id: String) async throws -> Crm_Deals_V1_Pipeline {
-    let pipelineID = try uuid(id, "pipeline")
+    let pipelineID = try UUID(id, of: "pipeline")
     return try await client.withConnection { try await loadPipeline(pipelineID, on: $0) }
   }
 

@@ -7,7 +7,7 @@ import PostgresNIO
 /// A deal with its history, listings, and the open deals of a contact.
 extension PostgresDealsRepository {
   func deal(id: String) async throws -> Crm_Deals_V1_DealWithHistory {
-    let dealID = try uuid(id, "deal")
+    let dealID = try UUID(id, of: "deal")
     return try await client.withConnection { connection in
       let rows = try await connection.query(
         "SELECT \(unescaped: Self.dealColumns) FROM deals d WHERE d.id = \(dealID)",
@@ -100,7 +100,7 @@ extension PostgresDealsRepository {
   }
 
   func openDeals(contactID: String) async throws -> [Crm_Deals_V1_Deal] {
-    let id = try uuid(contactID, "contact")
+    let id = try UUID(contactID, of: "contact")
     let rows = try await client.query(
       """
       SELECT \(unescaped: Self.dealColumns)

@@ -13,12 +13,6 @@ struct PostgresDealsRepository: DealsRepository {
   let logger: Logger
   let stageCache = StageCache()
 
-  /// The id as a UUID, or NOT_FOUND: an id that cannot exist names nothing.
-  func uuid(_ id: String, _ entity: String) throws -> UUID {
-    guard let uuid = UUID(uuidString: id) else { throw NotFound(entity: entity, id: id) }
-    return uuid
-  }
-
   /// Writes one of this service's events to the outbox, in the caller's transaction.
   func publish(
     _ payload: some Message, aggregateID: String, version: Int64, actor: String, on connection: PostgresConnection
