@@ -81,12 +81,7 @@ extension PostgresDealsRepository {
     try Self.requireOpen(deal, expectedVersion: expectedVersion)
     let pipelineID = try UUID(deal.pipelineID, of: "pipeline")
     if let stages = stageCache.stages(of: pipelineID, atVersion: pipelineVersion) { return (deal, stages) }
-    var version = pipelineVersion
-    var stages: [PipelineStage] = []
-    for try await row in try await client.execute(PipelineStages(pipelineID: pipelineID), logger: logger) {
-      version = row.version
-      stages.append(row.stage)
-    }
+    let (version, stages) = try await client.withConnection { try await self.stages(of: pipelineID, on: $0) }
     stageCache.store(stages, of: pipelineID, atVersion: version)
     return (deal, stages)
   }

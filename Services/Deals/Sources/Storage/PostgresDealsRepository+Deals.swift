@@ -34,28 +34,21 @@ extension PostgresDealsRepository {
         .collect()
       guard !known.isEmpty else { throw NotFound(entity: "company", id: company.text) }
     }
-    let stages = try await stages(of: deal.pipelineID, on: connection)
-    guard let first = StageRules.firstStage(of: stages) else {
+    guard let first = StageRules.firstStage(of: try await stages(of: deal.pipelineID, on: connection).stages) else {
       throw NotFound(entity: "pipeline", id: deal.pipelineID.text)
     }
-    let id = UUID()
     let rows = try await connection.query(
       """
-      INSERT INTO deals (id, contact_id, company_id, pipeline_id, stage_id, owner_id, kind, source, amount_minor,
+      INSERT INTO deals AS d (id, contact_id, company_id, pipeline_id, stage_id, owner_id, kind, source, amount_minor,
                          currency, expected_close, status, lead_id)
-      VALUES (\(id), \(deal.contactID), \(deal.companyID), \(deal.pipelineID), \(first.id), \(deal.ownerID),
+      VALUES (\(UUID()), \(deal.contactID), \(deal.companyID), \(deal.pipelineID), \(first.id), \(deal.ownerID),
               \(deal.kind.text), \(deal.source), \(deal.amount.minorUnits), \(deal.amount.currency),
               \(deal.expectedClose)::date, 'open', \(deal.leadID))
       ON CONFLICT (lead_id) DO NOTHING
-      RETURNING id
+      RETURNING \(unescaped: Self.dealColumns)
       """,
-      logger: logger
-    ).collect()
-    guard !rows.isEmpty else { return nil }
-    let opened = try await decodeDeals(
-      try await connection.query(
-        "SELECT \(unescaped: Self.dealColumns) FROM deals d WHERE d.id = \(id)",
-        logger: logger))[0].deal
+      logger: logger)
+    guard let opened = try await decodeDeals(rows).first?.deal else { return nil }
     try await publish(
       Crm_Deals_V1_DealOpened.with { $0.deal = opened }, aggregateID: opened.id, version: opened.version, actor: actor,
       on: connection)

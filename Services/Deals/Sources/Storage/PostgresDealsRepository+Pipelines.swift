@@ -22,11 +22,16 @@ extension PostgresDealsRepository {
         ).collect()
       } else {
         pipelineID = try UUID(id, of: "pipeline")
-        let current = try await lockedPipeline(pipelineID, on: connection)
+        let current = try await loadPipeline(pipelineID, forUpdate: true, on: connection)
         guard current.version == expectedVersion else {
           throw VersionConflict(entity: "pipeline", id: id, expected: expectedVersion, current: current.version)
         }
-        try definition.checkRevision(of: current.stages)
+        try definition.checkRevision(
+          of: try current.stages.map { stage in
+            StageDefinition(
+              id: try UUID(stage.id, of: "stage"), name: stage.name, result: stage.result,
+              defaultProbability: stage.defaultProbability, retired: stage.retired, existing: true)
+          })
         try await requireFreeBusinessLine(definition.businessLine, except: pipelineID, on: connection)
         _ = try await connection.query(
           """
@@ -71,28 +76,6 @@ extension PostgresDealsRepository {
     }
   }
 
-  /// The pipeline's version and current stages, locked for a revision.
-  private func lockedPipeline(_ id: UUID, on connection: PostgresConnection) async throws -> (
-    version: Int64, stages: [StageDefinition]
-  ) {
-    let rows = try await connection.query("SELECT version FROM pipelines WHERE id = \(id) FOR UPDATE", logger: logger)
-    guard let version = try await rows.decode(Int64.self).first(where: { _ in true }) else {
-      throw NotFound(entity: "pipeline", id: id.text)
-    }
-    let stageRows = try await connection.query(
-      "SELECT id, name, result, default_probability, retired FROM stages WHERE pipeline_id = \(id) ORDER BY position",
-      logger: logger)
-    var stages: [StageDefinition] = []
-    for try await (stageID, name, result, probability, retired) in stageRows.decode(
-      (UUID, String, String, Int32, Bool).self)
-    {
-      stages.append(
-        StageDefinition(
-          id: stageID, name: name, result: result, defaultProbability: probability, retired: retired, existing: true))
-    }
-    return (version, stages)
-  }
-
   func pipeline(id: String) async throws -> Crm_Deals_V1_Pipeline {
     let pipelineID = try UUID(id, of: "pipeline")
     return try await client.withConnection { try await loadPipeline(pipelineID, on: $0) }
@@ -107,9 +90,16 @@ extension PostgresDealsRepository {
     }
   }
 
-  func loadPipeline(_ id: UUID, on connection: PostgresConnection) async throws -> Crm_Deals_V1_Pipeline {
+  /// The pipeline with its stages in order; `forUpdate` locks it for a revision.
+  func loadPipeline(_ id: UUID, forUpdate: Bool = false, on connection: PostgresConnection) async throws
+    -> Crm_Deals_V1_Pipeline
+  {
     let rows = try await connection.query(
-      "SELECT business_line, name, loss_reasons, version FROM pipelines WHERE id = \(id)", logger: logger)
+      """
+      SELECT business_line, name, loss_reasons, version FROM pipelines
+      WHERE id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")
+      """,
+      logger: logger)
     guard
       let (line, name, reasons, version) = try await rows.decode((String, String, [String], Int64).self)
         .first(where: { _ in true })

@@ -22,20 +22,18 @@ struct PostgresDealsRepository: DealsRepository {
       on: connection, logger: logger)
   }
 
-  /// The stages of pipeline `id`, in order.
-  func stages(of pipelineID: UUID, on connection: PostgresConnection) async throws -> [PipelineStage] {
-    let rows = try await connection.query(
-      """
-      SELECT id, name, position, default_probability, retired FROM stages
-      WHERE pipeline_id = \(pipelineID) ORDER BY position
-      """,
-      logger: logger)
+  /// The stages of a pipeline in order, with the pipeline's version; none when there is no
+  /// such pipeline (a pipeline always has stages).
+  func stages(of pipelineID: UUID, on connection: PostgresConnection) async throws -> (
+    version: Int64, stages: [PipelineStage]
+  ) {
+    var version: Int64 = 0
     var stages: [PipelineStage] = []
-    for try await (id, name, position, probability, retired) in rows.decode((UUID, String, Int32, Int32, Bool).self) {
-      stages.append(
-        PipelineStage(id: id, name: name, position: position, defaultProbability: probability, retired: retired))
+    for try await row in try await connection.execute(PipelineStages(pipelineID: pipelineID), logger: logger) {
+      version = row.version
+      stages.append(row.stage)
     }
-    return stages
+    return (version, stages)
   }
 }
 
