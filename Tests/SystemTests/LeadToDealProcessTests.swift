@@ -25,27 +25,11 @@ struct LeadToDealProcessTests {
     }
   }
 
-  func start(_ service: String, schema: String, broker: PrivateBroker) async throws -> ChildProcess {
-    let port = freeLocalPort()
-    let process = try ChildProcess(
-      LocalStack.binDirectory.appendingPathComponent(service),
-      environment: [
-        "CRM_DATABASE_URL": LocalStack.databaseURL(service) + "&search_path=\(schema)",
-        "CRM_KAFKA_BROKERS": broker.brokers,
-        "CRM_HTTP_PORT": "\(port)",
-        "CRM_LOG_LEVEL": "warning",
-      ]
-    )
-    let ready = try await HTTPProbe.waitForStatus("http://127.0.0.1:\(port)/health/ready", 200, within: .seconds(40))
-    try #require(ready == 200, "\(service) never became ready: \(process.standardError)")
-    return process
-  }
-
   func convert(contactsSchema: String, dealsSchema: String) async throws {
     let broker = try await PrivateBroker()
-    let contactsProcess = try await start("contacts", schema: contactsSchema, broker: broker)
+    let contactsProcess = try await ServiceProcess.start("contacts", brokers: broker.brokers, schema: contactsSchema)
     defer { contactsProcess.signal(SIGKILL) }
-    let dealsProcess = try await start("deals", schema: dealsSchema, broker: broker)
+    let dealsProcess = try await ServiceProcess.start("deals", brokers: broker.brokers, schema: dealsSchema)
     defer { dealsProcess.signal(SIGKILL) }
 
     let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "lead-to-deal-test")
@@ -175,24 +159,5 @@ struct LeadToDealProcessTests {
       }
       try await Task.sleep(for: .milliseconds(100))
     }
-  }
-
-  /// The records on `topic` (with their envelopes) seen within `duration`, or until `done`.
-  func records(
-    topic: String, kafka: KafkaConfiguration, for duration: Duration,
-    until done: ([(record: KafkaConsumerMessage, envelope: Crm_Events_V1_EventEnvelope)]) -> Bool = { _ in false }
-  ) async throws -> [(record: KafkaConsumerMessage, envelope: Crm_Events_V1_EventEnvelope)] {
-    let consumer = try await KafkaConsumer(
-      configuration: kafka, subscription: .partitions((0..<8).map { (topic, Int32($0), .beginning) }),
-      fetchWait: .milliseconds(10), logger: Self.logger)
-    var envelopes: [(record: KafkaConsumerMessage, envelope: Crm_Events_V1_EventEnvelope)] = []
-    let deadline = ContinuousClock.now + duration
-    while ContinuousClock.now < deadline && !done(envelopes) {
-      for record in try await consumer.poll(timeout: .milliseconds(200)) {
-        envelopes.append((record, try Crm_Events_V1_EventEnvelope(serializedBytes: record.value)))
-      }
-    }
-    await consumer.close()
-    return envelopes
   }
 }

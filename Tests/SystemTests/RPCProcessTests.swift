@@ -13,18 +13,7 @@ import Testing
 struct RPCProcessTests {
   @Test func callerGetsDeadlineExceededWhenTheServerIsKilledMidCall() async throws {
     let broker = try await PrivateBroker()
-    let port = freeLocalPort()
-    let server = try ChildProcess(
-      LocalStack.binDirectory.appendingPathComponent("contacts"),
-      environment: [
-        "CRM_DATABASE_URL": LocalStack.databaseURL("contacts"),
-        "CRM_KAFKA_BROKERS": broker.brokers,
-        "CRM_HTTP_PORT": "\(port)",
-        "CRM_LOG_LEVEL": "warning",
-      ]
-    )
-    let ready = try await HTTPProbe.waitForStatus("http://127.0.0.1:\(port)/health/ready", 200, within: .seconds(40))
-    try #require(ready == 200, "contacts never became ready: \(server.standardError)")
+    let server = try await ServiceProcess.start("contacts", brokers: broker.brokers)
 
     let client = GRPCClient(
       transport: KafkaClientTransport(
@@ -79,19 +68,8 @@ struct ContactsProcessTests {
 
   func createAndFind(schema: String) async throws {
     let broker = try await PrivateBroker()
-    let port = freeLocalPort()
-    let server = try ChildProcess(
-      LocalStack.binDirectory.appendingPathComponent("contacts"),
-      environment: [
-        "CRM_DATABASE_URL": LocalStack.databaseURL("contacts") + "&search_path=\(schema)",
-        "CRM_KAFKA_BROKERS": broker.brokers,
-        "CRM_HTTP_PORT": "\(port)",
-        "CRM_LOG_LEVEL": "warning",
-      ]
-    )
+    let server = try await ServiceProcess.start("contacts", brokers: broker.brokers, schema: schema)
     defer { server.signal(SIGKILL) }
-    let ready = try await HTTPProbe.waitForStatus("http://127.0.0.1:\(port)/health/ready", 200, within: .seconds(40))
-    try #require(ready == 200, "contacts never became ready: \(server.standardError)")
 
     let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "contacts-process-test")
     let client = GRPCClient(
@@ -117,24 +95,14 @@ struct ContactsProcessTests {
       let found = try await contacts.searchContacts(.with { $0.query = "+7 999 \(local)" })
       #expect(found.hits.map(\.contact.id) == [created.id])
 
-      let consumer = try await KafkaConsumer(
-        configuration: kafka,
-        subscription: .partitions((0..<8).map { ("crm.contacts.events", Int32($0), .beginning) }),
-        fetchWait: .milliseconds(10),
-        logger: Logger(label: "contacts-process-test")
-      )
-      var mine: [Crm_Events_V1_EventEnvelope] = []
-      func collect(until deadline: ContinuousClock.Instant, stopAtFirst: Bool) async throws {
-        while ContinuousClock.now < deadline && !(stopAtFirst && !mine.isEmpty) {
-          for record in try await consumer.poll(timeout: .milliseconds(200)) {
-            let envelope = try Crm_Events_V1_EventEnvelope(serializedBytes: record.value)
-            if envelope.aggregateID == created.id { mine.append(envelope) }
-          }
-        }
+      // Until the event is there; then the whole topic again a second later (3 s of reading from
+      // the start): a second copy would be there by then.
+      _ = try await records(topic: "crm.contacts.events", kafka: kafka, for: .seconds(20)) {
+        $0.contains { $0.envelope.aggregateID == created.id }
       }
-      try await collect(until: .now + .seconds(20), stopAtFirst: true)
-      try await collect(until: .now + .seconds(1), stopAtFirst: false)  // a second copy would come now
-      await consumer.close()
+      try await Task.sleep(for: .seconds(1))
+      let mine = try await records(topic: "crm.contacts.events", kafka: kafka, for: .seconds(3))
+        .map(\.envelope).filter { $0.aggregateID == created.id }
       #expect(mine.map(\.type) == ["crm.contacts.v1.ContactCreated"])
       #expect(mine.first?.actor == "manager-42")
     }
