@@ -68,6 +68,49 @@ struct ContactsServiceTests {
     }
   }
 
+  @Test func aPhoneBelongsToTheOldestActiveCardAndPassesOnWhenItLeaves() async throws {
+    try await ContactsHarness.with { context in
+      let contacts = context.contacts
+      func refusal(_ request: Crm_Contacts_V1_CreateContactRequest) async -> String {
+        await failure { try await contacts.createContact(request) }
+      }
+      let first = try await contacts.createContact(
+        contactRequest("Анна Первая", phones: ["89140000001"], emails: ["anna@example.com"]))
+      var forced = contactRequest("Анна Вторая", phones: ["+7 914 000-00-01"])
+      forced.force = true
+      let second = try await contacts.createContact(forced)
+      let third = contactRequest("Анна Третья", phones: ["89140000001"])
+      #expect(await refusal(third).contains(first.id), "the oldest card is named")
+
+      // The first card archived: the forced duplicate, still active, now holds the phone; the
+      // e-mail, on no other card, is free.
+      _ = try await contacts.archiveContact(
+        .with {
+          $0.contactID = first.id
+          $0.expectedVersion = 1
+        })
+      #expect(await refusal(third).contains(second.id))
+      let sameEmail = try await contacts.createContact(contactRequest("Анна Почта", emails: ["ANNA@example.com"]))
+      #expect(sameEmail.emails.map(\.address) == ["anna@example.com"])
+
+      // The second card changes its number: the old one is free, the new one is held.
+      _ = try await contacts.updateContact(
+        .with {
+          $0.contactID = second.id
+          $0.expectedVersion = 1
+          $0.card = contactRequest("Анна Вторая", phones: ["89140000002"])
+        })
+      let created = try await contacts.createContact(third)
+      #expect(created.phones.map(\.number) == ["+79140000001"])
+      #expect(await refusal(contactRequest("Анна Четвёртая", phones: ["89140000002"])).contains(second.id))
+      // Three identities, each held by one active card.
+      #expect(
+        try await context.count(
+          "SELECT count(*) FROM contact_claims cl JOIN contacts c ON c.id = cl.contact_id WHERE NOT c.archived") == 3)
+      #expect(try await context.count("SELECT count(*) FROM contact_claims") == 3)
+    }
+  }
+
   @Test func badInputIsRefusedNamingTheFieldAndWritesNothing() async throws {
     try await ContactsHarness.with { (context: ContactsHarness.Context) async throws in
       let contacts = context.contacts

@@ -22,6 +22,9 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
           code: .alreadyExists, message: duplicate.description,
           metadata: ["crm-existing-id": "\(duplicate.existingID)"])
       }
+      if let claimed = transactionCause(of: error) as? IdentityClaimed {
+        throw RPCError(code: .aborted, message: claimed.description)
+      }
       throw RPCError(domain: error) ?? error
     }
   }

@@ -124,5 +124,29 @@ enum ContactsSchema {
         "CREATE INDEX contact_identities_prefix ON contact_identities ((value COLLATE \"C\"), contact_id)",
       ]
     ),
+    Migration(
+      version: 4,
+      name: "identity claims",
+      statements: [
+        // Which active card holds each phone and e-mail: the oldest one with it. The primary key
+        // is the duplicate check, so a create needs no lock and no transaction of its own: of two
+        // creates of one phone at once, the second waits on the key, then fails on it. A forced
+        // duplicate claims nothing it shares; an archived card hands its claims on.
+        """
+        CREATE TABLE contact_claims (
+          value text PRIMARY KEY,
+          contact_id uuid NOT NULL REFERENCES contacts (id)
+        )
+        """,
+        "CREATE INDEX contact_claims_contact ON contact_claims (contact_id)",
+        """
+        INSERT INTO contact_claims (value, contact_id)
+        SELECT DISTINCT ON (i.value) i.value, i.contact_id
+        FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
+        WHERE (i.value LIKE 'phone:%' OR i.value LIKE 'email:%') AND NOT c.archived
+        ORDER BY i.value, c.created_at, c.id
+        """,
+      ]
+    ),
   ]
 }

@@ -10,6 +10,15 @@ struct DuplicateContact: Error, CustomStringConvertible {
   }
 }
 
+/// An unforced card's phone or e-mail is held by another active card (the claim's key refused
+/// it). Outside a transaction the create names that card instead; inside one (a lead's
+/// conversion) another create won the race, and the caller may try again.
+struct IdentityClaimed: Error, CustomStringConvertible {
+  var description: String {
+    "a contact with this phone or e-mail was created at the same moment; try again"
+  }
+}
+
 /// Lead filters and a page of them.
 struct LeadFilter {
   var status: Crm_Contacts_V1_LeadStatus

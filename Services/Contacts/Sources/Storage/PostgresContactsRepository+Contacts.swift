@@ -9,28 +9,31 @@ extension PostgresContactsRepository {
   func createContact(_ card: Crm_Contacts_V1_Contact, force: Bool, actor: String) async throws
     -> Crm_Contacts_V1_Contact
   {
-    try await client.withTransaction(logger: logger) { connection in
-      try await insertContact(card, force: force, actor: actor, on: connection)
+    try await client.withConnection { connection in
+      try await requireCompanies(card.companies.map(\.companyID), on: connection)
+      // A claim refused names its holder; if that card was archived in between (its claim handed
+      // on or freed), the create is simply tried again.
+      for _ in 0..<3 {
+        do {
+          return try await insertContact(card, force: force, actor: actor, on: connection)
+        } catch is IdentityClaimed {
+          if let duplicate = try await claimHolder(of: Self.identities(card), on: connection) {
+            throw duplicate
+          }
+        }
+      }
+      throw IdentityClaimed()
     }
   }
 
-  /// Inserts a contact card with its identities, history, company links and `ContactCreated`.
-  /// Round trips matter here (the create is the service's busiest write): the duplicate check,
-  /// the inserts and the event are one statement, after the locks.
+  /// Inserts a contact card with its identity claims, search keys, history, company links and
+  /// `ContactCreated`: one statement, so outside a transaction it commits on its own in one
+  /// round trip (the create is the service's busiest write). Throws `IdentityClaimed` when an
+  /// unforced card repeats a phone or e-mail that an active card holds; nothing is written then.
   func insertContact(_ card: Crm_Contacts_V1_Contact, force: Bool, actor: String, on connection: PostgresConnection)
     async throws -> Crm_Contacts_V1_Contact
   {
     let identities = Self.identities(card)
-    // Two creations of the same phone or e-mail at once: the second waits for the first, then
-    // sees it. A statement of its own: the next statement's snapshot is taken after the locks.
-    if !identities.isEmpty {
-      _ = try await connection.query(
-        "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(\(identities)) AS k ORDER BY k",
-        logger: logger
-      ).collect()
-    }
-    try await requireCompanies(card.companies.map(\.companyID), on: connection)
-
     let id = UUID()
     let createdAt = Date()
     var stored = card
@@ -38,50 +41,114 @@ extension PostgresContactsRepository {
     stored.version = 1
     stored.createdAt = timestamp(createdAt)
     let changes = CardChanges.between(nil, CardChanges.fields(card))
-    let searchKeys = Self.searchKeys(card)
+    let companyIDs = try card.companies.map { try UUID($0.companyID, of: "company") }
     let event = try ContactsEvents.event(
       aggregateID: stored.id, version: 1, actor: actor, Crm_Contacts_V1_ContactCreated.with { $0.contact = stored })
+    do {
+      _ = try await connection.query(
+        """
+        WITH duplicate AS (
+          SELECT c.id, cl.value LIKE 'phone:%' AS by_phone
+          FROM contact_claims cl JOIN contacts c ON c.id = cl.contact_id
+          WHERE \(force) AND cl.value = ANY(\(identities))
+          ORDER BY c.created_at LIMIT 1
+        ), inserted AS (
+          INSERT INTO contacts (id, name, name_search, phone_numbers, email_addresses, birthday, owner_id, card, created_at)
+          VALUES (\(id), \(card.name), \(SearchQuery.searchable(card.name)), \(card.phones.map(\.number)),
+                  \(card.emails.map(\.address)), \(card.hasBirthday ? Birthday.text(card.birthday) : nil)::date,
+                  \(card.ownerID), \(try bytes(card)), \(createdAt))
+          RETURNING id
+        ), claimed AS (
+          INSERT INTO contact_claims (value, contact_id)
+          SELECT DISTINCT k, inserted.id FROM inserted, unnest(\(identities)) AS k
+          \(unescaped: force ? "ON CONFLICT DO NOTHING" : "")
+        ), keys AS (
+          INSERT INTO contact_identities (value, contact_id)
+          SELECT DISTINCT k, inserted.id FROM inserted, unnest(\(Self.searchKeys(card))) AS k
+        ), links AS (
+          INSERT INTO contact_companies (contact_id, company_id, role)
+          SELECT inserted.id, m.c, m.r FROM inserted, unnest(\(companyIDs), \(card.companies.map(\.role))) AS m(c, r)
+        ), history AS (
+          INSERT INTO card_history (card_id, actor, field, old_value, new_value)
+          SELECT inserted.id, \(actor), h.f, h.o, h.n FROM inserted, (
+            SELECT f, o, n, i FROM unnest(\(changes.map(\.field)), \(changes.map(\.old)), \(changes.map(\.new)))
+              WITH ORDINALITY AS c(f, o, n, i)
+            UNION ALL
+            SELECT 'duplicate_forced', '',
+                   'same ' || CASE WHEN d.by_phone THEN 'phone' ELSE 'e-mail' END || ' as contact ' || d.id::text
+                     || '; created with force',
+                   1000000
+            FROM duplicate d
+          ) h
+          ORDER BY h.i
+        ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "inserted"))
+        SELECT 1
+        """,
+        logger: logger
+      ).collect()
+    } catch let error where ConstraintViolation(error) == Self.claimTaken {
+      throw IdentityClaimed()
+    } catch let error where ConstraintViolation(error)?.kind == .foreignKey {
+      // A company removed between the check and the insert.
+      try await requireCompanies(card.companies.map(\.companyID), on: connection)
+      throw error
+    }
+    return stored
+  }
+
+  static let claimTaken = ConstraintViolation(kind: .unique, constraint: "contact_claims_pkey")
+
+  /// The oldest active card holding one of `identities`, as the duplicate to name.
+  func claimHolder(of identities: [String], on connection: PostgresConnection) async throws
+    -> DuplicateContact?
+  {
+    guard !identities.isEmpty else { return nil }
     let rows = try await connection.query(
       """
-      WITH duplicate AS (
-        SELECT c.id, c.name, i.value LIKE 'phone:%' AS by_phone
-        FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
-        WHERE i.value = ANY(\(identities)) AND NOT c.archived
-        ORDER BY c.created_at LIMIT 1
-      ), inserted AS (
-        INSERT INTO contacts (id, name, name_search, phone_numbers, email_addresses, birthday, owner_id, card, created_at)
-        SELECT \(id), \(card.name), \(SearchQuery.searchable(card.name)), \(card.phones.map(\.number)),
-               \(card.emails.map(\.address)), \(card.hasBirthday ? Birthday.text(card.birthday) : nil)::date,
-               \(card.ownerID), \(try bytes(card)), \(createdAt)
-        WHERE \(force) OR NOT EXISTS (SELECT 1 FROM duplicate)
-        RETURNING id
-      ), keys AS (
-        INSERT INTO contact_identities (value, contact_id)
-        SELECT DISTINCT k, inserted.id FROM inserted, unnest(\(searchKeys)) AS k
-      ), history AS (
-        INSERT INTO card_history (card_id, actor, field, old_value, new_value)
-        SELECT inserted.id, \(actor), h.f, h.o, h.n FROM inserted, (
-          SELECT f, o, n, i FROM unnest(\(changes.map(\.field)), \(changes.map(\.old)), \(changes.map(\.new)))
-            WITH ORDINALITY AS c(f, o, n, i)
-          UNION ALL
-          SELECT 'duplicate_forced', '',
-                 'same ' || CASE WHEN d.by_phone THEN 'phone' ELSE 'e-mail' END || ' as contact ' || d.id::text
-                   || '; created with force',
-                 1000000
-          FROM duplicate d
-        ) h
-        ORDER BY h.i
-      ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "inserted"))
-      SELECT id, name, by_phone, EXISTS (SELECT 1 FROM inserted) FROM duplicate
+      SELECT c.id, c.name, cl.value LIKE 'phone:%'
+      FROM contact_claims cl JOIN contacts c ON c.id = cl.contact_id
+      WHERE cl.value = ANY(\(identities))
+      ORDER BY c.created_at, c.id LIMIT 1
       """,
       logger: logger
     )
-    for try await (existing, name, byPhone, inserted) in rows.decode((UUID, String, Bool, Bool).self) where !inserted {
-      throw DuplicateContact(
+    for try await (existing, name, byPhone) in rows.decode((UUID, String, Bool).self) {
+      return DuplicateContact(
         existingID: existing.uuidString.lowercased(), existingName: name, matchedOn: byPhone ? "phone" : "e-mail")
     }
-    if !card.companies.isEmpty { try await linkCompanies(contactID: id, card.companies, on: connection) }
-    return stored
+    return nil
+  }
+
+  /// After a card's phones or e-mails changed, or it was archived (`keeping` empty): the claims
+  /// it gave up pass to the oldest other active card with that identity, and it claims what it
+  /// newly has and nobody holds.
+  func settleClaims(contactID: UUID, keeping identities: [String], on connection: PostgresConnection)
+    async throws
+  {
+    let releasedRows = try await connection.query(
+      """
+      DELETE FROM contact_claims WHERE contact_id = \(contactID) AND NOT (value = ANY(\(identities)))
+      RETURNING value
+      """,
+      logger: logger
+    )
+    var released: [String] = []
+    for try await value in releasedRows.decode(String.self) { released.append(value) }
+    _ = try await connection.query(
+      """
+      INSERT INTO contact_claims (value, contact_id)
+      SELECT value, contact_id FROM (
+        SELECT DISTINCT ON (i.value) i.value, i.contact_id
+        FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
+        WHERE i.value = ANY(\(released)) AND i.contact_id <> \(contactID) AND NOT c.archived
+        ORDER BY i.value, c.created_at, c.id
+      ) heirs
+      UNION ALL
+      SELECT DISTINCT k, \(contactID) FROM unnest(\(identities)) AS k
+      ON CONFLICT DO NOTHING
+      """,
+      logger: logger
+    ).collect()
   }
 
   /// The card's phones and e-mails as identity rows: `phone:+7…`, `email:…`, sorted.
@@ -213,6 +280,7 @@ extension PostgresContactsRepository {
       }
       if changes.contains(where: { ["phones", "emails", "name"].contains($0.field) }) {
         try await replaceIdentities(contactID: uuid, card, on: connection)
+        try await settleClaims(contactID: uuid, keeping: Self.identities(card), on: connection)
       }
       try await recordHistory(changes, cardID: uuid, actor: actor, on: connection)
       try await publish(
@@ -248,6 +316,7 @@ extension PostgresContactsRepository {
       _ = try await connection.query(
         "UPDATE contacts SET archived = true, version = version + 1 WHERE id = \(uuid)", logger: logger
       ).collect()
+      try await settleClaims(contactID: uuid, keeping: [], on: connection)
       current.archived = true
       current.version += 1
       try await recordHistory(

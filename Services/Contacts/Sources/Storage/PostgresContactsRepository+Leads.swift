@@ -142,14 +142,14 @@ extension PostgresContactsRepository {
       card.ownerID = lead.ownerID
       card.companies = membership
       card.attributes = ["lead_source": lead.source, "business_line": lead.businessLine].filter { !$0.value.isEmpty }
-      do {
-        reply.contact = try await insertContact(card, force: false, actor: actor, on: connection)
-      } catch let duplicate as DuplicateContact {
-        // The person is already a contact: the lead joins that card.
+      if let duplicate = try await claimHolder(of: Self.identities(card), on: connection) {
+        // The person is already a contact: the lead joins that card, unless it was archived
+        // since (then its claim has moved on: the caller tries again).
         guard
           var existing = try await loadContact(
-            try UUID(duplicate.existingID, of: "contact"), forUpdate: true, on: connection)
-        else { throw NotFound(entity: "contact", id: duplicate.existingID) }
+            try UUID(duplicate.existingID, of: "contact"), forUpdate: true, on: connection),
+          !existing.archived
+        else { throw IdentityClaimed() }
         if !membership.isEmpty {
           let before = CardChanges.fields(existing)
           existing.companies += membership
@@ -172,6 +172,8 @@ extension PostgresContactsRepository {
             }, aggregateID: existing.id, version: existing.version, actor: actor, on: connection)
         }
         reply.contact = existing
+      } else {
+        reply.contact = try await insertContact(card, force: false, actor: actor, on: connection)
       }
       let contactID = try UUID(reply.contact.id, of: "contact")
       _ = try await connection.query(
