@@ -49,6 +49,19 @@ struct CardInputTests {
     #expect(throws: InvalidField.self) { try SearchQuery.parse("12345") }
   }
 
+  @Test func aPrefixRangeEndsAtTheLastCharactersSuccessor() {
+    #expect(NameSearch.upperBound(of: "петро") == "петрп")
+    #expect(NameSearch.upperBound(of: "smith") == "smiti")
+    #expect(NameSearch.upperBound(of: "a\u{D7FF}") == "a\u{E000}", "surrogates are not characters")
+    #expect(NameSearch.upperBound(of: "b\u{10FFFF}") == "c", "the last character has no successor")
+    #expect(NameSearch.upperBound(of: "\u{10FFFF}") == nil)
+    // Everything starting with the text lies in [text, bound) in byte order.
+    for name in ["петров", "петро", "петро ", "петрович иван"] {
+      #expect(Array(name.utf8).lexicographicallyPrecedes(Array("петрп".utf8)))
+      #expect(!Array(name.utf8).lexicographicallyPrecedes(Array("петро".utf8)))
+    }
+  }
+
   @Test func cardFieldsAreCheckedAndNamed() {
     func reason(_ request: Crm_Contacts_V1_CreateContactRequest) -> String? {
       do {
