@@ -33,59 +33,24 @@ extension PostgresContactsRepository {
   func insertContact(_ card: Crm_Contacts_V1_Contact, force: Bool, actor: String, on connection: PostgresConnection)
     async throws -> Crm_Contacts_V1_Contact
   {
-    let identities = Self.identities(card)
     let id = UUID()
     let createdAt = Date()
     var stored = card
     stored.id = id.uuidString.lowercased()
     stored.version = 1
     stored.createdAt = timestamp(createdAt)
-    let changes = CardChanges.between(nil, CardChanges.fields(card))
-    let companyIDs = try card.companies.map { try UUID($0.companyID, of: "company") }
-    let event = try ContactsEvents.event(
-      aggregateID: stored.id, version: 1, actor: actor, Crm_Contacts_V1_ContactCreated.with { $0.contact = stored })
+    let insert = ContactInsert(
+      id: id, card: card, cardBytes: try bytes(card), createdAt: createdAt, identities: Self.identities(card),
+      searchKeys: Self.searchKeys(card), companyIDs: try card.companies.map { try UUID($0.companyID, of: "company") },
+      actor: actor, changes: CardChanges.between(nil, CardChanges.fields(card)),
+      event: try ContactsEvents.event(
+        aggregateID: stored.id, version: 1, actor: actor, Crm_Contacts_V1_ContactCreated.with { $0.contact = stored }))
     do {
-      _ = try await connection.query(
-        """
-        WITH duplicate AS (
-          SELECT c.id, cl.value LIKE 'phone:%' AS by_phone
-          FROM contact_claims cl JOIN contacts c ON c.id = cl.contact_id
-          WHERE \(force) AND cl.value = ANY(\(identities))
-          ORDER BY c.created_at LIMIT 1
-        ), inserted AS (
-          INSERT INTO contacts (id, name, name_search, phone_numbers, email_addresses, birthday, owner_id, card, created_at)
-          VALUES (\(id), \(card.name), \(SearchQuery.searchable(card.name)), \(card.phones.map(\.number)),
-                  \(card.emails.map(\.address)), \(card.hasBirthday ? Birthday.text(card.birthday) : nil)::date,
-                  \(card.ownerID), \(try bytes(card)), \(createdAt))
-          RETURNING id
-        ), claimed AS (
-          INSERT INTO contact_claims (value, contact_id)
-          SELECT DISTINCT k, inserted.id FROM inserted, unnest(\(identities)) AS k
-          \(unescaped: force ? "ON CONFLICT DO NOTHING" : "")
-        ), keys AS (
-          INSERT INTO contact_identities (value, contact_id)
-          SELECT DISTINCT k, inserted.id FROM inserted, unnest(\(Self.searchKeys(card))) AS k
-        ), links AS (
-          INSERT INTO contact_companies (contact_id, company_id, role)
-          SELECT inserted.id, m.c, m.r FROM inserted, unnest(\(companyIDs), \(card.companies.map(\.role))) AS m(c, r)
-        ), history AS (
-          INSERT INTO card_history (card_id, actor, field, old_value, new_value)
-          SELECT inserted.id, \(actor), h.f, h.o, h.n FROM inserted, (
-            SELECT f, o, n, i FROM unnest(\(changes.map(\.field)), \(changes.map(\.old)), \(changes.map(\.new)))
-              WITH ORDINALITY AS c(f, o, n, i)
-            UNION ALL
-            SELECT 'duplicate_forced', '',
-                   'same ' || CASE WHEN d.by_phone THEN 'phone' ELSE 'e-mail' END || ' as contact ' || d.id::text
-                     || '; created with force',
-                   1000000
-            FROM duplicate d
-          ) h
-          ORDER BY h.i
-        ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "inserted"))
-        SELECT 1
-        """,
-        logger: logger
-      ).collect()
+      let rows =
+        force
+        ? try await connection.execute(InsertForcedContact(insert: insert), logger: logger)
+        : try await connection.execute(InsertContact(insert: insert), logger: logger)
+      for try await _ in rows {}
     } catch let error where ConstraintViolation(error) == Self.claimTaken {
       throw IdentityClaimed()
     } catch let error where ConstraintViolation(error)?.kind == .foreignKey {
