@@ -5,48 +5,57 @@ import GRPCCore
 import GRPCInProcessTransport
 import Logging
 
-/// One service's RPCs hosted for a bench: served in process (a client for seeding, and for
-/// `--in-process` measurements) and, unless `kafka` is nil, over the Kafka transport as service
-/// `service` (the client measured). `body` runs once the Kafka server holds its request
-/// partitions. Without Kafka nothing polls the broker, so an in-process figure is the service's own.
+/// One service's RPCs served in process: a client for seeding, and for `--in-process`
+/// measurements. Nothing polls the broker then, so an in-process figure is the service's own.
 func withBenchHost<T: Sendable>(
-  rpc: any RegistrableRPCService, kafka: KafkaConfiguration?, service: String, fetchWaitMs: Int, logger: Logger,
-  _ body: (_ local: GRPCClient<InProcessTransport.Client>, _ kafka: GRPCClient<KafkaClientTransport>?) async throws -> T
+  rpc: any RegistrableRPCService,
+  _ body: (_ local: GRPCClient<InProcessTransport.Client>) async throws -> T
 ) async throws -> T {
-  let localTransport = InProcessTransport()
-  let localServer = GRPCServer(
-    transport: localTransport.server, services: [rpc], interceptors: [CallerIdentityInterceptor()])
-  let local = GRPCClient(
-    transport: localTransport.client, interceptors: [CallerIdentityClientInterceptor(caller: "bench")])
-  let kafkaServer = kafka.map {
-    KafkaServerTransport(
-      configuration: .init(kafka: $0, service: service, requestPartitions: 8, fetchWait: .milliseconds(fetchWaitMs)),
-      logger: logger)
-  }
-  let kafkaGRPCServer = kafkaServer.map {
-    GRPCServer(transport: $0, services: [rpc], interceptors: [CallerIdentityInterceptor()])
-  }
-  let remote = kafka.map {
-    GRPCClient(
-      transport: KafkaClientTransport(
-        configuration: .init(kafka: $0, service: service, fetchWait: .milliseconds(fetchWaitMs)), logger: logger),
-      interceptors: [CallerIdentityClientInterceptor(caller: "bench")]
-    )
-  }
+  let transport = InProcessTransport()
+  let server = GRPCServer(transport: transport.server, services: [rpc], interceptors: [CallerIdentityInterceptor()])
+  let client = GRPCClient(transport: transport.client, interceptors: [CallerIdentityClientInterceptor(caller: "bench")])
   return try await withThrowingTaskGroup(of: Void.self) { group in
-    group.addTask { try await localServer.serve() }
-    group.addTask { try await local.runConnections() }
-    if let kafkaGRPCServer, let remote {
-      group.addTask { try await kafkaGRPCServer.serve() }
-      group.addTask { try await remote.runConnections() }
-    }
+    group.addTask { try await server.serve() }
+    group.addTask { try await client.runConnections() }
     defer {
-      local.beginGracefulShutdown()
-      remote?.beginGracefulShutdown()
-      localServer.beginGracefulShutdown()
-      kafkaGRPCServer?.beginGracefulShutdown()
+      client.beginGracefulShutdown()
+      server.beginGracefulShutdown()
     }
-    while let kafkaServer, !kafkaServer.isServing { try await Task.sleep(for: .milliseconds(50)) }
-    return try await body(local, remote)
+    return try await body(client)
   }
+}
+
+/// The same RPCs over the Kafka transport for one measured phase, as service `service-phase`:
+/// topics of the phase's own, deleted afterwards. The local broker keeps every record in memory
+/// and its fetches slow down as they pile up (DESIGN §9; its CPU went 54% → 75% → 96% over three
+/// phases on shared topics), which would charge each phase for the ones before it. `body` runs
+/// once the server holds its request partitions.
+func withKafkaPhase<T: Sendable>(
+  _ phase: String, rpc: any RegistrableRPCService, kafka: KafkaConfiguration, service: String, fetchWaitMs: Int,
+  logger: Logger, _ body: (_ remote: GRPCClient<KafkaClientTransport>) async throws -> T
+) async throws -> T {
+  let service = "\(service)-\(phase)"
+  let transport = KafkaServerTransport(
+    configuration: .init(kafka: kafka, service: service, requestPartitions: 8, fetchWait: .milliseconds(fetchWaitMs)),
+    logger: logger)
+  let server = GRPCServer(transport: transport, services: [rpc], interceptors: [CallerIdentityInterceptor()])
+  let client = GRPCClient(
+    transport: KafkaClientTransport(
+      configuration: .init(kafka: kafka, service: service, fetchWait: .milliseconds(fetchWaitMs)), logger: logger),
+    interceptors: [CallerIdentityClientInterceptor(caller: "bench")]
+  )
+  let result = try await withThrowingTaskGroup(of: Void.self) { group in
+    group.addTask { try await server.serve() }
+    group.addTask { try await client.runConnections() }
+    defer {
+      client.beginGracefulShutdown()
+      server.beginGracefulShutdown()
+    }
+    while !transport.isServing { try await Task.sleep(for: .milliseconds(50)) }
+    return try await body(client)
+  }
+  try? await KafkaAdmin(configuration: kafka, logger: logger).deleteTopics([
+    RPCTopics.requests(service: service), RPCTopics.deadLetters(service: service),
+  ])
+  return result
 }

@@ -40,13 +40,11 @@ struct ContactsBench: AsyncParsableCommand {
     let suffix = UUID().uuidString.prefix(8).lowercased()
     let kafka = KafkaConfiguration(bootstrapServers: [brokers], clientID: "bench-contacts")
     let service = "bench-contacts-\(suffix)"
-    let topics = [RPCTopics.requests(service: service), RPCTopics.deadLetters(service: service)]
 
     let figures = try await withBenchSchema(database: database, maximumConnections: poolSize, logger: logger) {
       client in
       try await measure(client: client, kafka: kafka, service: service, logger: logger)
     }
-    try? await KafkaAdmin(configuration: kafka, logger: logger).deleteTopics(topics)
 
     print(
       String(
@@ -73,9 +71,7 @@ struct ContactsBench: AsyncParsableCommand {
     try await MigrationRunner.apply(
       Outbox.migrations + InboxConsumer.migrations + ContactsComponents.migrations, on: client, logger: logger)
     let rpc = ContactsComponents.rpcService(client: client, logger: logger)
-    return try await withBenchHost(
-      rpc: rpc, kafka: inProcess ? nil : kafka, service: service, fetchWaitMs: fetchWaitMs, logger: logger
-    ) { seeder, caller in
+    return try await withBenchHost(rpc: rpc) { seeder in
       let numbers = Counter()
       print("seeding \(cards) cards …")
       let seedClock = ContinuousClock.now
@@ -94,12 +90,23 @@ struct ContactsBench: AsyncParsableCommand {
       }
       print(String(format: "  seeded in %.1f s", (ContinuousClock.now - seedClock).seconds))
 
-      let (create, byName, byPhone) =
-        if let caller {
-          await phases(Crm_Contacts_V1_Contacts.Client(wrapping: caller), numbers: numbers)
-        } else {
-          await phases(Crm_Contacts_V1_Contacts.Client(wrapping: seeder), numbers: numbers)
-        }
+      var results: [Phase: LoadResult] = [:]
+      for phase in Phase.allCases {
+        print(
+          "measuring \(phase.title) for \(seconds) s at \(callers) callers over \(inProcess ? "in-process" : "Kafka") …"
+        )
+        results[phase] =
+          if inProcess {
+            await run(phase, Crm_Contacts_V1_Contacts.Client(wrapping: seeder), numbers: numbers)
+          } else {
+            try await withKafkaPhase(
+              phase.rawValue, rpc: rpc, kafka: kafka, service: service, fetchWaitMs: fetchWaitMs, logger: logger
+            ) { remote in
+              await run(phase, Crm_Contacts_V1_Contacts.Client(wrapping: remote), numbers: numbers)
+            }
+          }
+      }
+      let (create, byName, byPhone) = (results[.create]!, results[.searchByName]!, results[.searchByPhone]!)
       print("measuring PostgreSQL single-row insert transactions (8 clients) …")
       let pg = try await singleRowInserts(client: client, logger: logger)
       return [
@@ -127,31 +134,42 @@ struct ContactsBench: AsyncParsableCommand {
     }
   }
 
-  /// The three measured phases, after a warm-up (group joined, reply topic ready, connections pooled).
-  private func phases<Transport: ClientTransport>(
-    _ contacts: Crm_Contacts_V1_Contacts.Client<Transport>, numbers: Counter
-  ) async -> (LoadResult, LoadResult, LoadResult) {
-    let duration = Duration.seconds(seconds)
+  /// The measured phases, in order.
+  enum Phase: String, CaseIterable {
+    case create
+    case searchByName = "name"
+    case searchByPhone = "phone"
+
+    var title: String {
+      switch self {
+      case .create: "create"
+      case .searchByName: "search by name fragment"
+      case .searchByPhone: "search by phone"
+      }
+    }
+  }
+
+  /// One measured phase, after a warm-up (group joined, reply topic ready, connections pooled).
+  private func run<Transport: ClientTransport>(
+    _ phase: Phase, _ contacts: Crm_Contacts_V1_Contacts.Client<Transport>, numbers: Counter
+  ) async -> LoadResult {
     _ = await LoadGenerator.run(callers: callers, duration: .seconds(2)) {
       _ = try await contacts.searchContacts(.with { $0.query = NameGenerator.phone(Int.random(in: 0..<cards)) })
     }
-    print("measuring create for \(seconds) s at \(callers) callers over \(inProcess ? "in-process" : "Kafka") …")
-    let create = await LoadGenerator.run(callers: callers, duration: duration) {
-      _ = try await contacts.createContact(NameGenerator.card(numbers.next()))
+    return await LoadGenerator.run(callers: callers, duration: .seconds(seconds)) {
+      switch phase {
+      case .create:
+        _ = try await contacts.createContact(NameGenerator.card(numbers.next()))
+      case .searchByName:
+        _ = try await contacts.searchContacts(
+          .with {
+            $0.query = NameGenerator.fragment()
+            $0.page.pageSize = 20
+          })
+      case .searchByPhone:
+        _ = try await contacts.searchContacts(.with { $0.query = NameGenerator.phone(Int.random(in: 0..<cards)) })
+      }
     }
-    print("measuring search by name fragment …")
-    let byName = await LoadGenerator.run(callers: callers, duration: duration) {
-      _ = try await contacts.searchContacts(
-        .with {
-          $0.query = NameGenerator.fragment()
-          $0.page.pageSize = 20
-        })
-    }
-    print("measuring search by phone …")
-    let byPhone = await LoadGenerator.run(callers: callers, duration: duration) {
-      _ = try await contacts.searchContacts(.with { $0.query = NameGenerator.phone(Int.random(in: 0..<cards)) })
-    }
-    return (create, byName, byPhone)
   }
 
   /// Autocommitted single-row inserts from 8 clients for the phase's length.

@@ -44,19 +44,17 @@ struct DealsBench: AsyncParsableCommand {
       client in
       try await MigrationRunner.apply(
         Outbox.migrations + InboxConsumer.migrations + DealsComponents.migrations, on: client, logger: logger)
-      return try await withBenchHost(
-        rpc: DealsComponents.rpcService(client: client, logger: logger), kafka: inProcess ? nil : kafka,
-        service: service,
-        fetchWaitMs: fetchWaitMs, logger: logger
-      ) { local, remote in
+      let rpc = DealsComponents.rpcService(client: client, logger: logger)
+      return try await withBenchHost(rpc: rpc) { local in
         let board = try await seed(Crm_Deals_V1_Deals.Client(wrapping: local), client: client, logger: logger)
-        if let remote { return await measure(Crm_Deals_V1_Deals.Client(wrapping: remote), board: board) }
-        return await measure(Crm_Deals_V1_Deals.Client(wrapping: local), board: board)
+        if inProcess { return await measure(Crm_Deals_V1_Deals.Client(wrapping: local), board: board) }
+        return try await withKafkaPhase(
+          "move", rpc: rpc, kafka: kafka, service: service, fetchWaitMs: fetchWaitMs, logger: logger
+        ) { remote in
+          await measure(Crm_Deals_V1_Deals.Client(wrapping: remote), board: board)
+        }
       }
     }
-    try? await KafkaAdmin(configuration: kafka, logger: logger).deleteTopics([
-      RPCTopics.requests(service: service), RPCTopics.deadLetters(service: service),
-    ])
     print(
       String(
         format: "move deal: %7.0f moves/s   p50 %6.2f ms   p99 %6.2f ms   aborted %.1f%%   other errors %.0f",
