@@ -22,17 +22,11 @@ extension PostgresContactsRepository {
   private func byIdentity(_ value: String, matchedOn: String, _ includeArchived: Bool, _ offset: Int, _ limit: Int)
     async throws -> [SearchHit]
   {
-    let rows = try await client.query(
-      """
-      SELECT c.id, c.card, c.archived, c.created_at, c.version
-      FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
-      WHERE i.value = \(value) AND (\(includeArchived) OR NOT c.archived)
-      ORDER BY c.created_at, c.id OFFSET \(offset) LIMIT \(limit)
-      """,
-      logger: logger
-    )
+    let rows = try await client.execute(
+      CardsWithIdentity(identity: value, includeArchived: includeArchived, offset: offset, limit: limit),
+      logger: logger)
     var hits: [SearchHit] = []
-    for try await (id, card, archived, createdAt, version) in rows.decode((UUID, ByteBuffer, Bool, Date, Int64).self) {
+    for try await (id, card, archived, createdAt, version) in rows {
       let contact = try contact(id: id, card: card, archived: archived, createdAt: createdAt, version: version)
       hits.append(SearchHit(contact: contact, score: 1, matchedOn: matchedOn))
     }

@@ -132,3 +132,31 @@ struct NamesResembling: PostgresPreparedStatement {
   func makeBindings() throws -> PostgresBindings { search.bindings() }
   func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
+
+/// Cards with one identity row (`phone:+7…`, `email:…`), oldest first: search by phone or
+/// e-mail. Parameters: $1 the identity, $2 include archived, $3 offset, $4 limit.
+struct CardsWithIdentity: PostgresPreparedStatement {
+  static let sql = """
+    SELECT c.id, c.card, c.archived, c.created_at, c.version
+    FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
+    WHERE i.value = $1 AND ($2 OR NOT c.archived)
+    ORDER BY c.created_at, c.id OFFSET $3 LIMIT $4
+    """
+  typealias Row = (UUID, ByteBuffer, Bool, Date, Int64)
+
+  var identity: String
+  var includeArchived: Bool
+  var offset: Int
+  var limit: Int
+
+  func makeBindings() throws -> PostgresBindings {
+    var bindings = PostgresBindings(capacity: 4)
+    bindings.append(identity)
+    bindings.append(includeArchived)
+    bindings.append(offset)
+    bindings.append(limit)
+    return bindings
+  }
+
+  func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
