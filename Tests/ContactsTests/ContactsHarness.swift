@@ -32,7 +32,8 @@ enum ContactsHarness {
       [ContactsRPCService(repository: PostgresContactsRepository(client: $0, logger: logger))]
     }
     try await InProcessService.with(
-      database: "contacts", migrations: ContactsSchema.migrations, caller: caller, services: services
+      database: "contacts", migrations: ContactsSchema.migrations,
+      sessionSettings: ContactsComponents.sessionSettings, caller: caller, services: services
     ) { client, database in
       try await body(Context(contacts: Crm_Contacts_V1_Contacts.Client(wrapping: client), database: database))
     }

@@ -17,11 +17,12 @@ public enum InProcessService {
   public static func with(
     database service: String,
     migrations: [Migration],
+    sessionSettings: [String: String] = [:],
     caller: String,
     services: (PostgresClient) -> [any RegistrableRPCService],
     _ body: (GRPCClient<InProcessTransport.Client>, PostgresClient) async throws -> Void
   ) async throws {
-    try await TestSchema.with(database: service) { makeClient in
+    try await TestSchema.with(database: service, sessionSettings: sessionSettings) { makeClient in
       let database = makeClient()
       try await whileRunning(database) {
         try await MigrationRunner.apply(

@@ -7,17 +7,22 @@ import PostgresNIO
 public enum TestSchema {
   static let logger = Logger(label: "test-schema")
 
-  /// Calls `body` with a factory of clients whose tables land in a fresh schema.
+  /// Calls `body` with a factory of clients whose tables land in a fresh schema, their sessions
+  /// set up with `sessionSettings` (a service's own, as its executable would).
   public static func with(
     database service: String,
+    sessionSettings: [String: String] = [:],
     _ body: (_ makeClient: () -> PostgresClient) async throws -> Void
   ) async throws {
-    try await with(database: service) { makeClient, _ in try await body(makeClient) }
+    try await with(database: service, sessionSettings: sessionSettings) { makeClient, _ in
+      try await body(makeClient)
+    }
   }
 
   /// The same, also naming the schema (for a process started with `…&search_path=<schema>`).
   public static func with(
     database service: String,
+    sessionSettings: [String: String] = [:],
     _ body: (_ makeClient: @escaping @Sendable () -> PostgresClient, _ schema: String) async throws -> Void
   ) async throws {
     let schema = "test_\(UUID().uuidString.prefix(8).lowercased())"
@@ -29,7 +34,7 @@ public enum TestSchema {
         try await body(
           {
             var configuration = base
-            configuration.options.additionalStartupParameters = [("search_path", schema)]
+            configuration.apply(sessionSettings: sessionSettings.merging(["search_path": schema]) { _, path in path })
             return PostgresClient(configuration: configuration, backgroundLogger: logger)
           }, schema)
       } catch {

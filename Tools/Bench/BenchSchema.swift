@@ -8,13 +8,14 @@ import PostgresNIO
 func withBenchSchema<T: Sendable>(
   database: String,
   maximumConnections: Int? = nil,
+  sessionSettings: [String: String] = [:],
   logger: Logger,
   _ body: (PostgresClient) async throws -> T
 ) async throws -> T {
   let schema = "bench_\(UUID().uuidString.prefix(8).lowercased())"
   let base = try DatabaseURL.parse(database)
   var scoped = base
-  scoped.options.additionalStartupParameters = [("search_path", schema)]
+  scoped.apply(sessionSettings: sessionSettings.merging(["search_path": schema]) { _, path in path })
   if let maximumConnections { scoped.options.maximumConnections = maximumConnections }
   let admin = PostgresClient(configuration: base, backgroundLogger: logger)
   let client = PostgresClient(configuration: scoped, backgroundLogger: logger)

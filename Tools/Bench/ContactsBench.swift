@@ -41,7 +41,10 @@ struct ContactsBench: AsyncParsableCommand {
     let kafka = KafkaConfiguration(bootstrapServers: [brokers], clientID: "bench-contacts")
     let service = "bench-contacts-\(suffix)"
 
-    let figures = try await withBenchSchema(database: database, maximumConnections: poolSize, logger: logger) {
+    let figures = try await withBenchSchema(
+      database: database, maximumConnections: poolSize, sessionSettings: ContactsComponents.sessionSettings,
+      logger: logger
+    ) {
       client in
       try await measure(client: client, kafka: kafka, service: service, logger: logger)
     }

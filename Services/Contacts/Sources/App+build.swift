@@ -3,7 +3,7 @@ import Hummingbird
 
 /// Composes the contacts service: its schema, its event topic, its RPCs.
 public func buildApplication(_ configuration: ServiceConfiguration) throws -> some ApplicationProtocol {
-  let infrastructure = try ServiceInfrastructure(configuration)
+  let infrastructure = try ServiceInfrastructure(configuration, sessionSettings: ContactsComponents.sessionSettings)
   return try ServiceApplication.build(
     infrastructure,
     migrations: ContactsComponents.migrations,

@@ -9,12 +9,15 @@ public struct ServiceInfrastructure: Sendable {
   public let postgres: PostgresClient
   public let kafkaAdmin: KafkaAdmin
 
-  public init(_ configuration: ServiceConfiguration) throws(KafkaError) {
+  /// `sessionSettings`: the service's PostgreSQL session parameters (`apply(sessionSettings:)`).
+  public init(_ configuration: ServiceConfiguration, sessionSettings: [String: String] = [:]) throws(KafkaError) {
     self.configuration = configuration
     var logger = Logger(label: "crm.\(configuration.service.rawValue)")
     logger.logLevel = configuration.logLevel
     self.logger = logger
-    postgres = PostgresClient(configuration: configuration.database, backgroundLogger: logger)
+    var database = configuration.database
+    database.apply(sessionSettings: sessionSettings)
+    postgres = PostgresClient(configuration: database, backgroundLogger: logger)
     kafkaAdmin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)
   }
 
