@@ -55,14 +55,24 @@ struct NameSearch {
   /// A hit: the card's columns, its score and what matched.
   typealias Row = (UUID, ByteBuffer, Bool, Date, Int64, Float, String)
 
-  static let columns = "h.id, c.card, c.archived, c.created_at, c.version, h.score, h.matched_on"
+  /// The tiers' `UNION ALL` (each branch: id, tier, order within the tier, score, what matched),
+  /// cut at the rows wanted, with the cards of the hits, in tier order.
+  static func ranked(_ tiers: String) -> String {
+    """
+    SELECT h.id, c.card, c.archived, c.created_at, c.version, h.score, h.matched_on FROM (
+    \(tiers)
+      LIMIT $5
+    ) h JOIN contacts c ON c.id = h.id
+    ORDER BY h.tier, h.ord
+    """
+  }
 }
 
 /// Tiers 1–4: the name or one of its words is or starts with the text. Parameters: $1 text,
 /// $2 its upper bound, $3 text as a LIKE literal, $4 include archived, $5 rows wanted.
 struct NamesStartingWith: PostgresPreparedStatement {
-  static let sql = """
-    SELECT \(NameSearch.columns) FROM (
+  static let sql = NameSearch.ranked(
+    """
       (SELECT id, 1 AS tier, row_number() OVER (ORDER BY name_search COLLATE "C", id) AS ord, 3::real AS score,
               'name' AS matched_on
        FROM contacts
@@ -88,10 +98,7 @@ struct NamesStartingWith: PostgresPreparedStatement {
        WHERE i.value COLLATE "C" > 'word:' || $1 AND i.value COLLATE "C" < 'word:' || $2
          AND c.name_search NOT LIKE $3 || '%' AND ($4 OR NOT c.archived)
        ORDER BY i.value COLLATE "C", i.contact_id LIMIT $5)
-      LIMIT $5
-    ) h JOIN contacts c ON c.id = h.id
-    ORDER BY h.tier, h.ord
-    """
+    """)
   typealias Row = NameSearch.Row
 
   var search: NameSearch
@@ -103,8 +110,8 @@ struct NamesStartingWith: PostgresPreparedStatement {
 /// Tiers 5–6: names and company names like the text, for typos; the threshold of `<%` is the
 /// transaction's `pg_trgm.word_similarity_threshold`. Same parameters as `NamesStartingWith`.
 struct NamesResembling: PostgresPreparedStatement {
-  static let sql = """
-    SELECT \(NameSearch.columns) FROM (
+  static let sql = NameSearch.ranked(
+    """
       (SELECT id, 5 AS tier, row_number() OVER (ORDER BY public.word_similarity($1, name_search) DESC, id) AS ord,
               public.word_similarity($1, name_search)::real AS score, 'name' AS matched_on
        FROM contacts
@@ -121,10 +128,7 @@ struct NamesResembling: PostgresPreparedStatement {
                   OR p.name_search LIKE '% ' || $3 || '%')
          AND ($4 OR NOT p.archived)
        ORDER BY 3 LIMIT $5)
-      LIMIT $5
-    ) h JOIN contacts c ON c.id = h.id
-    ORDER BY h.tier, h.ord
-    """
+    """)
   typealias Row = NameSearch.Row
 
   var search: NameSearch
