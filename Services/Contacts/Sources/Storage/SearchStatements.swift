@@ -44,8 +44,9 @@ struct NameSearch {
   func bindings() -> PostgresBindings {
     var bindings = PostgresBindings(capacity: 5)
     bindings.append(text)
-    // No upper bound (a text ending in U+10FFFF): every longer string is above the text.
-    bindings.append(Self.upperBound(of: text) ?? String(Unicode.Scalar(0x10FFFF)!) + "\u{10FFFF}")
+    // No successor (a text made only of U+10FFFF): the text plus the last character bounds
+    // every string that starts with it except those continuing with U+10FFFF itself.
+    bindings.append(Self.upperBound(of: text) ?? text + "\u{10FFFF}")
     bindings.append(likeEscaped)
     bindings.append(includeArchived)
     bindings.append(wanted)
