@@ -50,7 +50,7 @@ public enum DatabaseURL {
       guard !path.isEmpty, path.allSatisfy({ allowed.contains($0) }) else {
         throw Invalid(reason: "has search_path \"\(path)\"; expected lower-case schema names separated by commas")
       }
-      configuration.options.additionalStartupParameters = [("search_path", path)]
+      configuration.apply(sessionSettings: ["search_path": path])
     }
     return configuration
   }

@@ -34,7 +34,8 @@ public enum TestSchema {
         try await body(
           {
             var configuration = base
-            configuration.apply(sessionSettings: sessionSettings.merging(["search_path": schema]) { _, path in path })
+            configuration.apply(sessionSettings: sessionSettings)
+            configuration.apply(sessionSettings: ["search_path": schema])
             return PostgresClient(configuration: configuration, backgroundLogger: logger)
           }, schema)
       } catch {

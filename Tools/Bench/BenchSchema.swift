@@ -15,7 +15,8 @@ func withBenchSchema<T: Sendable>(
   let schema = "bench_\(UUID().uuidString.prefix(8).lowercased())"
   let base = try DatabaseURL.parse(database)
   var scoped = base
-  scoped.apply(sessionSettings: sessionSettings.merging(["search_path": schema]) { _, path in path })
+  scoped.apply(sessionSettings: sessionSettings)
+  scoped.apply(sessionSettings: ["search_path": schema])
   if let maximumConnections { scoped.options.maximumConnections = maximumConnections }
   let admin = PostgresClient(configuration: base, backgroundLogger: logger)
   let client = PostgresClient(configuration: scoped, backgroundLogger: logger)
