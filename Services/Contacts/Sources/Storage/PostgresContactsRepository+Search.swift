@@ -40,30 +40,34 @@ extension PostgresContactsRepository {
     -> [SearchHit]
   {
     let search = NameSearch(text: text, includeArchived: includeArchived, wanted: offset + limit)
-    var rows: [NameSearch.Row] = []
-    for try await row in try await client.execute(NamesStartingWith(search: search), logger: logger) {
-      rows.append(row)
-    }
-    if Set(rows.map { $0.0 }).count < search.wanted {
-      rows += try await client.withTransaction(logger: logger) { connection in
-        _ = try await connection.query(
-          "SELECT set_config('pg_trgm.word_similarity_threshold', \(String(Self.nameSimilarityThreshold)), true)",
-          logger: logger
-        ).collect()
-        var similar: [NameSearch.Row] = []
-        for try await row in try await connection.execute(NamesResembling(search: search), logger: logger) {
-          similar.append(row)
-        }
-        return similar
-      }
-    }
     var hits: [SearchHit] = []
     var seen = Set<UUID>()
-    for (id, card, archived, createdAt, version, score, matchedOn) in rows where seen.insert(id).inserted {
-      hits.append(
-        SearchHit(
-          contact: try contact(id: id, card: card, archived: archived, createdAt: createdAt, version: version),
-          score: score, matchedOn: matchedOn))
+    func add(_ rows: [NameSearch.Row]) throws {
+      for (id, card, archived, createdAt, version, score, matchedOn) in rows where seen.insert(id).inserted {
+        hits.append(
+          SearchHit(
+            contact: try contact(id: id, card: card, archived: archived, createdAt: createdAt, version: version),
+            score: score, matchedOn: matchedOn))
+      }
+    }
+    var starting: [NameSearch.Row] = []
+    for try await row in try await client.execute(NamesStartingWith(search: search), logger: logger) {
+      starting.append(row)
+    }
+    try add(starting)
+    if hits.count < search.wanted {
+      try add(
+        try await client.withTransaction(logger: logger) { connection in
+          _ = try await connection.query(
+            "SELECT set_config('pg_trgm.word_similarity_threshold', \(String(Self.nameSimilarityThreshold)), true)",
+            logger: logger
+          ).collect()
+          var similar: [NameSearch.Row] = []
+          for try await row in try await connection.execute(NamesResembling(search: search), logger: logger) {
+            similar.append(row)
+          }
+          return similar
+        })
     }
     return Array(hits.prefix(search.wanted).dropFirst(offset))
   }
