@@ -22,27 +22,19 @@ struct ContactsBench: AsyncParsableCommand {
     abstract: "Contacts RPCs over Kafka on 100,000 cards, against PostgreSQL's single-row insert rate."
   )
 
-  @Option(help: "postgres://… of the contacts database (the bench works in a schema of its own).")
-  var database: String
-  @Option var brokers = "127.0.0.1:19092"
+  @OptionGroup var options: ServiceBenchOptions
   @Option(help: "Cards in the database before measuring.") var cards = 100_000
-  @Option(help: "Concurrent callers over the Kafka transport.") var callers = 64
-  @Option(help: "Seconds per phase.") var seconds = 10
-  @Option(help: "Fetch wait of the Kafka consumers, in milliseconds.") var fetchWaitMs = 2
-  @Option(help: "PostgreSQL connections of the service.") var poolSize = 16
-  @Option(help: "Write the figures as JSON to this file.") var json: String?
-  @Flag(help: "Measure over GRPCCore's in-process transport instead (the service's own cost, no broker).")
-  var inProcess = false
 
   func run() async throws {
     bootstrapBenchLogging()
     let logger = Logger(label: "bench-contacts")
     let suffix = UUID().uuidString.prefix(8).lowercased()
-    let kafka = KafkaConfiguration(bootstrapServers: [brokers], clientID: "bench-contacts")
+    let kafka = KafkaConfiguration(bootstrapServers: [options.brokers], clientID: "bench-contacts")
     let service = "bench-contacts-\(suffix)"
 
     let figures = try await withBenchSchema(
-      database: database, maximumConnections: poolSize, sessionSettings: ContactsComponents.sessionSettings,
+      database: options.database, maximumConnections: options.poolSize,
+      sessionSettings: ContactsComponents.sessionSettings,
       logger: logger
     ) {
       client in
@@ -65,7 +57,7 @@ struct ContactsBench: AsyncParsableCommand {
         figures["search_phone_errors"]!))
     print(String(format: "pg single-row insert tx (8 clients): %.0f/s", figures["pg_single_row_tx_per_s"]!))
     print(String(format: "create vs pg: %.3f", figures["create_vs_pg_ratio"]!))
-    try writeFigures(figures, to: json)
+    try writeFigures(figures, to: options.json)
   }
 
   private func measure(client: PostgresClient, kafka: KafkaConfiguration, service: String, logger: Logger)
@@ -96,14 +88,14 @@ struct ContactsBench: AsyncParsableCommand {
       var results: [Phase: LoadResult] = [:]
       for phase in Phase.allCases {
         print(
-          "measuring \(phase.title) for \(seconds) s at \(callers) callers over \(inProcess ? "in-process" : "Kafka") …"
+          "measuring \(phase.title) for \(options.seconds) s at \(options.callers) callers over \(options.transportName) …"
         )
         results[phase] =
-          if inProcess {
+          if options.inProcess {
             await run(phase, Crm_Contacts_V1_Contacts.Client(wrapping: seeder), numbers: numbers)
           } else {
             try await withKafkaPhase(
-              phase.rawValue, rpc: rpc, kafka: kafka, service: service, fetchWaitMs: fetchWaitMs, logger: logger
+              phase.rawValue, rpc: rpc, kafka: kafka, service: service, fetchWaitMs: options.fetchWaitMs, logger: logger
             ) { remote in
               await run(phase, Crm_Contacts_V1_Contacts.Client(wrapping: remote), numbers: numbers)
             }
@@ -114,8 +106,8 @@ struct ContactsBench: AsyncParsableCommand {
       let pg = try await singleRowInserts(client: client, logger: logger)
       return [
         "cards": Double(cards),
-        "callers": Double(callers),
-        "in_process": inProcess ? 1 : 0,
+        "callers": Double(options.callers),
+        "in_process": options.inProcess ? 1 : 0,
         "create_per_s": create.callsPerSecond,
         "create_p50_ms": create.percentile(0.5),
         "create_p99_ms": create.percentile(0.99),
@@ -156,10 +148,10 @@ struct ContactsBench: AsyncParsableCommand {
   private func run<Transport: ClientTransport>(
     _ phase: Phase, _ contacts: Crm_Contacts_V1_Contacts.Client<Transport>, numbers: Counter
   ) async -> LoadResult {
-    _ = await LoadGenerator.run(callers: callers, duration: .seconds(2)) {
+    _ = await LoadGenerator.run(callers: options.callers, duration: .seconds(2)) {
       _ = try await contacts.searchContacts(.with { $0.query = NameGenerator.phone(Int.random(in: 0..<cards)) })
     }
-    return await LoadGenerator.run(callers: callers, duration: .seconds(seconds)) {
+    return await LoadGenerator.run(callers: options.callers, duration: .seconds(options.seconds)) {
       switch phase {
       case .create:
         _ = try await contacts.createContact(NameGenerator.card(numbers.next()))
@@ -182,7 +174,7 @@ struct ContactsBench: AsyncParsableCommand {
       logger: logger
     ).collect()
     let payload = ByteBuffer(bytes: [UInt8](repeating: 42, count: 200))
-    let result = await LoadGenerator.run(callers: 8, duration: .seconds(seconds)) {
+    let result = await LoadGenerator.run(callers: 8, duration: .seconds(options.seconds)) {
       _ = try await client.query(
         "INSERT INTO raw_inserts (name, payload) VALUES (\("Иван Петров"), \(payload))", logger: logger
       ).collect()

@@ -21,35 +21,28 @@ struct DealsBench: AsyncParsableCommand {
     abstract: "Forward moves of random deals over Kafka: moves/s, p99, and the share ABORTED."
   )
 
-  @Option(help: "postgres://… of the deals database (the bench works in a schema of its own).")
-  var database: String
-  @Option var brokers = "127.0.0.1:19092"
+  @OptionGroup var options: ServiceBenchOptions
   @Option(help: "Open deals before measuring.") var deals = 10_000
-  @Option(help: "Concurrent callers.") var callers = 64
-  @Option(help: "Seconds measured.") var seconds = 10
-  @Option(help: "Fetch wait of the Kafka consumers, in milliseconds.") var fetchWaitMs = 2
-  @Option(help: "PostgreSQL connections of the service.") var poolSize = 16
-  @Option(help: "Write the figures as JSON to this file.") var json: String?
-  @Flag(help: "Measure over GRPCCore's in-process transport instead (the service's own cost, no broker).")
-  var inProcess = false
 
   static let stages = 12
 
   func run() async throws {
     bootstrapBenchLogging()
     let logger = Logger(label: "bench-deals")
-    let kafka = KafkaConfiguration(bootstrapServers: [brokers], clientID: "bench-deals")
+    let kafka = KafkaConfiguration(bootstrapServers: [options.brokers], clientID: "bench-deals")
     let service = "bench-deals-\(UUID().uuidString.prefix(8).lowercased())"
-    let figures = try await withBenchSchema(database: database, maximumConnections: poolSize, logger: logger) {
+    let figures = try await withBenchSchema(
+      database: options.database, maximumConnections: options.poolSize, logger: logger
+    ) {
       client in
       try await MigrationRunner.apply(
         Outbox.migrations + InboxConsumer.migrations + DealsComponents.migrations, on: client, logger: logger)
       let rpc = DealsComponents.rpcService(client: client, logger: logger)
       return try await withBenchHost(rpc: rpc) { local in
         let board = try await seed(Crm_Deals_V1_Deals.Client(wrapping: local), client: client, logger: logger)
-        if inProcess { return await measure(Crm_Deals_V1_Deals.Client(wrapping: local), board: board) }
+        if options.inProcess { return await measure(Crm_Deals_V1_Deals.Client(wrapping: local), board: board) }
         return try await withKafkaPhase(
-          "move", rpc: rpc, kafka: kafka, service: service, fetchWaitMs: fetchWaitMs, logger: logger
+          "move", rpc: rpc, kafka: kafka, service: service, fetchWaitMs: options.fetchWaitMs, logger: logger
         ) { remote in
           await measure(Crm_Deals_V1_Deals.Client(wrapping: remote), board: board)
         }
@@ -61,7 +54,7 @@ struct DealsBench: AsyncParsableCommand {
         figures["move_per_s"] as! Double, figures["move_p50_ms"] as! Double, figures["move_p99_ms"] as! Double,
         (figures["aborted_share"] as! Double) * 100, figures["errors"] as! Double))
     if let failed = figures["errors_by_code"] as? [String: Int], !failed.isEmpty { print("errors: \(failed)") }
-    try writeFigures(figures, to: json)
+    try writeFigures(figures, to: options.json)
   }
 
   /// The pipeline, the deals' contacts (as the contacts events would have made them known) and the deals.
@@ -122,14 +115,14 @@ struct DealsBench: AsyncParsableCommand {
     -> [String: any Sendable]
   {
     // Warm-up: the reply topic, the consumer group and the connection pool.
-    _ = await LoadGenerator.run(callers: callers, duration: .seconds(2)) {
+    _ = await LoadGenerator.run(callers: options.callers, duration: .seconds(2)) {
       _ = try await deals.getDeal(.with { $0.dealID = board.randomDealID() })
     }
-    print("moving deals for \(seconds) s at \(callers) callers over \(inProcess ? "in-process" : "Kafka") …")
+    print("moving deals for \(options.seconds) s at \(options.callers) callers over \(options.transportName) …")
     let aborted = Atomic<Int>(0)
     let moved = Atomic<Int>(0)
     let failures = FailureTally()
-    let result = await LoadGenerator.run(callers: callers, duration: .seconds(seconds)) {
+    let result = await LoadGenerator.run(callers: options.callers, duration: .seconds(options.seconds)) {
       guard let move = board.pickMove() else { return }
       do {
         let deal = try await deals.moveDeal(
@@ -152,8 +145,8 @@ struct DealsBench: AsyncParsableCommand {
     let calls = Double(result.calls)
     return [
       "deals": Double(self.deals),
-      "callers": Double(callers),
-      "in_process": inProcess ? 1 : 0,
+      "callers": Double(options.callers),
+      "in_process": options.inProcess ? 1 : 0,
       "move_per_s": Double(moved.load(ordering: .relaxed)) / result.seconds,
       "calls_per_s": result.callsPerSecond,
       "move_p50_ms": result.percentile(0.5),
