@@ -4,6 +4,8 @@ import GRPCCore
 /// `CallerIdentity.current` (set for the handler's task by `CallerIdentityInterceptor`).
 public enum CallerIdentity {
   public static let metadataKey = "crm-caller"
+  /// Longest caller name, in UTF-8 bytes: it is copied into every event and history row.
+  public static let byteLimit = 128
 
   @TaskLocal public static var current: String?
 }
@@ -18,6 +20,17 @@ public struct CallerIdentityInterceptor: ServerInterceptor {
     next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
   ) async throws -> StreamingServerResponse<Output> {
     let caller = request.metadata[stringValues: CallerIdentity.metadataKey].first(where: { _ in true })
+    if let caller {
+      guard caller.utf8.count <= CallerIdentity.byteLimit else {
+        throw RPCError(
+          code: .invalidArgument,
+          message: "metadata \(CallerIdentity.metadataKey): has \(caller.utf8.count) bytes; at most \(CallerIdentity.byteLimit)")
+      }
+      guard caller.unicodeScalars.allSatisfy({ Text.allowed($0, multiline: false) }) else {
+        throw RPCError(
+          code: .invalidArgument, message: "metadata \(CallerIdentity.metadataKey): holds a control or bidirectional character")
+      }
+    }
     return try await CallerIdentity.$current.withValue(caller) {
       try await next(request, context)
     }

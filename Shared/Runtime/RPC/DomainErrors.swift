@@ -1,5 +1,6 @@
 import CRMDatabase
 import GRPCCore
+import PostgresNIO
 
 extension RPCError {
   /// The status a handler answers for a domain failure: bad input is INVALID_ARGUMENT, a broken
@@ -22,6 +23,19 @@ extension RPCError {
       self.init(code: .notFound, message: missing.description)
     case let rpc as RPCError:
       self = rpc
+    case let database as PSQLError:
+      guard let state = database.serverInfo?[.sqlState] else { return nil }
+      switch state {
+      case "40001", "40P01":
+        // A serialization failure or a deadlock: PostgreSQL rolled the change back to let a
+        // concurrent one through; the same request can succeed now.
+        self.init(code: .aborted, message: "the change collided with a concurrent one (SQLSTATE \(state)); try again")
+      case _ where state.hasPrefix("22"):
+        // A data exception: a value the input checks let through but the database refuses.
+        self.init(code: .invalidArgument, message: "a value the database refuses (SQLSTATE \(state))")
+      default:
+        return nil
+      }
     default:
       return nil
     }

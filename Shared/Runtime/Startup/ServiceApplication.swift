@@ -14,6 +14,11 @@ import ServiceLifecycle
 public enum ServiceApplication {
   public typealias Context = BasicRequestContext
 
+  /// The kit's tables in every service's database: outbox, inbox, replies of create-like requests.
+  public static var kitMigrations: [Migration] {
+    Outbox.migrations + InboxConsumer.migrations + RequestReplies.migrations
+  }
+
   public static func build(
     _ infrastructure: ServiceInfrastructure,
     registry: PrometheusCollectorRegistry = Observability.registry,
@@ -29,7 +34,7 @@ public enum ServiceApplication {
     let gate = SchemaGate()
     let migrator = SchemaMigrationService(
       client: infrastructure.postgres,
-      migrations: Outbox.migrations + InboxConsumer.migrations + migrations,
+      migrations: kitMigrations + migrations,
       gate: gate,
       logger: logger
     )

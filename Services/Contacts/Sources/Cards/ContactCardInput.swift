@@ -15,10 +15,10 @@ enum ContactCardInput {
     card.phones = try Phones.validate(request.phones, field: prefix + "phones")
     card.emails = try Emails.validate(request.emails, field: prefix + "emails")
     card.position = try Text.field(request.position, prefix + "position", limit: CardLimits.textLength)
-    card.address = try Text.field(request.address, prefix + "address", limit: CardLimits.textLength)
+    card.address = try Text.field(request.address, prefix + "address", limit: CardLimits.textLength, multiline: true)
     if request.hasBirthday { card.birthday = try Birthday.validate(request.birthday, field: prefix + "birthday") }
     card.ownerID = try Text.field(request.ownerID, prefix + "owner_id", limit: CardLimits.nameLength, required: true)
-    card.notes = try Text.field(request.notes, prefix + "notes", limit: CardLimits.notesLength)
+    card.notes = try Text.field(request.notes, prefix + "notes", limit: CardLimits.notesLength, multiline: true)
     guard request.tags.count <= CardLimits.listLength else {
       throw InvalidField(
         field: prefix + "tags", reason: "has \(request.tags.count) tags; at most \(CardLimits.listLength)")
@@ -38,7 +38,7 @@ enum ContactCardInput {
       let field = prefix + "companies[\(index)]"
       try membership.requireKnownFields(field)
       guard UUID(uuidString: membership.companyID) != nil else {
-        throw InvalidField(field: field + ".company_id", reason: "\"\(membership.companyID)\" is not a company id")
+        throw InvalidField(field: field + ".company_id", reason: "\(Text.quoted(membership.companyID)) is not a company id")
       }
       guard seen.insert(membership.companyID.lowercased()).inserted else {
         throw InvalidField(field: field + ".company_id", reason: "names company \(membership.companyID) twice")
@@ -62,7 +62,7 @@ enum Phones {
     for (index, phone) in phones.enumerated() {
       try phone.requireKnownFields("\(field)[\(index)]")
       guard let number = PhoneNumber.e164(phone.number) else {
-        throw InvalidField(field: "\(field)[\(index)].number", reason: "\"\(phone.number)\" is not a phone number")
+        throw InvalidField(field: "\(field)[\(index)].number", reason: "\(Text.quoted(phone.number)) is not a phone number")
       }
       guard !result.contains(where: { $0.number == number }) else { continue }
       var normalized = Crm_Contacts_V1_Phone()
@@ -84,7 +84,7 @@ enum Emails {
     for (index, email) in emails.enumerated() {
       try email.requireKnownFields("\(field)[\(index)]")
       guard let address = EmailAddress.normalized(email.address) else {
-        throw InvalidField(field: "\(field)[\(index)].address", reason: "\"\(email.address)\" is not an e-mail address")
+        throw InvalidField(field: "\(field)[\(index)].address", reason: "\(Text.quoted(email.address)) is not an e-mail address")
       }
       guard !result.contains(where: { $0.address == address }) else { continue }
       var normalized = Crm_Contacts_V1_Email()
@@ -104,7 +104,7 @@ enum Attributes {
     var result: [String: String] = [:]
     for (key, value) in attributes {
       let key = try Text.field(key, "\(field) key", limit: CardLimits.nameLength, required: true)
-      result[key] = try Text.field(value, "\(field)[\(key)]", limit: CardLimits.textLength)
+      result[key] = try Text.field(value, "\(field)[\(key)]", limit: CardLimits.textLength, multiline: true)
     }
     return result
   }

@@ -8,6 +8,10 @@ import GRPCCore
 /// nothing is written), then hands it to the repository; maps domain failures to statuses.
 struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   let repository: any ContactsRepository
+  let pageTokens: PageTokenKey
+  /// How deep a search pages: the ranked tiers are read from their start on every page, so a
+  /// page costs its position plus its size; past this, narrow the query.
+  static let searchDepth = 1_000
 
   var actor: String { CallerIdentity.current ?? "anonymous" }
 
@@ -48,7 +52,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       }
       if !email.isEmpty {
         guard let address = EmailAddress.normalized(email) else {
-          throw InvalidField(field: "email", reason: "\"\(email)\" is not an e-mail address")
+          throw InvalidField(field: "email", reason: "\(Text.quoted(email)) is not an e-mail address")
         }
         lead.email = address
       }
@@ -64,12 +68,12 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   {
     try await answer {
       try request.requireKnownFields("request")
-      let page = try Page(request.page)
+      let page = try Page(request.page, scope: "ListLeads", key: pageTokens)
       let filter = LeadFilter(status: request.status, ownerID: request.ownerID, businessLine: request.businessLine)
       let (leads, next) = try await repository.leads(filter, after: page.cursor, limit: page.size)
       return .with {
         $0.leads = leads
-        $0.nextPageToken = next.map(Page.token) ?? ""
+        $0.nextPageToken = next.map(page.token) ?? ""
       }
     }
   }
@@ -79,7 +83,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   {
     try await answer {
       try request.requireKnownFields("request")
-      let reason = try Text.field(request.reason, "reason", limit: CardLimits.textLength, required: true)
+      let reason = try Text.field(request.reason, "reason", limit: CardLimits.textLength, required: true, multiline: true)
       return try await repository.rejectLead(
         id: request.leadID, reason: reason, expectedVersion: request.expectedVersion, actor: actor)
     }
@@ -178,11 +182,11 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   {
     try await answer {
       try request.requireKnownFields("request")
-      let page = try Page(request.page)
+      let page = try Page(request.page, scope: "GetCardHistory", key: pageTokens)
       let (changes, next) = try await repository.history(cardID: request.cardID, after: page.cursor, limit: page.size)
       return .with {
         $0.changes = changes
-        $0.nextPageToken = next.map(Page.token) ?? ""
+        $0.nextPageToken = next.map(page.token) ?? ""
       }
     }
   }
@@ -193,8 +197,12 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
     try await answer {
       try request.requireKnownFields("request")
       let query = try SearchQuery.parse(request.query)
-      let page = try Page(request.page)
+      let page = try Page(request.page, scope: "SearchContacts", key: pageTokens)
+      // The cursor of a search is the position reached: sealed, and never past the depth.
       let offset = Int(page.cursor ?? 0)
+      guard offset <= Self.searchDepth else {
+        throw InvalidField(field: "page.page_token", reason: "goes past the search depth of \(Self.searchDepth)")
+      }
       // One more than the page shows whether another page follows.
       let hits = try await repository.search(
         query, includeArchived: request.includeArchived, offset: offset, limit: page.size + 1)
@@ -206,7 +214,8 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
             $0.matchedOn = hit.matchedOn
           }
         }
-        $0.nextPageToken = hits.count > page.size ? Page.token(Int64(offset + page.size)) : ""
+        let reached = offset + page.size
+        $0.nextPageToken = hits.count > page.size && reached <= Self.searchDepth ? page.token(Int64(reached)) : ""
       }
     }
   }

@@ -11,7 +11,8 @@ extension PostgresContactsRepository {
 
   func createLead(_ lead: Crm_Contacts_V1_Lead, actor: String) async throws -> Crm_Contacts_V1_Lead {
     let id = UUID()
-    return try await client.withTransaction(logger: logger) { connection in
+    return try await idempotent(client: client, logger: logger) { key in
+      try await client.withTransaction(logger: logger) { connection in
       let rows = try await connection.query(
         """
         INSERT INTO leads (id, name, phone, email, source, owner_id, business_line, status)
@@ -25,7 +26,9 @@ extension PostgresContactsRepository {
       try await publish(
         Crm_Contacts_V1_LeadCreated.with { $0.lead = created }, aggregateID: created.id, version: created.version,
         actor: actor, on: connection)
+      try await RequestReplies.record(created, key: key, on: connection, logger: logger)
       return created
+    }
     }
   }
 
@@ -100,6 +103,7 @@ extension PostgresContactsRepository {
   func rejectLead(id: String, reason: String, expectedVersion: Int64, actor: String) async throws
     -> Crm_Contacts_V1_Lead
   {
+    try await idempotent(client: client, logger: logger) { key in
     try await client.withTransaction(logger: logger) { connection in
       var lead = try await openLeadForChange(id, expectedVersion: expectedVersion, on: connection)
       _ = try await connection.query(
@@ -124,6 +128,7 @@ extension PostgresContactsRepository {
   func convertLead(id: String, companyName: String, pipelineID: String, expectedVersion: Int64, actor: String)
     async throws -> Crm_Contacts_V1_ConvertLeadReply
   {
+    try await idempotent(client: client, logger: logger) { key in
     try await client.withTransaction(logger: logger) { connection in
       var lead = try await openLeadForChange(id, expectedVersion: expectedVersion, on: connection)
       var reply = Crm_Contacts_V1_ConvertLeadReply()
@@ -194,7 +199,9 @@ extension PostgresContactsRepository {
           $0.companyID = reply.company.id
           $0.pipelineID = pipelineID
         }, aggregateID: lead.id, version: lead.version, actor: actor, on: connection)
+      try await RequestReplies.record(reply, key: key, on: connection, logger: logger)
       return reply
+    }
     }
   }
 }

@@ -41,7 +41,7 @@ enum DealInput {
   static func id(_ value: String, _ field: String) throws(InvalidField) -> UUID {
     guard !value.isEmpty else { throw InvalidField(field: field, reason: "is empty") }
     guard let uuid = UUID(uuidString: value) else {
-      throw InvalidField(field: field, reason: "\"\(value)\" is not an id")
+      throw InvalidField(field: field, reason: "\(Text.quoted(value)) is not an id")
     }
     return uuid
   }
@@ -54,7 +54,7 @@ enum DealInput {
     }
     let currency = money.currency.trimmingCharacters(in: .whitespaces).uppercased()
     guard currency.count == 3, Locale.commonISOCurrencyCodes.contains(currency) else {
-      throw InvalidField(field: "\(field).currency", reason: "\"\(money.currency)\" is not an ISO 4217 currency code")
+      throw InvalidField(field: "\(field).currency", reason: "\(Text.quoted(money.currency)) is not an ISO 4217 currency code")
     }
     return .with {
       $0.minorUnits = money.minorUnits
@@ -90,8 +90,8 @@ enum DealInput {
     reason: String, kind: Crm_Deals_V1_ObjectionKind, conditions: String
   ) {
     try request.requireKnownFields("request")
-    let reason = try Text.field(request.reason, "reason", limit: longTextLength, required: true)
-    let conditions = try Text.field(request.conditions, "conditions", limit: longTextLength)
+    let reason = try Text.field(request.reason, "reason", limit: longTextLength, required: true, multiline: true)
+    let conditions = try Text.field(request.conditions, "conditions", limit: longTextLength, multiline: true)
     switch request.kind {
     case .real:
       // A real objection is the one where the client says under which conditions he would buy.
@@ -108,7 +108,7 @@ enum DealInput {
 
   /// The loss reason as the pipeline spells it when it is one of its list, else the free text.
   static func lossReason(_ value: String, listed: [String]) throws(InvalidField) -> String {
-    let reason = try Text.field(value, "reason", limit: longTextLength, required: true)
+    let reason = try Text.field(value, "reason", limit: longTextLength, required: true, multiline: true)
     return listed.first { $0.lowercased() == reason.lowercased() } ?? reason
   }
 }
