@@ -37,14 +37,14 @@ public enum RequestReplies {
     async throws
   {
     _ = try await connection.query(
-      "INSERT INTO request_replies (key, reply) VALUES (\(key), \(reply))", logger: logger
+      "INSERT INTO request_replies (key, reply) VALUES (\(key), \(ByteBuffer(bytes: reply)))", logger: logger
     ).collect()
   }
 
   /// The reply stored under `key`, if any.
   public static func reply(key: String, client: PostgresClient, logger: Logger) async throws -> [UInt8]? {
     let rows = try await client.query("SELECT reply FROM request_replies WHERE key = \(key)", logger: logger)
-    for try await reply in rows.decode([UInt8].self) { return reply }
+    for try await reply in rows.decode(ByteBuffer.self) { return Array(buffer: reply) }
     return nil
   }
 }

@@ -14,7 +14,7 @@ struct ContactsHostileInputTests {
   /// Regression: the token base64("c:9223372036854775807") crashed the service (offset + limit
   /// overflowed in the name search). Tokens are sealed now; that one is simply not a token.
   @Test func aForgedOrForeignPageTokenIsRefused() async throws {
-    try await ContactsHarness.with { context in
+    try await ContactsHarness.with { (context: ContactsHarness.Context) async throws in
       let contacts = context.contacts
       for index in 1...3 {
         _ = try await contacts.createContact(contactRequest("Петров \(index)", phones: ["8912000000\(index)"]))
@@ -82,7 +82,7 @@ struct ContactsHostileInputTests {
   }
 
   @Test func controlAndBidiCharactersAreRefusedNamingTheField() async throws {
-    try await ContactsHarness.with { context in
+    try await ContactsHarness.with { (context: ContactsHarness.Context) async throws in
       let contacts = context.contacts
       var notesWithOverride = contactRequest("Анна")
       notesWithOverride.notes = "оплата \u{202E}00.001\u{202C} руб"
@@ -123,7 +123,8 @@ struct ContactsHostileInputTests {
   }
 
   @Test func anOversizedCallerIsRefused() async throws {
-    try await ContactsHarness.with(caller: String(repeating: "m", count: 200)) { context in
+    try await ContactsHarness.with(caller: String(repeating: "m", count: 200)) {
+      (context: ContactsHarness.Context) async throws in
       let code = await statusCode { try await context.contacts.createContact(contactRequest("Анна")) }
       #expect(code == .invalidArgument)
       #expect(try await context.count("SELECT count(*) FROM contacts") == 0)
@@ -133,7 +134,7 @@ struct ContactsHostileInputTests {
   /// A client's retry with the same `crm-request-id` gets the first reply; nothing is created
   /// or published twice.
   @Test func aRepeatedCreateAnswersTheFirstReplyAndPublishesOnce() async throws {
-    try await ContactsHarness.with { context in
+    try await ContactsHarness.with { (context: ContactsHarness.Context) async throws in
       let contacts = context.contacts
       let once: Metadata = ["crm-request-id": "retry-1"]
       let first = try await contacts.createContact(contactRequest("Анна", phones: ["89121110000"]), metadata: once)

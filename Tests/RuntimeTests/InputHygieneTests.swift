@@ -57,12 +57,14 @@ struct InputHygieneTests {
   /// (try again), a data exception INVALID_ARGUMENT, anything else stays internal.
   @Test func databaseFailuresBecomeTheirStatus() async throws {
     let logger = Logger(label: "hygiene-test")
-    let client = PostgresClient(configuration: try DatabaseURL.parse(LocalStack.databaseURL("contacts")), backgroundLogger: logger)
+    let client = PostgresClient(
+      configuration: try DatabaseURL.parse(LocalStack.databaseURL("contacts")), backgroundLogger: logger)
     try await whileRunning(client) {
       func status(raising state: String) async -> RPCError.Code? {
         do {
           _ = try await client.query(
-            PostgresQuery(unsafeSQL: "DO $$ BEGIN RAISE EXCEPTION 'test' USING ERRCODE = '\(state)'; END $$"), logger: logger
+            PostgresQuery(unsafeSQL: "DO $$ BEGIN RAISE EXCEPTION 'test' USING ERRCODE = '\(state)'; END $$"),
+            logger: logger
           ).collect()
           return nil
         } catch {

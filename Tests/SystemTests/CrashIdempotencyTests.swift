@@ -22,7 +22,8 @@ struct CrashIdempotencyTests {
       let marker = FileManager.default.temporaryDirectory.appendingPathComponent("crm-crash-\(UUID().uuidString)").path
       defer { try? FileManager.default.removeItem(atPath: marker) }
       let crash = ["CRM_TEST_CRASH_AFTER": "CreateContact:\(marker)"]
-      let first = try await ServiceProcess.start("contacts", brokers: broker.brokers, schema: schema, environment: crash)
+      let first = try await ServiceProcess.start(
+        "contacts", brokers: broker.brokers, schema: schema, environment: crash)
       defer { first.signal(SIGKILL) }
 
       let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "crash-idempotency-test")

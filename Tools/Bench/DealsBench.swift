@@ -4,6 +4,7 @@ import CRMDatabase
 import CRMEvents
 import CRMKafka
 import CRMRPC
+import CRMRuntime
 import DealsService
 import Foundation
 import GRPCCore

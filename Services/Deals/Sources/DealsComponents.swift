@@ -1,6 +1,6 @@
 import CRMDatabase
-import CRMRuntime
 import CRMEvents
+import CRMRuntime
 import GRPCCore
 import Logging
 import PostgresNIO

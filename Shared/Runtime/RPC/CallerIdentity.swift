@@ -24,11 +24,14 @@ public struct CallerIdentityInterceptor: ServerInterceptor {
       guard caller.utf8.count <= CallerIdentity.byteLimit else {
         throw RPCError(
           code: .invalidArgument,
-          message: "metadata \(CallerIdentity.metadataKey): has \(caller.utf8.count) bytes; at most \(CallerIdentity.byteLimit)")
+          message:
+            "metadata \(CallerIdentity.metadataKey): has \(caller.utf8.count) bytes; at most \(CallerIdentity.byteLimit)"
+        )
       }
       guard caller.unicodeScalars.allSatisfy({ Text.allowed($0, multiline: false) }) else {
         throw RPCError(
-          code: .invalidArgument, message: "metadata \(CallerIdentity.metadataKey): holds a control or bidirectional character")
+          code: .invalidArgument,
+          message: "metadata \(CallerIdentity.metadataKey): holds a control or bidirectional character")
       }
     }
     return try await CallerIdentity.$current.withValue(caller) {

@@ -37,7 +37,9 @@ public struct IdempotencyKeyInterceptor: ServerInterceptor {
         )
       }
     }
-    let id = explicit.map { "r:" + $0 } ?? request.metadata[stringValues: RequestIdentity.correlationIDKey]
+    let id =
+      explicit.map { "r:" + $0 }
+      ?? request.metadata[stringValues: RequestIdentity.correlationIDKey]
       .first(where: { _ in true }).map { "c:" + $0 }
     let key = id.map { "\(context.descriptor.fullyQualifiedMethod)|\(CallerIdentity.current ?? "")|\($0)" }
     return try await RequestReplies.$currentKey.withValue(key) {

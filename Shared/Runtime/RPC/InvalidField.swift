@@ -86,7 +86,9 @@ extension Text {
   /// escaped, so an answer never echoes a hostile payload back at length.
   public static func quoted(_ value: String) -> String {
     let cut = value.count > 64 ? String(value.prefix(64)) + "…" : value
-    let escaped = cut.unicodeScalars.map { allowed($0, multiline: false) ? String($0) : "\\u{\(String($0.value, radix: 16))}" }
+    let escaped = cut.unicodeScalars.map {
+      allowed($0, multiline: false) ? String($0) : "\\u{\(String($0.value, radix: 16))}"
+    }
     return "\"" + escaped.joined() + "\""
   }
 }

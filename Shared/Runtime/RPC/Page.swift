@@ -12,7 +12,9 @@ public struct PageTokenKey: Sendable {
   }
 
   /// A key of its own, for a service hosted in one process (tests, benches).
-  public static func random() -> PageTokenKey { PageTokenKey(secret: SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }) }
+  public static func random() -> PageTokenKey {
+    PageTokenKey(secret: SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
+  }
 }
 
 /// A page request checked against the cap; its token is an opaque, sealed cursor.

@@ -38,7 +38,9 @@ struct CrashAfterHandler: ServerInterceptor {
     guard let setting = ProcessInfo.processInfo.environment["CRM_TEST_CRASH_AFTER"],
       let colon = setting.firstIndex(of: ":")
     else { return [] }
-    return [CrashAfterHandler(method: String(setting[..<colon]), marker: String(setting[setting.index(after: colon)...]))]
+    return [
+      CrashAfterHandler(method: String(setting[..<colon]), marker: String(setting[setting.index(after: colon)...]))
+    ]
   }
 
   func intercept<Input: Sendable, Output: Sendable>(

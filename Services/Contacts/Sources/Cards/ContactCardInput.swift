@@ -38,7 +38,8 @@ enum ContactCardInput {
       let field = prefix + "companies[\(index)]"
       try membership.requireKnownFields(field)
       guard UUID(uuidString: membership.companyID) != nil else {
-        throw InvalidField(field: field + ".company_id", reason: "\(Text.quoted(membership.companyID)) is not a company id")
+        throw InvalidField(
+          field: field + ".company_id", reason: "\(Text.quoted(membership.companyID)) is not a company id")
       }
       guard seen.insert(membership.companyID.lowercased()).inserted else {
         throw InvalidField(field: field + ".company_id", reason: "names company \(membership.companyID) twice")
@@ -62,7 +63,8 @@ enum Phones {
     for (index, phone) in phones.enumerated() {
       try phone.requireKnownFields("\(field)[\(index)]")
       guard let number = PhoneNumber.e164(phone.number) else {
-        throw InvalidField(field: "\(field)[\(index)].number", reason: "\(Text.quoted(phone.number)) is not a phone number")
+        throw InvalidField(
+          field: "\(field)[\(index)].number", reason: "\(Text.quoted(phone.number)) is not a phone number")
       }
       guard !result.contains(where: { $0.number == number }) else { continue }
       var normalized = Crm_Contacts_V1_Phone()
@@ -84,7 +86,8 @@ enum Emails {
     for (index, email) in emails.enumerated() {
       try email.requireKnownFields("\(field)[\(index)]")
       guard let address = EmailAddress.normalized(email.address) else {
-        throw InvalidField(field: "\(field)[\(index)].address", reason: "\(Text.quoted(email.address)) is not an e-mail address")
+        throw InvalidField(
+          field: "\(field)[\(index)].address", reason: "\(Text.quoted(email.address)) is not an e-mail address")
       }
       guard !result.contains(where: { $0.address == address }) else { continue }
       var normalized = Crm_Contacts_V1_Email()

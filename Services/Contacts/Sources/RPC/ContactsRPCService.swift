@@ -83,7 +83,8 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   {
     try await answer {
       try request.requireKnownFields("request")
-      let reason = try Text.field(request.reason, "reason", limit: CardLimits.textLength, required: true, multiline: true)
+      let reason = try Text.field(
+        request.reason, "reason", limit: CardLimits.textLength, required: true, multiline: true)
       return try await repository.rejectLead(
         id: request.leadID, reason: reason, expectedVersion: request.expectedVersion, actor: actor)
     }

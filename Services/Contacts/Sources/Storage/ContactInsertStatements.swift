@@ -84,7 +84,7 @@ struct ContactInsert {
     bindings.append(changes.map(\.new))
     Outbox.bind([event], into: &bindings)
     bindings.append(requestKey)
-    bindings.append(reply)
+    bindings.append(ByteBuffer(bytes: reply))
     return bindings
   }
 }

@@ -35,8 +35,7 @@ extension PostgresContactsRepository {
   func insertContact(
     _ card: Crm_Contacts_V1_Contact, force: Bool, actor: String, requestKey: String? = nil,
     on connection: PostgresConnection
-  ) async throws -> Crm_Contacts_V1_Contact
-  {
+  ) async throws -> Crm_Contacts_V1_Contact {
     let id = UUID()
     let createdAt = Date()
     var stored = card

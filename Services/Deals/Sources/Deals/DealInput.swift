@@ -54,7 +54,8 @@ enum DealInput {
     }
     let currency = money.currency.trimmingCharacters(in: .whitespaces).uppercased()
     guard currency.count == 3, Locale.commonISOCurrencyCodes.contains(currency) else {
-      throw InvalidField(field: "\(field).currency", reason: "\(Text.quoted(money.currency)) is not an ISO 4217 currency code")
+      throw InvalidField(
+        field: "\(field).currency", reason: "\(Text.quoted(money.currency)) is not an ISO 4217 currency code")
     }
     return .with {
       $0.minorUnits = money.minorUnits
