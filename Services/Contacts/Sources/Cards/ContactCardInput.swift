@@ -122,7 +122,9 @@ enum Birthday {
 
   /// Whether the day exists in the Gregorian calendar (29 February only in leap years).
   static func exists(year: Int32, month: Int32, day: Int32) -> Bool {
-    DateComponents(year: Int(year), month: Int(month), day: Int(day)).isValidDate(in: calendar)
+    // Ranges first: the calendar is not asked about year 2,147,483,647.
+    guard (1...9999).contains(year), (1...12).contains(month), (1...31).contains(day) else { return false }
+    return DateComponents(year: Int(year), month: Int(month), day: Int(day)).isValidDate(in: calendar)
   }
 
   /// Whether the birthdays of `date` include those born on 29 February: on 28 February of a

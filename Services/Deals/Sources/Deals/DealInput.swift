@@ -70,7 +70,8 @@ enum DealInput {
     calendar.timeZone = TimeZone(identifier: "UTC")!
     let components = DateComponents(year: Int(date.year), month: Int(date.month), day: Int(date.day))
     let text = String(format: "%04d-%02d-%02d", date.year, date.month, date.day)
-    guard (1...9999).contains(date.year), components.isValidDate(in: calendar),
+    guard (1...9999).contains(date.year), (1...12).contains(date.month), (1...31).contains(date.day),
+      components.isValidDate(in: calendar),
       let day = calendar.date(from: components)
     else { throw InvalidField(field: "expected_close", reason: "\(text) is not a date") }
     guard day >= calendar.startOfDay(for: today) else {
