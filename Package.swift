@@ -5,18 +5,20 @@ let strict: [SwiftSetting] = [
   .enableUpcomingFeature("ExistentialAny")
 ]
 
-/// One CRM service: a library target with its logic (testable) and a thin executable.
-func service(_ name: String, folder: String, executable: String) -> [Target] {
+/// One CRM service: a library target with its logic (testable) and a thin executable. Every
+/// service stands on the runtime kit; `uses` adds what only some need (e.g. phone numbers), so a
+/// service links only the libraries it uses.
+func service(_ name: String, folder: String, executable: String, uses: [Target.Dependency] = []) -> [Target] {
   [
     .target(
       name: "\(name)Service",
       dependencies: [
-        "CRMRuntime", "CRMDatabase", "CRMEvents", "CRMContracts", "CRMPhoneNumbers",
+        "CRMRuntime", "CRMDatabase", "CRMEvents", "CRMContracts",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Logging", package: "swift-log"),
-      ],
+      ] + uses,
       path: "Services/\(folder)/Sources",
       swiftSettings: strict
     ),
@@ -342,7 +344,7 @@ let package = Package(
       swiftSettings: strict
     ),
   ]
-    + service("Contacts", folder: "Contacts", executable: "contacts")
+    + service("Contacts", folder: "Contacts", executable: "contacts", uses: ["CRMPhoneNumbers"])
     + service("Deals", folder: "Deals", executable: "deals")
     + service("Activity", folder: "Activity", executable: "activity")
     + service("QualityControl", folder: "QualityControl", executable: "quality-control")
