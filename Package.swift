@@ -13,7 +13,7 @@ func service(_ name: String, folder: String, executable: String, uses: [Target.D
     .target(
       name: "\(name)Service",
       dependencies: [
-        "CRMRuntime", "CRMDatabase", "CRMEvents", "CRMContracts",
+        "CRMRuntime", "CRMDomain", "CRMDatabase", "CRMEvents", "CRMRPC", "CRMContracts",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -92,6 +92,7 @@ let package = Package(
     .target(
       name: "CRMContracts",
       dependencies: [
+        "CRMDomain",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -104,6 +105,7 @@ let package = Package(
     .target(
       name: "CRMRPC",
       dependencies: [
+        "CRMDomain",
         "CRMKafka",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
@@ -126,9 +128,17 @@ let package = Package(
       path: "Shared/Events",
       swiftSettings: strict
     ),
+    // Domain failures that carry their own status, and the checks of texts from the wire: the
+    // bottom of the stack (Foundation only), so repositories and domain rules need nothing above.
+    .target(
+      name: "CRMDomain",
+      path: "Shared/Domain",
+      swiftSettings: strict
+    ),
     .target(
       name: "CRMDatabase",
       dependencies: [
+        "CRMDomain",
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "Logging", package: "swift-log"),
@@ -139,6 +149,7 @@ let package = Package(
     .target(
       name: "CRMRuntime",
       dependencies: [
+        "CRMDomain",
         "CRMDatabase",
         "CRMEvents",
         "CRMKafka",
@@ -163,7 +174,6 @@ let package = Package(
       dependencies: [
         "CRMContracts",
         "CRMRPC",
-        "CRMRuntime",
         "CRMKafka",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -219,6 +229,7 @@ let package = Package(
         "CRMDatabase",
         "CRMEvents",
         "CRMRuntime",
+        "CRMRPC",
         "CRMContracts",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -231,6 +242,7 @@ let package = Package(
     .testTarget(
       name: "RuntimeTests",
       dependencies: [
+        "CRMDomain",
         "CRMRuntime",
         "CRMDatabase",
         "CRMKafka",
@@ -246,6 +258,7 @@ let package = Package(
     .testTarget(
       name: "DatabaseTests",
       dependencies: [
+        "CRMDomain",
         "CRMDatabase",
         "CRMTestSupport",
         .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -271,6 +284,7 @@ let package = Package(
     .testTarget(
       name: "ContactsTests",
       dependencies: [
+        "CRMDomain",
         "ContactsService",
         "CRMRuntime",
         "CRMEvents",
@@ -289,6 +303,7 @@ let package = Package(
     .testTarget(
       name: "DealsTests",
       dependencies: [
+        "CRMDomain",
         "DealsService",
         "CRMRuntime",
         "CRMEvents",

@@ -1,6 +1,7 @@
 import CRMContracts
 import CRMDatabase
 import CRMEvents
+import CRMRPC
 import CRMRuntime
 import GRPCCore
 import GRPCInProcessTransport

@@ -1,26 +1,19 @@
 import CRMDatabase
+import CRMDomain
 import GRPCCore
 import PostgresNIO
 
 extension RPCError {
-  /// The status a handler answers for a domain failure: bad input is INVALID_ARGUMENT, a broken
-  /// rule FAILED_PRECONDITION, a stale version ABORTED (the current version also travels as
-  /// `crm-current-version`), a missing row NOT_FOUND. Other errors are not the caller's to see:
-  /// nil. Looks inside a transaction's error.
+  /// The status a handler answers for a domain failure: the one the error carries (`DomainError`:
+  /// bad input INVALID_ARGUMENT, a broken rule FAILED_PRECONDITION, a stale version ABORTED with
+  /// `crm-current-version`, a missing row NOT_FOUND, …), or the one a database failure means.
+  /// Other errors are not the caller's to see: nil. Looks inside a transaction's error.
   public init?(domain error: any Error) {
     switch transactionCause(of: error) {
-    case let invalid as InvalidField:
-      self.init(code: .invalidArgument, message: invalid.description)
-    case let broken as RuleBroken:
-      self.init(code: .failedPrecondition, message: broken.description)
-    case let conflict as VersionConflict:
-      self.init(
-        code: .aborted,
-        message: conflict.description,
-        metadata: ["crm-current-version": "\(conflict.current)"]
-      )
-    case let missing as NotFound:
-      self.init(code: .notFound, message: missing.description)
+    case let domain as any DomainError:
+      var metadata = Metadata()
+      for (key, value) in domain.details.sorted(by: { $0.key < $1.key }) { metadata.addString(value, forKey: key) }
+      self.init(code: domain.status.code, message: domain.description, metadata: metadata)
     case let rpc as RPCError:
       self = rpc
     case let database as PSQLError:
@@ -49,5 +42,20 @@ public func answering<T>(_ body: () async throws -> T) async throws -> T {
     return try await body()
   } catch {
     throw RPCError(domain: error) ?? error
+  }
+}
+
+extension FailureStatus {
+  /// gRPC's code for this status.
+  public var code: RPCError.Code {
+    switch self {
+    case .invalidArgument: .invalidArgument
+    case .notFound: .notFound
+    case .alreadyExists: .alreadyExists
+    case .failedPrecondition: .failedPrecondition
+    case .aborted: .aborted
+    case .permissionDenied: .permissionDenied
+    case .resourceExhausted: .resourceExhausted
+    }
   }
 }

@@ -1,4 +1,5 @@
 import CRMContracts
+import CRMDomain
 import Crypto
 import Foundation
 

@@ -1,5 +1,6 @@
 import CRMContracts
-import CRMRuntime
+import CRMDomain
+import CRMEvents
 
 /// A company card as a client sent it, checked and normalised like a contact card.
 enum CompanyCardInput {

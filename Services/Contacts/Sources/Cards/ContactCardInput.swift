@@ -1,6 +1,7 @@
 import CRMContracts
+import CRMDomain
+import CRMEvents
 import CRMPhoneNumbers
-import CRMRuntime
 import Foundation
 
 /// A contact card as a client sent it, checked and normalised: phones in E.164, e-mails

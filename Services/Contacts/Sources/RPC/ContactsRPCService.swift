@@ -1,5 +1,7 @@
 import CRMContracts
 import CRMDatabase
+import CRMDomain
+import CRMRPC
 import CRMRuntime
 import Foundation
 import GRPCCore
@@ -15,30 +17,12 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
 
   var actor: String { CallerIdentity.current ?? "anonymous" }
 
-  /// Runs `body`, answering domain failures with their gRPC status.
-  func answer<T>(_ body: () async throws -> T) async throws -> T {
-    do {
-      return try await body()
-    } catch {
-      // The domain failure that rolled a transaction back comes wrapped.
-      if let duplicate = transactionCause(of: error) as? DuplicateContact {
-        throw RPCError(
-          code: .alreadyExists, message: duplicate.description,
-          metadata: ["crm-existing-id": "\(duplicate.existingID)"])
-      }
-      if let claimed = transactionCause(of: error) as? IdentityClaimed {
-        throw RPCError(code: .aborted, message: claimed.description)
-      }
-      throw RPCError(domain: error) ?? error
-    }
-  }
-
   // MARK: Leads
 
   func createLead(request: Crm_Contacts_V1_CreateLeadRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Lead
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       var lead = Crm_Contacts_V1_Lead()
       lead.name = try Text.field(request.name, "name", limit: CardLimits.nameLength, required: true)
@@ -66,7 +50,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func listLeads(request: Crm_Contacts_V1_ListLeadsRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_ListLeadsReply
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       let page = try Page(request.page, scope: "ListLeads", key: pageTokens)
       let filter = LeadFilter(status: request.status, ownerID: request.ownerID, businessLine: request.businessLine)
@@ -81,7 +65,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func rejectLead(request: Crm_Contacts_V1_RejectLeadRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Lead
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       let reason = try Text.field(
         request.reason, "reason", limit: CardLimits.textLength, required: true, multiline: true)
@@ -93,7 +77,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func convertLead(request: Crm_Contacts_V1_ConvertLeadRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_ConvertLeadReply
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       let company = try Text.field(request.companyName, "company_name", limit: CardLimits.nameLength)
       let pipeline = try Text.field(request.pipelineID, "pipeline_id", limit: CardLimits.nameLength, required: true)
@@ -108,7 +92,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func createContact(request: Crm_Contacts_V1_CreateContactRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Contact
   {
-    try await answer {
+    try await answering {
       let card = try ContactCardInput.validate(request)
       return try await repository.createContact(card, force: request.force, actor: actor)
     }
@@ -117,7 +101,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func getContact(request: Crm_Contacts_V1_GetContactRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Contact
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       return try await repository.contact(id: request.contactID)
     }
@@ -126,7 +110,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func updateContact(request: Crm_Contacts_V1_UpdateContactRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Contact
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       guard request.hasCard else { throw InvalidField(field: "card", reason: "is missing") }
       let card = try ContactCardInput.validate(request.card, field: "card.")
@@ -138,7 +122,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func archiveContact(request: Crm_Contacts_V1_ArchiveContactRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Contact
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       return try await repository.archiveContact(
         id: request.contactID, expectedVersion: request.expectedVersion, actor: actor)
@@ -150,7 +134,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func createCompany(request: Crm_Contacts_V1_CreateCompanyRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Company
   {
-    try await answer {
+    try await answering {
       try await repository.createCompany(try CompanyCardInput.validate(request), actor: actor)
     }
   }
@@ -158,7 +142,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func getCompany(request: Crm_Contacts_V1_GetCompanyRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Company
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       return try await repository.company(id: request.companyID)
     }
@@ -167,7 +151,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func updateCompany(request: Crm_Contacts_V1_UpdateCompanyRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Company
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       guard request.hasCard else { throw InvalidField(field: "card", reason: "is missing") }
       let card = try CompanyCardInput.validate(request.card, field: "card.")
@@ -181,7 +165,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func getCardHistory(request: Crm_Contacts_V1_GetCardHistoryRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_GetCardHistoryReply
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       let page = try Page(request.page, scope: "GetCardHistory", key: pageTokens)
       let (changes, next) = try await repository.history(cardID: request.cardID, after: page.cursor, limit: page.size)
@@ -195,7 +179,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func searchContacts(request: Crm_Contacts_V1_SearchContactsRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_SearchContactsReply
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       let query = try SearchQuery.parse(request.query)
       let page = try Page(request.page, scope: "SearchContacts", key: pageTokens)
@@ -224,7 +208,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func listBirthdays(request: Crm_Contacts_V1_ListBirthdaysRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_ListBirthdaysReply
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       guard request.hasDate else { throw InvalidField(field: "date", reason: "is missing") }
       let date = request.date

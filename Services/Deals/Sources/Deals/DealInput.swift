@@ -1,5 +1,6 @@
 import CRMContracts
-import CRMRuntime
+import CRMDomain
+import CRMEvents
 import Foundation
 
 /// Checks of what clients send about deals: each failure names the field and why.

@@ -1,5 +1,6 @@
 import CRMContracts
-import CRMRuntime
+import CRMDomain
+import CRMEvents
 import Foundation
 
 /// One stage as a pipeline defines it; its position is its place in `PipelineDefinition.stages`.

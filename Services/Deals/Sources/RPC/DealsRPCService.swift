@@ -1,4 +1,6 @@
 import CRMContracts
+import CRMDomain
+import CRMRPC
 import CRMRuntime
 import Foundation
 import GRPCCore

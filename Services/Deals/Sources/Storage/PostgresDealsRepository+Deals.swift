@@ -1,7 +1,7 @@
 import CRMContracts
 import CRMDatabase
+import CRMDomain
 import CRMEvents
-import CRMRuntime
 import Foundation
 import PostgresNIO
 import SwiftProtobuf

@@ -1,36 +1,6 @@
 import Foundation
-import GRPCCore
-import SwiftProtobuf
 
-/// Bad input, naming the field and why: answered as INVALID_ARGUMENT, nothing written.
-public struct InvalidField: Error, Sendable, CustomStringConvertible {
-  public var field: String
-  public var reason: String
-  public var description: String { "\(field): \(reason)" }
-
-  public init(field: String, reason: String) {
-    self.field = field
-    self.reason = reason
-  }
-}
-
-/// A rule of the sales process the request would break: FAILED_PRECONDITION.
-public struct RuleBroken: Error, Sendable, CustomStringConvertible {
-  public var description: String
-
-  public init(description: String) { self.description = description }
-}
-
-extension Message {
-  /// Fields this service's contract does not know (a newer or a wrong client): refused, not
-  /// silently dropped.
-  public func requireKnownFields(_ name: String) throws(InvalidField) {
-    guard unknownFields.data.isEmpty else {
-      throw InvalidField(field: name, reason: "has fields this service does not know")
-    }
-  }
-}
-
+/// Checks of texts from the wire (DESIGN §8): every service's input rules stand on these.
 public enum Text {
   /// Trimmed `value`, at most `limit` characters and `4 × limit` UTF-8 bytes (a character may
   /// stack any number of combining marks: characters alone bound nothing); `required` refuses
@@ -55,7 +25,7 @@ public enum Text {
     return trimmed
   }
 
-  static func allowed(_ scalar: Unicode.Scalar, multiline: Bool) -> Bool {
+  public static func allowed(_ scalar: Unicode.Scalar, multiline: Bool) -> Bool {
     switch scalar.value {
     case 0x0A, 0x09: multiline
     case 0x00...0x1F, 0x7F...0x9F: false  // C0 and C1 controls, NUL among them

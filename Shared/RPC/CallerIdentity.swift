@@ -1,3 +1,4 @@
+import CRMDomain
 import GRPCCore
 
 /// Who is calling: sent by clients in the `crm-caller` metadata entry, read by handlers through

@@ -1,3 +1,4 @@
+import CRMDatabase
 import Logging
 import PostgresNIO
 
