@@ -44,7 +44,8 @@ public enum ServiceApplication {
       configuration: .init(idleWait: .milliseconds(50), topics: eventTopics),
       logger: logger
     )
-    var eventServices: [any Service] = [relay]
+    // A service that publishes nothing runs no relay (it would only poll an empty table).
+    var eventServices: [any Service] = eventTopics.isEmpty ? [] : [relay]
     if !subscriptions.isEmpty {
       let deadLetters = try KafkaProducer(configuration: configuration.kafka, logger: logger)
       eventServices.append(deadLetters)
