@@ -8,10 +8,10 @@ import ServiceLifecycle
 public struct RPCServerService: Service {
   public let server: GRPCServer<KafkaServerTransport>
 
-  /// What every server of a service runs before a handler, in order: who calls, then the
-  /// request's idempotency key (scoped by the caller).
+  /// What every server of a service runs before a handler: who calls and the request's
+  /// idempotency key (and, in crash tests only, the fault).
   public static var interceptors: [any ServerInterceptor] {
-    [CallerIdentityInterceptor(), IdempotencyKeyInterceptor()] + CrashAfterHandler.fromEnvironment()
+    [RequestContextInterceptor()] + CrashAfterHandler.fromEnvironment()
   }
 
   public init(transport: KafkaServerTransport, services: [any RegistrableRPCService]) {
