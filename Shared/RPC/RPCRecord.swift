@@ -233,11 +233,12 @@ enum RPCRecord {
       }
       let text = String(decoding: value, as: UTF8.self)
       if key.lowercased() == "grpc-timeout" {
-        // GRPCCore's Timeout(decoding:) takes 2…8 characters and preconditions a non-negative amount.
-        guard (2...8).contains(value.count), value.dropLast().allSatisfy({ (0x30...0x39).contains($0) }),
+        // GRPCCore's clients send up to 8 digits and a unit; its parser preconditions a
+        // non-negative amount, so "-1S" would trap the server.
+        guard (2...9).contains(value.count), value.dropLast().allSatisfy({ (0x30...0x39).contains($0) }),
           "HMSmun".utf8.contains(value[value.count - 1])
         else {
-          throw .bad(header.key, value, "expected 1…7 digits and a unit H, M, S, m, u or n")
+          throw .bad(header.key, value, "expected 1…8 digits and a unit H, M, S, m, u or n")
         }
       }
       metadata.addString(text, forKey: key)

@@ -121,7 +121,8 @@ struct WireChecksTests {
     (KafkaHeader(key: "crm-md:crm-caller", value: [0xc3]), "printable ASCII"),
     (KafkaHeader(key: "crm-md:big", string: String(repeating: "x", count: 9000)), "longer than 8192"),
     (KafkaHeader(key: "crm-md:grpc-timeout", string: "-1S"), "digits and a unit"),
-    (KafkaHeader(key: "crm-md:grpc-timeout", string: "99999999S"), "digits and a unit"),
+    (KafkaHeader(key: "crm-md:grpc-timeout", string: "999999999S"), "digits and a unit"),
+    (KafkaHeader(key: "crm-md:grpc-timeout", string: "+1S"), "digits and a unit"),
     (KafkaHeader(key: "crm-md:grpc-timeout", string: "5x"), "digits and a unit"),
   ]
 
@@ -129,6 +130,12 @@ struct WireChecksTests {
   func metadataIsBounded(_ header: KafkaHeader, _ expected: String) throws {
     let problem = try #require(refusal(Self.request(extra: [header])))
     #expect(problem.contains(expected), "\(problem)")
+  }
+
+  @Test func timeoutsAsGRPCCoreSendsThemPass() throws {
+    for timeout in ["29999997u", "1n", "99999999H", "120S"] {
+      #expect(refusal(Self.request(extra: [KafkaHeader(key: "crm-md:grpc-timeout", string: timeout)])) == nil)
+    }
   }
 
   @Test func binaryMetadataTakesAnyBytesButNotWithoutLimit() throws {
