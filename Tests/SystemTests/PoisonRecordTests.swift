@@ -24,7 +24,7 @@ struct PoisonRecordTests {
     _ = try await producer.send(
       KafkaProducerMessage(
         topic: RPCTopics.requests(service: service),
-        value: RPCWire.frame([Array(try Crm_Common_V1_EchoRequest.with { $0.text = "poison" }.serializedBytes())]),
+        value: RPCWire.frame([try Crm_Common_V1_EchoRequest.with { $0.text = "poison" }.serializedBytes() as [UInt8]]),
         headers: [
           KafkaHeader(key: "crm-rpc-method", string: "crm.common.v1.Diagnostics/Echo"),
           KafkaHeader(key: "crm-rpc-correlation-id", string: "poison-1"),
