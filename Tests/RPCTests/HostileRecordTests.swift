@@ -100,7 +100,7 @@ struct HostileRecordTests {
       try await withThrowingTaskGroup(of: String.self) { group in
         for i in 0..<2 {
           group.addTask {
-            try await diagnostics.echo(echo("slow-\(i)", delay: 7000), options: options(timeout: .seconds(30))).text
+            try await diagnostics.echo(echo("slow-\(i)", delay: 7000), options: options(timeout: .seconds(60))).text
           }
         }
         var texts: [String] = []
