@@ -20,9 +20,10 @@ pg_home() {
   if [ -n "${CRM_PG_HOME:-}" ]; then
     echo "$CRM_PG_HOME"
   elif [ "$(id -u)" = 0 ] && [ ! -f "$STATE/postgres/data/PG_VERSION" ]; then
-    local name
-    name=$(basename "$ROOT")
-    echo "/var/lib/crm-platform/postgres/${name//[^A-Za-z0-9._-]/_}-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
+    local path name
+    path=$(cd "$ROOT" && pwd -P)  # the same folder reached through a symbolic link is the same checkout
+    name=$(basename "$path")
+    echo "/var/lib/crm-platform/postgres/${name//[^A-Za-z0-9._-]/_}-$(printf '%s' "$path" | sha256sum | cut -c1-12)"
   else
     echo "$STATE/postgres"
   fi
