@@ -38,6 +38,39 @@ struct SupervisorTests {
     }
   }
 
+  @Test func serviceThatKeepsFailingIsRestartedWithDoublingDelaysUpToTheLimit() async throws {
+    // A stand-in that fails at once, as a service with a broken configuration would.
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("supervise-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let executable = folder.appendingPathComponent("deals")
+    try "#!/bin/sh\necho \"deals: configuration error: CRM_KAFKA_BROKERS expected host:port\" >&2\nexit 2\n"
+      .write(to: executable, atomically: true, encoding: .utf8)
+    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: executable.path)
+    let supervisor = try ChildProcess(
+      LocalStack.repositoryRoot.appendingPathComponent("deploy/local/supervise"),
+      arguments: [folder.path, "deals"],
+      environment: [
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "CRM_HTTP_BASE_PORT": "\(freeLocalPort())",
+        "CRM_LOG_DIR": folder.path,
+        "CRM_RESTART_MAX_DELAY": "2",
+      ]
+    )
+    defer { supervisor.signal(SIGKILL) }
+    _ = try await supervisor.waitForOutput(#/restarting deals in 2 s \(restart 3\)/#, within: .seconds(15))
+    let output = supervisor.standardOutput
+    #expect(
+      output.matches(of: #/deals \(pid \d+\) exited with code 2 after [0-9.]+ s; its last log lines:\n/#).count == 3,
+      "\(output)")
+    #expect(output.contains("    | deals: configuration error: CRM_KAFKA_BROKERS expected host:port\n"), "\(output)")
+    let delays = output.matches(of: #/restarting deals in (\d+) s/#).map { String($0.1) }
+    #expect(delays == ["1", "2", "2"], "\(output)")
+
+    supervisor.signal(SIGTERM)
+    #expect(try await supervisor.waitForExit(within: .seconds(5)) == 0, "\(supervisor.standardOutput)")
+  }
+
   func killAndWatch(_ supervisor: ChildProcess, port: Int, log: URL) async throws {
     let ready = #/contacts ready \(pid (\d+)\)/#
     let first = try await supervisor.waitForOutput(ready, within: .seconds(60)).1
