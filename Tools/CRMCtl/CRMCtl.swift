@@ -16,8 +16,9 @@ struct CRMCtl: AsyncParsableCommand {
     discussion: """
       The request is JSON (protobuf JSON mapping) from --json or standard input; with neither \
       (standard input is a terminal) it is the empty request {}, e.g. for `crmctl deals \
-      ListPipelines`. The reply is printed as JSON. On an error the status code and message go to standard error and the exit \
-      code is the gRPC status code (3 INVALID_ARGUMENT, 5 NOT_FOUND, 4 DEADLINE_EXCEEDED, …).
+      ListPipelines`. The reply is printed as JSON. On an error the status code and message go \
+      to standard error and the exit code is the gRPC status code (3 INVALID_ARGUMENT, \
+      5 NOT_FOUND, 4 DEADLINE_EXCEEDED, …).
 
       Example: crmctl contacts Echo --json '{"text": "hello"}'
 
