@@ -50,6 +50,8 @@ service_database_url() {
 # Port of each service's HTTP endpoint (health, metrics): CRM_HTTP_BASE_PORT (18081) for
 # contacts, the next ones for the others in the order of SERVICES.
 export CRM_HTTP_BASE_PORT="${CRM_HTTP_BASE_PORT:-18081}"
+[[ $CRM_HTTP_BASE_PORT =~ ^[1-9][0-9]{0,4}$ ]] && ((CRM_HTTP_BASE_PORT + ${#SERVICES[@]} - 1 <= 65535)) ||
+  die "CRM_HTTP_BASE_PORT: expected a port from 1 to $((65536 - ${#SERVICES[@]})), got '$CRM_HTTP_BASE_PORT'"
 service_http_port() {
   local i
   for i in "${!SERVICES[@]}"; do
