@@ -14,19 +14,14 @@ struct SupervisorTests {
       let port = freeLocalPort()
       let logs = FileManager.default.temporaryDirectory.appendingPathComponent("supervise-\(UUID().uuidString)")
       defer { try? FileManager.default.removeItem(at: logs) }
-      let supervisor = try ChildProcess(
-        LocalStack.repositoryRoot.appendingPathComponent("deploy/local/supervise"),
-        arguments: [LocalStack.binDirectory.path, "contacts"],
-        environment: [
-          "PATH": "/usr/local/bin:/usr/bin:/bin",
+      let supervisor = try supervise(
+        "contacts", in: LocalStack.binDirectory, httpPort: port, logs: logs,
+        [
           "CRM_PG_PORT": "\(LocalStack.postgresPort)",
           "CRM_KAFKA_BROKERS": broker.brokers,
-          "CRM_HTTP_BASE_PORT": "\(port)",
-          "CRM_LOG_DIR": logs.path,
           "CRM_DATABASE_PARAMS": "search_path=\(schema)",
           "CRM_LOG_LEVEL": "info",
-        ]
-      )
+        ])
       do {
         try await killAndWatch(supervisor, port: port, log: logs.appendingPathComponent("contacts.log"))
       } catch {
@@ -47,16 +42,8 @@ struct SupervisorTests {
     try "#!/bin/sh\necho \"deals: configuration error: CRM_KAFKA_BROKERS expected host:port\" >&2\nexit 2\n"
       .write(to: executable, atomically: true, encoding: .utf8)
     try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: executable.path)
-    let supervisor = try ChildProcess(
-      LocalStack.repositoryRoot.appendingPathComponent("deploy/local/supervise"),
-      arguments: [folder.path, "deals"],
-      environment: [
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "CRM_HTTP_BASE_PORT": "\(freeLocalPort())",
-        "CRM_LOG_DIR": folder.path,
-        "CRM_RESTART_MAX_DELAY": "2",
-      ]
-    )
+    let supervisor = try supervise(
+      "deals", in: folder, httpPort: freeLocalPort(), logs: folder, ["CRM_RESTART_MAX_DELAY": "2"])
     defer { supervisor.signal(SIGKILL) }
     _ = try await supervisor.waitForOutput(#/restarting deals in 2 s \(restart 3\)/#, within: .seconds(15))
     let output = supervisor.standardOutput
@@ -69,6 +56,20 @@ struct SupervisorTests {
 
     supervisor.signal(SIGTERM)
     #expect(try await supervisor.waitForExit(within: .seconds(5)) == 0, "\(supervisor.standardOutput)")
+  }
+
+  /// `deploy/local/supervise` for `service` from the executables in `folder`, its logs in `logs`;
+  /// the services' HTTP ports start at `httpPort` (contacts' own).
+  func supervise(
+    _ service: String, in folder: URL, httpPort: Int, logs: URL, _ environment: [String: String]
+  ) throws -> ChildProcess {
+    try ChildProcess(
+      LocalStack.repositoryRoot.appendingPathComponent("deploy/local/supervise"),
+      arguments: [folder.path, service],
+      environment: environment.merging(
+        ["PATH": "/usr/local/bin:/usr/bin:/bin", "CRM_HTTP_BASE_PORT": "\(httpPort)", "CRM_LOG_DIR": logs.path]
+      ) { given, _ in given }
+    )
   }
 
   func killAndWatch(_ supervisor: ChildProcess, port: Int, log: URL) async throws {
