@@ -25,6 +25,25 @@ struct CRMCtlTerminalTests {
       #expect(bare.standardOutput.contains("error: invalidArgument (3)"), "\(bare.standardOutput)")
       #expect(bare.standardOutput.contains("hint: no request was given"), "\(bare.standardOutput)")
       #expect(bare.standardOutput.contains("--json"), "\(bare.standardOutput)")
+
+      // A create repeated with the same --request-id answers its first result; without one, the
+      // repeat is a second request (refused: one pipeline per business line).
+      let other = "rid-\(UUID().uuidString.prefix(8).lowercased())"
+      var replies: [String] = []
+      for _ in 0..<2 {
+        let once = try crmctl(
+          [
+            "deals", "DefinePipeline", "--brokers", broker.brokers, "--request-id", other, "--json",
+            Self.pipeline(other),
+          ],
+          terminal: false)
+        #expect(try await once.waitForExit(within: .seconds(30)) == 0, "\(once.standardError)")
+        replies.append(once.standardOutput)
+      }
+      #expect(replies[0] == replies[1] && replies[0].contains(other), "\(replies)")
+      let again = try crmctl(
+        ["deals", "DefinePipeline", "--brokers", broker.brokers, "--json", Self.pipeline(other)], terminal: false)
+      #expect(try await again.waitForExit(within: .seconds(30)) == 9, "\(again.standardError)")
     }
   }
 

@@ -43,6 +43,9 @@ struct CRMCtl: AsyncParsableCommand {
   @Option(help: "Caller identity sent in the call's metadata.")
   var caller: String = "crmctl@\(ProcessInfo.processInfo.hostName)"
 
+  @Option(help: "An id for this request: a create repeated with the same id answers its first result.")
+  var requestID: String?
+
   func validate() throws {
     guard timeout > 0, timeout <= 300 else { throw ValidationError("--timeout must be in (0, 300] seconds") }
   }
@@ -65,7 +68,11 @@ struct CRMCtl: AsyncParsableCommand {
       configuration: .init(kafka: kafka, service: target.server, defaultTimeout: .seconds(timeout)),
       logger: Logger(label: "crmctl")
     )
-    let client = GRPCClient(transport: transport, interceptors: [CallerIdentityClientInterceptor(caller: caller)])
+    let client = GRPCClient(
+      transport: transport,
+      interceptors: [CallerIdentityClientInterceptor(caller: caller)]
+        + (requestID.map { [RequestIDInterceptor(requestID: $0)] } ?? [])
+    )
     let outcome: Result<String, any Error> = await withTaskGroup(of: Result<String, any Error>?.self) { group in
       group.addTask {
         try? await client.runConnections()
