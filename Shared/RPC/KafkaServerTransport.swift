@@ -30,8 +30,9 @@ public final class KafkaServerTransport: ServerTransport {
     public var fetchWait: Duration
     /// Calls executing at once; the server pauses its partitions above it.
     public var maximumConcurrentCalls: Int
-    /// The largest reply record (value and headers); a larger reply is replaced by a small
-    /// RESOURCE_EXHAUSTED one, so the caller learns at once instead of at its deadline.
+    /// The largest reply record (value and headers), safely below the broker's ~1 MB record
+    /// limit; a larger reply is replaced by a small RESOURCE_EXHAUSTED one, so the caller
+    /// learns at once instead of at its deadline.
     public var maximumReplyBytes: Int
 
     public init(
