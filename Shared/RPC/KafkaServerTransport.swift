@@ -372,8 +372,10 @@ public final class KafkaServerTransport: ServerTransport {
       KafkaHeader(key: "crm-dlq-error", string: problem.description),
       KafkaHeader(key: "crm-dlq-origin", string: origin),
     ]
+    // The reason first: a header is read by its first occurrence, and the record's own
+    // `crm-dlq-*` headers must not pass for the reason.
     var letter = KafkaProducerMessage(
-      topic: configuration.deadLetterTopic, key: record.key, value: record.value, headers: record.headers + reason)
+      topic: configuration.deadLetterTopic, key: record.key, value: record.value, headers: reason + record.headers)
     let size = Self.size(of: letter)
     if size > configuration.maximumReplyBytes {
       // The record plus the reason would not fit the broker: keep the reason and where it was.

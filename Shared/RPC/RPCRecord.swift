@@ -195,8 +195,7 @@ enum RPCRecord {
   }
 
   /// The metadata in the headers named `prefix<key>`: at most 64 entries of at most 8 KiB, 32 KiB
-  /// in all; keys of gRPC's alphabet; text values printable ASCII (gRPC's rule for non-`-bin`
-  /// values: what HTTP/2 could carry too). `grpc-timeout` is checked here because GRPCCore's
+  /// in all; keys of gRPC's alphabet; text values UTF-8 without control characters. `grpc-timeout` is checked here because GRPCCore's
   /// own parser traps on a negative amount.
   static func metadata(_ headers: [KafkaHeader], prefix: String) throws(WireProblem) -> Metadata {
     var metadata = Metadata()
@@ -225,10 +224,13 @@ enum RPCRecord {
         metadata.addBinary(value, forKey: key)
         continue
       }
-      guard value.allSatisfy({ (0x20...0x7e).contains($0) }) else {
-        throw .bad(header.key, value, "expected printable ASCII (or a -bin key)")
+      // UTF-8 text without control characters: a caller named "менеджер-7" is a caller (HTTP/2's
+      // ASCII rule does not bind a Kafka header), a NUL or an escape sequence is not.
+      guard let text = String(validating: value, as: UTF8.self),
+        text.unicodeScalars.allSatisfy({ !(0x00...0x1f).contains($0.value) && !(0x7f...0x9f).contains($0.value) })
+      else {
+        throw .bad(header.key, value, "expected UTF-8 text without control characters (or a -bin key)")
       }
-      let text = String(decoding: value, as: UTF8.self)
       if key.lowercased() == "grpc-timeout" {
         // GRPCCore's clients send up to 8 digits and a unit; its parser preconditions a
         // non-negative amount, so "-1S" would trap the server.

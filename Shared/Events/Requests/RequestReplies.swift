@@ -22,8 +22,44 @@ public enum RequestReplies {
         )
         """
       ]
-    )
+    ),
+    Migration(
+      version: 10_102,
+      name: "request replies by age",
+      statements: ["CREATE INDEX request_replies_age ON request_replies (created_at)"]
+    ),
   ]
+
+  /// How long a reply is kept: a key from a record's correlation id (`c:`) only while the record
+  /// could still be delivered and executed (its deadline is at most 10 minutes ahead), a key the
+  /// client chose (`r:`) for a week of retries.
+  public static let correlationKeyRetention: Duration = .seconds(15 * 60)
+  public static let requestIDRetention: Duration = .seconds(7 * 24 * 3600)
+
+  /// Deletes the replies past their retention, in batches; returns how many went.
+  @discardableResult
+  public static func prune(client: PostgresClient, logger: Logger) async throws -> Int {
+    let correlation = correlationKeyRetention.components.seconds
+    let requestID = requestIDRetention.components.seconds
+    var deleted = 0
+    while true {
+      let rows = try await client.query(
+        """
+        WITH old AS (
+          SELECT key FROM request_replies
+          WHERE created_at < now() - make_interval(secs => \(Double(correlation)))
+            AND (key LIKE 'c:%' OR created_at < now() - make_interval(secs => \(Double(requestID))))
+          LIMIT 1000
+        )
+        DELETE FROM request_replies r USING old WHERE r.key = old.key
+        RETURNING 1
+        """,
+        logger: logger
+      ).collect()
+      deleted += rows.count
+      if rows.count < 1000 { return deleted }
+    }
+  }
 
   /// The idempotency key of the request being handled (method, caller and request id), set by
   /// the RPC runtime; nil where the request carries none.

@@ -92,7 +92,10 @@ public enum ServiceApplication {
         serverName: "crm-\(configuration.service.rawValue)"
       ),
       services: [infrastructure.postgres, migrator]
-        + (eventServices + services + [rpcServer]).map { AfterSchema(gate: gate, service: $0) },
+        + (eventServices + services + [
+          RequestRepliesPruning(client: infrastructure.postgres, logger: logger), rpcServer,
+        ])
+        .map { AfterSchema(gate: gate, service: $0) },
       logger: logger
     )
   }
