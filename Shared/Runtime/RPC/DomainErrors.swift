@@ -10,6 +10,9 @@ extension RPCError {
     switch transactionCause(of: error) {
     case let invalid as InvalidField:
       self.init(code: .invalidArgument, message: invalid.description)
+    case let carriesStatus as any RPCErrorConvertible where !(carriesStatus is RPCError):
+      // An error that names its own status (e.g. `EventTooLarge`), found inside a transaction's error too.
+      self.init(carriesStatus)
     case let broken as RuleBroken:
       self.init(code: .failedPrecondition, message: broken.description)
     case let conflict as VersionConflict:

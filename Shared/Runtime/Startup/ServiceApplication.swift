@@ -39,7 +39,11 @@ public enum ServiceApplication {
       configuration: .init(idleWait: .milliseconds(50), topics: eventTopics),
       logger: logger
     )
-    var eventServices: [any Service] = [relay]
+    let parkedRows = registry.makeGauge(
+      name: OutboxParkedGauge.name, help: "Outbox rows the relay parked after failing to publish them")
+    var eventServices: [any Service] = [
+      relay, OutboxParkedGauge(client: infrastructure.postgres, gauge: parkedRows, logger: logger),
+    ]
     if !subscriptions.isEmpty {
       let deadLetters = try KafkaProducer(configuration: configuration.kafka, logger: logger)
       eventServices.append(deadLetters)
@@ -75,7 +79,9 @@ public enum ServiceApplication {
     router.middlewares.add(MetricsMiddleware())
     HealthController(
       service: configuration.service,
-      checks: infrastructure.readinessChecks + [.schema(gate), .rpcServer(transport)]
+      checks: infrastructure.readinessChecks + [
+        .schema(gate), .rpcServer(transport), .outbox(infrastructure.postgres, gauge: parkedRows, logger: logger),
+      ]
     ).addRoutes(to: router)
     MetricsController(registry: registry).addRoutes(to: router)
     routes(router)
