@@ -41,12 +41,13 @@ struct OutboxParkingTests {
             try await Outbox.append([event], on: connection, logger: logger)
           }
         }
-        let tooLarge = try #require(thrown.map { transactionCause(of: $0) } as? EventTooLarge)
+        let error = try #require(thrown)
+        let tooLarge = try #require(transactionCause(of: error) as? EventTooLarge)
         #expect(tooLarge.bytes > OutboxEvent.recordCap && tooLarge.cap == OutboxEvent.recordCap)
         #expect(try await values(client, "SELECT count(*) FROM item", as: Int.self) == [0])
         #expect(try await values(client, "SELECT count(*) FROM outbox", as: Int.self) == [0])
         // The RPC caller gets INVALID_ARGUMENT naming the event, its size and the cap.
-        let status = try #require(RPCError(domain: try #require(thrown)))
+        let status = try #require(RPCError(domain: error))
         #expect(status.code == .invalidArgument)
         #expect(status.message.contains("crm.test.Big") && status.message.contains("\(tooLarge.bytes)"))
         #expect(status.message.contains("\(OutboxEvent.recordCap)"))

@@ -27,7 +27,12 @@ struct OutboxRowsParked: Error, CustomStringConvertible {
 
 /// Keeps `crm_outbox_parked_rows` current, every `interval`.
 public struct OutboxParkedGauge: Service {
-  public static let name = "crm_outbox_parked_rows"
+  /// `crm_outbox_parked_rows`.
+  public static var descriptor: MetricNameDescriptor {
+    MetricNameDescriptor(
+      namespace: "crm", subsystem: "outbox", metricName: "parked", unitName: "rows",
+      helpText: "Outbox rows the relay parked after failing to publish them")
+  }
 
   let client: PostgresClient
   let gauge: Gauge

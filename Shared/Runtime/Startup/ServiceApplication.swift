@@ -39,8 +39,7 @@ public enum ServiceApplication {
       configuration: .init(idleWait: .milliseconds(50), topics: eventTopics),
       logger: logger
     )
-    let parkedRows = registry.makeGauge(
-      name: OutboxParkedGauge.name, help: "Outbox rows the relay parked after failing to publish them")
+    let parkedRows = registry.makeGauge(descriptor: OutboxParkedGauge.descriptor)
     var eventServices: [any Service] = [
       relay, OutboxParkedGauge(client: infrastructure.postgres, gauge: parkedRows, logger: logger),
     ]
