@@ -16,7 +16,8 @@ struct InboxFailureTests {
   let kafka = KafkaConfiguration(bootstrapServers: [LocalStack.kafkaBrokers], clientID: "inbox-failure-test")
   let schema =
     InboxConsumer.migrations + [
-      Migration(version: 1, name: "applied", statements: ["CREATE TABLE applied (event_id text NOT NULL, text text NOT NULL)"])
+      Migration(
+        version: 1, name: "applied", statements: ["CREATE TABLE applied (event_id text NOT NULL, text text NOT NULL)"])
     ]
 
   func record(_ topic: String, _ text: String, id: String) throws -> KafkaProducerMessage {
@@ -36,7 +37,10 @@ struct InboxFailureTests {
       let text = try Crm_Common_V1_EchoRequest(serializedBytes: event.envelope.payload).text
       guard text != "reject" else { throw EventRejected("text may not be \"reject\"") }
       if text.hasPrefix("fail "), let times = Int(text.split(separator: " ")[1]) {
-        let attempt = attempts.withLock { $0[event.envelope.eventID, default: 0] += 1; return $0[event.envelope.eventID]! }
+        let attempt = attempts.withLock { counts in
+          counts[event.envelope.eventID, default: 0] += 1
+          return counts[event.envelope.eventID, default: 0]
+        }
         if attempt <= times {
           _ = try await connection.query(
             "DO $$ BEGIN RAISE EXCEPTION 'serialization failure for the test' USING ERRCODE = '40001'; END $$",

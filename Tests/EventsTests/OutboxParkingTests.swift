@@ -79,12 +79,14 @@ struct OutboxParkingTests {
         ).collect()
         let relay = OutboxRelay(
           client: client, kafka: kafka,
-          configuration: .init(batchSize: 100, idleWait: .milliseconds(20), maxAttempts: 3, maximumBackoff: .seconds(1)),
+          configuration: .init(
+            batchSize: 100, idleWait: .milliseconds(20), maxAttempts: 3, maximumBackoff: .seconds(1)),
           logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
           group.addTask { try await relay.run() }
           try await waitUntil("the other aggregates' events are published") {
-            try await values(client, "SELECT count(*) FROM outbox WHERE key LIKE 'B%' AND sent_at IS NULL", as: Int.self)
+            try await values(
+              client, "SELECT count(*) FROM outbox WHERE key LIKE 'B%' AND sent_at IS NULL", as: Int.self)
               == [0]
           }
           try await waitUntil("the oversized row is parked") {
@@ -96,8 +98,9 @@ struct OutboxParkingTests {
           #expect(parked.first?.attempts == 3)
           #expect(parked.first?.lastError.contains("too large") == true)
           #expect(parked.first?.waiting == 1)
-          #expect(try await values(client, "SELECT event_id FROM outbox WHERE sent_at IS NULL ORDER BY id", as: String.self)
-            == ["a1", "a2"])
+          #expect(
+            try await values(client, "SELECT event_id FROM outbox WHERE sent_at IS NULL ORDER BY id", as: String.self)
+              == ["a1", "a2"])
           // Reported: degraded but still ready, and counted.
           let report = await ReadinessReport.run([.outbox(client, logger: logger)], timeout: .seconds(5))
           #expect(report.isReady && report.isDegraded)

@@ -58,8 +58,9 @@ public final class InboxConsumer: Service, Sendable {
     public var firstBackoff: Duration
     public var maximumBackoff: Duration
 
-    public init(maxAttempts: Int = 5, firstBackoff: Duration = .milliseconds(100), maximumBackoff: Duration = .seconds(5))
-    {
+    public init(
+      maxAttempts: Int = 5, firstBackoff: Duration = .milliseconds(100), maximumBackoff: Duration = .seconds(5)
+    ) {
       self.maxAttempts = maxAttempts
       self.firstBackoff = firstBackoff
       self.maximumBackoff = maximumBackoff
@@ -226,7 +227,8 @@ public final class InboxConsumer: Service, Sendable {
       return outcome
     } catch {
       try Task.checkCancellation()
-      logger.debug("inbox \(name): batch of \(events.count) failed (\(InboxFailure(error).reason)); applying one by one")
+      logger.debug(
+        "inbox \(name): batch of \(events.count) failed (\(InboxFailure(error).reason)); applying one by one")
     }
     for event in events { try await applyAlone(event, into: &outcome) }
     return outcome
@@ -319,7 +321,9 @@ public final class InboxConsumer: Service, Sendable {
   private func deadLetter(_ record: KafkaConsumerMessage, kind: String, error: String) async throws {
     logger.warning(
       "inbox \(name): dead-lettered a record",
-      metadata: ["error": "\(error)", "kind": "\(kind)", "origin": "\(record.topic)/\(record.partition)/\(record.offset)"]
+      metadata: [
+        "error": "\(error)", "kind": "\(kind)", "origin": "\(record.topic)/\(record.partition)/\(record.offset)",
+      ]
     )
     var message = KafkaProducerMessage(
       topic: deadLetterTopic,
