@@ -258,6 +258,7 @@ let package = Package(
         "CRMRuntime",
         "CRMTestSupport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "Logging", package: "swift-log"),
       ],
