@@ -99,6 +99,8 @@ public final class InboxConsumer: Service, Sendable {
   private let handler: BatchHandler
   private let onCommitted: (@Sendable (InboxBatchOutcome) async -> Void)?
   private let retry: Retry
+  private let topicPartitions: Int
+  private let topicCheckInterval: Duration
   private let logger: Logger
 
   /// `groupID` defaults to `crm.inbox.<name>`; a new group id re-reads the topics from the
@@ -111,6 +113,8 @@ public final class InboxConsumer: Service, Sendable {
     deadLetterProducer: KafkaProducer,
     groupID: String? = nil,
     retry: Retry = Retry(),
+    topicPartitions: Int = 8,
+    topicCheckInterval: Duration = .seconds(5),
     logger: Logger,
     onCommitted: (@Sendable (InboxBatchOutcome) async -> Void)? = nil,
     handler: @escaping Handler
@@ -123,6 +127,8 @@ public final class InboxConsumer: Service, Sendable {
       deadLetterProducer: deadLetterProducer,
       groupID: groupID,
       retry: retry,
+      topicPartitions: topicPartitions,
+      topicCheckInterval: topicCheckInterval,
       logger: logger,
       onCommitted: onCommitted,
       batchHandler: { events, connection in
@@ -139,6 +145,8 @@ public final class InboxConsumer: Service, Sendable {
     deadLetterProducer: KafkaProducer,
     groupID: String? = nil,
     retry: Retry = Retry(),
+    topicPartitions: Int = 8,
+    topicCheckInterval: Duration = .seconds(5),
     logger: Logger,
     onCommitted: (@Sendable (InboxBatchOutcome) async -> Void)? = nil,
     batchHandler: @escaping BatchHandler
@@ -152,37 +160,63 @@ public final class InboxConsumer: Service, Sendable {
     self.handler = batchHandler
     self.onCommitted = onCommitted
     self.retry = retry
+    self.topicPartitions = topicPartitions
+    self.topicCheckInterval = topicCheckInterval
     self.logger = logger
   }
 
   public var deadLetterTopic: String { "crm.dlq.\(name)" }
 
+  /// Consumes until cancelled or shut down. When the broker no longer has a topic (a broker
+  /// that came back empty), the consumer creates it (`topicPartitions`) and joins its group
+  /// again: the relays publish the lost events again, and the inbox skips those it had.
   public func run() async throws {
     let admin = try KafkaAdmin(configuration: kafka, logger: logger)
     try await admin.createTopics([deadLetterTopic], partitions: 1)
-    let consumer = try await KafkaConsumer(
-      configuration: kafka,
-      subscription: .group(id: groupID, topics: topics),
-      fetchWait: .milliseconds(20),
-      logger: logger
-    )
-    do {
-      try await consume(from: consumer)
-    } catch {
-      await consumer.close()  // leave the group, or its partitions wait for the session timeout
-      throw error
+    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+      let consumer = try await KafkaConsumer(
+        configuration: kafka,
+        subscription: .group(id: groupID, topics: topics),
+        fetchWait: .milliseconds(20),
+        logger: logger
+      )
+      let lost: [String]
+      do {
+        lost = try await consume(from: consumer, admin: admin)
+      } catch {
+        await consumer.close()  // leave the group, or its partitions wait for the session timeout
+        throw error
+      }
+      await consumer.close()
+      guard !lost.isEmpty else { return }
+      logger.error("inbox \(name): the broker has no topic \(lost.joined(separator: ", ")); creating it, joining again")
+      try await admin.createTopics(lost, partitions: topicPartitions)
     }
-    await consumer.close()
   }
 
-  private func consume(from consumer: KafkaConsumer) async throws {
+  /// The subscribed topics the broker does not have (nil when it does not answer); creates the
+  /// dead letter topic when that one is gone.
+  private func missingTopics(_ admin: KafkaAdmin) async -> [String]? {
+    guard let present = try? await admin.listTopics().map(\.name) else { return nil }
+    if !present.contains(deadLetterTopic) { try? await admin.createTopics([deadLetterTopic], partitions: 1) }
+    return topics.filter { !present.contains($0) }
+  }
+
+  /// Consumes until stopped (returns []) or until subscribed topics are gone (returns them).
+  private func consume(from consumer: KafkaConsumer, admin: KafkaAdmin) async throws -> [String] {
     // Offsets go to the broker in the background (a lost commit only brings records again,
     // which the inbox skips); the last ones synchronously when the consumer stops. Only the
     // partitions of the batch just applied: they were this consumer's when it polled, while a
     // partition it held before a rebalance may be another member's now, further on, which an
     // old offset would set back.
     var last: [(topic: String, partition: Int32, offset: Int64)] = []
+    var lastTopicCheck = ContinuousClock.now - topicCheckInterval
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
+      if ContinuousClock.now - lastTopicCheck > topicCheckInterval {
+        lastTopicCheck = ContinuousClock.now
+        // Offsets of lost topics are not committed: they counted records of the broker's past.
+        if let missing = await missingTopics(admin), !missing.isEmpty { return missing }
+      }
       let batch = try await consumer.poll(maximum: 1_000, timeout: .milliseconds(100))
       guard !batch.isEmpty else { continue }
       let outcome = try await process(batch)
@@ -195,6 +229,7 @@ public final class InboxConsumer: Service, Sendable {
       }
     }
     try? await consumer.commit(last)
+    return []
   }
 
   /// The next offset to read of each partition in `batch`.

@@ -32,6 +32,9 @@ public final class OutboxRelay: Service, Sendable {
     public var maxAttempts: Int
     /// The longest wait between retries.
     public var maximumBackoff: Duration
+    /// How often the relay looks whether the broker still has the topics it published to (a
+    /// broker that lost them gets them back, with the kept rows published again).
+    public var topicCheckInterval: Duration
 
     public init(
       batchSize: Int = 5_000,
@@ -40,7 +43,8 @@ public final class OutboxRelay: Service, Sendable {
       topics: [String] = [],
       topicPartitions: Int = 8,
       maxAttempts: Int = 5,
-      maximumBackoff: Duration = .seconds(5)
+      maximumBackoff: Duration = .seconds(5),
+      topicCheckInterval: Duration = .seconds(5)
     ) {
       self.batchSize = batchSize
       self.idleWait = idleWait
@@ -49,6 +53,7 @@ public final class OutboxRelay: Service, Sendable {
       self.topicPartitions = topicPartitions
       self.maxAttempts = maxAttempts
       self.maximumBackoff = maximumBackoff
+      self.topicCheckInterval = topicCheckInterval
     }
   }
 
@@ -56,15 +61,16 @@ public final class OutboxRelay: Service, Sendable {
   /// schema's hash.
   static let lockKey: Int32 = 0x4F55_5442  // "OUTB"
 
-  private let client: PostgresClient
+  let client: PostgresClient
   private let kafka: KafkaConfiguration
   private let producer = Mutex<KafkaProducer?>(nil)
   private let admin = Mutex<KafkaAdmin?>(nil)
   /// Rows per batch now: halved after a failed batch (to find the row that fails), doubled
   /// back after each published one.
   private let batchLimit: Mutex<Int>
-  private let configuration: Configuration
-  private let logger: Logger
+  let lossWatch: BrokerLossWatch
+  let configuration: Configuration
+  let logger: Logger
 
   public init(client: PostgresClient, kafka: KafkaConfiguration, configuration: Configuration = .init(), logger: Logger)
   {
@@ -73,9 +79,10 @@ public final class OutboxRelay: Service, Sendable {
     self.configuration = configuration
     self.logger = logger
     batchLimit = Mutex(max(configuration.batchSize, 1))
+    lossWatch = BrokerLossWatch(topics: configuration.topics)
   }
 
-  private func currentAdmin() throws -> KafkaAdmin {
+  func currentAdmin() throws -> KafkaAdmin {
     if let existing = admin.withLock({ $0 }) { return existing }
     let made = try KafkaAdmin(configuration: kafka, logger: logger)
     admin.withLock { $0 = made }
@@ -102,11 +109,21 @@ public final class OutboxRelay: Service, Sendable {
     var backoff = Duration.milliseconds(100)
     var lastPrune = ContinuousClock.now
     var topicsExist = configuration.topics.isEmpty
+    var lastTopicCheck = ContinuousClock.now
+    var checkTopics = false
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
       do {
         if !topicsExist {
           try await currentAdmin().createTopics(configuration.topics, partitions: configuration.topicPartitions)
           topicsExist = true
+        }
+        if checkTopics || ContinuousClock.now - lastTopicCheck > configuration.topicCheckInterval {
+          lastTopicCheck = ContinuousClock.now
+          checkTopics = false
+          try await client.withTransaction(logger: logger) { connection in
+            // Under the relays' lock, so that one relay, not each, publishes the lost rows again.
+            if try await self.lock(connection) { try await self.recoverLostTopics(on: connection) }
+          }
         }
         switch try await publishPass() {
         case .published:
@@ -116,9 +133,10 @@ public final class OutboxRelay: Service, Sendable {
           try await Task.sleep(for: configuration.idleWait)
         case .narrowed:
           await discardProducer()  // a failed batch may leave the idempotent producer in a bad state
+          checkTopics = true
         case .rowFailed(let parked):
           await discardProducer()
-          topicsExist = configuration.topics.isEmpty  // a broker that lost its topics gets them back
+          checkTopics = true
           if parked {
             backoff = .milliseconds(100)  // the others go on at once
           } else {
@@ -134,7 +152,7 @@ public final class OutboxRelay: Service, Sendable {
         if Task.isCancelled { break }  // the cancellation may come wrapped in a transaction error
         logger.warning("outbox relay: \(String(reflecting: error)); retrying in \(backoff) with a new producer")
         await discardProducer()
-        topicsExist = configuration.topics.isEmpty
+        checkTopics = true
         try? await Task.sleep(for: backoff)
         backoff = min(backoff * 2, configuration.maximumBackoff)
       }
@@ -148,6 +166,17 @@ public final class OutboxRelay: Service, Sendable {
   public func publishBatch() async throws -> Int {
     if case .published(let count) = try await publishPass() { return count }
     return 0
+  }
+
+  /// Takes the relays' lock for the transaction of `connection`; false when another relay holds it.
+  private func lock(_ connection: PostgresConnection) async throws -> Bool {
+    // One lock per outbox table (per schema), so relays of different schemas never wait on each other.
+    let locked = try await connection.query(
+      "SELECT pg_try_advisory_xact_lock(\(Self.lockKey), hashtext(current_schema()))",
+      logger: logger
+    )
+    .decode(Bool.self).first { _ in true }
+    return locked == true
   }
 
   /// What one pass came to.
@@ -168,13 +197,7 @@ public final class OutboxRelay: Service, Sendable {
   func publishPass() async throws -> Pass {
     let limit = batchLimit.withLock { $0 }
     let pass: Pass = try await client.withTransaction(logger: logger) { connection in
-      // One lock per outbox table (per schema), so relays of different schemas never wait on each other.
-      let locked = try await connection.query(
-        "SELECT pg_try_advisory_xact_lock(\(Self.lockKey), hashtext(current_schema()))",
-        logger: logger
-      )
-      .decode(Bool.self).first { _ in true }
-      guard locked == true else { return .idle }
+      guard try await lock(connection) else { return .idle }
       var ids: [Int64] = []
       var messages: [KafkaProducerMessage] = []
       let rows = try await connection.query(
@@ -205,16 +228,21 @@ public final class OutboxRelay: Service, Sendable {
         )
       }
       guard !messages.isEmpty else { return .idle }
+      let reports: [KafkaDeliveryReport]
       do {
-        _ = try await currentProducer().send(batch: messages)
+        reports = try await currentProducer().send(batch: messages)
       } catch {
         // A broker that does not answer is an outage, not the rows' fault: the caller retries.
         guard await brokerAnswers() else { throw error }
+        // Nor is a broker that lost the topics (it refuses nothing, the records time out).
+        guard try await recoverLostTopics(on: connection).isEmpty else { return .narrowed }
         guard ids.count == 1 else { return .narrowed }
         return .rowFailed(parked: try await recordFailure(of: ids[0], error: error, on: connection))
       }
       _ = try await connection.query("UPDATE outbox SET sent_at = now() WHERE id = ANY(\(ids))", logger: logger)
         .collect()
+      let regressed = lossWatch.delivered(reports)
+      if !regressed.isEmpty { try await replayLost(regressed.sorted(), on: connection) }
       return .published(messages.count)
     }
     batchLimit.withLock { batchLimit in

@@ -40,7 +40,7 @@ public enum OutboxCommand {
         write(try await action.perform(on: client, logger: logger), to: .standardOutput)
         return 0
       } catch {
-        write("outbox: \(String(reflecting: transactionCause(of: error)))\n", to: .standardError)
+        write("outbox: \(describe(transactionCause(of: error)))\n", to: .standardError)
         return 1
       }
     }
@@ -104,6 +104,12 @@ public enum OutboxCommand {
   struct UsageError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+  }
+
+  /// PostgreSQL's own words for a server error (e.g. a table not migrated yet), not the query dump.
+  private static func describe(_ error: any Error) -> String {
+    guard let psql = error as? PSQLError, let state = psql.serverInfo?[.sqlState] else { return "\(error)" }
+    return "SQLSTATE \(state): \(psql.serverInfo?[.message] ?? "")"
   }
 
   private static func write(_ text: String, to handle: FileHandle) {
