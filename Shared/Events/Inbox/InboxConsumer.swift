@@ -173,6 +173,9 @@ public final class InboxConsumer: Service, Sendable {
   public func run() async throws {
     let admin = try KafkaAdmin(configuration: kafka, logger: logger)
     try await admin.createTopics([deadLetterTopic], partitions: 1)
+    // Subscribed topics that do not exist yet (their publisher has not started) are made now,
+    // rather than found missing later, which would make the consumer join its group twice.
+    try await admin.createTopics(topics, partitions: topicPartitions)
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
       let consumer = try await KafkaConsumer(
         configuration: kafka,
@@ -197,7 +200,8 @@ public final class InboxConsumer: Service, Sendable {
   /// The subscribed topics the broker does not have (nil when it does not answer); creates the
   /// dead letter topic when that one is gone.
   private func missingTopics(_ admin: KafkaAdmin) async -> [String]? {
-    guard let present = try? await admin.listTopics().map(\.name) else { return nil }
+    // A short wait: a broker that is away must not hold up a graceful shutdown.
+    guard let present = try? await admin.listTopics(timeout: .seconds(1)).map(\.name) else { return nil }
     if !present.contains(deadLetterTopic) { try? await admin.createTopics([deadLetterTopic], partitions: 1) }
     return topics.filter { !present.contains($0) }
   }

@@ -10,7 +10,7 @@ extension OutboxRelay {
     let watched = lossWatch.topics
     guard !watched.isEmpty else { return [] }
     let admin = try currentAdmin()
-    let present = Set(try await admin.listTopics().map(\.name))
+    let present = Set(try await admin.listTopics(timeout: .seconds(1)).map(\.name))
     let lost = watched.subtracting(present).sorted()
     guard !lost.isEmpty else { return [] }
     try await admin.createTopics(lost, partitions: configuration.topicPartitions)

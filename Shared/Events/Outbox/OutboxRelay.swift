@@ -131,7 +131,7 @@ public final class OutboxRelay: Service, Sendable {
         case .idle:
           backoff = .milliseconds(100)
           try await Task.sleep(for: configuration.idleWait)
-        case .narrowed:
+        case .narrowed, .recovered:
           await discardProducer()  // a failed batch may leave the idempotent producer in a bad state
           checkTopics = true
         case .rowFailed(let parked):
@@ -190,6 +190,9 @@ public final class OutboxRelay: Service, Sendable {
     /// The oldest publishable row failed alone while the broker answers: its attempt is
     /// recorded (and it is parked after `maxAttempts`).
     case rowFailed(parked: Bool)
+    /// The batch failed because the broker had lost its topics: they are back, and the rows
+    /// they had are to be published again.
+    case recovered
   }
 
   /// Rows that may go now: unsent, not parked, and not behind a parked row of their aggregate
@@ -235,7 +238,9 @@ public final class OutboxRelay: Service, Sendable {
         // A broker that does not answer is an outage, not the rows' fault: the caller retries.
         guard await brokerAnswers() else { throw error }
         // Nor is a broker that lost the topics (it refuses nothing, the records time out).
-        guard try await recoverLostTopics(on: connection).isEmpty else { return .narrowed }
+        guard try await recoverLostTopics(on: connection).isEmpty else { return .recovered }
+        // Nor a record that timed out (a broker too busy to store it): retried, no attempt counted.
+        guard !Self.timedOut(error) else { throw error }
         guard ids.count == 1 else { return .narrowed }
         return .rowFailed(parked: try await recordFailure(of: ids[0], error: error, on: connection))
       }
@@ -249,7 +254,7 @@ public final class OutboxRelay: Service, Sendable {
       switch pass {
       case .published: batchLimit = min(batchLimit * 2, configuration.batchSize)
       case .narrowed: batchLimit = max(batchLimit / 2, 1)
-      case .idle, .rowFailed: break
+      case .idle, .rowFailed, .recovered: break
       }
     }
     return pass
@@ -275,6 +280,12 @@ public final class OutboxRelay: Service, Sendable {
       logger.warning("outbox relay: row failed to publish", metadata: ["outbox-id": "\(id)", "error": "\(text)"])
     }
     return parked == true
+  }
+
+  /// Whether a record's delivery timed out: librdkafka names no other cause then (its errors
+  /// carry only their text here).
+  static func timedOut(_ error: any Error) -> Bool {
+    (error as? KafkaError)?.message.localizedCaseInsensitiveContains("timed out") == true
   }
 
   /// Whether a broker answers a metadata request: tells a row the broker refuses from an outage.

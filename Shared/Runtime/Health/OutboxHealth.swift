@@ -49,7 +49,8 @@ public struct OutboxParkedGauge: Service {
   public func run() async throws {
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
       if let summary = try? await OutboxParking.summary(client, logger: logger) { gauge.set(Double(summary.parked)) }
-      try? await Task.sleep(for: interval)
+      // The wait ends at a graceful shutdown too, which cancels nothing by itself.
+      try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
     }
   }
 }
