@@ -223,7 +223,12 @@ public final class InboxConsumer: Service, Sendable {
       }
       let batch = try await consumer.poll(maximum: 1_000, timeout: .milliseconds(100))
       guard !batch.isEmpty else { continue }
-      let outcome = try await process(batch)
+      let outcome: InboxBatchOutcome
+      do {
+        outcome = try await process(batch)
+      } catch is StopRetrying {
+        break  // this batch's offsets stay uncommitted: its records come again after the restart
+      }
       await onCommitted?(outcome)
       last = Self.nextOffsets(of: batch)
       do {
@@ -303,6 +308,7 @@ public final class InboxConsumer: Service, Sendable {
           break  // not the record's fault: no attempt counted
         }
         outcome.retried += 1
+        guard !Task.isShuttingDownGracefully else { throw StopRetrying() }
         logger.warning(
           "inbox \(name): applying an event failed; retrying in \(backoff)",
           metadata: ["error": "\(failure.reason)", "event-id": "\(event.envelope.eventID)"]
@@ -390,6 +396,7 @@ public final class InboxConsumer: Service, Sendable {
             KafkaHeader(key: "crm-dlq-value-omitted", string: "\(message.value.count) bytes, refused: \(error)"))
           message.value = []
         }
+        guard !Task.isShuttingDownGracefully else { throw StopRetrying() }
         logger.warning("inbox \(name): dead letter not stored (\(error)); retrying in \(backoff)")
         try await Task.sleep(for: backoff)
         backoff = min(backoff * 2, retry.maximumBackoff)
@@ -397,3 +404,6 @@ public final class InboxConsumer: Service, Sendable {
     }
   }
 }
+
+/// A graceful shutdown came while a record was being retried: the consumer stops without it.
+private struct StopRetrying: Error {}
