@@ -5,18 +5,20 @@ let strict: [SwiftSetting] = [
   .enableUpcomingFeature("ExistentialAny")
 ]
 
-/// One CRM service: a library target with its logic (testable) and a thin executable.
-func service(_ name: String, folder: String, executable: String) -> [Target] {
+/// One CRM service: a library target with its logic (testable) and a thin executable. Every
+/// service stands on the runtime kit; `uses` adds what only some need (e.g. phone numbers), so a
+/// service links only the libraries it uses.
+func service(_ name: String, folder: String, executable: String, uses: [Target.Dependency] = []) -> [Target] {
   [
     .target(
       name: "\(name)Service",
       dependencies: [
-        "CRMRuntime", "CRMDatabase", "CRMEvents", "CRMContracts", "CRMPhoneNumbers",
+        "CRMRuntime", "CRMDomain", "CRMDatabase", "CRMEvents", "CRMRPC", "CRMContracts",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Logging", package: "swift-log"),
-      ],
+      ] + uses,
       path: "Services/\(folder)/Sources",
       swiftSettings: strict
     ),
@@ -47,6 +49,7 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+    .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
@@ -89,6 +92,7 @@ let package = Package(
     .target(
       name: "CRMContracts",
       dependencies: [
+        "CRMDomain",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -101,6 +105,7 @@ let package = Package(
     .target(
       name: "CRMRPC",
       dependencies: [
+        "CRMDomain",
         "CRMKafka",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
@@ -112,10 +117,10 @@ let package = Package(
     .target(
       name: "CRMEvents",
       dependencies: [
+        "CRMDomain",
         "CRMDatabase",
         "CRMKafka",
         "CRMContracts",
-        .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -124,9 +129,17 @@ let package = Package(
       path: "Shared/Events",
       swiftSettings: strict
     ),
+    // Domain failures that carry their own status, and the checks of texts from the wire: the
+    // bottom of the stack (Foundation only), so repositories and domain rules need nothing above.
+    .target(
+      name: "CRMDomain",
+      path: "Shared/Domain",
+      swiftSettings: strict
+    ),
     .target(
       name: "CRMDatabase",
       dependencies: [
+        "CRMDomain",
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "Logging", package: "swift-log"),
@@ -137,6 +150,7 @@ let package = Package(
     .target(
       name: "CRMRuntime",
       dependencies: [
+        "CRMDomain",
         "CRMDatabase",
         "CRMEvents",
         "CRMKafka",
@@ -150,6 +164,7 @@ let package = Package(
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       path: "Shared/Runtime",
       swiftSettings: strict
@@ -160,7 +175,6 @@ let package = Package(
       dependencies: [
         "CRMContracts",
         "CRMRPC",
-        "CRMRuntime",
         "CRMKafka",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -216,6 +230,7 @@ let package = Package(
         "CRMDatabase",
         "CRMEvents",
         "CRMRuntime",
+        "CRMRPC",
         "CRMContracts",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -228,11 +243,15 @@ let package = Package(
     .testTarget(
       name: "RuntimeTests",
       dependencies: [
+        "CRMDomain",
         "CRMRuntime",
         "CRMDatabase",
         "CRMKafka",
         "CRMTestSupport",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
       ],
       path: "Tests/RuntimeTests",
       swiftSettings: strict
@@ -240,6 +259,7 @@ let package = Package(
     .testTarget(
       name: "DatabaseTests",
       dependencies: [
+        "CRMDomain",
         "CRMDatabase",
         "CRMTestSupport",
         .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -268,6 +288,7 @@ let package = Package(
     .testTarget(
       name: "ContactsTests",
       dependencies: [
+        "CRMDomain",
         "ContactsService",
         "CRMRuntime",
         "CRMEvents",
@@ -286,6 +307,7 @@ let package = Package(
     .testTarget(
       name: "DealsTests",
       dependencies: [
+        "CRMDomain",
         "DealsService",
         "CRMRuntime",
         "CRMEvents",
@@ -341,7 +363,7 @@ let package = Package(
       swiftSettings: strict
     ),
   ]
-    + service("Contacts", folder: "Contacts", executable: "contacts")
+    + service("Contacts", folder: "Contacts", executable: "contacts", uses: ["CRMPhoneNumbers"])
     + service("Deals", folder: "Deals", executable: "deals")
     + service("Activity", folder: "Activity", executable: "activity")
     + service("QualityControl", folder: "QualityControl", executable: "quality-control")

@@ -1,25 +1,10 @@
+import CRMDomain
 import Foundation
 
 /// Optimistic concurrency: every mutable aggregate row has a `version`; an update names the
 /// version it read (`... WHERE id = $1 AND version = $2`). Zero rows updated means someone else
 /// changed it first — or it does not exist.
-public struct VersionConflict: Error, Sendable, Equatable, CustomStringConvertible {
-  public var entity: String
-  public var id: String
-  public var expected: Int64
-  public var current: Int64
-
-  public init(entity: String, id: String, expected: Int64, current: Int64) {
-    self.entity = entity
-    self.id = id
-    self.expected = expected
-    self.current = current
-  }
-
-  public var description: String {
-    "\(entity) \(id) is at version \(current), not \(expected): reload it and apply the change again"
-  }
-
+extension VersionConflict {
   /// Interprets an optimistic update: returns when a row was updated; otherwise throws
   /// `VersionConflict` with the current version, or `NotFound` when there is no such row.
   public static func check(
@@ -33,19 +18,6 @@ public struct VersionConflict: Error, Sendable, Equatable, CustomStringConvertib
     guard let current = try await currentVersion() else { throw NotFound(entity: entity, id: id) }
     throw VersionConflict(entity: entity, id: id, expected: expected, current: current)
   }
-}
-
-/// The aggregate named does not exist.
-public struct NotFound: Error, Sendable, Equatable, CustomStringConvertible {
-  public var entity: String
-  public var id: String
-
-  public init(entity: String, id: String) {
-    self.entity = entity
-    self.id = id
-  }
-
-  public var description: String { "\(entity) \(id) does not exist" }
 }
 
 extension UUID {

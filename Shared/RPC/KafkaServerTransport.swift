@@ -10,6 +10,8 @@ import Synchronization
 /// unexecuted; unreadable ones go to `crm.dlq.rpc.<service>` and the server goes on.
 public final class KafkaServerTransport: ServerTransport {
   public typealias Bytes = [UInt8]
+  /// The request metadata entry holding the request record's correlation id.
+  public static let correlationMetadataKey = "crm-rpc-correlation-id"
 
   public struct Configuration: Sendable {
     public var kafka: KafkaConfiguration
@@ -223,13 +225,18 @@ public final class KafkaServerTransport: ServerTransport {
       return .failure(.badValue(error.description))
     }
     let remaining = Duration.milliseconds(deadlineMillis - RPCRecord.epochMilliseconds())
+    var metadata = RPCRecord.metadata(headers, prefix: RPCRecord.requestMetadataPrefix)
+    // The record's correlation id is the same when the record is delivered again: the handler
+    // may use it as the request's idempotency key. Only the transport sets it.
+    metadata.removeAllValues(forKey: Self.correlationMetadataKey)
+    metadata.addString(id, forKey: Self.correlationMetadataKey)
     return .success(
       Call(
         descriptor: MethodDescriptor(fullyQualifiedService: String(parts[0]), method: String(parts[1])),
         correlationID: id,
         replyTo: replyTo,
         deadline: ContinuousClock.now + remaining,
-        metadata: RPCRecord.metadata(headers, prefix: RPCRecord.requestMetadataPrefix),
+        metadata: metadata,
         messages: messages
       )
     )

@@ -1,4 +1,5 @@
 import CRMContracts
+import CRMDomain
 import CRMPhoneNumbers
 import CRMRuntime
 import Testing

@@ -29,7 +29,7 @@ enum ContactsHarness {
 
   static func with(caller: String = "manager-1", _ body: (Context) async throws -> Void) async throws {
     let services: (PostgresClient) -> [any RegistrableRPCService] = {
-      [ContactsRPCService(repository: PostgresContactsRepository(client: $0, logger: logger))]
+      [ContactsRPCService(repository: PostgresContactsRepository(client: $0, logger: logger), pageTokens: .random())]
     }
     try await InProcessService.with(
       database: "contacts", migrations: ContactsSchema.migrations,

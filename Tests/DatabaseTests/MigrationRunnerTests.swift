@@ -1,4 +1,5 @@
 import CRMDatabase
+import CRMDomain
 import CRMTestSupport
 import Foundation
 import Logging

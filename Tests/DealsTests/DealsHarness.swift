@@ -95,7 +95,7 @@ enum DealsHarness {
 
   static func with(caller: String = "manager-1", _ body: (Context) async throws -> Void) async throws {
     let services: (PostgresClient) -> [any RegistrableRPCService] = {
-      [DealsRPCService(repository: PostgresDealsRepository(client: $0, logger: logger))]
+      [DealsRPCService(repository: PostgresDealsRepository(client: $0, logger: logger), pageTokens: .random())]
     }
     try await InProcessService.with(
       database: "deals", migrations: DealsSchema.migrations, caller: caller, services: services

@@ -1,5 +1,6 @@
 import CRMContracts
 import CRMDatabase
+import CRMDomain
 import CRMRuntime
 import Foundation
 import Testing

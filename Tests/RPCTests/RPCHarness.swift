@@ -67,7 +67,7 @@ struct RPCHarness {
   ) async throws {
     let transports = replicas.map { _ in serverTransport() }
     let servers = transports.indices.map { i in
-      GRPCServer(transport: transports[i], services: replicas[i], interceptors: [CallerIdentityInterceptor()])
+      GRPCServer(transport: transports[i], services: replicas[i], interceptors: RPCServerService.interceptors)
     }
     let client = GRPCClient(
       transport: clientTransport(),

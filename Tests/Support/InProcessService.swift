@@ -1,6 +1,7 @@
 import CRMContracts
 import CRMDatabase
 import CRMEvents
+import CRMRPC
 import CRMRuntime
 import GRPCCore
 import GRPCInProcessTransport
@@ -26,10 +27,10 @@ public enum InProcessService {
       let database = makeClient()
       try await whileRunning(database) {
         try await MigrationRunner.apply(
-          Outbox.migrations + InboxConsumer.migrations + migrations, on: database, logger: logger)
+          ServiceApplication.kitMigrations + migrations, on: database, logger: logger)
         let transport = InProcessTransport()
         let server = GRPCServer(
-          transport: transport.server, services: services(database), interceptors: [CallerIdentityInterceptor()])
+          transport: transport.server, services: services(database), interceptors: RPCServerService.interceptors)
         let client = GRPCClient(
           transport: transport.client, interceptors: [CallerIdentityClientInterceptor(caller: caller)])
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -7,8 +7,11 @@ public enum ServiceProcess {
     public var description: String
   }
 
-  /// Starts `service` and returns once `/health/ready` answers 200; the caller stops it.
-  public static func start(_ service: String, brokers: String, schema: String? = nil) async throws -> ChildProcess {
+  /// Starts `service` (with `environment` added to its configuration) and returns once
+  /// `/health/ready` answers 200; the caller stops it.
+  public static func start(
+    _ service: String, brokers: String, schema: String? = nil, environment: [String: String] = [:]
+  ) async throws -> ChildProcess {
     let port = freeLocalPort()
     let process = try ChildProcess(
       LocalStack.binDirectory.appendingPathComponent(service),
@@ -17,7 +20,7 @@ public enum ServiceProcess {
         "CRM_KAFKA_BROKERS": brokers,
         "CRM_HTTP_PORT": "\(port)",
         "CRM_LOG_LEVEL": "warning",
-      ]
+      ].merging(environment) { _, added in added }
     )
     let ready = try await HTTPProbe.waitForStatus("http://127.0.0.1:\(port)/health/ready", 200, within: .seconds(40))
     guard ready == 200 else {

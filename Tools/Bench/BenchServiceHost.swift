@@ -12,7 +12,7 @@ func withBenchHost<T: Sendable>(
   _ body: (_ local: GRPCClient<InProcessTransport.Client>) async throws -> T
 ) async throws -> T {
   let transport = InProcessTransport()
-  let server = GRPCServer(transport: transport.server, services: [rpc], interceptors: [CallerIdentityInterceptor()])
+  let server = GRPCServer(transport: transport.server, services: [rpc], interceptors: RPCServerService.interceptors)
   let client = GRPCClient(transport: transport.client, interceptors: [CallerIdentityClientInterceptor(caller: "bench")])
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await server.serve() }
@@ -38,7 +38,7 @@ func withKafkaPhase<T: Sendable>(
   let transport = KafkaServerTransport(
     configuration: .init(kafka: kafka, service: service, requestPartitions: 8, fetchWait: .milliseconds(fetchWaitMs)),
     logger: logger)
-  let server = GRPCServer(transport: transport, services: [rpc], interceptors: [CallerIdentityInterceptor()])
+  let server = GRPCServer(transport: transport, services: [rpc], interceptors: RPCServerService.interceptors)
   let client = GRPCClient(
     transport: KafkaClientTransport(
       configuration: .init(kafka: kafka, service: service, fetchWait: .milliseconds(fetchWaitMs)), logger: logger),

@@ -64,7 +64,7 @@ struct ContactsBench: AsyncParsableCommand {
     async throws -> [String: Double]
   {
     try await MigrationRunner.apply(
-      Outbox.migrations + InboxConsumer.migrations + ContactsComponents.migrations, on: client, logger: logger)
+      ServiceApplication.kitMigrations + ContactsComponents.migrations, on: client, logger: logger)
     let rpc = ContactsComponents.rpcService(client: client, logger: logger)
     return try await withBenchHost(rpc: rpc) { seeder in
       let numbers = Counter()

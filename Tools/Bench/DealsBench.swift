@@ -4,6 +4,7 @@ import CRMDatabase
 import CRMEvents
 import CRMKafka
 import CRMRPC
+import CRMRuntime
 import DealsService
 import Foundation
 import GRPCCore
@@ -36,7 +37,7 @@ struct DealsBench: AsyncParsableCommand {
     ) {
       client in
       try await MigrationRunner.apply(
-        Outbox.migrations + InboxConsumer.migrations + DealsComponents.migrations, on: client, logger: logger)
+        ServiceApplication.kitMigrations + DealsComponents.migrations, on: client, logger: logger)
       let rpc = DealsComponents.rpcService(client: client, logger: logger)
       return try await withBenchHost(rpc: rpc) { local in
         let board = try await seed(Crm_Deals_V1_Deals.Client(wrapping: local), client: client, logger: logger)

@@ -2,7 +2,6 @@ import ArgumentParser
 import CRMContracts
 import CRMKafka
 import CRMRPC
-import CRMRuntime
 import Foundation
 import GRPCCore
 import Logging

@@ -8,6 +8,9 @@ public func buildApplication(_ configuration: ServiceConfiguration) throws -> so
     infrastructure,
     migrations: ContactsComponents.migrations,
     publishes: [ContactsComponents.eventTopic],
-    rpcServices: [ContactsComponents.rpcService(client: infrastructure.postgres, logger: infrastructure.logger)]
+    rpcServices: [
+      ContactsComponents.rpcService(
+        client: infrastructure.postgres, logger: infrastructure.logger, pageTokens: configuration.pageTokenKey)
+    ]
   )
 }

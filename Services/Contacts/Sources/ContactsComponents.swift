@@ -1,4 +1,5 @@
 import CRMDatabase
+import CRMRuntime
 import GRPCCore
 import Logging
 import PostgresNIO
@@ -17,7 +18,10 @@ public enum ContactsComponents {
   public static var eventTopic: String { ContactsEvents.topic }
 
   /// The RPC service on the PostgreSQL repository.
-  public static func rpcService(client: PostgresClient, logger: Logger) -> any RegistrableRPCService {
-    ContactsRPCService(repository: PostgresContactsRepository(client: client, logger: logger))
+  /// `pageTokens` seals its page tokens: the same key on every replica.
+  public static func rpcService(
+    client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random()
+  ) -> any RegistrableRPCService {
+    ContactsRPCService(repository: PostgresContactsRepository(client: client, logger: logger), pageTokens: pageTokens)
   }
 }

@@ -1,5 +1,6 @@
 import CRMDatabase
 import CRMEvents
+import CRMRuntime
 import GRPCCore
 import Logging
 import PostgresNIO
@@ -13,8 +14,11 @@ public enum DealsComponents {
   public static var eventTopic: String { DealsEvents.topic }
 
   /// The RPC service on the PostgreSQL repository.
-  public static func rpcService(client: PostgresClient, logger: Logger) -> any RegistrableRPCService {
-    DealsRPCService(repository: PostgresDealsRepository(client: client, logger: logger))
+  /// `pageTokens` seals its page tokens: the same key on every replica.
+  public static func rpcService(
+    client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random()
+  ) -> any RegistrableRPCService {
+    DealsRPCService(repository: PostgresDealsRepository(client: client, logger: logger), pageTokens: pageTokens)
   }
 
   /// The consumer of the contacts service's events: the contact directory and converted leads.

@@ -1,10 +1,9 @@
-import GRPCCore
+import CRMDomain
 
 /// An event whose record would not fit under the cap (`OutboxEvent.recordCap`): the write that
 /// emits it is refused and nothing is written, because a record the broker refuses would stop
-/// its aggregate's events in the relay. The caller's input made it too big: INVALID_ARGUMENT
-/// (`RPCError(domain:)` finds it inside a transaction's error too).
-public struct EventTooLarge: Error, Sendable, Equatable, CustomStringConvertible, RPCErrorConvertible {
+/// its aggregate's events in the relay. The caller's input made it too big: INVALID_ARGUMENT.
+public struct EventTooLarge: DomainError, Equatable {
   /// The payload's protobuf name, e.g. "crm.contacts.v1.ContactUpdated".
   public var type: String
   public var aggregateID: String
@@ -19,8 +18,7 @@ public struct EventTooLarge: Error, Sendable, Equatable, CustomStringConvertible
     self.cap = cap
   }
 
-  public var rpcErrorCode: RPCError.Code { .invalidArgument }
-  public var rpcErrorMessage: String { description }
+  public var status: FailureStatus { .invalidArgument }
 
   public var description: String {
     "event \(type) of \(aggregateID) would be \(bytes) bytes, over the cap of \(cap) bytes: send less data in one change"

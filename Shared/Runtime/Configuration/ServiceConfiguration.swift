@@ -16,6 +16,9 @@ public struct ServiceConfiguration: Sendable {
   public var rpcFetchWait: Duration
   /// Partitions of the service's request topic: the most replicas that can share its load.
   public var rpcPartitions: Int
+  /// Seals the service's page tokens (`CRM_PAGE_TOKEN_KEY`; by default derived from the database
+  /// URL, a secret every replica of the service already shares).
+  public var pageTokenKey: PageTokenKey
 
   /// Reads the configuration; the error names the first variable that is missing or malformed.
   public init(service: CRMService, environment: [String: String]) throws(ConfigurationError) {
@@ -38,6 +41,13 @@ public struct ServiceConfiguration: Sendable {
     } catch {
       throw ConfigurationError(variable: "CRM_DATABASE_URL", problem: error.reason, expected: DatabaseURL.expectedForm)
     }
+
+    let tokenSecret = env.optional("CRM_PAGE_TOKEN_KEY") ?? databaseURL
+    guard tokenSecret.utf8.count >= 16 else {
+      throw ConfigurationError(
+        variable: "CRM_PAGE_TOKEN_KEY", problem: "is shorter than 16 bytes", expected: "a secret of 16 bytes or more")
+    }
+    pageTokenKey = PageTokenKey(secret: Array(tokenSecret.utf8))
 
     let brokersExpected = "host:port[,host:port…], e.g. 127.0.0.1:19092"
     let brokers = try env.required("CRM_KAFKA_BROKERS", expected: brokersExpected)

@@ -1,4 +1,5 @@
 import CRMContracts
+import CRMRPC
 import GRPCCore
 
 /// `crm.common.v1.Diagnostics`, served by every service: no database, so it measures the RPC path.

@@ -1,30 +1,34 @@
 import CRMDatabase
+import CRMDomain
 import GRPCCore
+import PostgresNIO
 
 extension RPCError {
-  /// The status a handler answers for a domain failure: bad input is INVALID_ARGUMENT, a broken
-  /// rule FAILED_PRECONDITION, a stale version ABORTED (the current version also travels as
-  /// `crm-current-version`), a missing row NOT_FOUND. Other errors are not the caller's to see:
-  /// nil. Looks inside a transaction's error.
+  /// The status a handler answers for a domain failure: the one the error carries (`DomainError`:
+  /// bad input INVALID_ARGUMENT, a broken rule FAILED_PRECONDITION, a stale version ABORTED with
+  /// `crm-current-version`, a missing row NOT_FOUND, …), or the one a database failure means.
+  /// Other errors are not the caller's to see: nil. Looks inside a transaction's error.
   public init?(domain error: any Error) {
     switch transactionCause(of: error) {
-    case let invalid as InvalidField:
-      self.init(code: .invalidArgument, message: invalid.description)
-    case let carriesStatus as any RPCErrorConvertible where !(carriesStatus is RPCError):
-      // An error that names its own status (e.g. `EventTooLarge`), found inside a transaction's error too.
-      self.init(carriesStatus)
-    case let broken as RuleBroken:
-      self.init(code: .failedPrecondition, message: broken.description)
-    case let conflict as VersionConflict:
-      self.init(
-        code: .aborted,
-        message: conflict.description,
-        metadata: ["crm-current-version": "\(conflict.current)"]
-      )
-    case let missing as NotFound:
-      self.init(code: .notFound, message: missing.description)
+    case let domain as any DomainError:
+      var metadata = Metadata()
+      for (key, value) in domain.details.sorted(by: { $0.key < $1.key }) { metadata.addString(value, forKey: key) }
+      self.init(code: domain.status.code, message: domain.description, metadata: metadata)
     case let rpc as RPCError:
       self = rpc
+    case let database as PSQLError:
+      guard let state = database.serverInfo?[.sqlState] else { return nil }
+      switch state {
+      case "40001", "40P01":
+        // A serialization failure or a deadlock: PostgreSQL rolled the change back to let a
+        // concurrent one through; the same request can succeed now.
+        self.init(code: .aborted, message: "the change collided with a concurrent one (SQLSTATE \(state)); try again")
+      case _ where state.hasPrefix("22"):
+        // A data exception: a value the input checks let through but the database refuses.
+        self.init(code: .invalidArgument, message: "a value the database refuses (SQLSTATE \(state))")
+      default:
+        return nil
+      }
     default:
       return nil
     }
@@ -38,5 +42,20 @@ public func answering<T>(_ body: () async throws -> T) async throws -> T {
     return try await body()
   } catch {
     throw RPCError(domain: error) ?? error
+  }
+}
+
+extension FailureStatus {
+  /// gRPC's code for this status.
+  public var code: RPCError.Code {
+    switch self {
+    case .invalidArgument: .invalidArgument
+    case .notFound: .notFound
+    case .alreadyExists: .alreadyExists
+    case .failedPrecondition: .failedPrecondition
+    case .aborted: .aborted
+    case .permissionDenied: .permissionDenied
+    case .resourceExhausted: .resourceExhausted
+    }
   }
 }

@@ -1,4 +1,5 @@
 import CRMRPC
+import Foundation
 import GRPCCore
 import ServiceLifecycle
 
@@ -7,8 +8,14 @@ import ServiceLifecycle
 public struct RPCServerService: Service {
   public let server: GRPCServer<KafkaServerTransport>
 
+  /// What every server of a service runs before a handler: who calls and the request's
+  /// idempotency key (and, in crash tests only, the fault).
+  public static var interceptors: [any ServerInterceptor] {
+    [RequestContextInterceptor()] + CrashAfterHandler.fromEnvironment()
+  }
+
   public init(transport: KafkaServerTransport, services: [any RegistrableRPCService]) {
-    server = GRPCServer(transport: transport, services: services, interceptors: [CallerIdentityInterceptor()])
+    server = GRPCServer(transport: transport, services: services, interceptors: Self.interceptors)
   }
 
   public func run() async throws {
@@ -17,5 +24,36 @@ public struct RPCServerService: Service {
     } onGracefulShutdown: {
       server.beginGracefulShutdown()
     }
+  }
+}
+
+/// A fault for the crash tests: `CRM_TEST_CRASH_AFTER=<method>:<marker file>` kills the process
+/// (SIGKILL) right after a call of `<method>` returned from its handler — its database commit
+/// done, its reply and offset commit not — once: the marker file records that it happened.
+struct CrashAfterHandler: ServerInterceptor {
+  var method: String
+  var marker: String
+
+  static func fromEnvironment() -> [any ServerInterceptor] {
+    guard let setting = ProcessInfo.processInfo.environment["CRM_TEST_CRASH_AFTER"],
+      let colon = setting.firstIndex(of: ":")
+    else { return [] }
+    return [
+      CrashAfterHandler(method: String(setting[..<colon]), marker: String(setting[setting.index(after: colon)...]))
+    ]
+  }
+
+  func intercept<Input: Sendable, Output: Sendable>(
+    request: StreamingServerRequest<Input>,
+    context: ServerContext,
+    next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+  ) async throws -> StreamingServerResponse<Output> {
+    let response = try await next(request, context)
+    guard context.descriptor.method == method else { return response }
+    // Unary handlers have run by now: the response holds the message, not yet sent.
+    if !FileManager.default.fileExists(atPath: marker), FileManager.default.createFile(atPath: marker, contents: nil) {
+      kill(getpid(), SIGKILL)
+    }
+    return response
   }
 }

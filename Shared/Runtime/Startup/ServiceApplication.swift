@@ -14,6 +14,11 @@ import ServiceLifecycle
 public enum ServiceApplication {
   public typealias Context = BasicRequestContext
 
+  /// The kit's tables in every service's database: outbox, inbox, replies of create-like requests.
+  public static var kitMigrations: [Migration] {
+    Outbox.migrations + InboxConsumer.migrations + RequestReplies.migrations
+  }
+
   public static func build(
     _ infrastructure: ServiceInfrastructure,
     registry: PrometheusCollectorRegistry = Observability.registry,
@@ -29,7 +34,7 @@ public enum ServiceApplication {
     let gate = SchemaGate()
     let migrator = SchemaMigrationService(
       client: infrastructure.postgres,
-      migrations: Outbox.migrations + InboxConsumer.migrations + migrations,
+      migrations: kitMigrations + migrations,
       gate: gate,
       logger: logger
     )
@@ -39,10 +44,14 @@ public enum ServiceApplication {
       configuration: .init(idleWait: .milliseconds(50), topics: eventTopics),
       logger: logger
     )
+    // A service that publishes nothing runs no relay (it would only poll an empty table), and
+    // has no outbox to report on.
     let parkedRows = registry.makeGauge(descriptor: OutboxParkedGauge.descriptor)
-    var eventServices: [any Service] = [
-      relay, OutboxParkedGauge(client: infrastructure.postgres, gauge: parkedRows, logger: logger),
-    ]
+    var eventServices: [any Service] =
+      eventTopics.isEmpty
+      ? [] : [relay, OutboxParkedGauge(client: infrastructure.postgres, gauge: parkedRows, logger: logger)]
+    let outboxChecks: [ReadinessCheck] =
+      eventTopics.isEmpty ? [] : [.outbox(infrastructure.postgres, gauge: parkedRows, logger: logger)]
     if !subscriptions.isEmpty {
       let deadLetters = try KafkaProducer(configuration: configuration.kafka, logger: logger)
       eventServices.append(deadLetters)
@@ -78,9 +87,7 @@ public enum ServiceApplication {
     router.middlewares.add(MetricsMiddleware())
     HealthController(
       service: configuration.service,
-      checks: infrastructure.readinessChecks + [
-        .schema(gate), .rpcServer(transport), .outbox(infrastructure.postgres, gauge: parkedRows, logger: logger),
-      ]
+      checks: infrastructure.readinessChecks + [.schema(gate), .rpcServer(transport)] + outboxChecks
     ).addRoutes(to: router)
     MetricsController(registry: registry).addRoutes(to: router)
     routes(router)

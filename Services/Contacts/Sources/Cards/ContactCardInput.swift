@@ -1,6 +1,7 @@
 import CRMContracts
+import CRMDomain
+import CRMEvents
 import CRMPhoneNumbers
-import CRMRuntime
 import Foundation
 
 /// A contact card as a client sent it, checked and normalised: phones in E.164, e-mails
@@ -15,10 +16,10 @@ enum ContactCardInput {
     card.phones = try Phones.validate(request.phones, field: prefix + "phones")
     card.emails = try Emails.validate(request.emails, field: prefix + "emails")
     card.position = try Text.field(request.position, prefix + "position", limit: CardLimits.textLength)
-    card.address = try Text.field(request.address, prefix + "address", limit: CardLimits.textLength)
+    card.address = try Text.field(request.address, prefix + "address", limit: CardLimits.textLength, multiline: true)
     if request.hasBirthday { card.birthday = try Birthday.validate(request.birthday, field: prefix + "birthday") }
     card.ownerID = try Text.field(request.ownerID, prefix + "owner_id", limit: CardLimits.nameLength, required: true)
-    card.notes = try Text.field(request.notes, prefix + "notes", limit: CardLimits.notesLength)
+    card.notes = try Text.field(request.notes, prefix + "notes", limit: CardLimits.notesLength, multiline: true)
     guard request.tags.count <= CardLimits.listLength else {
       throw InvalidField(
         field: prefix + "tags", reason: "has \(request.tags.count) tags; at most \(CardLimits.listLength)")
@@ -38,7 +39,8 @@ enum ContactCardInput {
       let field = prefix + "companies[\(index)]"
       try membership.requireKnownFields(field)
       guard UUID(uuidString: membership.companyID) != nil else {
-        throw InvalidField(field: field + ".company_id", reason: "\"\(membership.companyID)\" is not a company id")
+        throw InvalidField(
+          field: field + ".company_id", reason: "\(Text.quoted(membership.companyID)) is not a company id")
       }
       guard seen.insert(membership.companyID.lowercased()).inserted else {
         throw InvalidField(field: field + ".company_id", reason: "names company \(membership.companyID) twice")
@@ -62,7 +64,8 @@ enum Phones {
     for (index, phone) in phones.enumerated() {
       try phone.requireKnownFields("\(field)[\(index)]")
       guard let number = PhoneNumber.e164(phone.number) else {
-        throw InvalidField(field: "\(field)[\(index)].number", reason: "\"\(phone.number)\" is not a phone number")
+        throw InvalidField(
+          field: "\(field)[\(index)].number", reason: "\(Text.quoted(phone.number)) is not a phone number")
       }
       guard !result.contains(where: { $0.number == number }) else { continue }
       var normalized = Crm_Contacts_V1_Phone()
@@ -84,7 +87,8 @@ enum Emails {
     for (index, email) in emails.enumerated() {
       try email.requireKnownFields("\(field)[\(index)]")
       guard let address = EmailAddress.normalized(email.address) else {
-        throw InvalidField(field: "\(field)[\(index)].address", reason: "\"\(email.address)\" is not an e-mail address")
+        throw InvalidField(
+          field: "\(field)[\(index)].address", reason: "\(Text.quoted(email.address)) is not an e-mail address")
       }
       guard !result.contains(where: { $0.address == address }) else { continue }
       var normalized = Crm_Contacts_V1_Email()
@@ -104,7 +108,7 @@ enum Attributes {
     var result: [String: String] = [:]
     for (key, value) in attributes {
       let key = try Text.field(key, "\(field) key", limit: CardLimits.nameLength, required: true)
-      result[key] = try Text.field(value, "\(field)[\(key)]", limit: CardLimits.textLength)
+      result[key] = try Text.field(value, "\(field)[\(key)]", limit: CardLimits.textLength, multiline: true)
     }
     return result
   }
@@ -119,7 +123,9 @@ enum Birthday {
 
   /// Whether the day exists in the Gregorian calendar (29 February only in leap years).
   static func exists(year: Int32, month: Int32, day: Int32) -> Bool {
-    DateComponents(year: Int(year), month: Int(month), day: Int(day)).isValidDate(in: calendar)
+    // Ranges first: the calendar is not asked about year 2,147,483,647.
+    guard (1...9999).contains(year), (1...12).contains(month), (1...31).contains(day) else { return false }
+    return DateComponents(year: Int(year), month: Int(month), day: Int(day)).isValidDate(in: calendar)
   }
 
   /// Whether the birthdays of `date` include those born on 29 February: on 28 February of a

@@ -1,5 +1,6 @@
+import CRMDomain
+import CRMEvents
 import CRMPhoneNumbers
-import CRMRuntime
 import Foundation
 
 /// What a search box text asks for: a phone in any form, an e-mail, or a name / company

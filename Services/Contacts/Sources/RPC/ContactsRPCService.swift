@@ -1,5 +1,7 @@
 import CRMContracts
 import CRMDatabase
+import CRMDomain
+import CRMRPC
 import CRMRuntime
 import Foundation
 import GRPCCore
@@ -8,33 +10,19 @@ import GRPCCore
 /// nothing is written), then hands it to the repository; maps domain failures to statuses.
 struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   let repository: any ContactsRepository
+  let pageTokens: PageTokenKey
+  /// How deep a search pages: the ranked tiers are read from their start on every page, so a
+  /// page costs its position plus its size; past this, narrow the query.
+  static let searchDepth = 1_000
 
   var actor: String { CallerIdentity.current ?? "anonymous" }
-
-  /// Runs `body`, answering domain failures with their gRPC status.
-  func answer<T>(_ body: () async throws -> T) async throws -> T {
-    do {
-      return try await body()
-    } catch {
-      // The domain failure that rolled a transaction back comes wrapped.
-      if let duplicate = transactionCause(of: error) as? DuplicateContact {
-        throw RPCError(
-          code: .alreadyExists, message: duplicate.description,
-          metadata: ["crm-existing-id": "\(duplicate.existingID)"])
-      }
-      if let claimed = transactionCause(of: error) as? IdentityClaimed {
-        throw RPCError(code: .aborted, message: claimed.description)
-      }
-      throw RPCError(domain: error) ?? error
-    }
-  }
 
   // MARK: Leads
 
   func createLead(request: Crm_Contacts_V1_CreateLeadRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Lead
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       var lead = Crm_Contacts_V1_Lead()
       lead.name = try Text.field(request.name, "name", limit: CardLimits.nameLength, required: true)
@@ -48,7 +36,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       }
       if !email.isEmpty {
         guard let address = EmailAddress.normalized(email) else {
-          throw InvalidField(field: "email", reason: "\"\(email)\" is not an e-mail address")
+          throw InvalidField(field: "email", reason: "\(Text.quoted(email)) is not an e-mail address")
         }
         lead.email = address
       }
@@ -62,14 +50,14 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func listLeads(request: Crm_Contacts_V1_ListLeadsRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_ListLeadsReply
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
-      let page = try Page(request.page)
+      let page = try Page(request.page, scope: "ListLeads", key: pageTokens)
       let filter = LeadFilter(status: request.status, ownerID: request.ownerID, businessLine: request.businessLine)
       let (leads, next) = try await repository.leads(filter, after: page.cursor, limit: page.size)
       return .with {
         $0.leads = leads
-        $0.nextPageToken = next.map(Page.token) ?? ""
+        $0.nextPageToken = next.map(page.token) ?? ""
       }
     }
   }
@@ -77,9 +65,10 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func rejectLead(request: Crm_Contacts_V1_RejectLeadRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Lead
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
-      let reason = try Text.field(request.reason, "reason", limit: CardLimits.textLength, required: true)
+      let reason = try Text.field(
+        request.reason, "reason", limit: CardLimits.textLength, required: true, multiline: true)
       return try await repository.rejectLead(
         id: request.leadID, reason: reason, expectedVersion: request.expectedVersion, actor: actor)
     }
@@ -88,7 +77,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func convertLead(request: Crm_Contacts_V1_ConvertLeadRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_ConvertLeadReply
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       let company = try Text.field(request.companyName, "company_name", limit: CardLimits.nameLength)
       let pipeline = try Text.field(request.pipelineID, "pipeline_id", limit: CardLimits.nameLength, required: true)
@@ -103,7 +92,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func createContact(request: Crm_Contacts_V1_CreateContactRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Contact
   {
-    try await answer {
+    try await answering {
       let card = try ContactCardInput.validate(request)
       return try await repository.createContact(card, force: request.force, actor: actor)
     }
@@ -112,7 +101,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func getContact(request: Crm_Contacts_V1_GetContactRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Contact
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       return try await repository.contact(id: request.contactID)
     }
@@ -121,7 +110,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func updateContact(request: Crm_Contacts_V1_UpdateContactRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Contact
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       guard request.hasCard else { throw InvalidField(field: "card", reason: "is missing") }
       let card = try ContactCardInput.validate(request.card, field: "card.")
@@ -133,7 +122,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func archiveContact(request: Crm_Contacts_V1_ArchiveContactRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Contact
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       return try await repository.archiveContact(
         id: request.contactID, expectedVersion: request.expectedVersion, actor: actor)
@@ -145,7 +134,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func createCompany(request: Crm_Contacts_V1_CreateCompanyRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Company
   {
-    try await answer {
+    try await answering {
       try await repository.createCompany(try CompanyCardInput.validate(request), actor: actor)
     }
   }
@@ -153,7 +142,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func getCompany(request: Crm_Contacts_V1_GetCompanyRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Company
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       return try await repository.company(id: request.companyID)
     }
@@ -162,7 +151,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func updateCompany(request: Crm_Contacts_V1_UpdateCompanyRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_Company
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       guard request.hasCard else { throw InvalidField(field: "card", reason: "is missing") }
       let card = try CompanyCardInput.validate(request.card, field: "card.")
@@ -176,13 +165,13 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func getCardHistory(request: Crm_Contacts_V1_GetCardHistoryRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_GetCardHistoryReply
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
-      let page = try Page(request.page)
+      let page = try Page(request.page, scope: "GetCardHistory", key: pageTokens)
       let (changes, next) = try await repository.history(cardID: request.cardID, after: page.cursor, limit: page.size)
       return .with {
         $0.changes = changes
-        $0.nextPageToken = next.map(Page.token) ?? ""
+        $0.nextPageToken = next.map(page.token) ?? ""
       }
     }
   }
@@ -190,11 +179,15 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func searchContacts(request: Crm_Contacts_V1_SearchContactsRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_SearchContactsReply
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       let query = try SearchQuery.parse(request.query)
-      let page = try Page(request.page)
+      let page = try Page(request.page, scope: "SearchContacts", key: pageTokens)
+      // The cursor of a search is the position reached: sealed, and never past the depth.
       let offset = Int(page.cursor ?? 0)
+      guard offset <= Self.searchDepth else {
+        throw InvalidField(field: "page.page_token", reason: "goes past the search depth of \(Self.searchDepth)")
+      }
       // One more than the page shows whether another page follows.
       let hits = try await repository.search(
         query, includeArchived: request.includeArchived, offset: offset, limit: page.size + 1)
@@ -206,7 +199,8 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
             $0.matchedOn = hit.matchedOn
           }
         }
-        $0.nextPageToken = hits.count > page.size ? Page.token(Int64(offset + page.size)) : ""
+        let reached = offset + page.size
+        $0.nextPageToken = hits.count > page.size && reached <= Self.searchDepth ? page.token(Int64(reached)) : ""
       }
     }
   }
@@ -214,7 +208,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   func listBirthdays(request: Crm_Contacts_V1_ListBirthdaysRequest, context: ServerContext) async throws
     -> Crm_Contacts_V1_ListBirthdaysReply
   {
-    try await answer {
+    try await answering {
       try request.requireKnownFields("request")
       guard request.hasDate else { throw InvalidField(field: "date", reason: "is missing") }
       let date = request.date

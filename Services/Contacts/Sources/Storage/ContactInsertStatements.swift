@@ -5,7 +5,7 @@ import PostgresNIO
 
 /// A new contact card written at once: the card, its identity claims, search keys, company
 /// links, history and `ContactCreated`. Prepared (planning the statement cost about as much as
-/// running it), in two variants: an unforced card fails on a claimed phone or e-mail (the
+/// running it), with the reply stored under the request's idempotency key, in two variants: an unforced card fails on a claimed phone or e-mail (the
 /// claims' key), a forced one claims only what is free and records the duplicate it overrode.
 struct ContactInsert {
   var id: UUID
@@ -18,6 +18,9 @@ struct ContactInsert {
   var actor: String
   var changes: [CardChange]
   var event: OutboxEvent
+  /// The request's idempotency key, and the reply stored under it.
+  var requestKey: String?
+  var reply: [UInt8]
 
   static func sql(forced: Bool) -> String {
     """
@@ -52,13 +55,16 @@ struct ContactInsert {
         FROM duplicate d
       ) h
       ORDER BY h.i
-    ), appended AS (\(Outbox.preparedInsert(firstParameter: 18, whenRowsIn: "inserted")))
+    ), appended AS (\(Outbox.preparedInsert(firstParameter: 18, whenRowsIn: "inserted"))
+    ), replied AS (
+      INSERT INTO request_replies (key, reply) SELECT $23, $24 FROM inserted WHERE $23::text IS NOT NULL
+    )
     SELECT count(*)::int FROM inserted
     """
   }
 
   func bindings() -> PostgresBindings {
-    var bindings = PostgresBindings(capacity: 22)
+    var bindings = PostgresBindings(capacity: 24)
     bindings.append(id)
     bindings.append(card.name)
     bindings.append(SearchQuery.searchable(card.name))
@@ -77,6 +83,8 @@ struct ContactInsert {
     bindings.append(changes.map(\.old))
     bindings.append(changes.map(\.new))
     Outbox.bind([event], into: &bindings)
+    bindings.append(requestKey)
+    bindings.append(ByteBuffer(bytes: reply))
     return bindings
   }
 }

@@ -1,10 +1,13 @@
 import CRMContracts
+import CRMDomain
 
 /// A contact whose phone or e-mail the new card repeats: ALREADY_EXISTS unless forced.
-struct DuplicateContact: Error, CustomStringConvertible {
+struct DuplicateContact: DomainError {
   var existingID: String
   var existingName: String
   var matchedOn: String
+  var status: FailureStatus { .alreadyExists }
+  var details: [String: String] { ["crm-existing-id": existingID] }
   var description: String {
     "contact \(existingID) (\(existingName)) already has this \(matchedOn); pass force to create another card"
   }
@@ -13,7 +16,8 @@ struct DuplicateContact: Error, CustomStringConvertible {
 /// An unforced card's phone or e-mail is held by another active card (the claim's key refused
 /// it). Outside a transaction the create names that card instead; inside one (a lead's
 /// conversion) another create won the race, and the caller may try again.
-struct IdentityClaimed: Error, CustomStringConvertible {
+struct IdentityClaimed: DomainError {
+  var status: FailureStatus { .aborted }
   var description: String {
     "a contact with this phone or e-mail was created at the same moment; try again"
   }

@@ -1,12 +1,18 @@
 import CRMContracts
 import CRMDatabase
+import CRMDomain
+import CRMEvents
 import Foundation
 import PostgresNIO
 
 extension PostgresContactsRepository {
   func createCompany(_ card: Crm_Contacts_V1_Company, actor: String) async throws -> Crm_Contacts_V1_Company {
-    try await client.withTransaction(logger: logger) { connection in
-      try await insertCompany(card, actor: actor, on: connection)
+    try await idempotent(client: client, logger: logger) { key in
+      try await client.withTransaction(logger: logger) { connection in
+        let company = try await insertCompany(card, actor: actor, on: connection)
+        try await RequestReplies.record(company, key: key, on: connection, logger: logger)
+        return company
+      }
     }
   }
 

@@ -1,7 +1,7 @@
 import CRMContracts
 import CRMDatabase
+import CRMDomain
 import CRMEvents
-import CRMRuntime
 import Foundation
 import PostgresNIO
 
@@ -9,20 +9,22 @@ extension PostgresContactsRepository {
   func createContact(_ card: Crm_Contacts_V1_Contact, force: Bool, actor: String) async throws
     -> Crm_Contacts_V1_Contact
   {
-    try await client.withConnection { connection in
-      try await requireCompanies(card.companies.map(\.companyID), on: connection)
-      // A claim refused names its holder; if that card was archived in between (its claim handed
-      // on or freed), the create is simply tried again.
-      for _ in 0..<3 {
-        do {
-          return try await insertContact(card, force: force, actor: actor, on: connection)
-        } catch is IdentityClaimed {
-          if let duplicate = try await claimHolder(of: Self.identities(card), on: connection) {
-            throw duplicate
+    try await idempotent(client: client, logger: logger) { key in
+      try await client.withConnection { connection in
+        try await requireCompanies(card.companies.map(\.companyID), on: connection)
+        // A claim refused names its holder; if that card was archived in between (its claim handed
+        // on or freed), the create is simply tried again.
+        for _ in 0..<3 {
+          do {
+            return try await insertContact(card, force: force, actor: actor, requestKey: key, on: connection)
+          } catch is IdentityClaimed {
+            if let duplicate = try await claimHolder(of: Self.identities(card), on: connection) {
+              throw duplicate
+            }
           }
         }
+        throw IdentityClaimed()
       }
-      throw IdentityClaimed()
     }
   }
 
@@ -30,9 +32,10 @@ extension PostgresContactsRepository {
   /// `ContactCreated`: one statement, so outside a transaction it commits on its own in one
   /// round trip (the create is the service's busiest write). Throws `IdentityClaimed` when an
   /// unforced card repeats a phone or e-mail that an active card holds; nothing is written then.
-  func insertContact(_ card: Crm_Contacts_V1_Contact, force: Bool, actor: String, on connection: PostgresConnection)
-    async throws -> Crm_Contacts_V1_Contact
-  {
+  func insertContact(
+    _ card: Crm_Contacts_V1_Contact, force: Bool, actor: String, requestKey: String? = nil,
+    on connection: PostgresConnection
+  ) async throws -> Crm_Contacts_V1_Contact {
     let id = UUID()
     let createdAt = Date()
     var stored = card
@@ -44,7 +47,8 @@ extension PostgresContactsRepository {
       searchKeys: Self.searchKeys(card), companyIDs: try card.companies.map { try UUID($0.companyID, of: "company") },
       actor: actor, changes: CardChanges.between(nil, CardChanges.fields(card)),
       event: try ContactsEvents.event(
-        aggregateID: stored.id, version: 1, actor: actor, Crm_Contacts_V1_ContactCreated.with { $0.contact = stored }))
+        aggregateID: stored.id, version: 1, actor: actor, Crm_Contacts_V1_ContactCreated.with { $0.contact = stored }),
+      requestKey: requestKey, reply: try stored.serializedBytes())
     do {
       let rows =
         force

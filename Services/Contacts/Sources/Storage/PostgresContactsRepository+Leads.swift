@@ -1,6 +1,7 @@
 import CRMContracts
 import CRMDatabase
-import CRMRuntime
+import CRMDomain
+import CRMEvents
 import Foundation
 import PostgresNIO
 
@@ -11,21 +12,24 @@ extension PostgresContactsRepository {
 
   func createLead(_ lead: Crm_Contacts_V1_Lead, actor: String) async throws -> Crm_Contacts_V1_Lead {
     let id = UUID()
-    return try await client.withTransaction(logger: logger) { connection in
-      let rows = try await connection.query(
-        """
-        INSERT INTO leads (id, name, phone, email, source, owner_id, business_line, status)
-        VALUES (\(id), \(lead.name), \(lead.phone.isEmpty ? nil : lead.phone), \(lead.email.isEmpty ? nil : lead.email),
-                \(lead.source), \(lead.ownerID), \(lead.businessLine), 'open')
-        RETURNING \(unescaped: Self.leadColumns)
-        """,
-        logger: logger
-      )
-      let created = try await decodeLeads(rows)[0].lead
-      try await publish(
-        Crm_Contacts_V1_LeadCreated.with { $0.lead = created }, aggregateID: created.id, version: created.version,
-        actor: actor, on: connection)
-      return created
+    return try await idempotent(client: client, logger: logger) { key in
+      try await client.withTransaction(logger: logger) { connection in
+        let rows = try await connection.query(
+          """
+          INSERT INTO leads (id, name, phone, email, source, owner_id, business_line, status)
+          VALUES (\(id), \(lead.name), \(lead.phone.isEmpty ? nil : lead.phone), \(lead.email.isEmpty ? nil : lead.email),
+                  \(lead.source), \(lead.ownerID), \(lead.businessLine), 'open')
+          RETURNING \(unescaped: Self.leadColumns)
+          """,
+          logger: logger
+        )
+        let created = try await decodeLeads(rows)[0].lead
+        try await publish(
+          Crm_Contacts_V1_LeadCreated.with { $0.lead = created }, aggregateID: created.id, version: created.version,
+          actor: actor, on: connection)
+        try await RequestReplies.record(created, key: key, on: connection, logger: logger)
+        return created
+      }
     }
   }
 
@@ -124,77 +128,80 @@ extension PostgresContactsRepository {
   func convertLead(id: String, companyName: String, pipelineID: String, expectedVersion: Int64, actor: String)
     async throws -> Crm_Contacts_V1_ConvertLeadReply
   {
-    try await client.withTransaction(logger: logger) { connection in
-      var lead = try await openLeadForChange(id, expectedVersion: expectedVersion, on: connection)
-      var reply = Crm_Contacts_V1_ConvertLeadReply()
-      var membership: [Crm_Contacts_V1_CompanyMembership] = []
-      if !companyName.isEmpty {
-        var company = Crm_Contacts_V1_Company()
-        company.name = companyName
-        company.ownerID = lead.ownerID
-        reply.company = try await insertCompany(company, actor: actor, on: connection)
-        membership = [.with { $0.companyID = reply.company.id }]
-      }
-      var card = Crm_Contacts_V1_Contact()
-      card.name = lead.name
-      if !lead.phone.isEmpty { card.phones = [.with { $0.number = lead.phone }] }
-      if !lead.email.isEmpty { card.emails = [.with { $0.address = lead.email }] }
-      card.ownerID = lead.ownerID
-      card.companies = membership
-      card.attributes = ["lead_source": lead.source, "business_line": lead.businessLine].filter { !$0.value.isEmpty }
-      if let duplicate = try await claimHolder(of: Self.identities(card), on: connection) {
-        // The person is already a contact: the lead joins that card, unless it was archived
-        // since (then its claim has moved on: the caller tries again).
-        guard
-          var existing = try await loadContact(
-            try UUID(duplicate.existingID, of: "contact"), forUpdate: true, on: connection),
-          !existing.archived
-        else { throw IdentityClaimed() }
-        if !membership.isEmpty {
-          let before = CardChanges.fields(existing)
-          existing.companies += membership
-          existing.version += 1
-          var stored = existing
-          stored.id = ""
-          stored.version = 0
-          stored.clearCreatedAt()
-          _ = try await connection.query(
-            "UPDATE contacts SET card = \(try bytes(stored)), version = version + 1 WHERE id = \(try UUID(existing.id, of: "contact"))",
-            logger: logger
-          ).collect()
-          try await linkCompanies(contactID: try UUID(existing.id, of: "contact"), existing.companies, on: connection)
-          let changes = CardChanges.between(before, CardChanges.fields(existing))
-          try await recordHistory(changes, cardID: try UUID(existing.id, of: "contact"), actor: actor, on: connection)
-          try await publish(
-            Crm_Contacts_V1_ContactUpdated.with {
-              $0.contact = existing
-              $0.changes = changes.map { historyEntry($0, cardID: existing.id, actor: actor) }
-            }, aggregateID: existing.id, version: existing.version, actor: actor, on: connection)
+    try await idempotent(client: client, logger: logger) { key in
+      try await client.withTransaction(logger: logger) { connection in
+        var lead = try await openLeadForChange(id, expectedVersion: expectedVersion, on: connection)
+        var reply = Crm_Contacts_V1_ConvertLeadReply()
+        var membership: [Crm_Contacts_V1_CompanyMembership] = []
+        if !companyName.isEmpty {
+          var company = Crm_Contacts_V1_Company()
+          company.name = companyName
+          company.ownerID = lead.ownerID
+          reply.company = try await insertCompany(company, actor: actor, on: connection)
+          membership = [.with { $0.companyID = reply.company.id }]
         }
-        reply.contact = existing
-      } else {
-        reply.contact = try await insertContact(card, force: false, actor: actor, on: connection)
+        var card = Crm_Contacts_V1_Contact()
+        card.name = lead.name
+        if !lead.phone.isEmpty { card.phones = [.with { $0.number = lead.phone }] }
+        if !lead.email.isEmpty { card.emails = [.with { $0.address = lead.email }] }
+        card.ownerID = lead.ownerID
+        card.companies = membership
+        card.attributes = ["lead_source": lead.source, "business_line": lead.businessLine].filter { !$0.value.isEmpty }
+        if let duplicate = try await claimHolder(of: Self.identities(card), on: connection) {
+          // The person is already a contact: the lead joins that card, unless it was archived
+          // since (then its claim has moved on: the caller tries again).
+          guard
+            var existing = try await loadContact(
+              try UUID(duplicate.existingID, of: "contact"), forUpdate: true, on: connection),
+            !existing.archived
+          else { throw IdentityClaimed() }
+          if !membership.isEmpty {
+            let before = CardChanges.fields(existing)
+            existing.companies += membership
+            existing.version += 1
+            var stored = existing
+            stored.id = ""
+            stored.version = 0
+            stored.clearCreatedAt()
+            _ = try await connection.query(
+              "UPDATE contacts SET card = \(try bytes(stored)), version = version + 1 WHERE id = \(try UUID(existing.id, of: "contact"))",
+              logger: logger
+            ).collect()
+            try await linkCompanies(contactID: try UUID(existing.id, of: "contact"), existing.companies, on: connection)
+            let changes = CardChanges.between(before, CardChanges.fields(existing))
+            try await recordHistory(changes, cardID: try UUID(existing.id, of: "contact"), actor: actor, on: connection)
+            try await publish(
+              Crm_Contacts_V1_ContactUpdated.with {
+                $0.contact = existing
+                $0.changes = changes.map { historyEntry($0, cardID: existing.id, actor: actor) }
+              }, aggregateID: existing.id, version: existing.version, actor: actor, on: connection)
+          }
+          reply.contact = existing
+        } else {
+          reply.contact = try await insertContact(card, force: false, actor: actor, on: connection)
+        }
+        let contactID = try UUID(reply.contact.id, of: "contact")
+        _ = try await connection.query(
+          "UPDATE leads SET status = 'converted', contact_id = \(contactID), version = version + 1 WHERE id = \(try UUID(id, of: "lead"))",
+          logger: logger
+        ).collect()
+        lead.status = .converted
+        lead.contactID = reply.contact.id
+        lead.version += 1
+        reply.lead = lead
+        try await recordHistory(
+          [CardChange(field: "status", old: "open", new: "converted: contact \(reply.contact.id)")],
+          cardID: try UUID(id, of: "lead"), actor: actor, on: connection)
+        try await publish(
+          Crm_Contacts_V1_LeadConverted.with {
+            $0.lead = lead
+            $0.contactID = reply.contact.id
+            $0.companyID = reply.company.id
+            $0.pipelineID = pipelineID
+          }, aggregateID: lead.id, version: lead.version, actor: actor, on: connection)
+        try await RequestReplies.record(reply, key: key, on: connection, logger: logger)
+        return reply
       }
-      let contactID = try UUID(reply.contact.id, of: "contact")
-      _ = try await connection.query(
-        "UPDATE leads SET status = 'converted', contact_id = \(contactID), version = version + 1 WHERE id = \(try UUID(id, of: "lead"))",
-        logger: logger
-      ).collect()
-      lead.status = .converted
-      lead.contactID = reply.contact.id
-      lead.version += 1
-      reply.lead = lead
-      try await recordHistory(
-        [CardChange(field: "status", old: "open", new: "converted: contact \(reply.contact.id)")],
-        cardID: try UUID(id, of: "lead"), actor: actor, on: connection)
-      try await publish(
-        Crm_Contacts_V1_LeadConverted.with {
-          $0.lead = lead
-          $0.contactID = reply.contact.id
-          $0.companyID = reply.company.id
-          $0.pipelineID = pipelineID
-        }, aggregateID: lead.id, version: lead.version, actor: actor, on: connection)
-      return reply
     }
   }
 }

@@ -1,5 +1,6 @@
 import CRMContracts
 import CRMDatabase
+import CRMDomain
 import CRMEvents
 import Foundation
 import Logging

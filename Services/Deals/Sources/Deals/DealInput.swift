@@ -1,5 +1,6 @@
 import CRMContracts
-import CRMRuntime
+import CRMDomain
+import CRMEvents
 import Foundation
 
 /// Checks of what clients send about deals: each failure names the field and why.
@@ -41,7 +42,7 @@ enum DealInput {
   static func id(_ value: String, _ field: String) throws(InvalidField) -> UUID {
     guard !value.isEmpty else { throw InvalidField(field: field, reason: "is empty") }
     guard let uuid = UUID(uuidString: value) else {
-      throw InvalidField(field: field, reason: "\"\(value)\" is not an id")
+      throw InvalidField(field: field, reason: "\(Text.quoted(value)) is not an id")
     }
     return uuid
   }
@@ -54,7 +55,8 @@ enum DealInput {
     }
     let currency = money.currency.trimmingCharacters(in: .whitespaces).uppercased()
     guard currency.count == 3, Locale.commonISOCurrencyCodes.contains(currency) else {
-      throw InvalidField(field: "\(field).currency", reason: "\"\(money.currency)\" is not an ISO 4217 currency code")
+      throw InvalidField(
+        field: "\(field).currency", reason: "\(Text.quoted(money.currency)) is not an ISO 4217 currency code")
     }
     return .with {
       $0.minorUnits = money.minorUnits
@@ -69,7 +71,8 @@ enum DealInput {
     calendar.timeZone = TimeZone(identifier: "UTC")!
     let components = DateComponents(year: Int(date.year), month: Int(date.month), day: Int(date.day))
     let text = String(format: "%04d-%02d-%02d", date.year, date.month, date.day)
-    guard (1...9999).contains(date.year), components.isValidDate(in: calendar),
+    guard (1...9999).contains(date.year), (1...12).contains(date.month), (1...31).contains(date.day),
+      components.isValidDate(in: calendar),
       let day = calendar.date(from: components)
     else { throw InvalidField(field: "expected_close", reason: "\(text) is not a date") }
     guard day >= calendar.startOfDay(for: today) else {
@@ -90,8 +93,8 @@ enum DealInput {
     reason: String, kind: Crm_Deals_V1_ObjectionKind, conditions: String
   ) {
     try request.requireKnownFields("request")
-    let reason = try Text.field(request.reason, "reason", limit: longTextLength, required: true)
-    let conditions = try Text.field(request.conditions, "conditions", limit: longTextLength)
+    let reason = try Text.field(request.reason, "reason", limit: longTextLength, required: true, multiline: true)
+    let conditions = try Text.field(request.conditions, "conditions", limit: longTextLength, multiline: true)
     switch request.kind {
     case .real:
       // A real objection is the one where the client says under which conditions he would buy.
@@ -108,7 +111,7 @@ enum DealInput {
 
   /// The loss reason as the pipeline spells it when it is one of its list, else the free text.
   static func lossReason(_ value: String, listed: [String]) throws(InvalidField) -> String {
-    let reason = try Text.field(value, "reason", limit: longTextLength, required: true)
+    let reason = try Text.field(value, "reason", limit: longTextLength, required: true, multiline: true)
     return listed.first { $0.lowercased() == reason.lowercased() } ?? reason
   }
 }

@@ -1,5 +1,6 @@
 import CRMDatabase
-import CRMRuntime
+import CRMDomain
+import CRMEvents
 import Foundation
 
 /// A stage as it stands in a pipeline, in order.

@@ -1,7 +1,7 @@
 import CRMContracts
 import CRMDatabase
+import CRMDomain
 import CRMEvents
-import CRMRuntime
 import Foundation
 import PostgresNIO
 import SwiftProtobuf
@@ -9,7 +9,7 @@ import SwiftProtobuf
 /// What the deals service takes from the contacts service's events (DESIGN §2: ids and owners
 /// only): which contacts and companies exist, and the deal a converted lead asks for.
 struct ContactsEventsHandler: Sendable {
-  static let contactsTopic = "crm.contacts.events"
+  static let contactsTopic = EventTopics.contacts
 
   let repository: PostgresDealsRepository
 

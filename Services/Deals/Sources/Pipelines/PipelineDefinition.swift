@@ -1,5 +1,6 @@
 import CRMContracts
-import CRMRuntime
+import CRMDomain
+import CRMEvents
 import Foundation
 
 /// One stage as a pipeline defines it; its position is its place in `PipelineDefinition.stages`.
@@ -46,7 +47,7 @@ struct PipelineDefinition: Sendable {
         throw InvalidField(field: "\(field).name", reason: "\"\(stageName)\" is also the name of stages[\(other)]")
       }
       names[stageName.lowercased()] = index
-      let result = try Text.field(stage.result, "\(field).result", limit: resultLength, required: true)
+      let result = try Text.field(stage.result, "\(field).result", limit: resultLength, required: true, multiline: true)
       guard (0...100).contains(stage.defaultProbability) else {
         throw InvalidField(
           field: "\(field).default_probability", reason: "is \(stage.defaultProbability); expected 0 to 100")
@@ -57,7 +58,7 @@ struct PipelineDefinition: Sendable {
           throw InvalidField(field: "\(field).id", reason: "a new pipeline's stages get their ids here; leave it empty")
         }
         guard let given = UUID(uuidString: stage.id) else {
-          throw InvalidField(field: "\(field).id", reason: "\"\(stage.id)\" is not a stage id")
+          throw InvalidField(field: "\(field).id", reason: "\(Text.quoted(stage.id)) is not a stage id")
         }
         id = given
       }

@@ -1,4 +1,6 @@
 import CRMContracts
+import CRMDomain
+import CRMRPC
 import CRMRuntime
 import Foundation
 import GRPCCore
@@ -7,6 +9,7 @@ import GRPCCore
 /// written), then hands it to the repository; domain failures answer with their status.
 struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
   let repository: any DealsRepository
+  let pageTokens: PageTokenKey
 
   var actor: String { CallerIdentity.current ?? "anonymous" }
 
@@ -123,7 +126,7 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
   {
     try await answering {
       try request.requireKnownFields("request")
-      let page = try Page(request.page)
+      let page = try Page(request.page, scope: "ListDeals", key: pageTokens)
       let filter = DealFilter(
         pipelineID: request.pipelineID.isEmpty ? nil : try DealInput.id(request.pipelineID, "pipeline_id"),
         stageID: request.stageID.isEmpty ? nil : try DealInput.id(request.stageID, "stage_id"),
@@ -131,7 +134,7 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
       let (deals, next) = try await repository.deals(filter, after: page.cursor, limit: page.size)
       return .with {
         $0.deals = deals
-        $0.nextPageToken = next.map(Page.token) ?? ""
+        $0.nextPageToken = next.map(page.token) ?? ""
       }
     }
   }

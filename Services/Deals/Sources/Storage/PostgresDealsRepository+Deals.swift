@@ -1,7 +1,7 @@
 import CRMContracts
 import CRMDatabase
+import CRMDomain
 import CRMEvents
-import CRMRuntime
 import Foundation
 import PostgresNIO
 import SwiftProtobuf
@@ -9,11 +9,14 @@ import SwiftProtobuf
 /// Opening deals and every change of an open one: move, objection, estimate, amount, win, loss.
 extension PostgresDealsRepository {
   func openDeal(_ deal: DealInput.NewDeal, actor: String) async throws -> Crm_Deals_V1_Deal {
-    try await client.withTransaction(logger: logger) { connection in
-      guard let opened = try await insertDeal(deal, actor: actor, on: connection) else {
-        throw RuleBroken(description: "lead \(deal.leadID?.text ?? "") already opened a deal")
+    try await idempotent(client: client, logger: logger) { key in
+      try await client.withTransaction(logger: logger) { connection in
+        guard let opened = try await insertDeal(deal, actor: actor, on: connection) else {
+          throw RuleBroken(description: "lead \(deal.leadID?.text ?? "") already opened a deal")
+        }
+        try await RequestReplies.record(opened, key: key, on: connection, logger: logger)
+        return opened
       }
-      return opened
     }
   }
 

@@ -1,6 +1,7 @@
 import CRMContracts
 import CRMDatabase
-import CRMRuntime
+import CRMDomain
+import CRMEvents
 import Foundation
 import PostgresNIO
 

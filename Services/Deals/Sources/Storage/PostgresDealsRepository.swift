@@ -1,7 +1,6 @@
 import CRMContracts
 import CRMDatabase
 import CRMEvents
-import CRMRuntime
 import Foundation
 import Logging
 import PostgresNIO

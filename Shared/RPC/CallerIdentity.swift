@@ -1,27 +1,11 @@
 import GRPCCore
 
 /// Who is calling: sent by clients in the `crm-caller` metadata entry, read by handlers through
-/// `CallerIdentity.current` (set for the handler's task by `CallerIdentityInterceptor`).
+/// `CallerIdentity.current` (set for the handler's task by the runtime's `RequestContextInterceptor`).
 public enum CallerIdentity {
   public static let metadataKey = "crm-caller"
 
   @TaskLocal public static var current: String?
-}
-
-/// Server side: makes the call's `crm-caller` available to the handler.
-public struct CallerIdentityInterceptor: ServerInterceptor {
-  public init() {}
-
-  public func intercept<Input: Sendable, Output: Sendable>(
-    request: StreamingServerRequest<Input>,
-    context: ServerContext,
-    next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
-  ) async throws -> StreamingServerResponse<Output> {
-    let caller = request.metadata[stringValues: CallerIdentity.metadataKey].first(where: { _ in true })
-    return try await CallerIdentity.$current.withValue(caller) {
-      try await next(request, context)
-    }
-  }
 }
 
 /// Client side: stamps every call with the caller's identity.
