@@ -276,6 +276,7 @@ let package = Package(
         "CRMKafka",
         "CRMContracts",
         "CRMRuntime",
+        "CRMDomain",
         "CRMTestSupport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,5 +1,6 @@
 import CRMContracts
 import CRMDatabase
+import CRMDomain
 import CRMEvents
 import CRMKafka
 import CRMTestSupport
@@ -36,6 +37,7 @@ struct InboxFailureTests {
       let logger = Logger(label: "inbox-failure-test")
       let text = try Crm_Common_V1_EchoRequest(serializedBytes: event.envelope.payload).text
       guard text != "reject" else { throw EventRejected("text may not be \"reject\"") }
+      guard text != "invalid" else { throw InvalidField(field: "text", reason: "may not be \"invalid\"") }
       if text.hasPrefix("fail "), let times = Int(text.split(separator: " ")[1]) {
         let attempt = attempts.withLock { counts in
           counts[event.envelope.eventID, default: 0] += 1
@@ -107,13 +109,14 @@ struct InboxFailureTests {
     let (dead, retried, applied) = try await consume(
       [
         ("nul", "a NUL \u{0} is data PostgreSQL refuses (22021)"), ("good1", "good 1"), ("rejected", "reject"),
-        ("good2", "good 2"),
+        ("good2", "good 2"), ("invalid", "invalid"),
       ],
-      expected: ["good1", "good2"], deadLetters: 2, retry: .init(maxAttempts: 5))
+      expected: ["good1", "good2"], deadLetters: 3, retry: .init(maxAttempts: 5))
     #expect(applied == ["good1", "good2"])
     #expect(retried == 0)  // dead-lettered at once, not retried
     let headers = dead.map { ($0.headers.string("crm-dlq-kind"), $0.headers.string("crm-dlq-error") ?? "") }
-    #expect(headers.count == 2)
+    #expect(headers.count == 3)
+    #expect(headers.contains { $0.0 == "permanent" && $0.1.contains("text: may not be \"invalid\"") })
     #expect(headers.contains { $0.0 == "permanent" && $0.1.contains("SQLSTATE 22021") })
     #expect(headers.contains { $0.0 == "permanent" && $0.1.contains("may not be \"reject\"") })
   }

@@ -1,9 +1,10 @@
+import CRMDomain
 import PostgresNIO
 
 /// How the inbox treats an error from applying one record.
 enum InboxFailure: Sendable, Equatable {
-  /// Can never succeed (the handler rejected the content; PostgreSQL refused the data, SQLSTATE
-  /// class 22 or 23): dead-lettered at once.
+  /// Can never succeed (the handler rejected the content, `EventRejected` or a domain error such
+  /// as INVALID_ARGUMENT; PostgreSQL refused the data, SQLSTATE class 22 or 23): dead-lettered at once.
   case permanent(String)
   /// May pass (a serialization failure or deadlock, 40001 / 40P01, or an error of unknown
   /// kind): retried with backoff, dead-lettered after `InboxConsumer.Retry.maxAttempts`.
@@ -16,6 +17,16 @@ enum InboxFailure: Sendable, Equatable {
     let cause = Self.cause(of: error)
     if let rejected = cause as? EventRejected {
       self = .permanent("rejected: \(rejected.reason)")
+      return
+    }
+    if let domain = cause as? any DomainError {
+      switch domain.status {
+      // A concurrent change, or a row another event brings (perhaps on another topic): may pass.
+      case .aborted, .notFound, .resourceExhausted: self = .transient("\(domain.status): \(domain)")
+      // Content the domain refuses whenever it comes.
+      case .invalidArgument, .failedPrecondition, .alreadyExists, .permissionDenied:
+        self = .permanent("\(domain.status): \(domain)")
+      }
       return
     }
     guard let psql = cause as? PSQLError else {
