@@ -47,9 +47,11 @@ public struct InboxBatchOutcome: Sendable {
 /// Applies events exactly once (DESIGN §5): events are applied and recorded as
 /// `(consumer, event_id)` in the same transaction (`ON CONFLICT DO NOTHING` → already applied,
 /// skipped), and the Kafka offsets are committed only after the database commit. A poll batch
-/// is applied in one transaction; when that fails, its events are applied one by one, so a
-/// record that cannot be decoded or that the handler rejects goes alone to `crm.dlq.<consumer>`
-/// and the consumer goes on.
+/// is applied in one transaction; when that fails, its events are applied one by one, and each
+/// failure is classed (`InboxFailure`): a record that cannot be decoded or can never apply goes
+/// alone to `crm.dlq.<consumer>` (headers `crm-dlq-error`, `crm-dlq-kind`) and the consumer goes
+/// on; a passing failure is retried with backoff, and dead-lettered after `Retry.maxAttempts`;
+/// a database that cannot be reached is waited for.
 public final class InboxConsumer: Service, Sendable {
   /// How a record whose transaction fails is retried.
   public struct Retry: Sendable {
