@@ -232,6 +232,8 @@ let package = Package(
         "CRMRuntime",
         "CRMRPC",
         "CRMContracts",
+        "CRMKafka",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
         .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -114,6 +114,25 @@ public final class KafkaConsumer: Sendable {
     return try await handle.blocking { try handle.assignmentCount() }
   }
 
+  /// The partitions the group gave this consumer (for direct assignment: the ones it reads).
+  public func assignment() async throws -> [KafkaTopicPartition] {
+    let handle = self.handle
+    return try await handle.blocking { try handle.assignment() }
+  }
+
+  /// Stops fetching from `partitions` while staying in the group: keep polling (it serves the
+  /// group's heartbeats and rebalances, and max.poll.interval.ms keeps counting polls), then
+  /// `resume`. Records of a paused partition already fetched are not handed out; they are
+  /// fetched again after `resume`.
+  public func pause(_ partitions: [KafkaTopicPartition]) throws {
+    try handle.setPaused(true, partitions)
+  }
+
+  /// Fetches again from partitions that `pause` stopped.
+  public func resume(_ partitions: [KafkaTopicPartition]) throws {
+    try handle.setPaused(false, partitions)
+  }
+
   /// Leaves the group and stops fetching; further polls throw.
   public func close() async {
     let wasClosed = closed.withLock { closed in

@@ -11,6 +11,8 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
     case delivery
     /// The producer's local queue is full; retry after deliveries drain it.
     case queueFull
+    /// The record is larger than the client or the broker accepts (`message.max.bytes`).
+    case recordTooLarge
     /// An offset commit failed (e.g. during a rebalance); the records will come again.
     case commit
     /// The client was shut down.

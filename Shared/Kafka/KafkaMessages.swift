@@ -22,6 +22,19 @@ extension [KafkaHeader] {
   }
 }
 
+/// One partition of a topic.
+public struct KafkaTopicPartition: Sendable, Hashable, CustomStringConvertible {
+  public var topic: String
+  public var partition: Int32
+
+  public init(topic: String, partition: Int32) {
+    self.topic = topic
+    self.partition = partition
+  }
+
+  public var description: String { "\(topic)/\(partition)" }
+}
+
 /// A record to produce.
 public struct KafkaProducerMessage: Sendable, Hashable {
   public var topic: String

@@ -6,8 +6,18 @@ import Synchronization
 
 /// GRPCCore's `ServerTransport` over Kafka: the service's replicas share `crm.rpc.<service>`
 /// through one consumer group; each request record becomes one RPC stream and its response
-/// one reply record on the caller's reply topic. Requests past their deadline are dropped
-/// unexecuted; unreadable ones go to `crm.dlq.rpc.<service>` and the server goes on.
+/// one reply record on the caller's reply topic.
+///
+/// Every request record is checked before a handler sees it (`validate`, with `RPCRecord`'s
+/// bounded parsers). A record that fails a check — a missing, repeated or malformed routing
+/// header, a deadline more than 60 s past or more than 10 min ahead, bad metadata, a value
+/// that is not exactly one framed message — goes to `crm.dlq.rpc.<service>` with the reason
+/// in `crm-dlq-error`, and the server goes on. A request whose deadline passed less than 60 s
+/// ago is well-formed but late: it is dropped unexecuted and not dead-lettered (its caller
+/// already failed with DEADLINE_EXCEEDED; under load this is normal, not an attack).
+///
+/// Above `maximumConcurrentCalls` in flight the server pauses its partitions and keeps polling
+/// (so it stays in its group), and resumes below three quarters of it.
 public final class KafkaServerTransport: ServerTransport {
   public typealias Bytes = [UInt8]
   /// The request metadata entry holding the request record's correlation id.
@@ -20,21 +30,26 @@ public final class KafkaServerTransport: ServerTransport {
     /// Partitions of the request topic: the most replicas that can share the load.
     public var requestPartitions: Int
     public var fetchWait: Duration
-    /// Calls executing at once; the server stops fetching above it.
+    /// Calls executing at once; the server pauses its partitions above it.
     public var maximumConcurrentCalls: Int
+    /// The largest reply record (value and headers); a larger reply is replaced by a small
+    /// RESOURCE_EXHAUSTED one, so the caller learns at once instead of at its deadline.
+    public var maximumReplyBytes: Int
 
     public init(
       kafka: KafkaConfiguration,
       service: String,
       requestPartitions: Int = 8,
       fetchWait: Duration = .milliseconds(2),
-      maximumConcurrentCalls: Int = 1024
+      maximumConcurrentCalls: Int = 1024,
+      maximumReplyBytes: Int = 900_000
     ) {
       self.kafka = kafka
       self.service = service
       self.requestPartitions = requestPartitions
       self.fetchWait = fetchWait
-      self.maximumConcurrentCalls = maximumConcurrentCalls
+      self.maximumConcurrentCalls = max(1, maximumConcurrentCalls)
+      self.maximumReplyBytes = maximumReplyBytes
     }
 
     var requestTopic: String { RPCTopics.requests(service: service) }
@@ -86,15 +101,25 @@ public final class KafkaServerTransport: ServerTransport {
 
     await withDiscardingTaskGroup { group in
       var lastCommit = ContinuousClock.now
-      var lastAssignmentCheck = ContinuousClock.now - .seconds(1)
+      var held: Set<KafkaTopicPartition> = []
+      var paused = false
+      let limit = configuration.maximumConcurrentCalls
       while !shuttingDown.withLock({ $0 }) {
-        if offsets.withLock({ $0.inFlightCount }) >= configuration.maximumConcurrentCalls {
-          try? await Task.sleep(for: .milliseconds(1))
-          continue
+        // Back-pressure: stop fetching, not polling. A loop that stops polling is taken for
+        // dead after max.poll.interval.ms and thrown out of its group.
+        let inFlight = offsets.withLock { $0.inFlightCount }
+        if !paused && inFlight >= limit {
+          paused = setPaused(true, held, consumer)
+          logger.debug("paused request partitions", metadata: ["in-flight": "\(inFlight)"])
+        } else if paused && inFlight <= limit * 3 / 4 {
+          paused = !setPaused(false, held, consumer)
         }
         let batch: [KafkaConsumerMessage]
         do {
-          batch = try await consumer.poll(maximum: 256, timeout: .milliseconds(100))
+          // While paused, poll briefly: a finished call should let fetching resume soon.
+          batch = try await consumer.poll(
+            maximum: paused ? 64 : min(256, max(1, limit - inFlight)),
+            timeout: .milliseconds(paused ? 10 : 100))
         } catch {
           logger.error("reading requests failed: \(error)")
           break
@@ -103,8 +128,10 @@ public final class KafkaServerTransport: ServerTransport {
           offsets.withLock { $0.started(topic: record.topic, partition: record.partition, offset: record.offset) }
           switch Self.validate(record) {
           case .failure(let problem):
-            await deadLetter(record, problem: problem, producer: producer)
-            markDone(record)
+            group.addTask {  // off the loop: the loop must not wait for the broker's ack
+              await self.deadLetter(record, problem: problem, producer: producer)
+              self.markDone(record)
+            }
           case .success(let call) where ContinuousClock.now >= call.deadline:
             logger.debug("dropped an expired request", metadata: ["method": "\(call.descriptor)"])
             markDone(record)
@@ -116,20 +143,39 @@ public final class KafkaServerTransport: ServerTransport {
           }
         }
         if ContinuousClock.now - lastCommit > .milliseconds(50) {
-          await commit(consumer)
+          // The assignment right before the commit: offsets of partitions revoked since are
+          // not ours to commit any more.
+          if let current = try? await consumer.assignment() {
+            let now = Set(current)
+            if now != held {
+              logger.debug("request partitions now \(now.map(\.description).sorted())")
+              held = now
+              assignedPartitions.withLock { $0 = now.count }
+              // A (re)assigned partition fetches unless paused again.
+              if paused { paused = setPaused(true, held, consumer) }
+            }
+          }
+          await commit(consumer, holding: held)
           lastCommit = ContinuousClock.now
-        }
-        if ContinuousClock.now - lastAssignmentCheck > .milliseconds(250) {
-          let count = (try? await consumer.assignedPartitionCount()) ?? 0
-          assignedPartitions.withLock { $0 = count }
-          lastAssignmentCheck = ContinuousClock.now
         }
       }
     }
     assignedPartitions.withLock { $0 = 0 }
-    await commit(consumer, wait: true)
+    let finalAssignment = (try? await consumer.assignment()).map(Set.init) ?? []
+    await commit(consumer, holding: finalAssignment, wait: true)
     await consumer.close()
     await producer.shutdown()
+  }
+
+  /// Pauses or resumes `partitions`; true when librdkafka took it.
+  private func setPaused(_ pause: Bool, _ partitions: Set<KafkaTopicPartition>, _ consumer: KafkaConsumer) -> Bool {
+    do {
+      if pause { try consumer.pause(Array(partitions)) } else { try consumer.resume(Array(partitions)) }
+      return true
+    } catch {
+      logger.warning("\(pause ? "pausing" : "resuming") request partitions failed: \(error)")
+      return false
+    }
   }
 
   /// Creates the topics, joins the group and opens the reply producer, retrying while the broker
@@ -174,8 +220,8 @@ public final class KafkaServerTransport: ServerTransport {
   }
 
   /// In the serving loop the commit must not wait for the broker (`wait: false`); at the end it does.
-  private func commit(_ consumer: KafkaConsumer, wait: Bool = false) async {
-    let committable = offsets.withLock { $0.takeCommittable() }
+  private func commit(_ consumer: KafkaConsumer, holding held: Set<KafkaTopicPartition>, wait: Bool = false) async {
+    let committable = offsets.withLock { $0.takeCommittable(holding: held) }
     do {
       if wait {
         try await consumer.commit(committable)
@@ -188,77 +234,82 @@ public final class KafkaServerTransport: ServerTransport {
     }
   }
 
-  enum Problem: Error, CustomStringConvertible {
-    case missingHeader(String)
-    case badHeader(String, String)
-    case badValue(String)
+  typealias Problem = RPCRecord.WireProblem
 
-    var description: String {
-      switch self {
-      case .missingHeader(let name): "missing header \(name)"
-      case .badHeader(let name, let value): "header \(name) has \"\(value)\""
-      case .badValue(let reason): reason
+  /// Checks a request record (see the type's comment); `now` in epoch milliseconds.
+  static func validate(_ record: KafkaConsumerMessage, now: Int64 = RPCRecord.epochMilliseconds()) -> Result<
+    Call, Problem
+  > {
+    let headers = record.headers
+    do throws(Problem) {
+      guard headers.count <= RPCRecord.Limits.headers else {
+        throw Problem(description: "\(headers.count) headers, more than \(RPCRecord.Limits.headers)")
+      }
+      let descriptor = try RPCRecord.method(headers)
+      let id = try RPCRecord.correlationID(headers)
+      let replyTo = try RPCRecord.replyTo(headers)
+      let remaining = try RPCRecord.remainingMilliseconds(headers, now: now)
+      var metadata = try RPCRecord.metadata(headers, prefix: RPCRecord.requestMetadataPrefix)
+      // The record's correlation id is the same when the record is delivered again: the handler
+      // may use it as the request's idempotency key. Only the transport sets it.
+      metadata.removeAllValues(forKey: Self.correlationMetadataKey)
+      metadata.addString(id, forKey: Self.correlationMetadataKey)
+      let messages = try RPCRecord.unframe(record.value)
+      // Calls here are unary or server-streaming (DESIGN §4): one request message. GRPCCore
+      // would answer none or several with INTERNAL; the record is broken, not the server.
+      guard messages.count == 1 else {
+        throw Problem(description: "the record's value frames \(messages.count) messages; a request has exactly one")
+      }
+      return .success(
+        Call(
+          descriptor: descriptor,
+          correlationID: id,
+          replyTo: replyTo,
+          deadline: ContinuousClock.now + .milliseconds(remaining),  // |remaining| ≤ 10 min: no overflow
+          metadata: metadata,
+          messages: messages
+        )
+      )
+    } catch {
+      return .failure(error)
+    }
+  }
+
+  /// Sends the record to the dead-letter topic with its reason; retries while the broker is
+  /// away for a while, since the record's offset is committed once this returns.
+  private func deadLetter(_ record: KafkaConsumerMessage, problem: Problem, producer: KafkaProducer) async {
+    let origin = "\(record.topic)/\(record.partition)/\(record.offset)"
+    logger.warning("dead-lettered a request record", metadata: ["error": "\(problem)", "origin": "\(origin)"])
+    let reason = [
+      KafkaHeader(key: "crm-dlq-error", string: problem.description),
+      KafkaHeader(key: "crm-dlq-origin", string: origin),
+    ]
+    var letter = KafkaProducerMessage(
+      topic: configuration.deadLetterTopic, key: record.key, value: record.value, headers: record.headers + reason)
+    let size = Self.size(of: letter)
+    if size > configuration.maximumReplyBytes {
+      // The record plus the reason would not fit the broker: keep the reason and where it was.
+      letter = KafkaProducerMessage(
+        topic: configuration.deadLetterTopic,
+        value: [],
+        headers: reason + [KafkaHeader(key: "crm-dlq-truncated", string: "the original had \(size) bytes")]
+      )
+    }
+    for attempt in 1...5 {
+      do {
+        _ = try await producer.send(letter)
+        return
+      } catch {
+        logger.error("dead-lettering failed (attempt \(attempt) of 5): \(error)", metadata: ["origin": "\(origin)"])
+        try? await Task.sleep(for: .milliseconds(200 * attempt))
       }
     }
   }
 
-  static func validate(_ record: KafkaConsumerMessage) -> Result<Call, Problem> {
-    let headers = record.headers
-    guard let method = headers.string(RPCRecord.method) else { return .failure(.missingHeader(RPCRecord.method)) }
-    let parts = method.split(separator: "/")
-    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-      return .failure(.badHeader(RPCRecord.method, method))
-    }
-    guard let id = headers.string(RPCRecord.correlationID), !id.isEmpty else {
-      return .failure(.missingHeader(RPCRecord.correlationID))
-    }
-    guard let replyTo = headers.string(RPCRecord.replyTo), replyTo.hasPrefix("crm.rpc.reply.") else {
-      return .failure(.missingHeader(RPCRecord.replyTo))
-    }
-    guard let deadlineText = headers.string(RPCRecord.deadline), let deadlineMillis = Int64(deadlineText) else {
-      return .failure(.missingHeader(RPCRecord.deadline))
-    }
-    let messages: [[UInt8]]
-    do {
-      messages = try RPCRecord.unframe(record.value)
-    } catch {
-      return .failure(.badValue(error.description))
-    }
-    let remaining = Duration.milliseconds(deadlineMillis - RPCRecord.epochMilliseconds())
-    var metadata = RPCRecord.metadata(headers, prefix: RPCRecord.requestMetadataPrefix)
-    // The record's correlation id is the same when the record is delivered again: the handler
-    // may use it as the request's idempotency key. Only the transport sets it.
-    metadata.removeAllValues(forKey: Self.correlationMetadataKey)
-    metadata.addString(id, forKey: Self.correlationMetadataKey)
-    return .success(
-      Call(
-        descriptor: MethodDescriptor(fullyQualifiedService: String(parts[0]), method: String(parts[1])),
-        correlationID: id,
-        replyTo: replyTo,
-        deadline: ContinuousClock.now + remaining,
-        metadata: metadata,
-        messages: messages
-      )
-    )
-  }
-
-  private func deadLetter(_ record: KafkaConsumerMessage, problem: Problem, producer: KafkaProducer) async {
-    logger.warning(
-      "dead-lettered a request record",
-      metadata: ["error": "\(problem)", "origin": "\(record.topic)/\(record.partition)/\(record.offset)"]
-    )
-    let headers =
-      record.headers + [
-        KafkaHeader(key: "crm-dlq-error", string: problem.description),
-        KafkaHeader(key: "crm-dlq-origin", string: "\(record.topic)/\(record.partition)/\(record.offset)"),
-      ]
-    do {
-      _ = try await producer.send(
-        KafkaProducerMessage(
-          topic: configuration.deadLetterTopic, key: record.key, value: record.value, headers: headers)
-      )
-    } catch {
-      logger.error("dead-lettering failed: \(error)")
+  /// Bytes a record takes in a batch, close enough to compare with the broker's limit.
+  static func size(of message: KafkaProducerMessage) -> Int {
+    message.headers.reduce(message.value.count + (message.key?.count ?? 0) + 64) {
+      $0 + $1.key.utf8.count + ($1.value?.count ?? 0) + 8
     }
   }
 
@@ -317,19 +368,44 @@ public final class KafkaServerTransport: ServerTransport {
       logger.debug("reply after the caller's deadline not sent", metadata: ["method": "\(call.descriptor)"])
       return
     }
+    var reply = replyRecord(call, status: status, initial: initial, trailers: trailers, messages: messages)
+    let size = Self.size(of: reply)
+    if size > configuration.maximumReplyBytes {
+      logger.warning("reply too large, RESOURCE_EXHAUSTED sent instead", metadata: ["method": "\(call.descriptor)"])
+      reply = tooLarge(call, size: "\(size) bytes")
+    }
+    do {
+      _ = try await producer.send(reply)
+    } catch let error as KafkaError where error.kind == .recordTooLarge {
+      // The broker's limit is lower than `maximumReplyBytes`: still tell the caller at once.
+      logger.warning("reply refused as too large: \(error)", metadata: ["method": "\(call.descriptor)"])
+      _ = try? await producer.send(tooLarge(call, size: "more than the broker accepts"))
+    } catch {
+      logger.error("reply not sent: \(error)", metadata: ["method": "\(call.descriptor)"])
+    }
+  }
+
+  private func replyRecord(
+    _ call: Call, status: Status, initial: Metadata = [:], trailers: Metadata = [:], messages: [[UInt8]] = []
+  ) -> KafkaProducerMessage {
     let headers =
       [
         KafkaHeader(key: RPCRecord.correlationID, string: call.correlationID),
         KafkaHeader(key: RPCRecord.statusCode, string: "\(status.code.rawValue)"),
-        KafkaHeader(key: RPCRecord.statusMessage, string: status.message),
+        KafkaHeader(key: RPCRecord.statusMessage, string: RPCRecord.boundedStatusMessage(status.message)),
       ] + RPCRecord.headers(initial, prefix: RPCRecord.initialMetadataPrefix)
       + RPCRecord.headers(trailers, prefix: RPCRecord.trailerPrefix)
-    do {
-      _ = try await producer.send(
-        KafkaProducerMessage(topic: call.replyTo, value: RPCRecord.frame(messages), headers: headers)
+    return KafkaProducerMessage(topic: call.replyTo, value: RPCRecord.frame(messages), headers: headers)
+  }
+
+  private func tooLarge(_ call: Call, size: String) -> KafkaProducerMessage {
+    replyRecord(
+      call,
+      status: Status(
+        code: .resourceExhausted,
+        message: "the reply of \(call.descriptor) (\(size)) exceeds the Kafka transport's limit of "
+          + "\(configuration.maximumReplyBytes) bytes"
       )
-    } catch {
-      logger.error("reply not sent: \(error)", metadata: ["method": "\(call.descriptor)"])
-    }
+    )
   }
 }

@@ -1,32 +1,49 @@
+import CRMKafka
+
 /// Which request offsets may be committed while calls finish out of order: per partition, the
 /// lowest offset still in flight (or one past the highest seen when none is), so a crash never
 /// skips a request that was not answered.
+///
+/// Only partitions the server still holds are committed: after a rebalance the new owner
+/// commits its own progress, and a late commit from the old owner (a call that finished after
+/// the partition moved) would move the group's offset back and make the new owner run those
+/// requests again.
 struct OffsetTracker {
-  private struct Key: Hashable {
-    var topic: String
-    var partition: Int32
-  }
-
   private struct Partition {
     var inFlight: Set<Int64> = []
     var nextAfterSeen: Int64 = 0
     var committed: Int64 = -1
   }
 
-  private var partitions: [Key: Partition] = [:]
+  private var partitions: [KafkaTopicPartition: Partition] = [:]
+  /// Calls started and not finished, also of partitions forgotten since (they still run).
+  private(set) var inFlightCount = 0
 
   mutating func started(topic: String, partition: Int32, offset: Int64) {
-    let key = Key(topic: topic, partition: partition)
+    inFlightCount += 1
+    let key = KafkaTopicPartition(topic: topic, partition: partition)
     partitions[key, default: Partition()].inFlight.insert(offset)
-    partitions[key]!.nextAfterSeen = max(partitions[key]!.nextAfterSeen, offset + 1)
+    // Offsets come from the broker; an Int64.max offset must not trap the next-offset sum.
+    let (next, overflow) = offset.addingReportingOverflow(1)
+    partitions[key]!.nextAfterSeen = max(partitions[key]!.nextAfterSeen, overflow ? offset : next)
   }
 
   mutating func finished(topic: String, partition: Int32, offset: Int64) {
-    partitions[Key(topic: topic, partition: partition)]?.inFlight.remove(offset)
+    inFlightCount -= 1
+    partitions[KafkaTopicPartition(topic: topic, partition: partition)]?.inFlight.remove(offset)
   }
 
-  /// Next offsets to commit that moved since the last call.
-  mutating func takeCommittable() -> [(topic: String, partition: Int32, offset: Int64)] {
+  /// Forgets the partitions not in `held` (revoked by a rebalance): their calls may still
+  /// finish, but their offsets belong to the new owner now.
+  mutating func retain(only held: Set<KafkaTopicPartition>) {
+    partitions = partitions.filter { held.contains($0.key) }
+  }
+
+  /// Next offsets to commit that moved since the last call, of the partitions in `held` only.
+  mutating func takeCommittable(holding held: Set<KafkaTopicPartition>) -> [(
+    topic: String, partition: Int32, offset: Int64
+  )] {
+    retain(only: held)
     var result: [(topic: String, partition: Int32, offset: Int64)] = []
     for (key, state) in partitions {
       let safe = state.inFlight.min() ?? state.nextAfterSeen
@@ -37,6 +54,4 @@ struct OffsetTracker {
     }
     return result
   }
-
-  var inFlightCount: Int { partitions.values.reduce(0) { $0 + $1.inFlight.count } }
 }

@@ -8,7 +8,8 @@ import GRPCCore
 import Logging
 
 /// A Diagnostics service whose behaviour the request text scripts: "fail:<code>:<message>"
-/// throws that status; `delay_ms` delays. It counts executions per text.
+/// throws that status; "big:<bytes>" answers a payload of that size; `delay_ms` delays. It
+/// counts executions per text.
 final class ScriptedDiagnostics: Crm_Common_V1_Diagnostics.SimpleServiceProtocol {
   let replica: String
   let executions = Locked([String: Int]())
@@ -28,6 +29,7 @@ final class ScriptedDiagnostics: Crm_Common_V1_Diagnostics.SimpleServiceProtocol
     var reply = Crm_Common_V1_EchoReply()
     reply.text = request.text
     reply.payload = request.payload
+    if request.text.hasPrefix("big:") { reply.payload = Data(count: Int(request.text.dropFirst(4))!) }
     reply.servedBy = replica
     reply.caller = CallerIdentity.current ?? ""
     return reply
@@ -44,9 +46,13 @@ struct RPCHarness {
 
   let service = "test-\(UUID().uuidString.prefix(8).lowercased())"
 
+  var maximumConcurrentCalls = 1024
+
   func serverTransport() -> KafkaServerTransport {
     KafkaServerTransport(
-      configuration: .init(kafka: Self.kafka, service: service, requestPartitions: 4, fetchWait: .milliseconds(2)),
+      configuration: .init(
+        kafka: Self.kafka, service: service, requestPartitions: 4, fetchWait: .milliseconds(2),
+        maximumConcurrentCalls: maximumConcurrentCalls),
       logger: Self.logger
     )
   }
@@ -65,6 +71,17 @@ struct RPCHarness {
     _ body: (Crm_Common_V1_Diagnostics.Client<KafkaClientTransport>, GRPCClient<KafkaClientTransport>) async throws ->
       Void
   ) async throws {
+    try await run(replicas: replicas, caller: caller) { diagnostics, client, _ in try await body(diagnostics, client) }
+  }
+
+  /// The same, also handing `body` the server transports (to watch their state).
+  func run(
+    replicas: [[any RegistrableRPCService]],
+    caller: String = "test-caller",
+    _ body: (
+      Crm_Common_V1_Diagnostics.Client<KafkaClientTransport>, GRPCClient<KafkaClientTransport>, [KafkaServerTransport]
+    ) async throws -> Void
+  ) async throws {
     let transports = replicas.map { _ in serverTransport() }
     let servers = transports.indices.map { i in
       GRPCServer(transport: transports[i], services: replicas[i], interceptors: RPCServerService.interceptors)
@@ -79,7 +96,7 @@ struct RPCHarness {
       var failure: (any Error)?
       do {
         try await waitUntil("every replica serves") { transports.allSatisfy(\.isServing) }
-        try await body(Crm_Common_V1_Diagnostics.Client(wrapping: client), client)
+        try await body(Crm_Common_V1_Diagnostics.Client(wrapping: client), client, transports)
       } catch {
         failure = error
       }

@@ -110,6 +110,34 @@ extension RDKafkaHandle {
     return Int(list?.pointee.cnt ?? 0)
   }
 
+  /// Blocking (briefly): the partitions this consumer holds right now.
+  func assignment() throws(KafkaError) -> [KafkaTopicPartition] {
+    var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+    let error = rd_kafka_assignment(pointer, &list)
+    defer { if let list { rd_kafka_topic_partition_list_destroy(list) } }
+    guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+      throw KafkaError(.broker, "assignment: \(String(cString: rd_kafka_err2str(error)))")
+    }
+    guard let list, let elements = list.pointee.elems else { return [] }
+    return (0..<Int(list.pointee.cnt)).map { i in
+      KafkaTopicPartition(topic: String(cString: elements[i].topic), partition: elements[i].partition)
+    }
+  }
+
+  /// Stops (`pause: true`) or restarts fetching from these partitions; the group membership is
+  /// untouched, so polling goes on serving heartbeats and rebalances. A resumed partition
+  /// fetches again from the last record handed to the application, so nothing is skipped.
+  func setPaused(_ pause: Bool, _ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+    guard !partitions.isEmpty else { return }
+    let list = rd_kafka_topic_partition_list_new(Int32(clamping: partitions.count))!
+    defer { rd_kafka_topic_partition_list_destroy(list) }
+    for p in partitions { rd_kafka_topic_partition_list_add(list, p.topic, p.partition) }
+    let error = pause ? rd_kafka_pause_partitions(pointer, list) : rd_kafka_resume_partitions(pointer, list)
+    guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+      throw KafkaError(.broker, "\(pause ? "pause" : "resume"): \(String(cString: rd_kafka_err2str(error)))")
+    }
+  }
+
   /// Blocking: leaves the group (revoking partitions) and stops fetching.
   func closeConsumer() {
     rd_kafka_consumer_close(pointer)

@@ -50,7 +50,12 @@ extension RDKafkaHandle {
       defer { rd_kafka_error_destroy(error) }
       rd_kafka_headers_destroy(headers)  // ownership passes to librdkafka only on success
       let code = rd_kafka_error_code(error)
-      let kind: KafkaError.Kind = code == RD_KAFKA_RESP_ERR__QUEUE_FULL ? .queueFull : .broker
+      let kind: KafkaError.Kind =
+        switch code {
+        case RD_KAFKA_RESP_ERR__QUEUE_FULL: .queueFull
+        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE: .recordTooLarge
+        default: .broker
+        }
       throw KafkaError(kind, "produce to \(message.topic): \(String(cString: rd_kafka_error_string(error)))")
     }
   }
@@ -76,8 +81,9 @@ extension RDKafkaHandle {
           .init(opaque: opaque, result: .success(.init(topic: topic, partition: m.partition, offset: m.offset))))
       } else {
         let text = String(cString: rd_kafka_err2str(m.err))
+        let kind: KafkaError.Kind = m.err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? .recordTooLarge : .delivery
         deliveries.append(
-          .init(opaque: opaque, result: .failure(KafkaError(.delivery, "delivery to \(topic) failed: \(text)"))))
+          .init(opaque: opaque, result: .failure(KafkaError(kind, "delivery to \(topic) failed: \(text)"))))
       }
     }
     return deliveries

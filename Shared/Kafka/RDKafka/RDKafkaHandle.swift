@@ -97,10 +97,14 @@ final class RDKafkaHandle: @unchecked Sendable {
 }
 
 extension Duration {
-  /// The duration in whole milliseconds (rounded down), as librdkafka and Kafka headers take it.
+  /// The duration in whole milliseconds (rounded toward zero), as librdkafka and Kafka headers
+  /// take it; saturates at Int64's bounds instead of trapping on a huge duration.
   public var wholeMilliseconds: Int64 {
     let (seconds, attoseconds) = components
-    return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    let (millis, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+    guard !overflow else { return seconds < 0 ? .min : .max }
+    let (sum, sumOverflow) = millis.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+    return sumOverflow ? (millis < 0 ? .min : .max) : sum
   }
 }
 
