@@ -114,6 +114,14 @@ public final class KafkaConsumer: Sendable {
     return try await handle.blocking { try handle.assignmentCount() }
   }
 
+  /// Subscribes to the group's topics again (a group subscription only): after the broker lost
+  /// and recreated them, librdkafka would otherwise wait for its next periodic metadata refresh
+  /// (minutes) to see they exist again.
+  public func resubscribe() throws {
+    guard case .group(_, let topics) = subscription else { return }
+    try handle.resubscribe(topics)
+  }
+
   /// The partitions the group gave this consumer (for direct assignment: the ones it reads).
   public func assignment() async throws -> [KafkaTopicPartition] {
     let handle = self.handle

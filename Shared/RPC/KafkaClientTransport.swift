@@ -75,32 +75,35 @@ public final class KafkaClientTransport: ClientTransport {
   public func connect() async throws {
     let admin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)
     let producer: KafkaProducer
-    let replies: KafkaConsumer
+    var replies: KafkaConsumer
     do {
-      try await admin.createTopics([configuration.replyTopic], partitions: configuration.replyPartitions)
-      replies = try await KafkaConsumer(
-        configuration: configuration.kafka,
-        subscription: .partitions(
-          (0..<Int32(configuration.replyPartitions)).map { (configuration.replyTopic, $0, .highWatermark) }
-        ),
-        fetchWait: configuration.fetchWait,
-        logger: logger
-      )
-      var requestSettings = configuration.kafka
-      // Spread requests without a key over the partitions (so over the replicas). A 2 ms linger
-      // batches concurrent calls: with none, the local broker spends itself on tiny requests
-      // (deploy/local/bench rpc: 3,700 calls/s at 256 callers with 0 ms, 5,000 with 2 ms).
-      requestSettings.properties.merge(["linger.ms": "2", "sticky.partitioning.linger.ms": "0"]) { current, _ in
-        current
-      }
-      producer = try KafkaProducer(configuration: requestSettings, logger: logger)
+      replies = try await openReplyTopic(admin, from: .highWatermark)
+      producer = try makeRequestProducer()
     } catch {
       close(with: nil)
       throw RPCError(code: .unavailable, message: "cannot reach the broker for \(configuration.service): \(error)")
     }
     close(with: producer)  // wakes calls that waited for the connection
 
+    var lastTopicCheck = ContinuousClock.now
     while !shuttingDown.withLock({ $0 }) {
+      if ContinuousClock.now - lastTopicCheck > .seconds(1) {
+        lastTopicCheck = ContinuousClock.now
+        if let reopened = await reopenReplyTopicIfGone(admin) {
+          await replies.close()
+          replies = reopened
+          // The broker lost the idempotent producer's id too: a producer that goes on with its
+          // old sequence numbers is refused forever (seen with the local broker). A new one.
+          if let fresh = try? makeRequestProducer() {
+            let old: KafkaProducer? = state.withLock { state in
+              guard case .connected(let old) = state else { return nil }
+              state = .connected(fresh)
+              return old
+            }
+            if let old { Task { await old.shutdown(timeout: .seconds(1)) } }
+          }
+        }
+      }
       let batch: [KafkaConsumerMessage]
       do {
         batch = try await replies.poll(maximum: 1000, timeout: .milliseconds(100))
@@ -115,11 +118,58 @@ public final class KafkaClientTransport: ClientTransport {
         }
       }
     }
-    state.withLock { $0 = .closed }
+    let current: KafkaProducer = state.withLock { state in
+      defer { state = .closed }
+      if case .connected(let current) = state { return current }
+      return producer
+    }
     pending.failAll()
     await replies.close()
-    await producer.shutdown(timeout: .seconds(2))
+    await current.shutdown(timeout: .seconds(2))
     try? await admin.deleteTopics([configuration.replyTopic])  // the broker keeps records in memory until deleted
+  }
+
+  private func makeRequestProducer() throws -> KafkaProducer {
+    var requestSettings = configuration.kafka
+    // Spread requests without a key over the partitions (so over the replicas). A 2 ms linger
+    // batches concurrent calls: with none, the local broker spends itself on tiny requests
+    // (deploy/local/bench rpc: 3,700 calls/s at 256 callers with 0 ms, 5,000 with 2 ms).
+    requestSettings.properties.merge(["linger.ms": "2", "sticky.partitioning.linger.ms": "0"]) { current, _ in
+      current
+    }
+    return try KafkaProducer(configuration: requestSettings, logger: logger)
+  }
+
+  /// Creates the reply topic (idempotent) and reads its partitions from `start`.
+  private func openReplyTopic(_ admin: KafkaAdmin, from start: KafkaConsumer.StartOffset) async throws
+    -> KafkaConsumer
+  {
+    try await admin.createTopics([configuration.replyTopic], partitions: configuration.replyPartitions)
+    return try await KafkaConsumer(
+      configuration: configuration.kafka,
+      subscription: .partitions(
+        (0..<Int32(clamping: configuration.replyPartitions)).map { (configuration.replyTopic, $0, start) }
+      ),
+      fetchWait: configuration.fetchWait,
+      logger: logger
+    )
+  }
+
+  /// A broker that came back empty (the local one keeps topics in memory only) has no reply
+  /// topic: servers' replies would go nowhere. When the broker answers without it, it is
+  /// created again and read from its start (all in it is ours); nil when it is there (or the
+  /// broker does not answer, which proves nothing).
+  private func reopenReplyTopicIfGone(_ admin: KafkaAdmin) async -> KafkaConsumer? {
+    guard let topics = try? await admin.listTopics(timeout: .milliseconds(500)),
+      !topics.contains(where: { $0.name == configuration.replyTopic && $0.partitionCount > 0 })
+    else { return nil }
+    logger.warning("the reply topic is gone (broker restarted empty?): creating it again")
+    do {
+      return try await openReplyTopic(admin, from: .beginning)
+    } catch {
+      logger.warning("reply topic not created yet: \(error)")
+      return nil
+    }
   }
 
   private func close(with producer: KafkaProducer?) {

@@ -32,8 +32,9 @@ public final class KafkaServerTransport: ServerTransport {
     public var fetchWait: Duration
     /// Calls executing at once; the server pauses its partitions above it.
     public var maximumConcurrentCalls: Int
-    /// The largest reply record (value and headers); a larger reply is replaced by a small
-    /// RESOURCE_EXHAUSTED one, so the caller learns at once instead of at its deadline.
+    /// The largest reply record (value and headers), safely below the broker's ~1 MB record
+    /// limit; a larger reply is replaced by a small RESOURCE_EXHAUSTED one, so the caller
+    /// learns at once instead of at its deadline.
     public var maximumReplyBytes: Int
 
     public init(
@@ -96,75 +97,160 @@ public final class KafkaServerTransport: ServerTransport {
   private func serve(
     streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
   ) async throws {
-    guard let (consumer, producer) = await connect() else { return }  // shut down before the broker came
+    guard var connection = await connect() else { return }  // shut down before the broker came
     logger.info("serving RPC", metadata: ["topic": "\(configuration.requestTopic)"])
 
     await withDiscardingTaskGroup { group in
-      var lastCommit = ContinuousClock.now
-      var held: Set<KafkaTopicPartition> = []
-      var paused = false
-      let limit = configuration.maximumConcurrentCalls
-      while !shuttingDown.withLock({ $0 }) {
-        // Back-pressure: stop fetching, not polling. A loop that stops polling is taken for
-        // dead after max.poll.interval.ms and thrown out of its group.
-        let inFlight = offsets.withLock { $0.inFlightCount }
-        if !paused && inFlight >= limit {
-          paused = setPaused(true, held, consumer)
-          logger.debug("paused request partitions", metadata: ["in-flight": "\(inFlight)"])
-        } else if paused && inFlight <= limit * 3 / 4 {
-          paused = !setPaused(false, held, consumer)
-        }
-        let batch: [KafkaConsumerMessage]
-        do {
-          // While paused, poll briefly: a finished call should let fetching resume soon.
-          batch = try await consumer.poll(
-            maximum: paused ? 64 : min(256, max(1, limit - inFlight)),
-            timeout: .milliseconds(paused ? 10 : 100))
-        } catch {
-          logger.error("reading requests failed: \(error)")
-          break
-        }
-        for record in batch {
-          offsets.withLock { $0.started(topic: record.topic, partition: record.partition, offset: record.offset) }
-          switch Self.validate(record) {
-          case .failure(let problem):
-            group.addTask {  // off the loop: the loop must not wait for the broker's ack
-              await self.deadLetter(record, problem: problem, producer: producer)
-              self.markDone(record)
-            }
-          case .success(let call) where ContinuousClock.now >= call.deadline:
-            logger.debug("dropped an expired request", metadata: ["method": "\(call.descriptor)"])
-            markDone(record)
-          case .success(let call):
-            group.addTask {
-              await self.serve(call, streamHandler: streamHandler, producer: producer)
-              self.markDone(record)
-            }
-          }
-        }
-        if ContinuousClock.now - lastCommit > .milliseconds(50) {
-          // The assignment right before the commit: offsets of partitions revoked since are
-          // not ours to commit any more.
-          if let current = try? await consumer.assignment() {
-            let now = Set(current)
-            if now != held {
-              logger.debug("request partitions now \(now.map(\.description).sorted())")
-              held = now
-              assignedPartitions.withLock { $0 = now.count }
-              // A (re)assigned partition fetches unless paused again.
-              if paused { paused = setPaused(true, held, consumer) }
-            }
-          }
-          await commit(consumer, holding: held)
-          lastCommit = ContinuousClock.now
+      let admin = connection.admin
+      group.addTask { await self.watchTopics(admin) }
+      // A broker that comes back empty (the local one keeps topics in memory only) leaves the
+      // group's consumer subscribed to a topic that no longer exists: nothing is assigned, ever.
+      // Recreate the topics and subscribe again; calls in flight go on.
+      while await consume(connection, group: &group, streamHandler: streamHandler) == .topicsLost {
+        logger.warning("the request topic is gone (broker restarted empty?): recreating it and joining again")
+        assignedPartitions.withLock { $0 = 0 }
+        offsets.withLock { $0.retain(only: []) }  // those partitions' offsets went with the topic
+        guard await recreateTopics(connection) else { return }
+        // The broker lost the reply producer's idempotence state too: a producer that goes on
+        // with its old sequence numbers is refused forever (seen with the local broker).
+        if let fresh = try? makeReplyProducer() {
+          let old = connection.producer
+          connection.producer = fresh
+          Task { await old.shutdown(timeout: .seconds(1)) }
         }
       }
     }
     assignedPartitions.withLock { $0 = 0 }
-    let finalAssignment = (try? await consumer.assignment()).map(Set.init) ?? []
-    await commit(consumer, holding: finalAssignment, wait: true)
-    await consumer.close()
-    await producer.shutdown()
+    let finalAssignment = (try? await connection.consumer.assignment()).map(Set.init) ?? []
+    await commit(connection.consumer, holding: finalAssignment, wait: true)
+    await connection.consumer.close()
+    await connection.producer.shutdown()
+  }
+
+  private struct Connection: Sendable {
+    var admin: KafkaAdmin
+    var consumer: KafkaConsumer
+    var producer: KafkaProducer
+  }
+
+  private enum ConsumeEnd {
+    case shutDown
+    case topicsLost
+  }
+
+  /// Set by `watchTopics` when the broker answers without the request topic; `connection`
+  /// counts connects, so an answer asked for before the latest one is not taken for news.
+  private let topics = Mutex((connection: 0, lost: false))
+
+  /// Polls requests until shutdown or until the request topic is gone.
+  private func consume(
+    _ connection: Connection,
+    group: inout DiscardingTaskGroup,
+    streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
+  ) async -> ConsumeEnd {
+    let consumer = connection.consumer
+    let producer = connection.producer
+    var lastCommit = ContinuousClock.now
+    var held: Set<KafkaTopicPartition> = []
+    var paused = false
+    let limit = configuration.maximumConcurrentCalls
+    while !shuttingDown.withLock({ $0 }) {
+      if topics.withLock({ $0.lost }) { return .topicsLost }
+      // Back-pressure: stop fetching, not polling. A loop that stops polling is taken for
+      // dead after max.poll.interval.ms and thrown out of its group.
+      let inFlight = offsets.withLock { $0.inFlightCount }
+      if !paused && inFlight >= limit {
+        paused = setPaused(true, held, consumer)
+        logger.debug("paused request partitions", metadata: ["in-flight": "\(inFlight)"])
+      } else if paused && inFlight <= limit * 3 / 4 {
+        paused = !setPaused(false, held, consumer)
+      }
+      let batch: [KafkaConsumerMessage]
+      do {
+        // While paused, poll briefly: a finished call should let fetching resume soon.
+        batch = try await consumer.poll(
+          maximum: paused ? 64 : min(256, max(1, limit - inFlight)),
+          timeout: .milliseconds(paused ? 10 : 100))
+      } catch {
+        logger.error("reading requests failed: \(error)")
+        return .shutDown
+      }
+      for record in batch {
+        offsets.withLock { $0.started(topic: record.topic, partition: record.partition, offset: record.offset) }
+        switch Self.validate(record) {
+        case .failure(let problem):
+          group.addTask {  // off the loop: the loop must not wait for the broker's ack
+            await self.deadLetter(record, problem: problem, producer: producer)
+            self.markDone(record)
+          }
+        case .success(let call) where ContinuousClock.now >= call.deadline:
+          logger.debug("dropped an expired request", metadata: ["method": "\(call.descriptor)"])
+          markDone(record)
+        case .success(let call):
+          group.addTask {
+            await self.serve(call, streamHandler: streamHandler, producer: producer)
+            self.markDone(record)
+          }
+        }
+      }
+      if ContinuousClock.now - lastCommit > .milliseconds(50) {
+        // The assignment right before the commit: offsets of partitions revoked since are
+        // not ours to commit any more.
+        if let current = try? await consumer.assignment() {
+          let now = Set(current)
+          if now != held {
+            logger.debug("request partitions now \(now.map(\.description).sorted())")
+            held = now
+            assignedPartitions.withLock { $0 = now.count }
+            // A (re)assigned partition fetches unless paused again.
+            if paused { paused = setPaused(true, held, consumer) }
+          }
+        }
+        await commit(consumer, holding: held)
+        lastCommit = ContinuousClock.now
+      }
+    }
+    return .shutDown
+  }
+
+  /// Creates the topics again and resubscribes, retrying while the broker is away; false when
+  /// shut down first. (A new consumer would have to wait for the old member to leave a group
+  /// the broker half forgot: seen taking over 30 s.)
+  private func recreateTopics(_ connection: Connection) async -> Bool {
+    var backoff = Duration.milliseconds(200)
+    while !shuttingDown.withLock({ $0 }) {
+      do {
+        try await connection.admin.createTopics(
+          [configuration.requestTopic], partitions: configuration.requestPartitions)
+        try await connection.admin.createTopics([configuration.deadLetterTopic], partitions: 1)
+        try connection.consumer.resubscribe()
+        topics.withLock { $0 = (connection: $0.connection + 1, lost: false) }
+        return true
+      } catch {
+        logger.warning("recreating the request topic failed, retrying in \(backoff): \(error)")
+        try? await Task.sleep(for: backoff)
+        backoff = min(backoff * 2, .seconds(5))
+      }
+    }
+    return false
+  }
+
+  /// Asks the broker every second whether the request and dead-letter topics still exist:
+  /// a missing dead-letter topic is recreated here, a missing request topic ends the
+  /// consuming loop (see `serve`). A broker that does not answer proves nothing.
+  private func watchTopics(_ admin: KafkaAdmin) async {
+    while !shuttingDown.withLock({ $0 }) {
+      try? await Task.sleep(for: .seconds(1))
+      let asked = topics.withLock { $0 }
+      guard !asked.lost, let listed = try? await admin.listTopics(timeout: .seconds(2)) else { continue }
+      let partitions = Dictionary(listed.map { ($0.name, $0.partitionCount) }) { first, _ in first }
+      if partitions[configuration.deadLetterTopic, default: 0] == 0 {
+        try? await admin.createTopics([configuration.deadLetterTopic], partitions: 1)
+      }
+      if partitions[configuration.requestTopic, default: 0] == 0 {
+        topics.withLock { if $0.connection == asked.connection { $0.lost = true } }
+      }
+    }
   }
 
   /// Pauses or resumes `partitions`; true when librdkafka took it.
@@ -180,7 +266,7 @@ public final class KafkaServerTransport: ServerTransport {
 
   /// Creates the topics, joins the group and opens the reply producer, retrying while the broker
   /// is away (a service may start before it); nil when shut down first.
-  private func connect() async -> (KafkaConsumer, KafkaProducer)? {
+  private func connect() async -> Connection? {
     var backoff = Duration.milliseconds(500)
     while !shuttingDown.withLock({ $0 }) {
       do {
@@ -197,12 +283,7 @@ public final class KafkaServerTransport: ServerTransport {
           fetchWait: configuration.fetchWait,
           logger: logger
         )
-        var replySettings = configuration.kafka
-        // Batch concurrent replies (see the client's request producer).
-        replySettings.properties.merge(["linger.ms": "2", "sticky.partitioning.linger.ms": "0"]) { current, _ in current
-        }
-        let producer = try KafkaProducer(configuration: replySettings, logger: logger)
-        return (consumer, producer)
+        return Connection(admin: admin, consumer: consumer, producer: try makeReplyProducer())
       } catch {
         logger.warning("RPC server not started yet, retrying in \(backoff): \(error)")
         try? await Task.sleep(for: backoff)
@@ -210,6 +291,13 @@ public final class KafkaServerTransport: ServerTransport {
       }
     }
     return nil
+  }
+
+  private func makeReplyProducer() throws -> KafkaProducer {
+    var replySettings = configuration.kafka
+    // Batch concurrent replies (see the client's request producer).
+    replySettings.properties.merge(["linger.ms": "2", "sticky.partitioning.linger.ms": "0"]) { current, _ in current }
+    return try KafkaProducer(configuration: replySettings, logger: logger)
   }
 
   /// True while the group has given this replica request partitions to serve.

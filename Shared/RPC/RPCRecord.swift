@@ -45,9 +45,6 @@ enum RPCRecord {
     /// A request deadline further ahead is refused: no call of this system runs that long, and
     /// a server must not hold a call (and its partition's offset) for hours on a record's word.
     static let deadlineAhead: Int64 = 600_000
-    /// Records stay safely below the broker's ~1 MB record limit (headers and batch overhead
-    /// included); a larger reply becomes a small RESOURCE_EXHAUSTED one.
-    static let recordBytes = 900_000
   }
 
   /// Why a record from the wire was refused: the header (or "value") and what is wrong with it.

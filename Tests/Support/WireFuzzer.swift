@@ -174,6 +174,22 @@ public struct WireFuzzer {
   }
 
   var fieldCache: [ObjectIdentifier: [(String, Any)]] = [:]
+  /// Extreme messages made so far per method, with their JSON: after 40, a method's messages
+  /// are mostly drawn again from these (making one is the slow part of generating a case).
+  var pool: [String: [([UInt8], String)]] = [:]
+
+  mutating func pooledMessage(_ method: CRMMethod) -> [UInt8] {
+    let key = method.descriptor.fullyQualifiedMethod
+    let made = pool[key, default: []]
+    if made.count >= 40 && !random.chance(0.05) {
+      let (bytes, json) = random.pick(made)
+      lastJSON = json
+      return bytes
+    }
+    let bytes = extremeMessage(method.input)
+    if made.count < 40 { pool[key, default: []].append((bytes, lastJSON)) }
+    return bytes
+  }
   /// The JSON of the last message `extremeMessage` made.
   var lastJSON = ""
 
@@ -238,7 +254,7 @@ public struct WireFuzzer {
     var method = random.pick(methods)
     let echo = methods.first { $0.descriptor.method == "Echo" }!
     if random.chance(0.3) { method = echo }
-    var body = extremeMessage(method.input)
+    var body = pooledMessage(method)
     if body.count > 300_000 { body = [] }  // two of them must still fit one record
     let good = headers(method: method.descriptor.fullyQualifiedMethod, id: id, deadline: deadline)
 

@@ -81,14 +81,21 @@ struct WireFuzzTests {
     // Generate every case first (seeded, one task per service), then send them all at once.
     let started = ContinuousClock.now
     let now = Int64(Date().timeIntervalSince1970 * 1000)
-    let cases = try await withThrowingTaskGroup(of: (String, [WireFuzzer.Case]).self) { group in
-      for (index, service) in Self.services.enumerated() {
-        group.addTask {
+    // On a thread of its own: seconds of CPU on Swift's cooperative pool (two threads here)
+    // would starve the other suites of this process (their consumers missed
+    // max.poll.interval.ms and left their groups).
+    let cases = await withCheckedContinuation {
+      (continuation: CheckedContinuation<[String: [WireFuzzer.Case]], Never>) in
+      let thread = Thread {
+        var cases: [String: [WireFuzzer.Case]] = [:]
+        for (index, service) in Self.services.enumerated() {
           var fuzzer = WireFuzzer(seed: Self.seed &+ UInt64(index), service: service, replyTopic: replyTopic)
-          return (service, (0..<Self.recordsPerService).map { fuzzer.next(index: $0, now: now) })
+          cases[service] = (0..<Self.recordsPerService).map { fuzzer.next(index: $0, now: now) }
         }
+        continuation.resume(returning: cases)
       }
-      return try await group.reduce(into: [String: [WireFuzzer.Case]]()) { $0[$1.0] = $1.1 }
+      thread.name = "wire-fuzz-generator"
+      thread.start()
     }
     let generated = ContinuousClock.now
     let producer = try KafkaProducer(configuration: kafka, logger: Self.logger)

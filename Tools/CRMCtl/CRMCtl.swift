@@ -13,9 +13,11 @@ struct CRMCtl: AsyncParsableCommand {
     commandName: "crmctl",
     abstract: "Call a CRM service method over Kafka.",
     discussion: """
-      The request is JSON (protobuf JSON mapping) from --json or standard input; the reply is \
-      printed as JSON. On an error the status code and message go to standard error and the exit \
-      code is the gRPC status code (3 INVALID_ARGUMENT, 5 NOT_FOUND, 4 DEADLINE_EXCEEDED, …).
+      The request is JSON (protobuf JSON mapping) from --json or standard input; with neither \
+      (standard input is a terminal) it is the empty request {}, e.g. for `crmctl deals \
+      ListPipelines`. The reply is printed as JSON. On an error the status code and message go \
+      to standard error and the exit code is the gRPC status code (3 INVALID_ARGUMENT, \
+      5 NOT_FOUND, 4 DEADLINE_EXCEEDED, …).
 
       Example: crmctl contacts Echo --json '{"text": "hello"}'
 
@@ -29,7 +31,7 @@ struct CRMCtl: AsyncParsableCommand {
   @Argument(help: "The method, e.g. CreateLead or Diagnostics/Echo.")
   var method: String
 
-  @Option(help: "The request as JSON; read from standard input when absent.")
+  @Option(help: "The request as JSON; else read from standard input (the empty request when that is a terminal).")
   var json: String?
 
   @Option(help: "Broker list host:port[,host:port]; default $CRM_KAFKA_BROKERS or 127.0.0.1:19092.")
@@ -41,13 +43,17 @@ struct CRMCtl: AsyncParsableCommand {
   @Option(help: "Caller identity sent in the call's metadata.")
   var caller: String = "crmctl@\(ProcessInfo.processInfo.hostName)"
 
+  @Option(help: "An id for this request: a create repeated with the same id answers its first result.")
+  var requestID: String?
+
   func validate() throws {
     guard timeout > 0, timeout <= 300 else { throw ValidationError("--timeout must be in (0, 300] seconds") }
   }
 
   func run() async throws {
     let target = try MethodIndex.find(service: service, method: method)
-    let requestJSON = try json ?? Self.readStandardInput()
+    let source = RequestSource.choose(json: json, standardInputIsTerminal: isatty(STDIN_FILENO) != 0)
+    let requestJSON = source.read()
     LoggingSystem.bootstrap { label in
       var handler = StreamLogHandler.standardError(label: label)
       handler.logLevel = .critical  // librdkafka's reconnect chatter is not for the command line
@@ -62,7 +68,11 @@ struct CRMCtl: AsyncParsableCommand {
       configuration: .init(kafka: kafka, service: target.server, defaultTimeout: .seconds(timeout)),
       logger: Logger(label: "crmctl")
     )
-    let client = GRPCClient(transport: transport, interceptors: [CallerIdentityClientInterceptor(caller: caller)])
+    let client = GRPCClient(
+      transport: transport,
+      interceptors: [CallerIdentityClientInterceptor(caller: caller)]
+        + (requestID.map { [RequestIDInterceptor(requestID: $0)] } ?? [])
+    )
     let outcome: Result<String, any Error> = await withTaskGroup(of: Result<String, any Error>?.self) { group in
       group.addTask {
         try? await client.runConnections()
@@ -77,18 +87,14 @@ struct CRMCtl: AsyncParsableCommand {
       print(reply)
     case .failure(let error as RPCError):
       FileHandle.standardError.write(Data("error: \(error.code) (\(error.code.rawValue)): \(error.message)\n".utf8))
+      if error.code == .invalidArgument, source == .empty {
+        FileHandle.standardError.write(Data((RequestSource.emptyRequestHint + "\n").utf8))
+      }
       throw ExitCode(Int32(error.code.rawValue))
     case .failure(let error):
       FileHandle.standardError.write(Data("error: \(error)\n".utf8))
       throw ExitCode(Int32(RPCError.Code.invalidArgument.rawValue))
     }
-  }
-
-  static func readStandardInput() throws -> String {
-    guard isatty(STDIN_FILENO) == 0 else {
-      throw ValidationError("give the request with --json '{…}' or on standard input")
-    }
-    return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
   }
 }
 

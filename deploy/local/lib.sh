@@ -10,9 +10,27 @@ export CRM_PG_PORT="${CRM_PG_PORT:-55432}"
 export CRM_KAFKA_PORT="${CRM_KAFKA_PORT:-19092}"
 export CRM_PG_HOST="${CRM_PG_HOST:-127.0.0.1}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
-PG_DATA="$STATE/postgres/data"
-PG_LOG="$STATE/postgres/postgres.log"
 PG_OS_USER="${CRM_PG_OS_USER:-crmpg}"
+# The cluster's folder (data, log, socket). Run by root, PostgreSQL runs as $PG_OS_USER, which
+# must reach it: a checkout in a private folder (root's home is mode 700) cannot hold it, so
+# root's clusters live under /var/lib/crm-platform/postgres, one per checkout (named after the
+# checkout's path, so two checkouts never share one). A cluster that an earlier version created
+# in .state/postgres stays there. Not root: .state/postgres, run as ourselves. CRM_PG_HOME overrides.
+pg_home() {
+  if [ -n "${CRM_PG_HOME:-}" ]; then
+    echo "$CRM_PG_HOME"
+  elif [ "$(id -u)" = 0 ] && [ ! -f "$STATE/postgres/data/PG_VERSION" ]; then
+    local path name
+    path=$(cd "$ROOT" && pwd -P)  # the same folder reached through a symbolic link is the same checkout
+    name=$(basename "$path")
+    echo "/var/lib/crm-platform/postgres/${name//[^A-Za-z0-9._-]/_}-$(printf '%s' "$path" | sha256sum | cut -c1-12)"
+  else
+    echo "$STATE/postgres"
+  fi
+}
+PG_HOME="$(pg_home)"
+PG_DATA="$PG_HOME/data"
+PG_LOG="$PG_HOME/postgres.log"
 BROKER_BIN="$TOOLS/bin/tansu"
 BROKER_PID="$STATE/broker/broker.pid"
 BROKER_LOG="$STATE/broker/broker.log"
@@ -29,16 +47,17 @@ service_database_url() {
   echo "postgres://$(service_role "$1"):$(service_password "$1")@$CRM_PG_HOST:$CRM_PG_PORT/$(service_db "$1")?sslmode=disable"
 }
 
-# Port of each service's HTTP endpoint (health, metrics).
+# Port of each service's HTTP endpoint (health, metrics): CRM_HTTP_BASE_PORT (18081) for
+# contacts, the next ones for the others in the order of SERVICES.
+export CRM_HTTP_BASE_PORT="${CRM_HTTP_BASE_PORT:-18081}"
+[[ $CRM_HTTP_BASE_PORT =~ ^[1-9][0-9]{0,4}$ ]] && ((CRM_HTTP_BASE_PORT + ${#SERVICES[@]} - 1 <= 65535)) ||
+  die "CRM_HTTP_BASE_PORT: expected a port from 1 to $((65536 - ${#SERVICES[@]})), got '$CRM_HTTP_BASE_PORT'"
 service_http_port() {
-  case "$1" in
-    contacts) echo 18081 ;;
-    deals) echo 18082 ;;
-    activity) echo 18083 ;;
-    quality-control) echo 18084 ;;
-    reporting) echo 18085 ;;
-    *) die "unknown service $1" ;;
-  esac
+  local i
+  for i in "${!SERVICES[@]}"; do
+    [ "${SERVICES[$i]}" = "$1" ] && { echo $((CRM_HTTP_BASE_PORT + i)); return; }
+  done
+  die "unknown service $1"
 }
 
 # True when something accepts TCP connections on 127.0.0.1:$1.

@@ -17,6 +17,16 @@ extension RDKafkaHandle {
     }
   }
 
+  /// Leaves the group's subscription and subscribes to `topics` again: the group rebalances
+  /// and librdkafka fetches the topics' metadata anew (e.g. after they were recreated).
+  func resubscribe(_ topics: [String]) throws(KafkaError) {
+    let error = rd_kafka_unsubscribe(pointer)
+    guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+      throw KafkaError(.broker, "unsubscribe: \(String(cString: rd_kafka_err2str(error)))")
+    }
+    try subscribe(topics)
+  }
+
   /// Reads the given partitions from the given offsets, outside any group (no rebalances).
   func assign(_ partitions: [(topic: String, partition: Int32, offset: Int64)]) throws(KafkaError) {
     let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!

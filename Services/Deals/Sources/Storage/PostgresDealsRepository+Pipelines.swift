@@ -9,59 +9,63 @@ extension PostgresDealsRepository {
   func definePipeline(_ definition: PipelineDefinition, id: String, expectedVersion: Int64, actor: String)
     async throws -> Crm_Deals_V1_Pipeline
   {
-    try await client.withTransaction(logger: logger) { connection in
-      let pipelineID: UUID
-      if id.isEmpty {
-        pipelineID = UUID()
-        try await requireFreeBusinessLine(definition.businessLine, except: nil, on: connection)
-        _ = try await connection.query(
-          """
-          INSERT INTO pipelines (id, business_line, name, loss_reasons)
-          VALUES (\(pipelineID), \(definition.businessLine), \(definition.name), \(definition.lossReasons))
-          """,
-          logger: logger
-        ).collect()
-      } else {
-        pipelineID = try UUID(id, of: "pipeline")
-        let current = try await loadPipeline(pipelineID, forUpdate: true, on: connection)
-        guard current.version == expectedVersion else {
-          throw VersionConflict(entity: "pipeline", id: id, expected: expectedVersion, current: current.version)
+    // A definition delivered again answers its first result (a new pipeline is a create).
+    try await idempotent(client: client, logger: logger) { key in
+      try await client.withTransaction(logger: logger) { connection in
+        let pipelineID: UUID
+        if id.isEmpty {
+          pipelineID = UUID()
+          try await requireFreeBusinessLine(definition.businessLine, except: nil, on: connection)
+          _ = try await connection.query(
+            """
+            INSERT INTO pipelines (id, business_line, name, loss_reasons)
+            VALUES (\(pipelineID), \(definition.businessLine), \(definition.name), \(definition.lossReasons))
+            """,
+            logger: logger
+          ).collect()
+        } else {
+          pipelineID = try UUID(id, of: "pipeline")
+          let current = try await loadPipeline(pipelineID, forUpdate: true, on: connection)
+          guard current.version == expectedVersion else {
+            throw VersionConflict(entity: "pipeline", id: id, expected: expectedVersion, current: current.version)
+          }
+          try definition.checkRevision(
+            of: try current.stages.map { stage in
+              StageDefinition(
+                id: try UUID(stage.id, of: "stage"), name: stage.name, result: stage.result,
+                defaultProbability: stage.defaultProbability, retired: stage.retired, existing: true)
+            })
+          try await requireFreeBusinessLine(definition.businessLine, except: pipelineID, on: connection)
+          _ = try await connection.query(
+            """
+            UPDATE pipelines SET business_line = \(definition.businessLine), name = \(definition.name),
+              loss_reasons = \(definition.lossReasons), version = version + 1
+            WHERE id = \(pipelineID)
+            """,
+            logger: logger
+          ).collect()
         }
-        try definition.checkRevision(
-          of: try current.stages.map { stage in
-            StageDefinition(
-              id: try UUID(stage.id, of: "stage"), name: stage.name, result: stage.result,
-              defaultProbability: stage.defaultProbability, retired: stage.retired, existing: true)
-          })
-        try await requireFreeBusinessLine(definition.businessLine, except: pipelineID, on: connection)
+        let stages = definition.stages
+        // Positions are renumbered in order; the unique (pipeline, position) check waits for the commit.
         _ = try await connection.query(
           """
-          UPDATE pipelines SET business_line = \(definition.businessLine), name = \(definition.name),
-            loss_reasons = \(definition.lossReasons), version = version + 1
-          WHERE id = \(pipelineID)
+          INSERT INTO stages (id, pipeline_id, position, name, result, default_probability, retired)
+          SELECT id, \(pipelineID), position::integer, name, result, probability, retired
+          FROM unnest(\(stages.map(\.id)), \(stages.map(\.name)), \(stages.map(\.result)),
+                      \(stages.map(\.defaultProbability)), \(stages.map(\.retired)))
+               WITH ORDINALITY AS s(id, name, result, probability, retired, position)
+          ON CONFLICT (id) DO UPDATE SET position = excluded.position, name = excluded.name, result = excluded.result,
+            default_probability = excluded.default_probability, retired = excluded.retired
           """,
           logger: logger
         ).collect()
+        let pipeline = try await loadPipeline(pipelineID, on: connection)
+        try await publish(
+          Crm_Deals_V1_PipelineDefined.with { $0.pipeline = pipeline }, aggregateID: pipeline.id,
+          version: pipeline.version, actor: actor, on: connection)
+        try await RequestReplies.record(pipeline, key: key, on: connection, logger: logger)
+        return pipeline
       }
-      let stages = definition.stages
-      // Positions are renumbered in order; the unique (pipeline, position) check waits for the commit.
-      _ = try await connection.query(
-        """
-        INSERT INTO stages (id, pipeline_id, position, name, result, default_probability, retired)
-        SELECT id, \(pipelineID), position::integer, name, result, probability, retired
-        FROM unnest(\(stages.map(\.id)), \(stages.map(\.name)), \(stages.map(\.result)),
-                    \(stages.map(\.defaultProbability)), \(stages.map(\.retired)))
-             WITH ORDINALITY AS s(id, name, result, probability, retired, position)
-        ON CONFLICT (id) DO UPDATE SET position = excluded.position, name = excluded.name, result = excluded.result,
-          default_probability = excluded.default_probability, retired = excluded.retired
-        """,
-        logger: logger
-      ).collect()
-      let pipeline = try await loadPipeline(pipelineID, on: connection)
-      try await publish(
-        Crm_Deals_V1_PipelineDefined.with { $0.pipeline = pipeline }, aggregateID: pipeline.id,
-        version: pipeline.version, actor: actor, on: connection)
-      return pipeline
     }
   }
 
