@@ -117,6 +117,7 @@ let package = Package(
     .target(
       name: "CRMEvents",
       dependencies: [
+        "CRMDomain",
         "CRMDatabase",
         "CRMKafka",
         "CRMContracts",
@@ -276,7 +277,11 @@ let package = Package(
         "CRMDatabase",
         "CRMKafka",
         "CRMContracts",
+        "CRMRuntime",
+        "CRMDomain",
         "CRMTestSupport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "Logging", package: "swift-log"),
       ],

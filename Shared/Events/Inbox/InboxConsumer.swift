@@ -23,7 +23,8 @@ public struct ReceivedEvent: Sendable {
 }
 
 /// A handler's verdict that an event can never be applied (bad content): it goes to the dead
-/// letter topic. Any other error is taken as passing trouble and the event is retried.
+/// letter topic at once. Other errors are classed (`InboxFailure`): data PostgreSQL refuses
+/// (SQLSTATE classes 22 and 23) is dead-lettered too, other errors are retried a few times.
 public struct EventRejected: Error, Sendable, CustomStringConvertible {
   public var reason: String
   public init(_ reason: String) { self.reason = reason }
@@ -39,15 +40,35 @@ public struct InboxBatchOutcome: Sendable {
   public var duplicates: [String] = []
   /// Records sent to the dead letter topic.
   public var deadLettered = 0
+  /// Failed attempts that were retried.
+  public var retried = 0
 }
 
 /// Applies events exactly once (DESIGN §5): events are applied and recorded as
 /// `(consumer, event_id)` in the same transaction (`ON CONFLICT DO NOTHING` → already applied,
 /// skipped), and the Kafka offsets are committed only after the database commit. A poll batch
-/// is applied in one transaction; when that fails, its events are applied one by one, so a
-/// record that cannot be decoded or that the handler rejects goes alone to `crm.dlq.<consumer>`
-/// and the consumer goes on.
+/// is applied in one transaction; when that fails, its events are applied one by one, and each
+/// failure is classed (`InboxFailure`): a record that cannot be decoded or can never apply goes
+/// alone to `crm.dlq.<consumer>` (headers `crm-dlq-error`, `crm-dlq-kind`) and the consumer goes
+/// on; a passing failure is retried with backoff, and dead-lettered after `Retry.maxAttempts`;
+/// a database that cannot be reached is waited for.
 public final class InboxConsumer: Service, Sendable {
+  /// How a record whose transaction fails is retried.
+  public struct Retry: Sendable {
+    /// Attempts (the first one included) before a record that keeps failing is dead-lettered.
+    public var maxAttempts: Int
+    public var firstBackoff: Duration
+    public var maximumBackoff: Duration
+
+    public init(
+      maxAttempts: Int = 5, firstBackoff: Duration = .milliseconds(100), maximumBackoff: Duration = .seconds(5)
+    ) {
+      self.maxAttempts = maxAttempts
+      self.firstBackoff = firstBackoff
+      self.maximumBackoff = maximumBackoff
+    }
+  }
+
   /// Applies one event in the caller's transaction.
   public typealias Handler = @Sendable (ReceivedEvent, PostgresConnection) async throws -> Void
   /// Applies several fresh events, in record order, in the caller's transaction (a handler that
@@ -79,6 +100,9 @@ public final class InboxConsumer: Service, Sendable {
   private let producer: KafkaProducer
   private let handler: BatchHandler
   private let onCommitted: (@Sendable (InboxBatchOutcome) async -> Void)?
+  private let retry: Retry
+  private let topicPartitions: Int
+  private let topicCheckInterval: Duration
   private let logger: Logger
 
   /// `groupID` defaults to `crm.inbox.<name>`; a new group id re-reads the topics from the
@@ -90,6 +114,9 @@ public final class InboxConsumer: Service, Sendable {
     kafka: KafkaConfiguration,
     deadLetterProducer: KafkaProducer,
     groupID: String? = nil,
+    retry: Retry = Retry(),
+    topicPartitions: Int = 8,
+    topicCheckInterval: Duration = .seconds(5),
     logger: Logger,
     onCommitted: (@Sendable (InboxBatchOutcome) async -> Void)? = nil,
     handler: @escaping Handler
@@ -101,6 +128,9 @@ public final class InboxConsumer: Service, Sendable {
       kafka: kafka,
       deadLetterProducer: deadLetterProducer,
       groupID: groupID,
+      retry: retry,
+      topicPartitions: topicPartitions,
+      topicCheckInterval: topicCheckInterval,
       logger: logger,
       onCommitted: onCommitted,
       batchHandler: { events, connection in
@@ -116,6 +146,9 @@ public final class InboxConsumer: Service, Sendable {
     kafka: KafkaConfiguration,
     deadLetterProducer: KafkaProducer,
     groupID: String? = nil,
+    retry: Retry = Retry(),
+    topicPartitions: Int = 8,
+    topicCheckInterval: Duration = .seconds(5),
     logger: Logger,
     onCommitted: (@Sendable (InboxBatchOutcome) async -> Void)? = nil,
     batchHandler: @escaping BatchHandler
@@ -128,48 +161,96 @@ public final class InboxConsumer: Service, Sendable {
     self.producer = deadLetterProducer
     self.handler = batchHandler
     self.onCommitted = onCommitted
+    self.retry = retry
+    self.topicPartitions = topicPartitions
+    self.topicCheckInterval = topicCheckInterval
     self.logger = logger
   }
 
   public var deadLetterTopic: String { "crm.dlq.\(name)" }
 
+  /// Consumes until cancelled or shut down. When the broker no longer has a topic (a broker
+  /// that came back empty), the consumer creates it (`topicPartitions`) and joins its group
+  /// again: the relays publish the lost events again, and the inbox skips those it had.
   public func run() async throws {
     let admin = try KafkaAdmin(configuration: kafka, logger: logger)
     try await admin.createTopics([deadLetterTopic], partitions: 1)
-    let consumer = try await KafkaConsumer(
-      configuration: kafka,
-      subscription: .group(id: groupID, topics: topics),
-      fetchWait: .milliseconds(20),
-      logger: logger
-    )
-    do {
-      try await consume(from: consumer)
-    } catch {
-      await consumer.close()  // leave the group, or its partitions wait for the session timeout
-      throw error
+    // Subscribed topics that do not exist yet (their publisher has not started) are made now,
+    // rather than found missing later, which would make the consumer join its group twice.
+    try await admin.createTopics(topics, partitions: topicPartitions)
+    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+      let consumer = try await KafkaConsumer(
+        configuration: kafka,
+        subscription: .group(id: groupID, topics: topics),
+        fetchWait: .milliseconds(20),
+        logger: logger
+      )
+      let lost: [String]
+      do {
+        lost = try await consume(from: consumer, admin: admin)
+      } catch {
+        await consumer.close()  // leave the group, or its partitions wait for the session timeout
+        throw error
+      }
+      await consumer.close()
+      guard !lost.isEmpty else { return }
+      logger.error("inbox \(name): the broker has no topic \(lost.joined(separator: ", ")); creating it, joining again")
+      try await admin.createTopics(lost, partitions: topicPartitions)
     }
-    await consumer.close()
   }
 
-  private func consume(from consumer: KafkaConsumer) async throws {
+  /// The subscribed topics the broker does not have (nil when it does not answer); creates the
+  /// dead letter topic when that one is gone.
+  private func missingTopics(_ admin: KafkaAdmin) async -> [String]? {
+    // A short wait: a broker that is away must not hold up a graceful shutdown.
+    guard let present = try? await admin.listTopics(timeout: .seconds(1)).map(\.name) else { return nil }
+    if !present.contains(deadLetterTopic) { try? await admin.createTopics([deadLetterTopic], partitions: 1) }
+    return topics.filter { !present.contains($0) }
+  }
+
+  /// Consumes until stopped (returns []) or until subscribed topics are gone (returns them).
+  private func consume(from consumer: KafkaConsumer, admin: KafkaAdmin) async throws -> [String] {
     // Offsets go to the broker in the background (a lost commit only brings records again,
-    // which the inbox skips); the last ones synchronously when the consumer stops.
-    var next: [String: (topic: String, partition: Int32, offset: Int64)] = [:]
+    // which the inbox skips); the last ones synchronously when the consumer stops. Only the
+    // partitions of the batch just applied: they were this consumer's when it polled, while a
+    // partition it held before a rebalance may be another member's now, further on, which an
+    // old offset would set back.
+    var last: [(topic: String, partition: Int32, offset: Int64)] = []
+    var lastTopicCheck = ContinuousClock.now - topicCheckInterval
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
+      if ContinuousClock.now - lastTopicCheck > topicCheckInterval {
+        lastTopicCheck = ContinuousClock.now
+        // Offsets of lost topics are not committed: they counted records of the broker's past.
+        if let missing = await missingTopics(admin), !missing.isEmpty { return missing }
+      }
       let batch = try await consumer.poll(maximum: 1_000, timeout: .milliseconds(100))
       guard !batch.isEmpty else { continue }
-      let outcome = try await process(batch)
-      await onCommitted?(outcome)
-      for record in batch {
-        next["\(record.topic)/\(record.partition)"] = (record.topic, record.partition, record.offset + 1)
-      }
+      let outcome: InboxBatchOutcome
       do {
-        try consumer.commitInBackground(Array(next.values))
+        outcome = try await process(batch)
+      } catch is StopRetrying {
+        break  // this batch's offsets stay uncommitted: its records come again after the restart
+      }
+      await onCommitted?(outcome)
+      last = Self.nextOffsets(of: batch)
+      do {
+        try consumer.commitInBackground(last)
       } catch {
         logger.warning("inbox \(name): offset commit failed (records will come again, and be skipped): \(error)")
       }
     }
-    try? await consumer.commit(Array(next.values))
+    try? await consumer.commit(last)
+    return []
+  }
+
+  /// The next offset to read of each partition in `batch`.
+  static func nextOffsets(of batch: [KafkaConsumerMessage]) -> [(topic: String, partition: Int32, offset: Int64)] {
+    var next: [String: (topic: String, partition: Int32, offset: Int64)] = [:]
+    for record in batch {
+      let id = "\(record.topic)/\(record.partition)"
+      next[id] = (record.topic, record.partition, max(next[id]?.offset ?? 0, record.offset + 1))
+    }
+    return Array(next.values)
   }
 
   /// Applies a poll batch in one transaction; when that fails, record by record.
@@ -180,7 +261,7 @@ public final class InboxConsumer: Service, Sendable {
       switch decode(record) {
       case .success(let event): events.append(event)
       case .failure(let rejected):
-        try await deadLetter(record, error: "undecodable event: \(rejected.reason)")
+        try await deadLetter(record, kind: "undecodable", error: "undecodable event: \(rejected.reason)")
         outcome.deadLettered += 1
       }
     }
@@ -191,33 +272,53 @@ public final class InboxConsumer: Service, Sendable {
       outcome.duplicates = duplicates
       return outcome
     } catch {
-      let cause = transactionCause(of: error)
       try Task.checkCancellation()
-      logger.debug("inbox \(name): batch of \(events.count) failed (\(cause)); applying one by one")
+      logger.debug(
+        "inbox \(name): batch of \(events.count) failed (\(InboxFailure(error).reason)); applying one by one")
     }
-    for event in events {
-      var backoff = Duration.milliseconds(100)
-      while true {
-        do {
-          let (applied, duplicates) = try await apply([event])
-          outcome.applied += applied
-          outcome.duplicates += duplicates
-          break
-        } catch {
-          let cause = transactionCause(of: error)
-          if let rejected = cause as? EventRejected {
-            try await deadLetter(event.record, error: "rejected: \(rejected.reason)")
+    for event in events { try await applyAlone(event, into: &outcome) }
+    return outcome
+  }
+
+  /// Applies one event in its own transaction: retried while its failure may pass, dead-lettered
+  /// when it cannot succeed (`InboxFailure`) or is still failing after `retry.maxAttempts`.
+  private func applyAlone(_ event: ReceivedEvent, into outcome: inout InboxBatchOutcome) async throws {
+    var backoff = retry.firstBackoff
+    var attempts = 0
+    while true {
+      do {
+        let (applied, duplicates) = try await apply([event])
+        outcome.applied += applied
+        outcome.duplicates += duplicates
+        return
+      } catch {
+        try Task.checkCancellation()
+        let failure = InboxFailure(error)
+        switch failure {
+        case .permanent(let reason):
+          try await deadLetter(event.record, kind: "permanent", error: reason)
+          outcome.deadLettered += 1
+          return
+        case .transient(let reason):
+          attempts += 1
+          guard attempts < retry.maxAttempts else {
+            try await deadLetter(event.record, kind: "retries-exhausted", error: "failed \(attempts) times: \(reason)")
             outcome.deadLettered += 1
-            break
+            return
           }
-          try Task.checkCancellation()
-          logger.warning("inbox \(name): \(String(reflecting: cause)); retrying in \(backoff)")
-          try await Task.sleep(for: backoff)
-          backoff = min(backoff * 2, .seconds(5))
+        case .unavailable:
+          break  // not the record's fault: no attempt counted
         }
+        outcome.retried += 1
+        guard !Task.isShuttingDownGracefully else { throw StopRetrying() }
+        logger.warning(
+          "inbox \(name): applying an event failed; retrying in \(backoff)",
+          metadata: ["error": "\(failure.reason)", "event-id": "\(event.envelope.eventID)"]
+        )
+        try await Task.sleep(for: backoff)
+        backoff = min(backoff * 2, retry.maximumBackoff)
       }
     }
-    return outcome
   }
 
   private func decode(_ record: KafkaConsumerMessage) -> Result<ReceivedEvent, EventRejected> {
@@ -261,22 +362,50 @@ public final class InboxConsumer: Service, Sendable {
     }
   }
 
-  private func deadLetter(_ record: KafkaConsumerMessage, error: String) async throws {
+  /// Sends `record` to the dead letter topic with why (`crm-dlq-error`) and which class of
+  /// failure (`crm-dlq-kind`: undecodable, permanent, retries-exhausted). Retried while the
+  /// broker is away: the record's offset must not be committed before it is kept somewhere.
+  private func deadLetter(_ record: KafkaConsumerMessage, kind: String, error: String) async throws {
     logger.warning(
       "inbox \(name): dead-lettered a record",
-      metadata: ["error": "\(error)", "origin": "\(record.topic)/\(record.partition)/\(record.offset)"]
+      metadata: [
+        "error": "\(error)", "kind": "\(kind)", "origin": "\(record.topic)/\(record.partition)/\(record.offset)",
+      ]
     )
-    _ = try await producer.send(
-      KafkaProducerMessage(
-        topic: deadLetterTopic,
-        key: record.key,
-        value: record.value,
-        headers: record.headers + [
-          KafkaHeader(key: "crm-dlq-error", string: error),
-          KafkaHeader(key: "crm-dlq-origin", string: "\(record.topic)/\(record.partition)/\(record.offset)"),
-          KafkaHeader(key: "crm-dlq-consumer", string: name),
-        ]
-      )
+    var message = KafkaProducerMessage(
+      topic: deadLetterTopic,
+      key: record.key,
+      value: record.value,
+      headers: record.headers + [
+        KafkaHeader(key: "crm-dlq-error", string: String(error.prefix(4_000))),
+        KafkaHeader(key: "crm-dlq-kind", string: kind),
+        KafkaHeader(key: "crm-dlq-origin", string: "\(record.topic)/\(record.partition)/\(record.offset)"),
+        KafkaHeader(key: "crm-dlq-consumer", string: name),
+      ]
     )
+    var backoff = retry.firstBackoff
+    var attempts = 0
+    while true {
+      do {
+        _ = try await producer.send(message)
+        return
+      } catch {
+        try Task.checkCancellation()
+        attempts += 1
+        if attempts == retry.maxAttempts && !message.value.isEmpty {
+          // Perhaps the record with our headers is over the limit: keep at least where it was.
+          message.headers.append(
+            KafkaHeader(key: "crm-dlq-value-omitted", string: "\(message.value.count) bytes, refused: \(error)"))
+          message.value = []
+        }
+        guard !Task.isShuttingDownGracefully else { throw StopRetrying() }
+        logger.warning("inbox \(name): dead letter not stored (\(error)); retrying in \(backoff)")
+        try await Task.sleep(for: backoff)
+        backoff = min(backoff * 2, retry.maximumBackoff)
+      }
+    }
   }
 }
+
+/// A graceful shutdown came while a record was being retried: the consumer stops without it.
+private struct StopRetrying: Error {}

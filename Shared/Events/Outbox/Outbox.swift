@@ -26,13 +26,30 @@ public enum Outbox {
         "CREATE INDEX outbox_pending ON outbox (id) WHERE sent_at IS NULL",
         "CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL",
       ]
-    )
+    ),
+    // A row the relay cannot publish after a few tries is parked (kept, with its last error),
+    // and its aggregate's later rows wait behind it; an operator republishes it (`OutboxParking`).
+    Migration(
+      version: 10_003,
+      name: "outbox parking",
+      statements: [
+        """
+        ALTER TABLE outbox
+          ADD COLUMN attempts integer NOT NULL DEFAULT 0,
+          ADD COLUMN last_error text,
+          ADD COLUMN parked_at timestamptz
+        """,
+        "CREATE INDEX outbox_parked ON outbox (topic, key, id) WHERE parked_at IS NOT NULL",
+      ]
+    ),
   ]
 
   /// Records `events` in the caller's transaction, in order, with one statement: they exist
-  /// exactly when its change does.
+  /// exactly when its change does. An event over `OutboxEvent.recordCap` throws `EventTooLarge`
+  /// before anything is written (the caller's transaction then rolls back).
   public static func append(_ events: [OutboxEvent], on connection: PostgresConnection, logger: Logger) async throws {
     guard !events.isEmpty else { return }
+    for event in events { try event.checkSize() }
     _ = try await connection.query("\(outboxInsertOf: events)", logger: logger).collect()
   }
 }

@@ -45,5 +45,26 @@ public struct OutboxEvent: Sendable, Equatable {
       type: envelope.type,
       envelope: Array(try envelope.serializedData())
     )
+    try checkSize()
+  }
+}
+
+extension OutboxEvent {
+  /// The most bytes one event's record may take. librdkafka refuses records over 1,000,000
+  /// bytes (`message.max.bytes`) and brokers about as many (Kafka's default is 1,048,588); the
+  /// margin leaves room for the record batch's own framing and for a broker set a bit lower.
+  public static let recordCap = 900_000
+
+  /// The record's size as the relay publishes it: key, envelope, and the event id and type
+  /// headers (with their names).
+  public var recordBytes: Int {
+    key.utf8.count + envelope.count + "crm-event-id".utf8.count + eventID.utf8.count
+      + "crm-event-type".utf8.count + type.utf8.count
+  }
+
+  /// Throws `EventTooLarge` when the record would be over `cap`.
+  public func checkSize(cap: Int = OutboxEvent.recordCap) throws(EventTooLarge) {
+    let bytes = recordBytes
+    guard bytes <= cap else { throw EventTooLarge(type: type, aggregateID: key, bytes: bytes, cap: cap) }
   }
 }

@@ -6,7 +6,10 @@ import ServiceLifecycle
 import Synchronization
 
 /// Publishes pending outbox rows with the idempotent producer, in id order, in batches, and
-/// marks them sent in the same transaction that locked them. One relay publishes at a time
+/// marks them sent in the same transaction that locked them. A batch the broker refuses while
+/// it answers is halved until the failing row is alone; that row's attempts are counted and after
+/// `maxAttempts` it is parked (kept with its error, see `OutboxParking`): later rows of its
+/// aggregate wait behind it, other aggregates go on. One relay publishes at a time
 /// (a transaction-scoped advisory lock): a second replica waits as a standby, so no row is
 /// published by two relays at once and each key's order is kept. While the broker is away the
 /// batch fails, the transaction rolls back, and the relay retries with backoff — with a new
@@ -25,19 +28,32 @@ public final class OutboxRelay: Service, Sendable {
     /// Topics the relay creates (if missing) before it publishes, with `topicPartitions` each.
     public var topics: [String]
     public var topicPartitions: Int
+    /// Failed attempts (of the row alone, while the broker answers) before a row is parked.
+    public var maxAttempts: Int
+    /// The longest wait between retries.
+    public var maximumBackoff: Duration
+    /// How often the relay looks whether the broker still has the topics it published to (a
+    /// broker that lost them gets them back, with the kept rows published again).
+    public var topicCheckInterval: Duration
 
     public init(
       batchSize: Int = 5_000,
       idleWait: Duration = .milliseconds(20),
       retention: Duration = .seconds(86_400),
       topics: [String] = [],
-      topicPartitions: Int = 8
+      topicPartitions: Int = 8,
+      maxAttempts: Int = 5,
+      maximumBackoff: Duration = .seconds(5),
+      topicCheckInterval: Duration = .seconds(5)
     ) {
       self.batchSize = batchSize
       self.idleWait = idleWait
       self.retention = retention
       self.topics = topics
       self.topicPartitions = topicPartitions
+      self.maxAttempts = maxAttempts
+      self.maximumBackoff = maximumBackoff
+      self.topicCheckInterval = topicCheckInterval
     }
   }
 
@@ -45,11 +61,16 @@ public final class OutboxRelay: Service, Sendable {
   /// schema's hash.
   static let lockKey: Int32 = 0x4F55_5442  // "OUTB"
 
-  private let client: PostgresClient
+  let client: PostgresClient
   private let kafka: KafkaConfiguration
   private let producer = Mutex<KafkaProducer?>(nil)
-  private let configuration: Configuration
-  private let logger: Logger
+  private let admin = Mutex<KafkaAdmin?>(nil)
+  /// Rows per batch now: halved after a failed batch (to find the row that fails), doubled
+  /// back after each published one.
+  private let batchLimit: Mutex<Int>
+  let lossWatch: BrokerLossWatch
+  let configuration: Configuration
+  let logger: Logger
 
   public init(client: PostgresClient, kafka: KafkaConfiguration, configuration: Configuration = .init(), logger: Logger)
   {
@@ -57,6 +78,15 @@ public final class OutboxRelay: Service, Sendable {
     self.kafka = kafka
     self.configuration = configuration
     self.logger = logger
+    batchLimit = Mutex(max(configuration.batchSize, 1))
+    lossWatch = BrokerLossWatch(topics: configuration.topics)
+  }
+
+  func currentAdmin() throws -> KafkaAdmin {
+    if let existing = admin.withLock({ $0 }) { return existing }
+    let made = try KafkaAdmin(configuration: kafka, logger: logger)
+    admin.withLock { $0 = made }
+    return made
   }
 
   /// The current producer, made on first use and after a failed batch.
@@ -79,16 +109,41 @@ public final class OutboxRelay: Service, Sendable {
     var backoff = Duration.milliseconds(100)
     var lastPrune = ContinuousClock.now
     var topicsExist = configuration.topics.isEmpty
+    var lastTopicCheck = ContinuousClock.now
+    var checkTopics = false
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
       do {
         if !topicsExist {
-          try await KafkaAdmin(configuration: kafka, logger: logger).createTopics(
-            configuration.topics, partitions: configuration.topicPartitions)
+          try await currentAdmin().createTopics(configuration.topics, partitions: configuration.topicPartitions)
           topicsExist = true
         }
-        let published = try await publishBatch()
-        backoff = .milliseconds(100)
-        if published == 0 { try await Task.sleep(for: configuration.idleWait) }
+        if checkTopics || ContinuousClock.now - lastTopicCheck > configuration.topicCheckInterval {
+          lastTopicCheck = ContinuousClock.now
+          checkTopics = false
+          try await client.withTransaction(logger: logger) { connection in
+            // Under the relays' lock, so that one relay, not each, publishes the lost rows again.
+            if try await self.lock(connection) { try await self.recoverLostTopics(on: connection) }
+          }
+        }
+        switch try await publishPass() {
+        case .published:
+          backoff = .milliseconds(100)
+        case .idle:
+          backoff = .milliseconds(100)
+          try await Task.sleep(for: configuration.idleWait)
+        case .narrowed, .recovered:
+          await discardProducer()  // a failed batch may leave the idempotent producer in a bad state
+          checkTopics = true
+        case .rowFailed(let parked):
+          await discardProducer()
+          checkTopics = true
+          if parked {
+            backoff = .milliseconds(100)  // the others go on at once
+          } else {
+            try await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, configuration.maximumBackoff)
+          }
+        }
         if ContinuousClock.now - lastPrune > .seconds(60) {
           try await prune()
           lastPrune = ContinuousClock.now
@@ -97,31 +152,66 @@ public final class OutboxRelay: Service, Sendable {
         if Task.isCancelled { break }  // the cancellation may come wrapped in a transaction error
         logger.warning("outbox relay: \(String(reflecting: error)); retrying in \(backoff) with a new producer")
         await discardProducer()
+        checkTopics = true
         try? await Task.sleep(for: backoff)
-        backoff = min(backoff * 2, .seconds(5))
+        backoff = min(backoff * 2, configuration.maximumBackoff)
       }
     }
     await discardProducer()  // flushes nothing pending: every batch waited for its reports
   }
 
-  /// Publishes up to one batch; returns how many rows it published (0: none pending, or another
-  /// relay holds the lock).
+  /// Publishes up to one batch; returns how many rows it published (0: none pending, another
+  /// relay holds the lock, or the batch failed and was narrowed or a row's failure recorded).
   @discardableResult
   public func publishBatch() async throws -> Int {
-    try await client.withTransaction(logger: logger) { connection in
-      // One lock per outbox table (per schema), so relays of different schemas never wait on each other.
-      let locked = try await connection.query(
-        "SELECT pg_try_advisory_xact_lock(\(Self.lockKey), hashtext(current_schema()))",
-        logger: logger
-      )
-      .decode(Bool.self).first { _ in true }
-      guard locked == true else { return 0 }
+    if case .published(let count) = try await publishPass() { return count }
+    return 0
+  }
+
+  /// Takes the relays' lock for the transaction of `connection`; false when another relay holds it.
+  private func lock(_ connection: PostgresConnection) async throws -> Bool {
+    // One lock per outbox table (per schema), so relays of different schemas never wait on each other.
+    let locked = try await connection.query(
+      "SELECT pg_try_advisory_xact_lock(\(Self.lockKey), hashtext(current_schema()))",
+      logger: logger
+    )
+    .decode(Bool.self).first { _ in true }
+    return locked == true
+  }
+
+  /// What one pass came to.
+  enum Pass: Equatable {
+    case published(Int)
+    /// Nothing to publish (or another relay publishes).
+    case idle
+    /// The batch failed while the broker answers: the next pass tries half as many rows, until
+    /// the row that fails is alone.
+    case narrowed
+    /// The oldest publishable row failed alone while the broker answers: its attempt is
+    /// recorded (and it is parked after `maxAttempts`).
+    case rowFailed(parked: Bool)
+    /// The batch failed because the broker had lost its topics: they are back, and the rows
+    /// they had are to be published again.
+    case recovered
+  }
+
+  /// Rows that may go now: unsent, not parked, and not behind a parked row of their aggregate
+  /// (same topic and key), so each aggregate's order holds while other aggregates go on.
+  func publishPass() async throws -> Pass {
+    let limit = batchLimit.withLock { $0 }
+    let pass: Pass = try await client.withTransaction(logger: logger) { connection in
+      guard try await lock(connection) else { return .idle }
       var ids: [Int64] = []
       var messages: [KafkaProducerMessage] = []
       let rows = try await connection.query(
         """
-        SELECT id, event_id, topic, key, type, envelope FROM outbox
-        WHERE sent_at IS NULL ORDER BY id LIMIT \(configuration.batchSize)
+        SELECT id, event_id, topic, key, type, envelope FROM outbox o
+        WHERE sent_at IS NULL AND parked_at IS NULL
+          AND NOT EXISTS (
+            SELECT 1 FROM outbox p
+            WHERE p.parked_at IS NOT NULL AND p.topic = o.topic AND p.key = o.key AND p.id < o.id
+          )
+        ORDER BY id LIMIT \(limit)
         """,
         logger: logger
       )
@@ -140,12 +230,68 @@ public final class OutboxRelay: Service, Sendable {
           )
         )
       }
-      guard !messages.isEmpty else { return 0 }
-      _ = try await currentProducer().send(batch: messages)
+      guard !messages.isEmpty else { return .idle }
+      let reports: [KafkaDeliveryReport]
+      do {
+        reports = try await currentProducer().send(batch: messages)
+      } catch {
+        // A broker that does not answer is an outage, not the rows' fault: the caller retries.
+        guard await brokerAnswers() else { throw error }
+        // Nor is a broker that lost the topics (it refuses nothing, the records time out).
+        guard try await recoverLostTopics(on: connection).isEmpty else { return .recovered }
+        // Nor a record that timed out (a broker too busy to store it): retried, no attempt counted.
+        guard !Self.timedOut(error) else { throw error }
+        guard ids.count == 1 else { return .narrowed }
+        return .rowFailed(parked: try await recordFailure(of: ids[0], error: error, on: connection))
+      }
       _ = try await connection.query("UPDATE outbox SET sent_at = now() WHERE id = ANY(\(ids))", logger: logger)
         .collect()
-      return messages.count
+      let regressed = lossWatch.delivered(reports)
+      if !regressed.isEmpty { try await replayLost(regressed.sorted(), on: connection) }
+      return .published(messages.count)
     }
+    batchLimit.withLock { batchLimit in
+      switch pass {
+      case .published: batchLimit = min(batchLimit * 2, configuration.batchSize)
+      case .narrowed: batchLimit = max(batchLimit / 2, 1)
+      case .idle, .rowFailed, .recovered: break
+      }
+    }
+    return pass
+  }
+
+  /// Counts a failed attempt of row `id` and parks it after `maxAttempts`; true when parked.
+  private func recordFailure(of id: Int64, error: any Error, on connection: PostgresConnection) async throws -> Bool {
+    let text = String(describing: error)
+    let parked = try await connection.query(
+      """
+      UPDATE outbox SET attempts = attempts + 1, last_error = \(text),
+        parked_at = CASE WHEN attempts + 1 >= \(configuration.maxAttempts) THEN now() END
+      WHERE id = \(id) RETURNING parked_at IS NOT NULL
+      """,
+      logger: logger
+    ).decode(Bool.self).first { _ in true }
+    if parked == true {
+      logger.error(
+        "outbox relay: parked a row it cannot publish; later events of its aggregate wait behind it",
+        metadata: ["outbox-id": "\(id)", "error": "\(text)"]
+      )
+    } else {
+      logger.warning("outbox relay: row failed to publish", metadata: ["outbox-id": "\(id)", "error": "\(text)"])
+    }
+    return parked == true
+  }
+
+  /// Whether a record's delivery timed out: librdkafka names no other cause then (its errors
+  /// carry only their text here).
+  static func timedOut(_ error: any Error) -> Bool {
+    (error as? KafkaError)?.message.localizedCaseInsensitiveContains("timed out") == true
+  }
+
+  /// Whether a broker answers a metadata request: tells a row the broker refuses from an outage.
+  private func brokerAnswers() async -> Bool {
+    guard let admin = try? currentAdmin() else { return false }
+    return (try? await admin.clusterMetadata(timeout: .milliseconds(1500)).brokers.isEmpty == false) ?? false
   }
 
   /// Deletes sent rows older than the retention.

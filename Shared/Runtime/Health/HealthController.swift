@@ -1,7 +1,8 @@
 import Foundation
 import Hummingbird
 
-/// `/health/live`: the process serves HTTP. `/health/ready`: its dependencies answer too.
+/// `/health/live`: the process serves HTTP. `/health/ready`: its dependencies answer too (200,
+/// status "ready", or "degraded" when an advisory check fails; 503 "not ready" otherwise).
 public struct HealthController<Context: RequestContext>: Sendable {
   public var service: CRMService
   public var checks: [ReadinessCheck]
@@ -23,7 +24,7 @@ public struct HealthController<Context: RequestContext>: Sendable {
         report.isReady ? .ok : .serviceUnavailable,
         [
           "service": service.rawValue,
-          "status": report.isReady ? "ready" : "not ready",
+          "status": report.isReady ? (report.isDegraded ? "degraded" : "ready") : "not ready",
           "checks": report.results,
         ]
       )

@@ -44,8 +44,14 @@ public enum ServiceApplication {
       configuration: .init(idleWait: .milliseconds(50), topics: eventTopics),
       logger: logger
     )
-    // A service that publishes nothing runs no relay (it would only poll an empty table).
-    var eventServices: [any Service] = eventTopics.isEmpty ? [] : [relay]
+    // A service that publishes nothing runs no relay (it would only poll an empty table), and
+    // has no outbox to report on.
+    let parkedRows = registry.makeGauge(descriptor: OutboxParkedGauge.descriptor)
+    var eventServices: [any Service] =
+      eventTopics.isEmpty
+      ? [] : [relay, OutboxParkedGauge(client: infrastructure.postgres, gauge: parkedRows, logger: logger)]
+    let outboxChecks: [ReadinessCheck] =
+      eventTopics.isEmpty ? [] : [.outbox(infrastructure.postgres, gauge: parkedRows, logger: logger)]
     if !subscriptions.isEmpty {
       let deadLetters = try KafkaProducer(configuration: configuration.kafka, logger: logger)
       eventServices.append(deadLetters)
@@ -81,7 +87,7 @@ public enum ServiceApplication {
     router.middlewares.add(MetricsMiddleware())
     HealthController(
       service: configuration.service,
-      checks: infrastructure.readinessChecks + [.schema(gate), .rpcServer(transport)]
+      checks: infrastructure.readinessChecks + [.schema(gate), .rpcServer(transport)] + outboxChecks
     ).addRoutes(to: router)
     MetricsController(registry: registry).addRoutes(to: router)
     routes(router)

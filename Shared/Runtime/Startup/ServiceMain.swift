@@ -6,13 +6,18 @@ import Hummingbird
 /// that shuts down gracefully on SIGTERM/SIGINT.
 ///
 /// Exit codes: 0 after a graceful shutdown, 2 for a configuration error (nothing started),
-/// 1 for any other failure.
+/// 1 for any other failure. With the arguments `outbox …` it runs `OutboxCommand` instead.
 public enum ServiceMain {
   public static func run<App: ApplicationProtocol>(
     _ service: CRMService,
     environment: [String: String] = ProcessInfo.processInfo.environment,
     build: @Sendable (ServiceConfiguration) throws -> App
   ) async -> Never {
+    // `<service> outbox …`: the operator's outbox command instead of the service.
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.first == "outbox" {
+      exit(await OutboxCommand.run(Array(arguments.dropFirst()), environment: environment))
+    }
     let configuration: ServiceConfiguration
     do {
       configuration = try ServiceConfiguration(service: service, environment: environment)
