@@ -319,7 +319,8 @@ public struct WireFuzzer {
       let bad: KafkaHeader = random.pick([
         KafkaHeader(key: "crm-md:", string: "x"), KafkaHeader(key: "crm-md:a b", string: "x"),
         KafkaHeader(key: "crm-md:a/b", string: "x"), KafkaHeader(key: "crm-md:ключ", string: "x"),
-        KafkaHeader(key: "crm-md:crm-caller", string: "Иван\u{1B}"), KafkaHeader(key: "crm-md:crm-caller", string: "a\u{0}"),
+        KafkaHeader(key: "crm-md:crm-caller", string: "Иван\u{1B}"),
+        KafkaHeader(key: "crm-md:crm-caller", string: "a\u{0}"),
         KafkaHeader(key: "crm-md:x", string: "\u{7F}"), KafkaHeader(key: "crm-md:x", value: [0xc3, 0x28]),
         KafkaHeader(key: "crm-md:x", string: String(repeating: "v", count: 8193)),
         KafkaHeader(key: "crm-md:grpc-timeout", string: "-1S"), KafkaHeader(key: "crm-md:grpc-timeout", string: "S"),
