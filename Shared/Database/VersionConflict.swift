@@ -23,7 +23,11 @@ extension VersionConflict {
 extension UUID {
   /// The id of a stored `entity`, or NotFound: an id that is not a UUID names nothing.
   public init(_ id: String, of entity: String) throws(NotFound) {
-    guard let uuid = UUID(uuidString: id) else { throw NotFound(entity: entity, id: id) }
+    guard let uuid = UUID(uuidString: id) else {
+      // Named as given when it reads as an id; a long or odd one is quoted and cut.
+      let shown = id.utf8.count <= 64 && id.unicodeScalars.allSatisfy { Text.allowed($0, multiline: false) }
+      throw NotFound(entity: entity, id: shown ? id : Text.quoted(id))
+    }
     self = uuid
   }
 }

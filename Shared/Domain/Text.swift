@@ -10,7 +10,9 @@ public enum Text {
   public static func field(
     _ value: String, _ name: String, limit: Int, required: Bool = false, multiline: Bool = false
   ) throws(InvalidField) -> String {
-    let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+    // Windows line ends are line ends; a lone carriage return is a control character.
+    let lines = multiline ? value.replacingOccurrences(of: "\r\n", with: "\n") : value
+    let trimmed = lines.trimmingCharacters(in: .whitespacesAndNewlines)
     if required && trimmed.isEmpty { throw InvalidField(field: name, reason: "is empty") }
     let bytes = trimmed.utf8.count
     guard bytes <= 4 * limit else {
@@ -27,9 +29,11 @@ public enum Text {
 
   public static func allowed(_ scalar: Unicode.Scalar, multiline: Bool) -> Bool {
     switch scalar.value {
-    case 0x0A, 0x09: multiline
+    case 0x0A, 0x09, 0x2028, 0x2029: multiline  // line breaks and tabs in long texts only
     case 0x00...0x1F, 0x7F...0x9F: false  // C0 and C1 controls, NUL among them
-    case 0x202A...0x202E, 0x2066...0x2069: false  // bidi embeddings, overrides, isolates
+    case 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F, 0x061C: false  // bidi controls and marks
+    case 0x200B, 0x2060, 0xFEFF, 0xE0000...0xE007F: false  // invisible: zero-width space, word joiner, BOM, tags
+    case 0xFDD0...0xFDEF, 0xFFFE, 0xFFFF: false  // noncharacters
     default: true
     }
   }
@@ -39,7 +43,10 @@ public enum Text {
     switch scalar.value {
     case 0x00: return "a NUL character (\(code))"
     case 0x0A, 0x09: return "a line break or tab (\(code)) in a one-line field"
-    case 0x202A...0x202E, 0x2066...0x2069: return "a bidirectional control (\(code))"
+    case 0x2028, 0x2029: return "a line or paragraph separator (\(code)) in a one-line field"
+    case 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F, 0x061C: return "a bidirectional control (\(code))"
+    case 0x200B, 0x2060, 0xFEFF, 0xE0000...0xE007F: return "an invisible character (\(code))"
+    case 0xFDD0...0xFDEF, 0xFFFE, 0xFFFF: return "a noncharacter (\(code))"
     default: return "a control character (\(code))"
     }
   }

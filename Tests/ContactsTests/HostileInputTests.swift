@@ -102,6 +102,11 @@ struct ContactsHostileInputTests {
         #expect(await statusCode { try await contacts.createContact(request) } == .invalidArgument)
         #expect(message.hasPrefix(field + ":"), "\(message)")
       }
+      for address in ["a\u{202E}gpj.exe@x.ru", "a" + String(repeating: "\u{0301}", count: 300) + "@x.ru"] {
+        let request = contactRequest("Анна", emails: [address])
+        #expect(await statusCode { try await contacts.createContact(request) } == .invalidArgument)
+        #expect(await failure { try await contacts.createContact(request) }.hasPrefix("emails[0].address:"))
+      }
       #expect(
         await statusCode {
           try await contacts.createLead(

@@ -12,10 +12,17 @@ import Testing
 struct InputHygieneTests {
   @Test func textsRefuseControlAndBidiCharactersAndCountBytes() throws {
     #expect(try Text.field("  Анна Петрова ", "name", limit: 10 + 3) == "Анна Петрова")
-    for bad in ["a\u{0}b", "a\nb", "a\tb", "a\u{7F}b", "a\u{85}b", "a\u{202E}b", "a\u{2067}b"] {
+    for bad in [
+      "a\u{0}b", "a\nb", "a\tb", "a\u{7F}b", "a\u{85}b", "a\u{202E}b", "a\u{2067}b", "a\u{200F}b", "a\u{2028}b",
+      "a\u{200B}b", "a\u{FEFF}b", "a\u{E0041}b", "a\u{FFFE}b", "a\rb",
+    ] {
       #expect(throws: InvalidField.self) { try Text.field(bad, "name", limit: 100) }
     }
     #expect(try Text.field("строка\n\tвторая", "notes", limit: 100, multiline: true) == "строка\n\tвторая")
+    #expect(try Text.field("строка\r\nвторая", "notes", limit: 100, multiline: true) == "строка\nвторая")
+    #expect(throws: InvalidField.self) { try Text.field("a\rb", "notes", limit: 100, multiline: true) }
+    // Joiners stay: they hold emoji sequences and some scripts together.
+    #expect(try Text.field("👩\u{200D}💻", "name", limit: 10) == "👩\u{200D}💻")
     #expect(throws: InvalidField.self) { try Text.field("a\u{0}", "notes", limit: 100, multiline: true) }
     // One character with a thousand combining marks: 1 character, 2,001 bytes.
     let stacked = "a" + String(repeating: "\u{0301}", count: 1_000)

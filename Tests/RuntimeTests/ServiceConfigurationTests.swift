@@ -54,6 +54,7 @@ struct ServiceConfigurationTests {
     BadValue(variable: "CRM_HTTP_PORT", value: "http", mentions: "\"http\""),
     BadValue(variable: "CRM_HTTP_PORT", value: "70000", mentions: "out of range"),
     BadValue(variable: "CRM_LOG_LEVEL", value: "loud", mentions: "one of trace"),
+    BadValue(variable: "CRM_PAGE_TOKEN_KEY", value: "short", mentions: "shorter than 16 bytes"),
   ])
   func namesTheVariableAndTheExpectedForm(_ bad: BadValue) {
     var environment = valid
@@ -65,5 +66,14 @@ struct ServiceConfigurationTests {
       return error.variable == bad.variable && error.description.contains(bad.mentions)
         && error.description.contains("expected ")
     }
+  }
+
+  /// Page tokens are sealed with a secret: a database URL without a password is none.
+  @Test func aPasswordlessDatabaseNeedsAPageTokenKey() throws {
+    var environment = valid
+    environment["CRM_DATABASE_URL"] = "postgres://crm_deals@db.internal/crm_deals"
+    #expect(throws: ConfigurationError.self) { try ServiceConfiguration(service: .deals, environment: environment) }
+    environment["CRM_PAGE_TOKEN_KEY"] = "a secret of more than sixteen bytes"
+    _ = try ServiceConfiguration(service: .deals, environment: environment)
   }
 }

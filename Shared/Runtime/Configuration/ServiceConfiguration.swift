@@ -42,6 +42,12 @@ public struct ServiceConfiguration: Sendable {
       throw ConfigurationError(variable: "CRM_DATABASE_URL", problem: error.reason, expected: DatabaseURL.expectedForm)
     }
 
+    // The database URL is a secret only when it holds a password.
+    guard env.optional("CRM_PAGE_TOKEN_KEY") != nil || !(database.password ?? "").isEmpty else {
+      throw ConfigurationError(
+        variable: "CRM_PAGE_TOKEN_KEY", problem: "is missing and CRM_DATABASE_URL has no password to derive it from",
+        expected: "a secret of 16 bytes or more")
+    }
     let tokenSecret = env.optional("CRM_PAGE_TOKEN_KEY") ?? databaseURL
     guard tokenSecret.utf8.count >= 16 else {
       throw ConfigurationError(

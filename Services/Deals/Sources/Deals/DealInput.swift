@@ -7,6 +7,7 @@ import Foundation
 enum DealInput {
   static let textLength = 200
   static let longTextLength = 2_000
+  static let maximumMinorUnits: Int64 = 1_000_000_000_000_000
 
   /// A checked `OpenDealRequest`.
   struct NewDeal: Sendable {
@@ -52,6 +53,10 @@ enum DealInput {
     try money.requireKnownFields(field)
     guard money.minorUnits >= 0 else {
       throw InvalidField(field: "\(field).minor_units", reason: "is \(money.minorUnits); amounts are not negative")
+    }
+    // Ten trillion in major units: far above any deal, far below where sums of amounts overflow.
+    guard money.minorUnits <= maximumMinorUnits else {
+      throw InvalidField(field: "\(field).minor_units", reason: "is \(money.minorUnits); at most \(maximumMinorUnits)")
     }
     let currency = money.currency.trimmingCharacters(in: .whitespaces).uppercased()
     guard currency.count == 3, Locale.commonISOCurrencyCodes.contains(currency) else {
