@@ -15,50 +15,7 @@ public final class KafkaProducer: Service, Sendable {
   }
 
   /// Where one record's delivery report lands; the waiter may come before or after it.
-  private final class DeliverySlot: Sendable {
-    private enum Stage {
-      case waitingForReport
-      case waitingForCaller(Result<KafkaDeliveryReport, any Error>)
-      case callerWaiting(CheckedContinuation<KafkaDeliveryReport, any Error>)
-      case done
-    }
-
-    private let stage = Mutex(Stage.waitingForReport)
-
-    func fill(_ result: Result<KafkaDeliveryReport, any Error>) {
-      let waiter: CheckedContinuation<KafkaDeliveryReport, any Error>? = stage.withLock { stage in
-        switch stage {
-        case .waitingForReport:
-          stage = .waitingForCaller(result)
-          return nil
-        case .callerWaiting(let continuation):
-          stage = .done
-          return continuation
-        case .waitingForCaller, .done:
-          return nil
-        }
-      }
-      waiter?.resume(with: result)
-    }
-
-    func report() async throws -> KafkaDeliveryReport {
-      try await withCheckedThrowingContinuation { continuation in
-        let ready: Result<KafkaDeliveryReport, any Error>? = stage.withLock { stage in
-          switch stage {
-          case .waitingForReport:
-            stage = .callerWaiting(continuation)
-            return nil
-          case .waitingForCaller(let result):
-            stage = .done
-            return result
-          case .callerWaiting, .done:
-            return .failure(KafkaError(.shutDown, "delivery report awaited twice"))
-          }
-        }
-        if let ready { continuation.resume(with: ready) }
-      }
-    }
-  }
+  private typealias DeliverySlot = OneShot<Result<KafkaDeliveryReport, any Error>>
 
   /// Shared with the poller thread.
   private final class Shared: Sendable {
@@ -96,7 +53,7 @@ public final class KafkaProducer: Service, Sendable {
 
   /// Produces a record and waits until the broker stored it (or delivery failed).
   public func send(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
-    try await enqueue(message).report()
+    try await Self.report(of: enqueue(message))
   }
 
   /// Produces the records in this order (so per partition they are stored in this order, the
@@ -109,10 +66,15 @@ public final class KafkaProducer: Service, Sendable {
     reports.reserveCapacity(slots.count)
     var firstError: (any Error)?
     for slot in slots {
-      do { reports.append(try await slot.report()) } catch { firstError = firstError ?? error }
+      do { reports.append(try await Self.report(of: slot)) } catch { firstError = firstError ?? error }
     }
     if let firstError { throw firstError }
     return reports
+  }
+
+  private static func report(of slot: DeliverySlot) async throws -> KafkaDeliveryReport {
+    guard let result = await slot.value() else { throw KafkaError(.shutDown, "delivery report awaited twice") }
+    return try result.get()
   }
 
   /// Hands a record to librdkafka, waiting for room when its queue is full.
@@ -164,7 +126,7 @@ public final class KafkaProducer: Service, Sendable {
       while !shared.pollerStopped.withLock({ $0 }) {
         for delivery in handle.pollDeliveries(queue: queue, timeout: .milliseconds(100)) {
           let slot = shared.state.withLock { $0.pending.removeValue(forKey: delivery.opaque) }
-          slot?.fill(delivery.result.mapError { $0 as any Error })
+          slot?.deliver(delivery.result.mapError { $0 as any Error })
         }
       }
       let abandoned = shared.state.withLock { state in
@@ -172,7 +134,7 @@ public final class KafkaProducer: Service, Sendable {
         return Array(state.pending.values)
       }
       for slot in abandoned {
-        slot.fill(.failure(KafkaError(.shutDown, "the producer shut down before delivery was confirmed")))
+        slot.deliver(.failure(KafkaError(.shutDown, "the producer shut down before delivery was confirmed")))
       }
     }
     thread.name = "crm.kafka.producer"

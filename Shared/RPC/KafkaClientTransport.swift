@@ -295,11 +295,11 @@ public final class KafkaClientTransport: ClientTransport {
         _ = try await producer.send(record)
       } catch {
         sendFailure.withLock { $0 = error }
-        slot.fill(nil)
+        slot.deliver(nil)
       }
     }
 
-    let reply = await slot.wait(until: deadline)
+    let reply = await slot.value(until: deadline, orElse: nil)
     guard let reply else {
       pending.remove(id)
       let status: Status =
