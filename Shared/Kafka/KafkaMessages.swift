@@ -52,6 +52,11 @@ public struct KafkaProducerMessage: Sendable, Hashable {
     self.value = value
     self.headers = headers
   }
+
+  /// Bytes the record takes in a batch, close enough to compare with the broker's limit.
+  public var approximateSize: Int {
+    headers.reduce(value.count + (key?.count ?? 0) + 64) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) + 8 }
+  }
 }
 
 /// Where the broker stored a record.

@@ -277,7 +277,7 @@ public final class KafkaClientTransport: ClientTransport {
     let sendFailure = Mutex<(any Error)?>(nil)
     let record = KafkaProducerMessage(
       topic: configuration.requestTopic, value: RPCRecord.frame(messages), headers: headers)
-    let size = KafkaServerTransport.size(of: record)
+    let size = record.approximateSize
     guard size <= configuration.maximumRequestBytes else {
       pending.remove(id)
       finish(

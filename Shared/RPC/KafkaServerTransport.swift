@@ -366,25 +366,11 @@ public final class KafkaServerTransport: ServerTransport {
   /// Sends the record to the dead-letter topic with its reason; retries while the broker is
   /// away for a while, since the record's offset is committed once this returns.
   private func deadLetter(_ record: KafkaConsumerMessage, problem: Problem, producer: KafkaProducer) async {
-    let origin = "\(record.topic)/\(record.partition)/\(record.offset)"
+    let origin = DeadLetter.origin(of: record)
     logger.warning("dead-lettered a request record", metadata: ["error": "\(problem)", "origin": "\(origin)"])
-    let reason = [
-      KafkaHeader(key: "crm-dlq-error", string: problem.description),
-      KafkaHeader(key: "crm-dlq-origin", string: origin),
-    ]
-    // The reason first: a header is read by its first occurrence, and the record's own
-    // `crm-dlq-*` headers must not pass for the reason.
-    var letter = KafkaProducerMessage(
-      topic: configuration.deadLetterTopic, key: record.key, value: record.value, headers: reason + record.headers)
-    let size = Self.size(of: letter)
-    if size > configuration.maximumReplyBytes {
-      // The record plus the reason would not fit the broker: keep the reason and where it was.
-      letter = KafkaProducerMessage(
-        topic: configuration.deadLetterTopic,
-        value: [],
-        headers: reason + [KafkaHeader(key: "crm-dlq-truncated", string: "the original had \(size) bytes")]
-      )
-    }
+    let letter = DeadLetter.record(
+      for: record, topic: configuration.deadLetterTopic, reason: problem.description,
+      cap: configuration.maximumReplyBytes)
     for attempt in 1...5 {
       do {
         _ = try await producer.send(letter)
@@ -393,13 +379,6 @@ public final class KafkaServerTransport: ServerTransport {
         logger.error("dead-lettering failed (attempt \(attempt) of 5): \(error)", metadata: ["origin": "\(origin)"])
         try? await Task.sleep(for: .milliseconds(200 * attempt))
       }
-    }
-  }
-
-  /// Bytes a record takes in a batch, close enough to compare with the broker's limit.
-  static func size(of message: KafkaProducerMessage) -> Int {
-    message.headers.reduce(message.value.count + (message.key?.count ?? 0) + 64) {
-      $0 + $1.key.utf8.count + ($1.value?.count ?? 0) + 8
     }
   }
 
@@ -459,7 +438,7 @@ public final class KafkaServerTransport: ServerTransport {
       return
     }
     var reply = replyRecord(call, status: status, initial: initial, trailers: trailers, messages: messages)
-    let size = Self.size(of: reply)
+    let size = reply.approximateSize
     if size > configuration.maximumReplyBytes {
       logger.warning("reply too large, RESOURCE_EXHAUSTED sent instead", metadata: ["method": "\(call.descriptor)"])
       reply = tooLarge(call, size: "\(size) bytes")

@@ -369,20 +369,13 @@ public final class InboxConsumer: Service, Sendable {
     logger.warning(
       "inbox \(name): dead-lettered a record",
       metadata: [
-        "error": "\(error)", "kind": "\(kind)", "origin": "\(record.topic)/\(record.partition)/\(record.offset)",
+        "error": "\(error)", "kind": "\(kind)", "origin": "\(DeadLetter.origin(of: record))",
       ]
     )
-    var message = KafkaProducerMessage(
-      topic: deadLetterTopic,
-      key: record.key,
-      value: record.value,
-      headers: record.headers + [
-        KafkaHeader(key: "crm-dlq-error", string: String(error.prefix(4_000))),
-        KafkaHeader(key: "crm-dlq-kind", string: kind),
-        KafkaHeader(key: "crm-dlq-origin", string: "\(record.topic)/\(record.partition)/\(record.offset)"),
-        KafkaHeader(key: "crm-dlq-consumer", string: name),
-      ]
-    )
+    func letter(cap: Int) -> KafkaProducerMessage {
+      DeadLetter.record(for: record, topic: deadLetterTopic, reason: error, kind: kind, consumer: name, cap: cap)
+    }
+    var message = letter(cap: .max)
     var backoff = retry.firstBackoff
     var attempts = 0
     while true {
@@ -393,10 +386,9 @@ public final class InboxConsumer: Service, Sendable {
         try Task.checkCancellation()
         attempts += 1
         if attempts == retry.maxAttempts && !message.value.isEmpty {
-          // Perhaps the record with our headers is over the limit: keep at least where it was.
-          message.headers.append(
-            KafkaHeader(key: "crm-dlq-value-omitted", string: "\(message.value.count) bytes, refused: \(error)"))
-          message.value = []
+          // Perhaps the record with our headers is over the limit: keep at least the reason and
+          // where it was.
+          message = letter(cap: 0)
         }
         guard !Task.isShuttingDownGracefully else { throw StopRetrying() }
         logger.warning("inbox \(name): dead letter not stored (\(error)); retrying in \(backoff)")
