@@ -12,7 +12,7 @@ public enum ServiceProcess {
   public static func start(
     _ service: String, brokers: String, schema: String? = nil, environment: [String: String] = [:]
   ) async throws -> ChildProcess {
-    let port = freeLocalPort()
+    let port = environment["CRM_HTTP_PORT"].flatMap { Int($0) } ?? freeLocalPort()
     let process = try ChildProcess(
       LocalStack.binDirectory.appendingPathComponent(service),
       environment: [
