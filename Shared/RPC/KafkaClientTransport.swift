@@ -265,18 +265,12 @@ public final class KafkaClientTransport: ClientTransport {
 
     let id = UUID().uuidString
     let slot = pending.register(id)
-    let headers =
-      [
-        KafkaHeader(key: RPCRecord.method, string: descriptor.fullyQualifiedMethod),
-        KafkaHeader(key: RPCRecord.correlationID, string: id),
-        KafkaHeader(key: RPCRecord.replyTo, string: configuration.replyTopic),
-        KafkaHeader(key: RPCRecord.deadline, string: "\(RPCRecord.epochMilliseconds(until: deadline))"),
-      ] + RPCRecord.headers(metadata, prefix: RPCRecord.requestMetadataPrefix)
     // The deadline runs while the record is being stored too: the first send of a process may
     // wait for metadata and a producer id. A failed send ends the wait at once.
     let sendFailure = Mutex<(any Error)?>(nil)
-    let record = KafkaProducerMessage(
-      topic: configuration.requestTopic, value: RPCRecord.frame(messages), headers: headers)
+    let record = RPCRecord.request(
+      topic: configuration.requestTopic, descriptor: descriptor, correlationID: id, replyTo: configuration.replyTopic,
+      deadline: deadline, metadata: metadata, messages: messages)
     let size = record.approximateSize
     guard size <= configuration.maximumRequestBytes else {
       pending.remove(id)
@@ -324,25 +318,16 @@ public final class KafkaClientTransport: ClientTransport {
   private func deliver(
     _ reply: KafkaConsumerMessage, to responses: AsyncThrowingStream<RPCResponsePart<Bytes>, any Error>.Continuation
   ) {
-    let parsed: (Status, Metadata, Metadata, [[UInt8]])
+    let parsed: RPCRecord.Reply
     do throws(RPCRecord.WireProblem) {
-      guard reply.headers.count <= RPCRecord.Limits.headers else {
-        throw RPCRecord.WireProblem(
-          description: "\(reply.headers.count) headers, more than \(RPCRecord.Limits.headers)")
-      }
-      parsed = (
-        try RPCRecord.status(reply.headers),
-        try RPCRecord.metadata(reply.headers, prefix: RPCRecord.initialMetadataPrefix),
-        try RPCRecord.metadata(reply.headers, prefix: RPCRecord.trailerPrefix),
-        try RPCRecord.unframe(reply.value)
-      )
+      parsed = try RPCRecord.checkedReply(reply)
     } catch {
       logger.warning("malformed reply: \(error)", metadata: ["offset": "\(reply.offset)"])
       finish(
         responses, Status(code: .internalError, message: "malformed reply from \(configuration.service): \(error)"))
       return
     }
-    let (status, initial, trailers, messages) = parsed
+    let (status, initial, trailers, messages) = (parsed.status, parsed.initial, parsed.trailers, parsed.messages)
     if status.code == .ok {
       responses.yield(.metadata(initial))
       for message in messages { responses.yield(.message(message)) }

@@ -328,34 +328,22 @@ public final class KafkaServerTransport: ServerTransport {
   static func validate(_ record: KafkaConsumerMessage, now: Int64 = RPCRecord.epochMilliseconds()) -> Result<
     Call, Problem
   > {
-    let headers = record.headers
     do throws(Problem) {
-      guard headers.count <= RPCRecord.Limits.headers else {
-        throw Problem(description: "\(headers.count) headers, more than \(RPCRecord.Limits.headers)")
-      }
-      let descriptor = try RPCRecord.method(headers)
-      let id = try RPCRecord.correlationID(headers)
-      let replyTo = try RPCRecord.replyTo(headers)
-      let remaining = try RPCRecord.remainingMilliseconds(headers, now: now)
-      var metadata = try RPCRecord.metadata(headers, prefix: RPCRecord.requestMetadataPrefix)
+      let request = try RPCRecord.checkedRequest(record, now: now)
       // The record's correlation id is the same when the record is delivered again: the handler
       // may use it as the request's idempotency key. Only the transport sets it.
+      var metadata = request.metadata
       metadata.removeAllValues(forKey: Self.correlationMetadataKey)
-      metadata.addString(id, forKey: Self.correlationMetadataKey)
-      let messages = try RPCRecord.unframe(record.value)
-      // Calls here are unary or server-streaming (DESIGN §4): one request message. GRPCCore
-      // would answer none or several with INTERNAL; the record is broken, not the server.
-      guard messages.count == 1 else {
-        throw Problem(description: "the record's value frames \(messages.count) messages; a request has exactly one")
-      }
+      metadata.addString(request.correlationID, forKey: Self.correlationMetadataKey)
       return .success(
         Call(
-          descriptor: descriptor,
-          correlationID: id,
-          replyTo: replyTo,
-          deadline: ContinuousClock.now + .milliseconds(remaining),  // |remaining| ≤ 10 min: no overflow
+          descriptor: request.descriptor,
+          correlationID: request.correlationID,
+          replyTo: request.replyTo,
+          // |remaining| ≤ 10 min: no overflow
+          deadline: ContinuousClock.now + .milliseconds(request.remainingMilliseconds),
           metadata: metadata,
-          messages: messages
+          messages: request.messages
         )
       )
     } catch {
@@ -457,14 +445,9 @@ public final class KafkaServerTransport: ServerTransport {
   private func replyRecord(
     _ call: Call, status: Status, initial: Metadata = [:], trailers: Metadata = [:], messages: [[UInt8]] = []
   ) -> KafkaProducerMessage {
-    let headers =
-      [
-        KafkaHeader(key: RPCRecord.correlationID, string: call.correlationID),
-        KafkaHeader(key: RPCRecord.statusCode, string: "\(status.code.rawValue)"),
-        KafkaHeader(key: RPCRecord.statusMessage, string: RPCRecord.boundedStatusMessage(status.message)),
-      ] + RPCRecord.headers(initial, prefix: RPCRecord.initialMetadataPrefix)
-      + RPCRecord.headers(trailers, prefix: RPCRecord.trailerPrefix)
-    return KafkaProducerMessage(topic: call.replyTo, value: RPCRecord.frame(messages), headers: headers)
+    RPCRecord.reply(
+      topic: call.replyTo, correlationID: call.correlationID, status: status, initial: initial, trailers: trailers,
+      messages: messages)
   }
 
   private func tooLarge(_ call: Call, size: String) -> KafkaProducerMessage {

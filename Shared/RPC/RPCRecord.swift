@@ -47,6 +47,110 @@ enum RPCRecord {
     static let deadlineAhead: Int64 = 600_000
   }
 
+  // MARK: - The records
+
+  /// A request record on `topic` (`crm.rpc.<service>`): method, correlation id, reply topic
+  /// and deadline (epoch milliseconds) in headers, the call's metadata as `crm-md:` headers,
+  /// its messages framed in the value.
+  static func request(
+    topic: String,
+    descriptor: MethodDescriptor,
+    correlationID id: String,
+    replyTo: String,
+    deadline: ContinuousClock.Instant,
+    metadata: Metadata,
+    messages: [[UInt8]]
+  ) -> KafkaProducerMessage {
+    let headers =
+      [
+        KafkaHeader(key: method, string: descriptor.fullyQualifiedMethod),
+        KafkaHeader(key: correlationID, string: id),
+        KafkaHeader(key: Self.replyTo, string: replyTo),
+        KafkaHeader(key: Self.deadline, string: "\(epochMilliseconds(until: deadline))"),
+      ] + headers(metadata, prefix: requestMetadataPrefix)
+    return KafkaProducerMessage(topic: topic, value: frame(messages), headers: headers)
+  }
+
+  /// A request record's content, checked.
+  struct Request: Sendable {
+    var descriptor: MethodDescriptor
+    var correlationID: String
+    var replyTo: String
+    /// Milliseconds from `now` to the deadline, within −60 s … +10 min.
+    var remainingMilliseconds: Int64
+    var metadata: Metadata
+    /// Exactly one.
+    var messages: [[UInt8]]
+  }
+
+  /// Checks a request record: at most `Limits.headers` headers; one well-formed method,
+  /// correlation id, reply topic and deadline (`now` in epoch milliseconds); bounded metadata;
+  /// a value that frames exactly one message.
+  static func checkedRequest(_ record: KafkaConsumerMessage, now: Int64) throws(WireProblem) -> Request {
+    let headers = record.headers
+    guard headers.count <= Limits.headers else {
+      throw WireProblem(description: "\(headers.count) headers, more than \(Limits.headers)")
+    }
+    let descriptor = try method(headers)
+    let id = try correlationID(headers)
+    let replyTo = try replyTo(headers)
+    let remaining = try remainingMilliseconds(headers, now: now)
+    let metadata = try metadata(headers, prefix: requestMetadataPrefix)
+    let messages = try unframe(record.value)
+    // Calls here are unary or server-streaming (DESIGN §4): one request message. GRPCCore
+    // would answer none or several with INTERNAL; the record is broken, not the server.
+    guard messages.count == 1 else {
+      throw WireProblem(description: "the record's value frames \(messages.count) messages; a request has exactly one")
+    }
+    return Request(
+      descriptor: descriptor, correlationID: id, replyTo: replyTo, remainingMilliseconds: remaining,
+      metadata: metadata, messages: messages)
+  }
+
+  /// A reply record on the caller's reply topic: correlation id, status code and (bounded)
+  /// message in headers, initial metadata as `crm-hd:` and trailers as `crm-tr:` headers, the
+  /// messages framed in the value.
+  static func reply(
+    topic: String,
+    correlationID id: String,
+    status: Status,
+    initial: Metadata = [:],
+    trailers: Metadata = [:],
+    messages: [[UInt8]] = []
+  ) -> KafkaProducerMessage {
+    let headers =
+      [
+        KafkaHeader(key: correlationID, string: id),
+        KafkaHeader(key: statusCode, string: "\(status.code.rawValue)"),
+        KafkaHeader(key: statusMessage, string: boundedStatusMessage(status.message)),
+      ] + headers(initial, prefix: initialMetadataPrefix) + headers(trailers, prefix: trailerPrefix)
+    return KafkaProducerMessage(topic: topic, value: frame(messages), headers: headers)
+  }
+
+  /// A reply record's content, checked.
+  struct Reply: Sendable {
+    var status: Status
+    var initial: Metadata
+    var trailers: Metadata
+    var messages: [[UInt8]]
+  }
+
+  /// Checks a reply record: at most `Limits.headers` headers, a status code 0…16 (and a bounded
+  /// message), bounded metadata, well-formed frames.
+  static func checkedReply(_ record: KafkaConsumerMessage) throws(WireProblem) -> Reply {
+    guard record.headers.count <= Limits.headers else {
+      throw WireProblem(description: "\(record.headers.count) headers, more than \(Limits.headers)")
+    }
+    return Reply(
+      status: try status(record.headers),
+      initial: try metadata(record.headers, prefix: initialMetadataPrefix),
+      trailers: try metadata(record.headers, prefix: trailerPrefix),
+      messages: try unframe(record.value)
+    )
+  }
+
+  // MARK: - Checks of single headers
+
   /// Why a record from the wire was refused: the header (or "value") and what is wrong with it.
   struct WireProblem: Error, Equatable, CustomStringConvertible {
     var description: String
