@@ -1,4 +1,3 @@
-import CRdKafka
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -41,7 +40,7 @@ public final class KafkaProducer: Service, Sendable {
       kind: .producer,
       properties: configuration.librdkafkaProperties(overriding: Self.defaults),
       logger: logger,
-      events: Int32(RD_KAFKA_EVENT_DR)
+      events: RDKafkaDeliveryQueue.events
     )
     startPoller()
   }
@@ -121,10 +120,9 @@ public final class KafkaProducer: Service, Sendable {
     let handle = self.handle
     let shared = self.shared
     let thread = Thread {
-      let queue = handle.mainQueue()
-      defer { rd_kafka_queue_destroy(queue) }
+      let deliveries = RDKafkaDeliveryQueue(of: handle)
       while !shared.pollerStopped.withLock({ $0 }) {
-        for delivery in handle.pollDeliveries(queue: queue, timeout: .milliseconds(100)) {
+        for delivery in deliveries.poll(timeout: .milliseconds(100)) {
           let slot = shared.state.withLock { $0.pending.removeValue(forKey: delivery.opaque) }
           slot?.deliver(delivery.result.mapError { $0 as any Error })
         }

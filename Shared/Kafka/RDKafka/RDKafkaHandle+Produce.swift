@@ -66,12 +66,35 @@ extension RDKafkaHandle {
     var result: Result<KafkaDeliveryReport, KafkaError>
   }
 
-  /// Blocking: waits up to `timeout` for the next batch of delivery reports on the main queue.
-  func pollDeliveries(queue: OpaquePointer, timeout: Duration) -> [Delivery] {
+  /// Blocking: waits until every queued record is delivered or `timeout` passes.
+  func flush(timeout: Duration) -> Bool {
+    rd_kafka_flush(pointer, Int32(timeout.wholeMilliseconds)) == RD_KAFKA_RESP_ERR_NO_ERROR
+  }
+}
+
+/// A producer's main event queue, where its delivery reports arrive (the handle is made with
+/// `events: RDKafkaDeliveryQueue.events`). Polled by one thread; released when that thread
+/// drops it, before the handle it keeps alive.
+final class RDKafkaDeliveryQueue {
+  /// The events a producer's handle routes to its main queue: delivery reports.
+  static let events = Int32(RD_KAFKA_EVENT_DR)
+
+  private let handle: RDKafkaHandle
+  private let queue: OpaquePointer
+
+  init(of handle: RDKafkaHandle) {
+    self.handle = handle
+    queue = rd_kafka_queue_get_main(handle.pointer)
+  }
+
+  deinit { rd_kafka_queue_destroy(queue) }
+
+  /// Blocking: waits up to `timeout` for the next batch of delivery reports.
+  func poll(timeout: Duration) -> [RDKafkaHandle.Delivery] {
     guard let event = rd_kafka_queue_poll(queue, Int32(timeout.wholeMilliseconds)) else { return [] }
     defer { rd_kafka_event_destroy(event) }
     guard rd_kafka_event_type(event) == RD_KAFKA_EVENT_DR else { return [] }
-    var deliveries: [Delivery] = []
+    var deliveries: [RDKafkaHandle.Delivery] = []
     while let message = rd_kafka_event_message_next(event) {
       let m = message.pointee
       let opaque = UInt(bitPattern: m._private)
@@ -88,11 +111,4 @@ extension RDKafkaHandle {
     }
     return deliveries
   }
-
-  /// Blocking: waits until every queued record is delivered or `timeout` passes.
-  func flush(timeout: Duration) -> Bool {
-    rd_kafka_flush(pointer, Int32(timeout.wholeMilliseconds)) == RD_KAFKA_RESP_ERR_NO_ERROR
-  }
-
-  func mainQueue() -> OpaquePointer { rd_kafka_queue_get_main(pointer) }
 }
