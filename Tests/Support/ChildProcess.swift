@@ -17,6 +17,12 @@ public final class ChildProcess: @unchecked Sendable {
     for (pipe, collected) in [(outputPipe, outputData), (errorPipe, errorData)] {
       pipe.fileHandleForReading.readabilityHandler = { handle in
         let chunk = handle.availableData
+        // At end of file the handle stays readable: without this the handler would be called
+        // again and again for every child that exited, spinning a core for the whole test run.
+        guard !chunk.isEmpty else {
+          handle.readabilityHandler = nil
+          return
+        }
         collected.withLock { $0.append(chunk) }
       }
     }
