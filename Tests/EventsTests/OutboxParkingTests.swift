@@ -155,19 +155,6 @@ struct OutboxParkingTests {
   }
 
   func readAll(_ topic: String, partitions: Int, count: Int) async throws -> [KafkaConsumerMessage] {
-    let consumer = try await KafkaConsumer(
-      configuration: kafka,
-      subscription: .partitions((0..<Int32(partitions)).map { (topic, $0, .beginning) }),
-      fetchWait: .milliseconds(10),
-      logger: logger
-    )
-    var records: [KafkaConsumerMessage] = []
-    let deadline = ContinuousClock.now + .seconds(30)
-    while records.count < count && ContinuousClock.now < deadline {
-      records += try await consumer.poll(maximum: 5000, timeout: .milliseconds(200))
-    }
-    records += try await consumer.poll(maximum: 5000, timeout: .milliseconds(500))
-    await consumer.close()
-    return records
+    try await readAllRecords(topic, partitions: partitions, count: count, kafka: kafka, logger: logger)
   }
 }

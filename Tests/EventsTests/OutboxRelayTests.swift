@@ -26,21 +26,7 @@ struct OutboxRelayTests {
 
   /// Everything on `topic` (all partitions, from the start) until `count` arrived or 30 s passed.
   func readAll(_ topic: String, partitions: Int, count: Int) async throws -> [KafkaConsumerMessage] {
-    let consumer = try await KafkaConsumer(
-      configuration: kafka,
-      subscription: .partitions((0..<Int32(partitions)).map { (topic, $0, .beginning) }),
-      fetchWait: .milliseconds(10),
-      logger: logger
-    )
-    var records: [KafkaConsumerMessage] = []
-    let deadline = ContinuousClock.now + .seconds(30)
-    while records.count < count && ContinuousClock.now < deadline {
-      records += try await consumer.poll(maximum: 5000, timeout: .milliseconds(200))
-    }
-    // Nothing more may come: wait a little for stragglers (duplicates) too.
-    records += try await consumer.poll(maximum: 5000, timeout: .milliseconds(500))
-    await consumer.close()
-    return records
+    try await readAllRecords(topic, partitions: partitions, count: count, kafka: kafka, logger: logger)
   }
 
   @Test func rolledBackBusinessWritePublishesNothing() async throws {
