@@ -7,6 +7,8 @@ public final class ChildProcess: @unchecked Sendable {
   private let errorPipe = Pipe()
   private let outputData = Locked(Data())
   private let errorData = Locked(Data())
+  /// Pipes not yet read to their end.
+  private let openPipes = Locked(2)
 
   public init(_ executable: URL, arguments: [String] = [], environment: [String: String]) throws {
     process.executableURL = executable
@@ -14,25 +16,27 @@ public final class ChildProcess: @unchecked Sendable {
     process.environment = environment
     process.standardOutput = outputPipe
     process.standardError = errorPipe
-    for (pipe, collected) in [(outputPipe, outputData), (errorPipe, errorData)] {
-      pipe.fileHandleForReading.readabilityHandler = { handle in
-        let chunk = handle.availableData
-        // At end of file the handle stays readable: without this the handler would be called
-        // again and again for every child that exited, spinning a core for the whole test run.
-        guard !chunk.isEmpty else {
-          handle.readabilityHandler = nil
-          return
-        }
-        collected.withLock { $0.append(chunk) }
-      }
-    }
     try process.run()
+    // Each pipe is read to its end by a thread of its own with blocking reads. Not with
+    // `readabilityHandler`: its dispatch source crashed the test process now and then
+    // (SIGSEGV in libdispatch's event loop) when many children came and went.
+    for (pipe, collected) in [(outputPipe, outputData), (errorPipe, errorData)] {
+      let handle = pipe.fileHandleForReading
+      let openPipes = openPipes
+      let reader = Thread {
+        while true {
+          let chunk = handle.availableData
+          if chunk.isEmpty { break }
+          collected.withLock { $0.append(chunk) }
+        }
+        openPipes.withLock { $0 -= 1 }
+      }
+      reader.start()
+    }
   }
 
   deinit {
     if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    outputPipe.fileHandleForReading.readabilityHandler = nil
-    errorPipe.fileHandleForReading.readabilityHandler = nil
   }
 
   /// What the program wrote to standard output so far.
@@ -49,6 +53,12 @@ public final class ChildProcess: @unchecked Sendable {
     while process.isRunning {
       if ContinuousClock.now >= deadline { return nil }
       try await Task.sleep(for: .milliseconds(20))
+    }
+    // What it wrote last may still be in the pipes: read them to their end (a grandchild that
+    // keeps a pipe open gets a second).
+    let drained = ContinuousClock.now + .seconds(1)
+    while openPipes.withLock({ $0 }) > 0 && ContinuousClock.now < drained {
+      try await Task.sleep(for: .milliseconds(10))
     }
     return process.terminationStatus
   }
