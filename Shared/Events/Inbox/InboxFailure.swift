@@ -1,3 +1,4 @@
+import CRMDatabase
 import CRMDomain
 import PostgresNIO
 
@@ -14,7 +15,7 @@ enum InboxFailure: Sendable, Equatable {
   case unavailable(String)
 
   init(_ error: any Error) {
-    let cause = Self.cause(of: error)
+    let cause = transactionCause(of: error)
     if let rejected = cause as? EventRejected {
       self = .permanent("rejected: \(rejected.reason)")
       return
@@ -29,31 +30,26 @@ enum InboxFailure: Sendable, Equatable {
       }
       return
     }
+    if let failure = DatabaseFailure(cause) {
+      let text = "SQLSTATE \(failure.state): \(failure.message)"
+      switch failure.kind {
+      case .badData, .constraint: self = .permanent(text)
+      case .unavailable: self = .unavailable(text)
+      case .conflict, .other: self = .transient(text)  // gets its tries
+      }
+      return
+    }
     guard let psql = cause as? PSQLError else {
       self = .transient(String(reflecting: cause))
       return
     }
-    guard let state = psql.serverInfo?[.sqlState] else {
-      switch psql.code {
-      case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
-        self = .unavailable("database connection: \(psql.code)")
-      default:
-        self = .transient("database: \(psql.code)")
-      }
-      return
+    // No SQLSTATE: the connection's own failure, or the client's.
+    switch psql.code {
+    case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+      self = .unavailable("database connection: \(psql.code)")
+    default:
+      self = .transient("database: \(psql.code)")
     }
-    let text = "SQLSTATE \(state): \(psql.serverInfo?[.message] ?? "")"
-    switch state.prefix(2) {
-    case "22", "23": self = .permanent(text)  // data exception, integrity constraint violation
-    case "08", "53", "57": self = .unavailable(text)  // connection, resources, operator intervention
-    default: self = .transient(text)  // 40001, 40P01, and anything else gets its tries
-    }
-  }
-
-  /// The error inside a transaction's wrapper: the body's, else the commit's, else the begin's.
-  static func cause(of error: any Error) -> any Error {
-    guard let wrapped = error as? PostgresTransactionError else { return error }
-    return wrapped.closureError ?? wrapped.commitError ?? wrapped.beginError ?? error
   }
 
   var reason: String {

@@ -1,7 +1,6 @@
 import CRMDatabase
 import CRMDomain
 import GRPCCore
-import PostgresNIO
 
 extension RPCError {
   /// The status a handler answers for a domain failure: the one the error carries (`DomainError`:
@@ -9,6 +8,20 @@ extension RPCError {
   /// `crm-current-version`, a missing row NOT_FOUND, …), or the one a database failure means.
   /// Other errors are not the caller's to see: nil. Looks inside a transaction's error.
   public init?(domain error: any Error) {
+    if let failure = DatabaseFailure(error) {
+      switch failure.kind {
+      case .conflict:
+        // PostgreSQL rolled the change back to let a concurrent one through: it can pass now.
+        self.init(
+          code: .aborted, message: "the change collided with a concurrent one (SQLSTATE \(failure.state)); try again")
+      case .badData:
+        // A value the input checks let through but the database refuses.
+        self.init(code: .invalidArgument, message: "a value the database refuses (SQLSTATE \(failure.state))")
+      case .constraint, .unavailable, .other:
+        return nil
+      }
+      return
+    }
     switch transactionCause(of: error) {
     case let domain as any DomainError:
       var metadata = Metadata()
@@ -16,19 +29,6 @@ extension RPCError {
       self.init(code: domain.status.code, message: domain.description, metadata: metadata)
     case let rpc as RPCError:
       self = rpc
-    case let database as PSQLError:
-      guard let state = database.serverInfo?[.sqlState] else { return nil }
-      switch state {
-      case "40001", "40P01":
-        // A serialization failure or a deadlock: PostgreSQL rolled the change back to let a
-        // concurrent one through; the same request can succeed now.
-        self.init(code: .aborted, message: "the change collided with a concurrent one (SQLSTATE \(state)); try again")
-      case _ where state.hasPrefix("22"):
-        // A data exception: a value the input checks let through but the database refuses.
-        self.init(code: .invalidArgument, message: "a value the database refuses (SQLSTATE \(state))")
-      default:
-        return nil
-      }
     default:
       return nil
     }
