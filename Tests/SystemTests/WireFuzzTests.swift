@@ -108,15 +108,16 @@ struct WireFuzzTests {
       grouping: cases.values.joined().filter { $0.expectation == .deadLetter }, by: { $0.record.topic }
     ).mapValues { Set($0.map(\.id)) }
 
-    // Replies by correlation id, dead letters by fuzz id, until all are in or 100 s passed.
+    // Replies by correlation id, dead letters by fuzz id, until all are in (generous limits: a
+    // loaded two-core CI machine runs every suite beside this one; a pass returns early).
     let replies = try await collect(
-      kafka: kafka, partitions: [(replyTopic, 0)], until: expectedReplies.count, within: .seconds(100)
+      kafka: kafka, partitions: [(replyTopic, 0)], until: expectedReplies.count, within: .seconds(240)
     )
     var letters: [String: [KafkaConsumerMessage]] = [:]
     for service in Self.services {
       letters[service] = try await collect(
         kafka: kafka, partitions: [("crm.dlq.rpc.\(service)", 0)],
-        until: expectedLetters["crm.rpc.\(service)"]?.count ?? 0, within: .seconds(30))
+        until: expectedLetters["crm.rpc.\(service)"]?.count ?? 0, within: .seconds(90))
     }
     let finished = ContinuousClock.now
 
