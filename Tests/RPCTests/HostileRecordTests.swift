@@ -167,13 +167,12 @@ struct HostileRecordTests {
       }
       let diagnostics = Crm_Common_V1_Diagnostics.Client(wrapping: client)
       for (_, _, expected) in answers {
-        let started = ContinuousClock.now
         let error = await #expect(throws: RPCError.self) {
           _ = try await diagnostics.echo(echo("x"), options: options(timeout: .seconds(10)))
         }
         #expect(error?.code == .internalError)
         #expect(error?.message.contains(expected) == true, "\(String(describing: error?.message))")
-        }
+      }
       client.beginGracefulShutdown()
       try await group.waitForAll()
     }
