@@ -13,7 +13,7 @@ func service(_ name: String, folder: String, executable: String, uses: [Target.D
     .target(
       name: "\(name)Service",
       dependencies: [
-        "CRMRuntime", "CRMDomain", "CRMDatabase", "CRMEvents", "CRMRPC", "CRMContracts",
+        "CRMRuntime", "CRMDomain", "CRMIdentity", "CRMDatabase", "CRMEvents", "CRMRPC", "CRMContracts",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -56,6 +56,7 @@ let package = Package(
     .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
     .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
   ],
   targets: [
@@ -106,11 +107,23 @@ let package = Package(
       name: "CRMRPC",
       dependencies: [
         "CRMDomain",
+        "CRMIdentity",
         "CRMKafka",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
       ],
       path: "Shared/RPC",
+      swiftSettings: strict
+    ),
+    // Who calls: principals and roles, signed tokens (JWT, ES256) issued and verified.
+    .target(
+      name: "CRMIdentity",
+      dependencies: [
+        "CRMDomain",
+        .product(name: "JWTKit", package: "jwt-kit"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+      ],
+      path: "Shared/Identity",
       swiftSettings: strict
     ),
     // Events without loss or double effect: transactional outbox and its relay.
@@ -151,6 +164,7 @@ let package = Package(
       name: "CRMRuntime",
       dependencies: [
         "CRMDomain",
+        "CRMIdentity",
         "CRMDatabase",
         "CRMEvents",
         "CRMKafka",
@@ -174,6 +188,7 @@ let package = Package(
       name: "crmctl",
       dependencies: [
         "CRMContracts",
+        "CRMIdentity",
         "CRMRPC",
         "CRMKafka",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -189,6 +204,7 @@ let package = Package(
     .executableTarget(
       name: "crm-bench",
       dependencies: [
+        "CRMIdentity",
         "CRMContracts",
         "CRMRPC",
         "CRMRuntime",
@@ -228,6 +244,7 @@ let package = Package(
       name: "CRMTestSupport",
       dependencies: [
         "CRMDatabase",
+        "CRMIdentity",
         "CRMEvents",
         "CRMRuntime",
         "CRMRPC",
@@ -245,6 +262,7 @@ let package = Package(
     .testTarget(
       name: "RuntimeTests",
       dependencies: [
+        "CRMIdentity",
         "CRMDomain",
         "CRMRuntime",
         "CRMDatabase",
@@ -261,6 +279,7 @@ let package = Package(
     .testTarget(
       name: "DatabaseTests",
       dependencies: [
+        "CRMIdentity",
         "CRMDomain",
         "CRMDatabase",
         "CRMTestSupport",
@@ -273,6 +292,7 @@ let package = Package(
     .testTarget(
       name: "EventsTests",
       dependencies: [
+        "CRMIdentity",
         "CRMEvents",
         "CRMDatabase",
         "CRMKafka",
@@ -291,6 +311,7 @@ let package = Package(
     .testTarget(
       name: "ContactsTests",
       dependencies: [
+        "CRMIdentity",
         "CRMDomain",
         "ContactsService",
         "CRMRuntime",
@@ -310,6 +331,7 @@ let package = Package(
     .testTarget(
       name: "DealsTests",
       dependencies: [
+        "CRMIdentity",
         "CRMDomain",
         "DealsService",
         "CRMRuntime",
@@ -336,6 +358,7 @@ let package = Package(
     .testTarget(
       name: "RPCTests",
       dependencies: [
+        "CRMIdentity",
         "CRMRPC",
         "CRMRuntime",
         "CRMContracts",
@@ -350,6 +373,7 @@ let package = Package(
     .testTarget(
       name: "SystemTests",
       dependencies: [
+        "CRMIdentity",
         "CRMDatabase",
         "CRMTestSupport",
         "CRMContracts",

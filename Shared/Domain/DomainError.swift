@@ -11,6 +11,8 @@ public enum FailureStatus: Sendable {
   case aborted
   case permissionDenied
   case resourceExhausted
+  /// No verified caller: the token is missing, expired, forged or for another audience.
+  case unauthenticated
 }
 
 /// An error that carries its own status: the RPC runtime answers it as it says, so no service
@@ -80,4 +82,22 @@ public struct VersionConflict: DomainError, Equatable {
   public var description: String {
     "\(entity) \(id) is at version \(current), not \(expected): reload it and apply the change again"
   }
+}
+
+/// The verified caller may not do this: names the rule, never a silent empty answer.
+public struct PermissionDenied: DomainError, Equatable {
+  public var rule: String
+  public var status: FailureStatus { .permissionDenied }
+  public var description: String { "permission denied: \(rule)" }
+
+  public init(rule: String) { self.rule = rule }
+}
+
+/// The call carries no token this service accepts: says why (missing, expired, signature, …).
+public struct Unauthenticated: DomainError, Equatable {
+  public var reason: String
+  public var status: FailureStatus { .unauthenticated }
+  public var description: String { "unauthenticated: \(reason)" }
+
+  public init(_ reason: String) { self.reason = reason }
 }

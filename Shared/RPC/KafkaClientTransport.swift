@@ -1,3 +1,4 @@
+import CRMIdentity
 import CRMKafka
 import Foundation
 import GRPCCore
@@ -45,6 +46,30 @@ public final class KafkaClientTransport: ClientTransport {
       self.defaultTimeout = defaultTimeout
       self.replyPartitions = replyPartitions
       self.maximumRequestBytes = maximumRequestBytes
+    }
+
+    /// Calls made as `caller`: the reply topic is one of the caller's (servers answer only
+    /// there, see `KafkaServerTransport.Configuration.callers`).
+    public init(
+      kafka: KafkaConfiguration,
+      service: String,
+      caller: Principal,
+      fetchWait: Duration = .milliseconds(2),
+      defaultTimeout: Duration = .seconds(30),
+      replyPartitions: Int = 1,
+      maximumRequestBytes: Int = 900_000
+    ) {
+      self.init(
+        kafka: kafka, service: service,
+        instanceID: Self.instanceID(of: caller),
+        fetchWait: fetchWait, defaultTimeout: defaultTimeout, replyPartitions: replyPartitions,
+        maximumRequestBytes: maximumRequestBytes)
+    }
+
+    /// A new instance id whose reply topic is one of `caller`'s: `<role>.<subject>.<host>-<pid>-<random>`.
+    public static func instanceID(of caller: Principal) -> String {
+      let prefix = caller.replyTopicPrefix.dropFirst(RPCTopics.replies(instance: "").count)
+      return "\(prefix)\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8))"
     }
 
     var requestTopic: String { RPCTopics.requests(service: service) }

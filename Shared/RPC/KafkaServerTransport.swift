@@ -1,3 +1,4 @@
+import CRMIdentity
 import CRMKafka
 import Foundation
 import GRPCCore
@@ -36,6 +37,11 @@ public final class KafkaServerTransport: ServerTransport {
     /// limit; a larger reply is replaced by a small RESOURCE_EXHAUSTED one, so the caller
     /// learns at once instead of at its deadline.
     public var maximumReplyBytes: Int
+    /// Verifies callers' tokens to bind replies to them: a request whose token verifies but
+    /// whose reply-to is not one of that principal's reply topics is dead-lettered unanswered,
+    /// so no caller can have replies sent to another's topic. (A request without a valid token
+    /// is answered UNAUTHENTICATED by the server's interceptor.)
+    public var callers: TokenVerifier?
 
     public init(
       kafka: KafkaConfiguration,
@@ -43,8 +49,10 @@ public final class KafkaServerTransport: ServerTransport {
       requestPartitions: Int = 8,
       fetchWait: Duration = .milliseconds(2),
       maximumConcurrentCalls: Int = 1024,
-      maximumReplyBytes: Int = 900_000
+      maximumReplyBytes: Int = 900_000,
+      callers: TokenVerifier? = nil
     ) {
+      self.callers = callers
       self.kafka = kafka
       self.service = service
       self.requestPartitions = requestPartitions
@@ -188,7 +196,11 @@ public final class KafkaServerTransport: ServerTransport {
           markDone(record)
         case .success(let call):
           group.addTask {
-            await self.serve(call, streamHandler: streamHandler, producer: producer)
+            if let problem = await self.foreignReplyTopic(call) {
+              await self.deadLetter(record, problem: problem, producer: producer)
+            } else {
+              await self.serve(call, streamHandler: streamHandler, producer: producer)
+            }
             self.markDone(record)
           }
         }
@@ -349,6 +361,20 @@ public final class KafkaServerTransport: ServerTransport {
     } catch {
       return .failure(error)
     }
+  }
+
+  /// Why the call's reply may not go where it asks: its token names a principal whose reply
+  /// topics (`Principal.replyTopicPrefix`) do not include the reply-to. Nil when it may, or when
+  /// the token does not verify (the interceptor answers that).
+  private func foreignReplyTopic(_ call: Call) async -> Problem? {
+    guard let verifier = configuration.callers, let token = TokenMetadata.token(in: call.metadata),
+      let principal = try? await verifier.principal(from: token),
+      !call.replyTo.hasPrefix(principal.replyTopicPrefix)
+    else { return nil }
+    return Problem(
+      description:
+        "header \(RPCRecord.replyTo) names \(RPCRecord.quoted(Array(call.replyTo.utf8))), not a reply topic of "
+        + "\(principal) (\(principal.replyTopicPrefix)…): not answered")
   }
 
   /// Sends the record to the dead-letter topic with its reason; retries while the broker is

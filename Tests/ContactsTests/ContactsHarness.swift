@@ -27,13 +27,14 @@ enum ContactsHarness {
     func count(_ query: PostgresQuery) async throws -> Int { try await database.count(query) }
   }
 
-  static func with(caller: String = "manager-1", _ body: (Context) async throws -> Void) async throws {
+  static func with(caller: String = "head_of_sales:head-1", _ body: (Context) async throws -> Void) async throws {
     let services: (PostgresClient) -> [any RegistrableRPCService] = {
       [ContactsRPCService(repository: PostgresContactsRepository(client: $0, logger: logger), pageTokens: .random())]
     }
     try await InProcessService.with(
       database: "contacts", migrations: ContactsSchema.migrations,
-      sessionSettings: ContactsComponents.sessionSettings, caller: caller, services: services
+      sessionSettings: ContactsComponents.sessionSettings, caller: caller, access: ContactsComponents.access,
+      services: services
     ) { client, database in
       try await body(Context(contacts: Crm_Contacts_V1_Contacts.Client(wrapping: client), database: database))
     }

@@ -171,10 +171,11 @@ struct ContactsServiceTests {
   }
 
   @Test func updatesNeedTheCurrentVersionAndEveryChangeIsInHistory() async throws {
-    try await ContactsHarness.with(caller: "manager-7") { context in
+    try await ContactsHarness.with(caller: "manager:manager-7") { context in
       let contacts = context.contacts
-      let created = try await contacts.createContact(contactRequest("Ольга Смирнова", phones: ["89123450001"]))
-      var card = contactRequest("Ольга Смирнова", phones: ["89123450001", "+7 912 345-00-02"])
+      let created = try await contacts.createContact(
+        contactRequest("Ольга Смирнова", phones: ["89123450001"], owner: "manager-7"))
+      var card = contactRequest("Ольга Смирнова", phones: ["89123450001", "+7 912 345-00-02"], owner: "manager-7")
       card.position = "главный бухгалтер"
       let updated = try await contacts.updateContact(
         .with {
@@ -201,11 +202,11 @@ struct ContactsServiceTests {
       #expect(updates.map(\.field) == ["phones"])
       let position = history.last { $0.field == "position" }
       #expect(position?.oldValue == "" && position?.newValue == "главный бухгалтер")
-      #expect(history.allSatisfy { $0.actor == "manager-7" })
+      #expect(history.allSatisfy { $0.actor == "manager:manager-7" })
       let event = try #require(try await context.events("crm.contacts.v1.ContactUpdated").first)
       let payload = try Crm_Contacts_V1_ContactUpdated(serializedBytes: event.payload)
       #expect(Set(payload.changes.map(\.field)) == ["phones", "position"])
-      #expect(event.actor == "manager-7")
+      #expect(event.actor == "manager:manager-7")
 
       let archived = try await contacts.archiveContact(
         .with {

@@ -93,12 +93,13 @@ enum DealsHarness {
     }
   }
 
-  static func with(caller: String = "manager-1", _ body: (Context) async throws -> Void) async throws {
+  static func with(caller: String = "head_of_sales:head-1", _ body: (Context) async throws -> Void) async throws {
     let services: (PostgresClient) -> [any RegistrableRPCService] = {
       [DealsRPCService(repository: PostgresDealsRepository(client: $0, logger: logger), pageTokens: .random())]
     }
     try await InProcessService.with(
-      database: "deals", migrations: DealsSchema.migrations, caller: caller, services: services
+      database: "deals", migrations: DealsSchema.migrations, caller: caller, access: DealsComponents.access,
+      services: services
     ) { client, database in
       try await body(Context(deals: Crm_Deals_V1_Deals.Client(wrapping: client), database: database))
     }

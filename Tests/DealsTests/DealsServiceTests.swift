@@ -51,7 +51,7 @@ struct DealsServiceTests {
       let transition = try #require(history.transitions.first)
       #expect(transition.fromStageID == stage["First contact"] && transition.toStageID == stage["Proposal"])
       #expect(transition.skippedStageIds == [stage["Presentation"]!])
-      #expect(transition.actor == "manager-1")
+      #expect(transition.actor == "head_of_sales:head-1")
 
       let events = try await context.events("crm.deals.v1.DealMoved")
       #expect(events.count == 1)

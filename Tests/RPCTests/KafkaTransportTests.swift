@@ -13,14 +13,14 @@ import Testing
 struct KafkaTransportTests {
   @Test func roundTripCarriesMessageAndCallerIdentity() async throws {
     let service = ScriptedDiagnostics(replica: "a")
-    try await RPCHarness().run(replicas: [[service]], caller: "manager-42") { diagnostics, _ in
+    try await RPCHarness().run(replicas: [[service]], caller: "manager:manager-42") { diagnostics, _ in
       var request = echo("привет, hello")
       request.payload = Data([0, 1, 2, 255])
       let reply = try await diagnostics.echo(request)
       #expect(reply.text == "привет, hello")
       #expect(reply.payload == Data([0, 1, 2, 255]))
       #expect(reply.servedBy == "a")
-      #expect(reply.caller == "manager-42")
+      #expect(reply.caller == "manager:manager-42")
     }
   }
 

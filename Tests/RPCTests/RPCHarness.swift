@@ -1,4 +1,5 @@
 import CRMContracts
+import CRMIdentity
 import CRMKafka
 import CRMRPC
 import CRMRuntime
@@ -31,7 +32,7 @@ final class ScriptedDiagnostics: Crm_Common_V1_Diagnostics.SimpleServiceProtocol
     reply.payload = request.payload
     if request.text.hasPrefix("big:") { reply.payload = Data(count: Int(request.text.dropFirst(4))!) }
     reply.servedBy = replica
-    reply.caller = CallerIdentity.current ?? ""
+    reply.caller = Principal.current?.description ?? ""
     return reply
   }
 
@@ -52,14 +53,24 @@ struct RPCHarness {
     KafkaServerTransport(
       configuration: .init(
         kafka: Self.kafka, service: service, requestPartitions: 4, fetchWait: .milliseconds(2),
-        maximumConcurrentCalls: maximumConcurrentCalls),
+        maximumConcurrentCalls: maximumConcurrentCalls, callers: TestIdentity.verifier(audience: service)),
       logger: Self.logger
     )
   }
 
-  func clientTransport(defaultTimeout: Duration = .seconds(20)) -> KafkaClientTransport {
+  /// The servers' interceptors: tokens for this harness's service, every method open to all.
+  var interceptors: [any ServerInterceptor] {
+    RPCServerService.interceptors(
+      verifier: TestIdentity.verifier(audience: service),
+      policy: AccessPolicy(["crm.common.v1.Diagnostics/Echo": .init(Set(Role.allCases), "open")]))
+  }
+
+  func clientTransport(defaultTimeout: Duration = .seconds(20), caller: String = "operator:test-caller")
+    -> KafkaClientTransport
+  {
     KafkaClientTransport(
-      configuration: .init(kafka: Self.kafka, service: service, defaultTimeout: defaultTimeout),
+      configuration: .init(
+        kafka: Self.kafka, service: service, caller: TestIdentity.principal(caller), defaultTimeout: defaultTimeout),
       logger: Self.logger
     )
   }
@@ -67,7 +78,7 @@ struct RPCHarness {
   /// Runs `body` with a connected client while one replica per element of `replicas` serves it.
   func run(
     replicas: [[any RegistrableRPCService]],
-    caller: String = "test-caller",
+    caller: String = "operator:test-caller",
     _ body: (Crm_Common_V1_Diagnostics.Client<KafkaClientTransport>, GRPCClient<KafkaClientTransport>) async throws ->
       Void
   ) async throws {
@@ -77,18 +88,18 @@ struct RPCHarness {
   /// The same, also handing `body` the server transports (to watch their state).
   func run(
     replicas: [[any RegistrableRPCService]],
-    caller: String = "test-caller",
+    caller: String = "operator:test-caller",
     _ body: (
       Crm_Common_V1_Diagnostics.Client<KafkaClientTransport>, GRPCClient<KafkaClientTransport>, [KafkaServerTransport]
     ) async throws -> Void
   ) async throws {
     let transports = replicas.map { _ in serverTransport() }
     let servers = transports.indices.map { i in
-      GRPCServer(transport: transports[i], services: replicas[i], interceptors: RPCServerService.interceptors)
+      GRPCServer(transport: transports[i], services: replicas[i], interceptors: interceptors)
     }
     let client = GRPCClient(
-      transport: clientTransport(),
-      interceptors: [CallerIdentityClientInterceptor(caller: caller)]
+      transport: clientTransport(caller: caller),
+      interceptors: [TestIdentity.caller(caller, audience: [service])]
     )
     try await withThrowingTaskGroup(of: Void.self) { group in
       for server in servers { group.addTask { try await server.serve() } }

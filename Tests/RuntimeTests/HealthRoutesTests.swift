@@ -18,7 +18,9 @@ struct HealthRoutesTests {
   ) throws -> some ApplicationProtocol {
     let configuration = try ServiceConfiguration(
       service: .contacts,
-      environment: ["CRM_DATABASE_URL": databaseURL, "CRM_KAFKA_BROKERS": brokers]
+      environment: ["CRM_DATABASE_URL": databaseURL, "CRM_KAFKA_BROKERS": brokers].merging(TestIdentity.environment) {
+        $1
+      }
     )
     return try ServiceApplication.build(try ServiceInfrastructure(configuration), registry: registry)
   }

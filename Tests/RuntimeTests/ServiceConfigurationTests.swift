@@ -1,4 +1,5 @@
 import CRMRuntime
+import CRMTestSupport
 import Logging
 import Testing
 
@@ -7,6 +8,7 @@ struct ServiceConfigurationTests {
   let valid = [
     "CRM_DATABASE_URL": "postgres://crm_deals:secret@db.internal:6432/crm_deals?sslmode=disable",
     "CRM_KAFKA_BROKERS": "kafka-1:9092, kafka-2:9092",
+    "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
   ]
 
   @Test func readsAValidEnvironmentWithDefaults() throws {
@@ -55,6 +57,9 @@ struct ServiceConfigurationTests {
     BadValue(variable: "CRM_HTTP_PORT", value: "70000", mentions: "out of range"),
     BadValue(variable: "CRM_LOG_LEVEL", value: "loud", mentions: "one of trace"),
     BadValue(variable: "CRM_PAGE_TOKEN_KEY", value: "short", mentions: "shorter than 16 bytes"),
+    BadValue(variable: "CRM_TOKEN_VERIFY_KEYS_FILE", value: nil, mentions: "is not set"),
+    BadValue(variable: "CRM_TOKEN_VERIFY_KEYS_FILE", value: "/nonexistent/keys.pem", mentions: "cannot be read"),
+    BadValue(variable: "CRM_TOKEN_VERIFY_KEYS_FILE", value: "/etc/hostname", mentions: "no PEM public key"),
   ])
   func namesTheVariableAndTheExpectedForm(_ bad: BadValue) {
     var environment = valid

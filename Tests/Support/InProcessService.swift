@@ -1,6 +1,7 @@
 import CRMContracts
 import CRMDatabase
 import CRMEvents
+import CRMIdentity
 import CRMRPC
 import CRMRuntime
 import GRPCCore
@@ -14,12 +15,14 @@ public enum InProcessService {
   static let logger = Logger(label: "in-process-service")
 
   /// Applies the outbox, inbox and `migrations` to a fresh schema of `database`, serves
-  /// `services(client)` and calls `body` with a client that calls as `caller`.
+  /// `services(client)` behind token verification and `access`, and calls `body` with a client
+  /// that calls as `caller` ("role:subject", e.g. "manager:m-1").
   public static func with(
     database service: String,
     migrations: [Migration],
     sessionSettings: [String: String] = [:],
     caller: String,
+    access: AccessPolicy = AccessPolicy(),
     services: (PostgresClient) -> [any RegistrableRPCService],
     _ body: (GRPCClient<InProcessTransport.Client>, PostgresClient) async throws -> Void
   ) async throws {
@@ -30,9 +33,11 @@ public enum InProcessService {
           ServiceApplication.kitMigrations + migrations, on: database, logger: logger)
         let transport = InProcessTransport()
         let server = GRPCServer(
-          transport: transport.server, services: services(database), interceptors: RPCServerService.interceptors)
-        let client = GRPCClient(
-          transport: transport.client, interceptors: [CallerIdentityClientInterceptor(caller: caller)])
+          transport: transport.server, services: services(database),
+          interceptors: RPCServerService.interceptors(
+            verifier: TestIdentity.verifier(for: CRMService(rawValue: service)!),
+            policy: AccessPolicy.diagnostics.merging(access)))
+        let client = GRPCClient(transport: transport.client, interceptors: [TestIdentity.caller(caller)])
         try await withThrowingTaskGroup(of: Void.self) { group in
           group.addTask { try await server.serve() }
           group.addTask { try await client.runConnections() }

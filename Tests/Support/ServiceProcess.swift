@@ -20,7 +20,7 @@ public enum ServiceProcess {
         "CRM_KAFKA_BROKERS": brokers,
         "CRM_HTTP_PORT": "\(port)",
         "CRM_LOG_LEVEL": "warning",
-      ].merging(environment) { _, added in added }
+      ].merging(TestIdentity.environment) { _, added in added }.merging(environment) { _, added in added }
     )
     let ready = try await HTTPProbe.waitForStatus("http://127.0.0.1:\(port)/health/ready", 200, within: .seconds(40))
     guard ready == 200 else {

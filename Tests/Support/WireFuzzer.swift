@@ -32,12 +32,16 @@ public struct WireFuzzer {
   public var random: SplitMix64
   public let service: String
   public let replyTopic: String
+  /// The token of the well-formed calls (an operator's: every method is open to him, so the
+  /// fuzz reaches every handler), whose reply topics `replyTopic` must be among.
+  public let token: String
   let methods: [CRMMethod]
 
-  public init(seed: UInt64, service: String, replyTopic: String) {
+  public init(seed: UInt64, service: String, replyTopic: String, token: String) {
     random = SplitMix64(seed: seed)
     self.service = service
     self.replyTopic = replyTopic
+    self.token = token
     methods = CRMMethod.catalog.filter { $0.server == service }
   }
 
@@ -243,7 +247,7 @@ public struct WireFuzzer {
       KafkaHeader(key: RPCWire.replyTo, string: replyTo ?? replyTopic),
       KafkaHeader(key: RPCWire.deadline, string: deadline),
       KafkaHeader(key: Self.idHeader, string: id),
-      KafkaHeader(key: RPCWire.requestMetadataPrefix + "crm-caller", string: "fuzzer"),
+      KafkaHeader(key: RPCWire.requestMetadataPrefix + "authorization", string: "Bearer " + token),
     ]
   }
 

@@ -25,6 +25,7 @@ struct BrokerRestartTests {
       environment: [
         "CRM_DATABASE_URL": LocalStack.databaseURL("activity"),
         "CRM_KAFKA_BROKERS": broker.brokers,
+        "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
         "CRM_HTTP_PORT": "\(httpPort)",
         "CRM_LOG_LEVEL": "warning",
       ]
@@ -42,7 +43,10 @@ struct BrokerRestartTests {
     }
     let client = GRPCClient(
       transport: KafkaClientTransport(
-        configuration: .init(kafka: clientKafka, service: "activity"), logger: clientLogger)
+        configuration: .init(
+          kafka: clientKafka, service: "activity", caller: TestIdentity.principal("operator:restart-test")),
+        logger: clientLogger),
+      interceptors: [TestIdentity.caller("operator:restart-test")]
     )
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await client.runConnections() }

@@ -60,7 +60,9 @@ struct CRMCtlTerminalTests {
   /// `terminal`, whose output is then the process's standard output.
   func crmctl(_ arguments: [String], terminal: Bool) throws -> ChildProcess {
     let executable = LocalStack.binDirectory.appendingPathComponent("crmctl")
-    let environment = ["PATH": "/usr/bin:/bin", "SHELL": "/bin/sh", "TERM": "dumb"]
+    let environment = ["PATH": "/usr/bin:/bin", "SHELL": "/bin/sh", "TERM": "dumb"].merging(
+      TestIdentity.crmctlEnvironment
+    ) { $1 }
     guard terminal else { return try ChildProcess(executable, arguments: arguments, environment: environment) }
     let command = ([executable.path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
     return try ChildProcess(

@@ -28,8 +28,10 @@ struct CrashIdempotencyTests {
 
       let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "crash-idempotency-test")
       let client = GRPCClient(
-        transport: KafkaClientTransport(configuration: .init(kafka: kafka, service: "contacts"), logger: Self.logger),
-        interceptors: [CallerIdentityClientInterceptor(caller: "manager-5")])
+        transport: KafkaClientTransport(
+          configuration: .init(kafka: kafka, service: "contacts", caller: TestIdentity.principal("manager:manager-5")),
+          logger: Self.logger),
+        interceptors: [TestIdentity.caller("manager:manager-5")])
       let name = "Крэш Тестович \(UUID().uuidString.prefix(6))"
       try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await client.runConnections() }

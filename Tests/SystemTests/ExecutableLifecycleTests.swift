@@ -23,6 +23,7 @@ struct ExecutableLifecycleTests {
       [
         "CRM_DATABASE_URL": LocalStack.databaseURL(name),
         "CRM_KAFKA_BROKERS": broker.brokers,
+        "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
         "CRM_HTTP_PORT": "\(port)",
         "CRM_LOG_LEVEL": "warning",
       ]
@@ -63,6 +64,7 @@ struct ExecutableLifecycleTests {
       BadStart(executable: name, variable: "CRM_DATABASE_URL", value: nil),
       BadStart(executable: name, variable: "CRM_KAFKA_BROKERS", value: "no-port-here"),
       BadStart(executable: name, variable: "CRM_HTTP_PORT", value: "eighty"),
+      BadStart(executable: name, variable: "CRM_TOKEN_VERIFY_KEYS_FILE", value: "/nonexistent/keys.pem"),
     ]
   }
 
@@ -73,6 +75,7 @@ struct ExecutableLifecycleTests {
       "CRM_DATABASE_URL": LocalStack.databaseURL(bad.executable),
       "CRM_KAFKA_BROKERS": LocalStack.kafkaBrokers,
       "CRM_HTTP_PORT": "\(port)",
+      "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
     ]
     environment[bad.variable] = bad.value
     let service = try start(bad.executable, environment)

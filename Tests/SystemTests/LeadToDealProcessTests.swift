@@ -33,24 +33,30 @@ struct LeadToDealProcessTests {
     defer { dealsProcess.signal(SIGKILL) }
 
     let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "lead-to-deal-test")
-    func client(_ service: String) -> GRPCClient<KafkaClientTransport> {
+    func client(_ service: String, as principal: String = "manager:manager-9") -> GRPCClient<KafkaClientTransport> {
       GRPCClient(
-        transport: KafkaClientTransport(configuration: .init(kafka: kafka, service: service), logger: Self.logger),
-        interceptors: [CallerIdentityClientInterceptor(caller: "manager-9")])
+        transport: KafkaClientTransport(
+          configuration: .init(kafka: kafka, service: service, caller: TestIdentity.principal(principal)),
+          logger: Self.logger),
+        interceptors: [TestIdentity.caller(principal)])
     }
     let contactsClient = client("contacts")
     let dealsClient = client("deals")
+    // Pipelines are a head of sales' to define.
+    let headClient = client("deals", as: "head_of_sales:head-1")
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await contactsClient.runConnections() }
       group.addTask { try await dealsClient.runConnections() }
+      group.addTask { try await headClient.runConnections() }
       defer {
         contactsClient.beginGracefulShutdown()
         dealsClient.beginGracefulShutdown()
+        headClient.beginGracefulShutdown()
       }
       let contacts = Crm_Contacts_V1_Contacts.Client(wrapping: contactsClient)
       let deals = Crm_Deals_V1_Deals.Client(wrapping: dealsClient)
 
-      let pipeline = try await deals.definePipeline(
+      let pipeline = try await Crm_Deals_V1_Deals.Client(wrapping: headClient).definePipeline(
         .with {
           $0.businessLine = "training-\(UUID().uuidString.prefix(8))"
           $0.name = "Training sales"
@@ -116,8 +122,8 @@ struct LeadToDealProcessTests {
       func crmctl(_ method: String, _ json: String) async throws -> (status: Int32?, output: String) {
         let child = try ChildProcess(
           LocalStack.binDirectory.appendingPathComponent("crmctl"),
-          arguments: ["deals", method, "--json", json, "--brokers", broker.brokers, "--caller", "manager-9"],
-          environment: [:])
+          arguments: ["deals", method, "--json", json, "--brokers", broker.brokers, "--as", "manager:manager-9"],
+          environment: TestIdentity.crmctlEnvironment)
         let status = try await child.waitForExit(within: .seconds(30))
         return (status, child.standardOutput + child.standardError)
       }

@@ -19,10 +19,12 @@ struct RPCProcessTests {
       transport: KafkaClientTransport(
         configuration: .init(
           kafka: KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "kill-test"),
-          service: "contacts"
+          service: "contacts",
+          caller: TestIdentity.principal("operator:kill-test")
         ),
         logger: Logger(label: "kill-test")
-      )
+      ),
+      interceptors: [TestIdentity.caller("operator:kill-test")]
     )
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await client.runConnections() }
@@ -74,8 +76,9 @@ struct ContactsProcessTests {
     let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "contacts-process-test")
     let client = GRPCClient(
       transport: KafkaClientTransport(
-        configuration: .init(kafka: kafka, service: "contacts"), logger: Logger(label: "contacts-process-test")),
-      interceptors: [CallerIdentityClientInterceptor(caller: "manager-42")]
+        configuration: .init(kafka: kafka, service: "contacts", caller: TestIdentity.principal("manager:manager-42")),
+        logger: Logger(label: "contacts-process-test")),
+      interceptors: [TestIdentity.caller("manager:manager-42")]
     )
     // A number of this run's own: the database outlives test runs.
     let local = String(format: "%07d", Int.random(in: 0..<10_000_000))
@@ -104,7 +107,7 @@ struct ContactsProcessTests {
       let mine = try await records(topic: "crm.contacts.events", kafka: kafka, for: .seconds(3))
         .map(\.envelope).filter { $0.aggregateID == created.id }
       #expect(mine.map(\.type) == ["crm.contacts.v1.ContactCreated"])
-      #expect(mine.first?.actor == "manager-42")
+      #expect(mine.first?.actor == "manager:manager-42")
     }
   }
 }

@@ -19,6 +19,7 @@ struct SupervisorTests {
         [
           "CRM_PG_PORT": "\(LocalStack.postgresPort)",
           "CRM_KAFKA_BROKERS": broker.brokers,
+          "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
           "CRM_DATABASE_PARAMS": "search_path=\(schema)",
           "CRM_LOG_LEVEL": "info",
         ])

@@ -51,6 +51,7 @@ struct WireFuzzTests {
       environment: [
         "CRM_DATABASE_URL": LocalStack.databaseURL(service) + "&search_path=\(schema)",
         "CRM_KAFKA_BROKERS": brokers,
+        "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
         "CRM_HTTP_PORT": "\(port)",
         "CRM_LOG_LEVEL": "error",
       ]
@@ -75,7 +76,10 @@ struct WireFuzzTests {
     defer { for service in running { service.process.signal(SIGKILL) } }
 
     let admin = try KafkaAdmin(configuration: kafka, logger: Self.logger)
-    let replyTopic = "crm.rpc.reply.wire-fuzz-\(UUID().uuidString.prefix(8).lowercased())"
+    let fuzzer = TestIdentity.principal("operator:wire-fuzz")
+    let replyTopic = fuzzer.replyTopicPrefix + UUID().uuidString.prefix(8).lowercased()
+    let token = try await TestIdentity.issuer.token(
+      for: fuzzer, audience: TestIdentity.audience, lifetime: .seconds(1800))
     try await admin.createTopics([replyTopic], partitions: 1)
 
     // Generate every case first (seeded, one task per service), then send them all at once.
@@ -89,7 +93,8 @@ struct WireFuzzTests {
       let thread = Thread {
         var cases: [String: [WireFuzzer.Case]] = [:]
         for (index, service) in Self.services.enumerated() {
-          var fuzzer = WireFuzzer(seed: Self.seed &+ UInt64(index), service: service, replyTopic: replyTopic)
+          var fuzzer = WireFuzzer(
+            seed: Self.seed &+ UInt64(index), service: service, replyTopic: replyTopic, token: token)
           cases[service] = (0..<Self.recordsPerService).map { fuzzer.next(index: $0, now: now) }
         }
         continuation.resume(returning: cases)

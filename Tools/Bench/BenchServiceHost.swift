@@ -1,9 +1,25 @@
+import CRMIdentity
 import CRMKafka
 import CRMRPC
 import CRMRuntime
 import GRPCCore
 import GRPCInProcessTransport
 import Logging
+
+/// The bench calls as an operator with a token of a key of its own, verified by the servers as
+/// in production (the verifier caches a verified token, as it does for a real caller's calls).
+enum BenchIdentity {
+  static let audience = "bench"
+  static let issuer = try! TokenIssuer(privateKeyPEM: TokenIssuer.generatedKey())
+  static let principal = try! Principal(parsing: "operator:bench")
+  static var interceptors: [any ServerInterceptor] {
+    RPCServerService.interceptors(
+      verifier: try! TokenVerifier(publicKeysPEM: issuer.publicKeyPEM, audience: audience), policy: AccessPolicy())
+  }
+  static var caller: TokenClientInterceptor {
+    TokenClientInterceptor(issuer: issuer, principal: principal, audience: [audience])
+  }
+}
 
 /// One service's RPCs served in process: a client for seeding, and for `--in-process`
 /// measurements. Nothing polls the broker then, so an in-process figure is the service's own.
@@ -12,8 +28,8 @@ func withBenchHost<T: Sendable>(
   _ body: (_ local: GRPCClient<InProcessTransport.Client>) async throws -> T
 ) async throws -> T {
   let transport = InProcessTransport()
-  let server = GRPCServer(transport: transport.server, services: [rpc], interceptors: RPCServerService.interceptors)
-  let client = GRPCClient(transport: transport.client, interceptors: [CallerIdentityClientInterceptor(caller: "bench")])
+  let server = GRPCServer(transport: transport.server, services: [rpc], interceptors: BenchIdentity.interceptors)
+  let client = GRPCClient(transport: transport.client, interceptors: [BenchIdentity.caller])
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await server.serve() }
     group.addTask { try await client.runConnections() }
@@ -38,11 +54,13 @@ func withKafkaPhase<T: Sendable>(
   let transport = KafkaServerTransport(
     configuration: .init(kafka: kafka, service: service, requestPartitions: 8, fetchWait: .milliseconds(fetchWaitMs)),
     logger: logger)
-  let server = GRPCServer(transport: transport, services: [rpc], interceptors: RPCServerService.interceptors)
+  let server = GRPCServer(transport: transport, services: [rpc], interceptors: BenchIdentity.interceptors)
   let client = GRPCClient(
     transport: KafkaClientTransport(
-      configuration: .init(kafka: kafka, service: service, fetchWait: .milliseconds(fetchWaitMs)), logger: logger),
-    interceptors: [CallerIdentityClientInterceptor(caller: "bench")]
+      configuration: .init(
+        kafka: kafka, service: service, caller: BenchIdentity.principal, fetchWait: .milliseconds(fetchWaitMs)),
+      logger: logger),
+    interceptors: [BenchIdentity.caller]
   )
   let result = try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await server.serve() }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRMContracts
+import CRMIdentity
 import CRMKafka
 import CRMRPC
 import Foundation
@@ -40,14 +41,45 @@ struct CRMCtl: AsyncParsableCommand {
   @Option(help: "Seconds to wait for the reply.")
   var timeout: Double = 10
 
-  @Option(help: "Caller identity sent in the call's metadata.")
-  var caller: String = "crmctl@\(ProcessInfo.processInfo.hostName)"
+  @Option(
+    name: .customLong("as"),
+    help: """
+      Call as this principal, role:subject (roles: \(Role.allCases.map(\.rawValue).joined(separator: ", "))), \
+      e.g. manager:m-17; by default the operator, operator:crmctl.
+      """)
+  var principal: String = "operator:crmctl"
+
+  @Option(
+    help: """
+      The token signing key (PEM, P-256); default $CRM_TOKEN_SIGNING_KEY_FILE, else \
+      .state/keys/issuer.pem (made by deploy/local/stack up) in the current folder.
+      """)
+  var signingKey: String?
 
   @Option(help: "An id for this request: a create repeated with the same id answers its first result.")
   var requestID: String?
 
   func validate() throws {
     guard timeout > 0, timeout <= 300 else { throw ValidationError("--timeout must be in (0, 300] seconds") }
+    do { _ = try Principal(parsing: principal) } catch { throw ValidationError("--as: \(error.reason)") }
+  }
+
+  /// The issuer that signs this call's token, from the key file.
+  func issuer() throws -> TokenIssuer {
+    let path =
+      signingKey ?? ProcessInfo.processInfo.environment["CRM_TOKEN_SIGNING_KEY_FILE"] ?? ".state/keys/issuer.pem"
+    guard let pem = FileManager.default.contents(atPath: path) else {
+      throw ValidationError(
+        "no token signing key at \(path): pass --signing-key, set CRM_TOKEN_SIGNING_KEY_FILE, or run from the "
+          + "checkout after deploy/local/stack up (it makes .state/keys)")
+    }
+    do {
+      return try TokenIssuer(
+        privateKeyPEM: String(decoding: pem, as: UTF8.self),
+        issuer: ProcessInfo.processInfo.environment["CRM_TOKEN_ISSUER"] ?? TokenIssuer.defaultIssuer)
+    } catch {
+      throw ValidationError("\(path): \(error.reason)")
+    }
   }
 
   func run() async throws {
@@ -64,13 +96,15 @@ struct CRMCtl: AsyncParsableCommand {
         .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
       clientID: "crmctl"
     )
+    let caller = try Principal(parsing: principal)
     let transport = KafkaClientTransport(
-      configuration: .init(kafka: kafka, service: target.server, defaultTimeout: .seconds(timeout)),
+      configuration: .init(kafka: kafka, service: target.server, caller: caller, defaultTimeout: .seconds(timeout)),
       logger: Logger(label: "crmctl")
     )
+    let tokens = TokenClientInterceptor(issuer: try issuer(), principal: caller, audience: [target.server])
     let client = GRPCClient(
       transport: transport,
-      interceptors: [CallerIdentityClientInterceptor(caller: caller)]
+      interceptors: [tokens]
         + (requestID.map { [RequestIDInterceptor(requestID: $0)] } ?? [])
     )
     let outcome: Result<String, any Error> = await withTaskGroup(of: Result<String, any Error>?.self) { group in

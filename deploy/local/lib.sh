@@ -9,6 +9,11 @@ SERVICES=(contacts deals activity quality-control reporting)
 export CRM_PG_PORT="${CRM_PG_PORT:-55432}"
 export CRM_KAFKA_PORT="${CRM_KAFKA_PORT:-19092}"
 export CRM_PG_HOST="${CRM_PG_HOST:-127.0.0.1}"
+# Tokens: the local stack's issuer key pair (made by `stack up`); the services verify with the
+# public half, crmctl and the demo sign with the private one (DESIGN §4 "Identity").
+KEYS="$STATE/keys"
+export CRM_TOKEN_VERIFY_KEYS_FILE="${CRM_TOKEN_VERIFY_KEYS_FILE:-$KEYS/issuer.pub.pem}"
+export CRM_TOKEN_SIGNING_KEY_FILE="${CRM_TOKEN_SIGNING_KEY_FILE:-$KEYS/issuer.pem}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_OS_USER="${CRM_PG_OS_USER:-crmpg}"
 # The cluster's folder (data, log, socket). Run by root, PostgreSQL runs as $PG_OS_USER, which

@@ -8,6 +8,7 @@ public func buildApplication(_ configuration: ServiceConfiguration) throws -> so
     infrastructure,
     migrations: ContactsComponents.migrations,
     publishes: [ContactsComponents.eventTopic],
+    access: ContactsComponents.access,
     rpcServices: [
       ContactsComponents.rpcService(
         client: infrastructure.postgres, logger: infrastructure.logger, pageTokens: configuration.pageTokenKey)

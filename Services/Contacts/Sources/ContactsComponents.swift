@@ -1,4 +1,5 @@
 import CRMDatabase
+import CRMIdentity
 import CRMRuntime
 import GRPCCore
 import Logging
@@ -16,6 +17,9 @@ public enum ContactsComponents {
   public static var sessionSettings: [String: String] { ["plan_cache_mode": "force_generic_plan"] }
   /// The topic its events go to.
   public static var eventTopic: String { ContactsEvents.topic }
+
+  /// Who may call which of its methods.
+  public static var access: AccessPolicy { ContactsAccess.policy }
 
   /// The RPC service on the PostgreSQL repository.
   /// `pageTokens` seals its page tokens: the same key on every replica.

@@ -11,6 +11,7 @@ public func buildApplication(_ configuration: ServiceConfiguration) throws -> so
     infrastructure,
     migrations: DealsComponents.migrations,
     publishes: [DealsComponents.eventTopic],
+    access: DealsComponents.access,
     rpcServices: [DealsComponents.rpcService(client: postgres, logger: logger, pageTokens: configuration.pageTokenKey)],
     subscriptions: [DealsComponents.contactsSubscription(client: postgres, logger: logger)]
   )

@@ -1,5 +1,6 @@
 import CRMDatabase
 import CRMEvents
+import CRMIdentity
 import CRMRuntime
 import GRPCCore
 import Logging
@@ -12,6 +13,9 @@ public enum DealsComponents {
   public static var migrations: [Migration] { DealsSchema.migrations }
   /// The topic its events go to.
   public static var eventTopic: String { DealsEvents.topic }
+
+  /// Who may call which of its methods.
+  public static var access: AccessPolicy { DealsAccess.policy }
 
   /// The RPC service on the PostgreSQL repository.
   /// `pageTokens` seals its page tokens: the same key on every replica.

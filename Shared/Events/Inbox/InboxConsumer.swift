@@ -15,6 +15,9 @@ public struct ReceivedEvent: Sendable {
   public var topic: String { record.topic }
   public var partition: Int32 { record.partition }
   public var offset: Int64 { record.offset }
+  /// The principal that produced it: the service owning its topic (`service:<name>`), or nil
+  /// on a topic that is not one of the system's.
+  public var producer: String? { EventTopics.producer(of: record.topic).map { "service:\($0)" } }
 
   public init(envelope: Crm_Events_V1_EventEnvelope, record: KafkaConsumerMessage) {
     self.envelope = envelope
@@ -89,7 +92,15 @@ public final class InboxConsumer: Service, Sendable {
         )
         """
       ]
-    )
+    ),
+    Migration(
+      version: 10_004,
+      name: "inbox producer",
+      statements: [
+        // Who produced each applied event: the service owning its topic (issue 13).
+        "ALTER TABLE inbox ADD COLUMN producer text"
+      ]
+    ),
   ]
 
   private let name: String
@@ -326,6 +337,9 @@ public final class InboxConsumer: Service, Sendable {
       let envelope = try Crm_Events_V1_EventEnvelope(serializedBytes: record.value)
       guard !envelope.eventID.isEmpty else { return .failure(EventRejected("the envelope has no event_id")) }
       guard !envelope.type.isEmpty else { return .failure(EventRejected("the envelope has no type")) }
+      if let refusal = EventTopics.refusal(ofType: envelope.type, on: record.topic) {
+        return .failure(EventRejected(refusal))
+      }
       return .success(ReceivedEvent(envelope: envelope, record: record))
     } catch {
       return .failure(EventRejected("\(error)"))
@@ -337,9 +351,11 @@ public final class InboxConsumer: Service, Sendable {
   private func apply(_ events: [ReceivedEvent]) async throws -> (applied: [String], duplicates: [String]) {
     try await client.withTransaction(logger: logger) { connection in
       let ids = events.map(\.envelope.eventID)
+      let producers = events.map { $0.producer ?? "" }
       let inserted = try await connection.query(
         """
-        INSERT INTO inbox (consumer, event_id) SELECT \(name), unnest(\(ids))
+        INSERT INTO inbox (consumer, event_id, producer)
+        SELECT \(name), id, NULLIF(producer, '') FROM unnest(\(ids)::text[], \(producers)::text[]) AS e (id, producer)
         ON CONFLICT DO NOTHING RETURNING event_id
         """,
         logger: logger

@@ -25,7 +25,7 @@ enum InboxFailure: Sendable, Equatable {
       // A concurrent change, or a row another event brings (perhaps on another topic): may pass.
       case .aborted, .notFound, .resourceExhausted: self = .transient("\(domain.status): \(domain)")
       // Content the domain refuses whenever it comes.
-      case .invalidArgument, .failedPrecondition, .alreadyExists, .permissionDenied:
+      case .invalidArgument, .failedPrecondition, .alreadyExists, .permissionDenied, .unauthenticated:
         self = .permanent("\(domain.status): \(domain)")
       }
       return

@@ -1,4 +1,5 @@
 import CRMDatabase
+import CRMIdentity
 import CRMKafka
 import Foundation
 import Logging
@@ -19,6 +20,10 @@ public struct ServiceConfiguration: Sendable {
   /// Seals the service's page tokens (`CRM_PAGE_TOKEN_KEY`; by default derived from the database
   /// URL, a secret every replica of the service already shares).
   public var pageTokenKey: PageTokenKey
+  /// Verifies callers' tokens: the issuers' public keys from the PEM file
+  /// `CRM_TOKEN_VERIFY_KEYS_FILE`, the issuer `CRM_TOKEN_ISSUER` (default "crm"); the audience is
+  /// the service's name.
+  public var tokens: TokenVerifier
 
   /// Reads the configuration; the error names the first variable that is missing or malformed.
   public init(service: CRMService, environment: [String: String]) throws(ConfigurationError) {
@@ -54,6 +59,23 @@ public struct ServiceConfiguration: Sendable {
         variable: "CRM_PAGE_TOKEN_KEY", problem: "is shorter than 16 bytes", expected: "a secret of 16 bytes or more")
     }
     pageTokenKey = PageTokenKey(secret: Array(tokenSecret.utf8))
+
+    let keysExpected = "a file of PEM P-256 public keys (the token issuers'), e.g. .state/keys/issuer.pub.pem"
+    let keysFile = try env.required("CRM_TOKEN_VERIFY_KEYS_FILE", expected: keysExpected)
+    guard let keysPEM = FileManager.default.contents(atPath: keysFile).map({ String(decoding: $0, as: UTF8.self) })
+    else {
+      throw ConfigurationError(
+        variable: "CRM_TOKEN_VERIFY_KEYS_FILE", problem: "names \(keysFile), which cannot be read",
+        expected: keysExpected)
+    }
+    do {
+      tokens = try TokenVerifier(
+        publicKeysPEM: keysPEM, audience: service.rawValue,
+        issuer: env.optional("CRM_TOKEN_ISSUER") ?? TokenIssuer.defaultIssuer)
+    } catch {
+      throw ConfigurationError(
+        variable: "CRM_TOKEN_VERIFY_KEYS_FILE", problem: "\(keysFile): \(error.reason)", expected: keysExpected)
+    }
 
     let brokersExpected = "host:port[,host:port…], e.g. 127.0.0.1:19092"
     let brokers = try env.required("CRM_KAFKA_BROKERS", expected: brokersExpected)

@@ -1,4 +1,5 @@
 import CRMContracts
+import CRMIdentity
 import CRMRPC
 import GRPCCore
 
@@ -26,7 +27,7 @@ public struct DiagnosticsService: Crm_Common_V1_Diagnostics.SimpleServiceProtoco
     reply.text = request.text
     reply.payload = request.payload
     reply.servedBy = service.rawValue
-    reply.caller = CallerIdentity.current ?? ""
+    reply.caller = Principal.current?.description ?? ""
     return reply
   }
 }

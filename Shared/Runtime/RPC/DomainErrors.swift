@@ -56,6 +56,7 @@ extension FailureStatus {
     case .aborted: .aborted
     case .permissionDenied: .permissionDenied
     case .resourceExhausted: .resourceExhausted
+    case .unauthenticated: .unauthenticated
     }
   }
 }

@@ -1,3 +1,4 @@
+import CRMIdentity
 import CRMRPC
 import Foundation
 import GRPCCore
@@ -8,14 +9,19 @@ import ServiceLifecycle
 public struct RPCServerService: Service {
   public let server: GRPCServer<KafkaServerTransport>
 
-  /// What every server of a service runs before a handler: who calls and the request's
-  /// idempotency key (and, in crash tests only, the fault).
-  public static var interceptors: [any ServerInterceptor] {
-    [RequestContextInterceptor()] + CrashAfterHandler.fromEnvironment()
+  /// What every server of a service runs before a handler: who calls (verified by `verifier`),
+  /// whether `policy` lets him call the method, the request's idempotency key (and, in crash
+  /// tests only, the fault).
+  public static func interceptors(verifier: TokenVerifier, policy: AccessPolicy) -> [any ServerInterceptor] {
+    [RequestContextInterceptor(verifier: verifier, policy: policy)] + CrashAfterHandler.fromEnvironment()
   }
 
-  public init(transport: KafkaServerTransport, services: [any RegistrableRPCService]) {
-    server = GRPCServer(transport: transport, services: services, interceptors: Self.interceptors)
+  public init(
+    transport: KafkaServerTransport, services: [any RegistrableRPCService], verifier: TokenVerifier,
+    policy: AccessPolicy
+  ) {
+    server = GRPCServer(
+      transport: transport, services: services, interceptors: Self.interceptors(verifier: verifier, policy: policy))
   }
 
   public func run() async throws {

@@ -1,5 +1,6 @@
 import CRMDomain
 import CRMEvents
+import CRMIdentity
 import CRMRPC
 import Crypto
 import Foundation
@@ -14,30 +15,49 @@ public enum RequestIdentity {
   public static let correlationIDKey = KafkaServerTransport.correlationMetadataKey
 }
 
-/// Server side, before every handler: who calls (`CallerIdentity.current`) and the request's
-/// idempotency key (`RequestReplies.currentKey`, scoped by method and caller so that two
-/// callers' request ids never meet; a caller is only a name until tokens are verified). Both come from metadata, so both are checked: at most 128
-/// bytes (they are copied into every event and history row), no control or bidi characters.
+/// Server side, before every handler: who calls and whether he may. The call's token is
+/// verified (missing, expired, forged, for another service → UNAUTHENTICATED), the method's
+/// rule checked against the principal's roles (→ PERMISSION_DENIED naming the rule), and the
+/// handler runs with `Principal.current` set — never a header. Also the request's idempotency
+/// key (`RequestReplies.currentKey`), scoped by method and principal so that two callers'
+/// request ids never meet; a client's request id is checked (at most 128 bytes, they are
+/// copied into rows; no control or bidi characters).
 public struct RequestContextInterceptor: ServerInterceptor {
   static let byteLimit = 128
+  let verifier: TokenVerifier
+  let policy: AccessPolicy
 
-  public init() {}
+  public init(verifier: TokenVerifier, policy: AccessPolicy) {
+    self.verifier = verifier
+    self.policy = policy
+  }
 
   public func intercept<Input: Sendable, Output: Sendable>(
     request: StreamingServerRequest<Input>,
     context: ServerContext,
     next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
   ) async throws -> StreamingServerResponse<Output> {
-    let caller = try Self.entry(CallerIdentity.metadataKey, of: request.metadata)
+    let method = context.descriptor.fullyQualifiedMethod
+    let principal: Principal
+    do {
+      guard let token = TokenMetadata.token(in: request.metadata) else {
+        throw Unauthenticated("the call carries no token (metadata \(TokenMetadata.key): Bearer …)")
+      }
+      principal = try await verifier.principal(from: token)
+      try policy.check(principal, calling: method)
+    } catch let error as any DomainError {
+      throw RPCError(code: error.status.code, message: error.description)
+    }
+    let caller = principal.description
     let key: String? =
       if let id = try Self.entry(RequestIdentity.requestIDKey, of: request.metadata) {
-        Self.key("r", method: context.descriptor.fullyQualifiedMethod, caller: caller, id: id)
+        Self.key("r", method: method, caller: caller, id: id)
       } else if let id = request.metadata[stringValues: RequestIdentity.correlationIDKey].first(where: { _ in true }) {
-        Self.key("c", method: context.descriptor.fullyQualifiedMethod, caller: caller, id: id)
+        Self.key("c", method: method, caller: caller, id: id)
       } else {
         nil
       }
-    return try await CallerIdentity.$current.withValue(caller) {
+    return try await Principal.$current.withValue(principal) {
       try await RequestReplies.$currentKey.withValue(key) {
         try await next(request, context)
       }

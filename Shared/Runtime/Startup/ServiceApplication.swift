@@ -1,5 +1,6 @@
 import CRMDatabase
 import CRMEvents
+import CRMIdentity
 import CRMKafka
 import CRMRPC
 import GRPCCore
@@ -9,7 +10,8 @@ import ServiceLifecycle
 
 /// Composes a service's application: HTTP health and metrics, its database schema (its own
 /// migrations plus the outbox and inbox tables), its outbox relay, its inbox consumers, its RPC
-/// services on the Kafka transport (with Diagnostics), and background services. Everything that
+/// services on the Kafka transport (with Diagnostics) behind token verification and the
+/// service's `access` policy, and background services. Everything that
 /// needs the schema starts after the migrations; the database client starts first and stops last.
 public enum ServiceApplication {
   public typealias Context = BasicRequestContext
@@ -24,6 +26,7 @@ public enum ServiceApplication {
     registry: PrometheusCollectorRegistry = Observability.registry,
     migrations: [Migration] = [],
     publishes eventTopics: [String] = [],
+    access: AccessPolicy = AccessPolicy(),
     rpcServices: [any RegistrableRPCService] = [],
     subscriptions: [InboxSubscription] = [],
     routes: (Router<Context>) -> Void = { _ in },
@@ -74,13 +77,16 @@ public enum ServiceApplication {
         kafka: configuration.kafka,
         service: configuration.service.rawValue,
         requestPartitions: configuration.rpcPartitions,
-        fetchWait: configuration.rpcFetchWait
+        fetchWait: configuration.rpcFetchWait,
+        callers: configuration.tokens
       ),
       logger: infrastructure.logger
     )
     let rpcServer = RPCServerService(
       transport: transport,
-      services: [DiagnosticsService(service: configuration.service)] + rpcServices
+      services: [DiagnosticsService(service: configuration.service)] + rpcServices,
+      verifier: configuration.tokens,
+      policy: AccessPolicy.diagnostics.merging(access)
     )
 
     let router = Router(context: Context.self)

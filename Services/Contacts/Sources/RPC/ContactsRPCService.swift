@@ -1,6 +1,7 @@
 import CRMContracts
 import CRMDatabase
 import CRMDomain
+import CRMIdentity
 import CRMRPC
 import CRMRuntime
 import Foundation
@@ -15,7 +16,20 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   /// page costs its position plus its size; past this, narrow the query.
   static let searchDepth = 1_000
 
-  var actor: String { CallerIdentity.current ?? "anonymous" }
+  /// The verified caller (set by the runtime before any handler runs).
+  var caller: Principal {
+    get throws(Unauthenticated) {
+      guard let principal = Principal.current else { throw Unauthenticated("no verified caller") }
+      return principal
+    }
+  }
+
+  /// A new card's owner: a manager creates only cards he owns (no mass assignment to others).
+  func creator(owning owner: String) throws -> String {
+    let principal = try caller
+    try principal.checkMayChange("new card", ownedBy: owner)
+    return principal.description
+  }
 
   // MARK: Leads
 
@@ -43,7 +57,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       lead.source = try Text.field(request.source, "source", limit: CardLimits.nameLength)
       lead.ownerID = try Text.field(request.ownerID, "owner_id", limit: CardLimits.nameLength, required: true)
       lead.businessLine = try Text.field(request.businessLine, "business_line", limit: CardLimits.nameLength)
-      return try await repository.createLead(lead, actor: actor)
+      return try await repository.createLead(lead, actor: try creator(owning: lead.ownerID))
     }
   }
 
@@ -70,7 +84,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       let reason = try Text.field(
         request.reason, "reason", limit: CardLimits.textLength, required: true, multiline: true)
       return try await repository.rejectLead(
-        id: request.leadID, reason: reason, expectedVersion: request.expectedVersion, actor: actor)
+        id: request.leadID, reason: reason, expectedVersion: request.expectedVersion, actor: try caller)
     }
   }
 
@@ -83,7 +97,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       let pipeline = try Text.field(request.pipelineID, "pipeline_id", limit: CardLimits.nameLength, required: true)
       return try await repository.convertLead(
         id: request.leadID, companyName: company, pipelineID: pipeline, expectedVersion: request.expectedVersion,
-        actor: actor)
+        actor: try caller)
     }
   }
 
@@ -94,7 +108,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   {
     try await answering {
       let card = try ContactCardInput.validate(request)
-      return try await repository.createContact(card, force: request.force, actor: actor)
+      return try await repository.createContact(card, force: request.force, actor: try creator(owning: card.ownerID))
     }
   }
 
@@ -115,7 +129,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       guard request.hasCard else { throw InvalidField(field: "card", reason: "is missing") }
       let card = try ContactCardInput.validate(request.card, field: "card.")
       return try await repository.updateContact(
-        id: request.contactID, expectedVersion: request.expectedVersion, card: card, actor: actor)
+        id: request.contactID, expectedVersion: request.expectedVersion, card: card, actor: try caller)
     }
   }
 
@@ -125,7 +139,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
     try await answering {
       try request.requireKnownFields("request")
       return try await repository.archiveContact(
-        id: request.contactID, expectedVersion: request.expectedVersion, actor: actor)
+        id: request.contactID, expectedVersion: request.expectedVersion, actor: try caller)
     }
   }
 
@@ -135,7 +149,8 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
     -> Crm_Contacts_V1_Company
   {
     try await answering {
-      try await repository.createCompany(try CompanyCardInput.validate(request), actor: actor)
+      let card = try CompanyCardInput.validate(request)
+      return try await repository.createCompany(card, actor: try creator(owning: card.ownerID))
     }
   }
 
@@ -156,7 +171,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       guard request.hasCard else { throw InvalidField(field: "card", reason: "is missing") }
       let card = try CompanyCardInput.validate(request.card, field: "card.")
       return try await repository.updateCompany(
-        id: request.companyID, expectedVersion: request.expectedVersion, card: card, actor: actor)
+        id: request.companyID, expectedVersion: request.expectedVersion, card: card, actor: try caller)
     }
   }
 

@@ -1,5 +1,6 @@
 import CRMContracts
 import CRMDomain
+import CRMIdentity
 
 /// A contact whose phone or e-mail the new card repeats: ALREADY_EXISTS unless forced.
 struct DuplicateContact: DomainError {
@@ -43,21 +44,21 @@ protocol ContactsRepository: Sendable {
   func leads(_ filter: LeadFilter, after cursor: Int64?, limit: Int) async throws -> (
     [Crm_Contacts_V1_Lead], next: Int64?
   )
-  func rejectLead(id: String, reason: String, expectedVersion: Int64, actor: String) async throws
+  func rejectLead(id: String, reason: String, expectedVersion: Int64, actor: Principal) async throws
     -> Crm_Contacts_V1_Lead
-  func convertLead(id: String, companyName: String, pipelineID: String, expectedVersion: Int64, actor: String)
+  func convertLead(id: String, companyName: String, pipelineID: String, expectedVersion: Int64, actor: Principal)
     async throws -> Crm_Contacts_V1_ConvertLeadReply
 
   func createContact(_ card: Crm_Contacts_V1_Contact, force: Bool, actor: String) async throws
     -> Crm_Contacts_V1_Contact
   func contact(id: String) async throws -> Crm_Contacts_V1_Contact
-  func updateContact(id: String, expectedVersion: Int64, card: Crm_Contacts_V1_Contact, actor: String) async throws
+  func updateContact(id: String, expectedVersion: Int64, card: Crm_Contacts_V1_Contact, actor: Principal) async throws
     -> Crm_Contacts_V1_Contact
-  func archiveContact(id: String, expectedVersion: Int64, actor: String) async throws -> Crm_Contacts_V1_Contact
+  func archiveContact(id: String, expectedVersion: Int64, actor: Principal) async throws -> Crm_Contacts_V1_Contact
 
   func createCompany(_ card: Crm_Contacts_V1_Company, actor: String) async throws -> Crm_Contacts_V1_Company
   func company(id: String) async throws -> Crm_Contacts_V1_Company
-  func updateCompany(id: String, expectedVersion: Int64, card: Crm_Contacts_V1_Company, actor: String) async throws
+  func updateCompany(id: String, expectedVersion: Int64, card: Crm_Contacts_V1_Company, actor: Principal) async throws
     -> Crm_Contacts_V1_Company
 
   func history(cardID: String, after cursor: Int64?, limit: Int) async throws -> (

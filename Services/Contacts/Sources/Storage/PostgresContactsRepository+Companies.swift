@@ -2,6 +2,7 @@ import CRMContracts
 import CRMDatabase
 import CRMDomain
 import CRMEvents
+import CRMIdentity
 import Foundation
 import PostgresNIO
 
@@ -66,14 +67,17 @@ extension PostgresContactsRepository {
     return nil
   }
 
-  func updateCompany(id: String, expectedVersion: Int64, card: Crm_Contacts_V1_Company, actor: String) async throws
-    -> Crm_Contacts_V1_Company
+  func updateCompany(id: String, expectedVersion: Int64, card: Crm_Contacts_V1_Company, actor principal: Principal)
+    async throws -> Crm_Contacts_V1_Company
   {
+    let actor = principal.description
     let uuid = try UUID(id, of: "company")
     return try await client.withTransaction(logger: logger) { connection in
       guard let current = try await loadCompany(uuid, forUpdate: true, on: connection) else {
         throw NotFound(entity: "company", id: id)
       }
+      try principal.checkMayChange("company \(id)", ownedBy: current.ownerID)
+      try principal.checkMayChange("company \(id) (as its new owner)", ownedBy: card.ownerID)
       guard current.version == expectedVersion else {
         throw VersionConflict(entity: "company", id: id, expected: expectedVersion, current: current.version)
       }

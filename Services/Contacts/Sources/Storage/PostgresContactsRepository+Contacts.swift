@@ -2,6 +2,7 @@ import CRMContracts
 import CRMDatabase
 import CRMDomain
 import CRMEvents
+import CRMIdentity
 import Foundation
 import PostgresNIO
 
@@ -213,14 +214,18 @@ extension PostgresContactsRepository {
     return contact
   }
 
-  func updateContact(id: String, expectedVersion: Int64, card: Crm_Contacts_V1_Contact, actor: String) async throws
-    -> Crm_Contacts_V1_Contact
+  func updateContact(id: String, expectedVersion: Int64, card: Crm_Contacts_V1_Contact, actor principal: Principal)
+    async throws -> Crm_Contacts_V1_Contact
   {
+    let actor = principal.description
     let uuid = try UUID(id, of: "contact")
     return try await client.withTransaction(logger: logger) { connection in
       guard let current = try await loadContact(uuid, forUpdate: true, on: connection) else {
         throw NotFound(entity: "contact", id: id)
       }
+      try principal.checkMayChange("contact \(id)", ownedBy: current.ownerID)
+      // Handing a card over is a change of someone else's card too.
+      try principal.checkMayChange("contact \(id) (as its new owner)", ownedBy: card.ownerID)
       guard current.version == expectedVersion else {
         throw VersionConflict(entity: "contact", id: id, expected: expectedVersion, current: current.version)
       }
@@ -272,12 +277,16 @@ extension PostgresContactsRepository {
     return entry
   }
 
-  func archiveContact(id: String, expectedVersion: Int64, actor: String) async throws -> Crm_Contacts_V1_Contact {
+  func archiveContact(id: String, expectedVersion: Int64, actor principal: Principal) async throws
+    -> Crm_Contacts_V1_Contact
+  {
+    let actor = principal.description
     let uuid = try UUID(id, of: "contact")
     return try await client.withTransaction(logger: logger) { connection in
       guard var current = try await loadContact(uuid, forUpdate: true, on: connection) else {
         throw NotFound(entity: "contact", id: id)
       }
+      try principal.checkMayChange("contact \(id)", ownedBy: current.ownerID)
       guard current.version == expectedVersion else {
         throw VersionConflict(entity: "contact", id: id, expected: expectedVersion, current: current.version)
       }

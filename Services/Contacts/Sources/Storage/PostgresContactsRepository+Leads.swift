@@ -2,6 +2,7 @@ import CRMContracts
 import CRMDatabase
 import CRMDomain
 import CRMEvents
+import CRMIdentity
 import Foundation
 import PostgresNIO
 
@@ -79,7 +80,9 @@ extension PostgresContactsRepository {
   }
 
   /// The lead locked for a change at `expectedVersion`, still open.
-  func openLeadForChange(_ id: String, expectedVersion: Int64, on connection: PostgresConnection) async throws
+  func openLeadForChange(
+    _ id: String, expectedVersion: Int64, by principal: Principal, on connection: PostgresConnection
+  ) async throws
     -> Crm_Contacts_V1_Lead
   {
     let uuid = try UUID(id, of: "lead")
@@ -91,6 +94,7 @@ extension PostgresContactsRepository {
       logger: logger
     )
     guard let lead = try await decodeLeads(rows).first?.lead else { throw NotFound(entity: "lead", id: id) }
+    try principal.checkMayChange("lead \(id)", ownedBy: lead.ownerID)
     guard lead.version == expectedVersion else {
       throw VersionConflict(entity: "lead", id: id, expected: expectedVersion, current: lead.version)
     }
@@ -101,11 +105,12 @@ extension PostgresContactsRepository {
     }
   }
 
-  func rejectLead(id: String, reason: String, expectedVersion: Int64, actor: String) async throws
+  func rejectLead(id: String, reason: String, expectedVersion: Int64, actor principal: Principal) async throws
     -> Crm_Contacts_V1_Lead
   {
-    try await client.withTransaction(logger: logger) { connection in
-      var lead = try await openLeadForChange(id, expectedVersion: expectedVersion, on: connection)
+    let actor = principal.description
+    return try await client.withTransaction(logger: logger) { connection in
+      var lead = try await openLeadForChange(id, expectedVersion: expectedVersion, by: principal, on: connection)
       _ = try await connection.query(
         "UPDATE leads SET status = 'rejected', rejection_reason = \(reason), version = version + 1 WHERE id = \(try UUID(id, of: "lead"))",
         logger: logger
@@ -125,12 +130,13 @@ extension PostgresContactsRepository {
 
   /// The contact of a converted lead: an existing card with the lead's phone or e-mail, else a
   /// new one; the company (when named) is created and linked.
-  func convertLead(id: String, companyName: String, pipelineID: String, expectedVersion: Int64, actor: String)
-    async throws -> Crm_Contacts_V1_ConvertLeadReply
-  {
-    try await idempotent(client: client, logger: logger) { key in
+  func convertLead(
+    id: String, companyName: String, pipelineID: String, expectedVersion: Int64, actor principal: Principal
+  ) async throws -> Crm_Contacts_V1_ConvertLeadReply {
+    let actor = principal.description
+    return try await idempotent(client: client, logger: logger) { key in
       try await client.withTransaction(logger: logger) { connection in
-        var lead = try await openLeadForChange(id, expectedVersion: expectedVersion, on: connection)
+        var lead = try await openLeadForChange(id, expectedVersion: expectedVersion, by: principal, on: connection)
         var reply = Crm_Contacts_V1_ConvertLeadReply()
         var membership: [Crm_Contacts_V1_CompanyMembership] = []
         if !companyName.isEmpty {

@@ -1,5 +1,6 @@
 import CRMContracts
 import CRMDomain
+import CRMIdentity
 import CRMRPC
 import CRMRuntime
 import Foundation
@@ -11,7 +12,13 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
   let repository: any DealsRepository
   let pageTokens: PageTokenKey
 
-  var actor: String { CallerIdentity.current ?? "anonymous" }
+  /// The verified caller (set by the runtime before any handler runs).
+  var caller: Principal {
+    get throws(Unauthenticated) {
+      guard let principal = Principal.current else { throw Unauthenticated("no verified caller") }
+      return principal
+    }
+  }
 
   // MARK: Pipelines
 
@@ -21,7 +28,7 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
     try await answering {
       let definition = try PipelineDefinition.validate(request)
       return try await repository.definePipeline(
-        definition, id: request.pipelineID, expectedVersion: request.expectedVersion, actor: actor)
+        definition, id: request.pipelineID, expectedVersion: request.expectedVersion, actor: try caller.description)
     }
   }
 
@@ -47,7 +54,13 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
   // MARK: Deals
 
   func openDeal(request: Crm_Deals_V1_OpenDealRequest, context: ServerContext) async throws -> Crm_Deals_V1_Deal {
-    try await answering { try await repository.openDeal(try DealInput.newDeal(request), actor: actor) }
+    try await answering {
+      let deal = try DealInput.newDeal(request)
+      // A manager opens deals only as their owner (no mass assignment to a colleague).
+      let principal = try caller
+      try principal.checkMayChange("new deal", ownedBy: deal.ownerID)
+      return try await repository.openDeal(deal, actor: principal.description)
+    }
   }
 
   func moveDeal(request: Crm_Deals_V1_MoveDealRequest, context: ServerContext) async throws -> Crm_Deals_V1_Deal {
@@ -55,7 +68,7 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
       try request.requireKnownFields("request")
       let target = try DealInput.id(request.toStageID, "to_stage_id")
       return try await repository.moveDeal(
-        id: request.dealID, to: target, expectedVersion: request.expectedVersion, actor: actor)
+        id: request.dealID, to: target, expectedVersion: request.expectedVersion, actor: try caller)
     }
   }
 
@@ -66,7 +79,7 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
       let objection = try DealInput.objection(request)
       return try await repository.raiseObjection(
         id: request.dealID, reason: objection.reason, kind: objection.kind, conditions: objection.conditions,
-        expectedVersion: request.expectedVersion, actor: actor)
+        expectedVersion: request.expectedVersion, actor: try caller)
     }
   }
 
@@ -77,7 +90,7 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
       try request.requireKnownFields("request")
       return try await repository.estimateProbability(
         id: request.dealID, probability: try DealInput.probability(request.probability),
-        expectedVersion: request.expectedVersion, actor: actor)
+        expectedVersion: request.expectedVersion, actor: try caller)
     }
   }
 
@@ -89,14 +102,15 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
       guard request.hasAmount else { throw InvalidField(field: "amount", reason: "is missing") }
       return try await repository.changeAmount(
         id: request.dealID, amount: try DealInput.money(request.amount, "amount"),
-        expectedVersion: request.expectedVersion, actor: actor)
+        expectedVersion: request.expectedVersion, actor: try caller)
     }
   }
 
   func winDeal(request: Crm_Deals_V1_WinDealRequest, context: ServerContext) async throws -> Crm_Deals_V1_Deal {
     try await answering {
       try request.requireKnownFields("request")
-      return try await repository.winDeal(id: request.dealID, expectedVersion: request.expectedVersion, actor: actor)
+      return try await repository.winDeal(
+        id: request.dealID, expectedVersion: request.expectedVersion, actor: try caller)
     }
   }
 
@@ -106,7 +120,7 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
       // Checked here for the field's name; matched against the pipeline's list by the repository.
       _ = try DealInput.lossReason(request.reason, listed: [])
       return try await repository.loseDeal(
-        id: request.dealID, reason: request.reason, expectedVersion: request.expectedVersion, actor: actor)
+        id: request.dealID, reason: request.reason, expectedVersion: request.expectedVersion, actor: try caller)
     }
   }
 

@@ -2,6 +2,7 @@ import CRMContracts
 import CRMDatabase
 import CRMDomain
 import CRMEvents
+import CRMIdentity
 import Foundation
 import PostgresNIO
 
@@ -71,7 +72,9 @@ extension PostgresDealsRepository {
   /// The open deal at `expectedVersion` and its pipeline's stages, read without a lock: the
   /// change is then written by one statement that holds only while the version is still the
   /// same (`commitChange`), so a concurrent change makes it ABORTED, never lost.
-  func openDealForChange(_ id: String, expectedVersion: Int64) async throws -> (
+  /// The open deal to change, if `principal` may change it (a deal's owner never changes, and
+  /// the change is conditional on the version read here: the check cannot go stale).
+  func openDealForChange(_ id: String, expectedVersion: Int64, by principal: Principal) async throws -> (
     deal: Crm_Deals_V1_Deal, stages: [PipelineStage]
   ) {
     let dealID = try UUID(id, of: "deal")
@@ -79,6 +82,7 @@ extension PostgresDealsRepository {
       let (deal, pipelineVersion) = try await client.execute(DealForChange(dealID: dealID), logger: logger)
         .first(where: { _ in true })
     else { throw NotFound(entity: "deal", id: id) }
+    try principal.checkMayChange("deal \(id)", ownedBy: deal.ownerID)
     try Self.requireOpen(deal, expectedVersion: expectedVersion)
     let pipelineID = try UUID(deal.pipelineID, of: "pipeline")
     if let stages = stageCache.stages(of: pipelineID, atVersion: pipelineVersion) { return (deal, stages) }

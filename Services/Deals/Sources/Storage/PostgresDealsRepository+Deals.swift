@@ -2,6 +2,7 @@ import CRMContracts
 import CRMDatabase
 import CRMDomain
 import CRMEvents
+import CRMIdentity
 import Foundation
 import PostgresNIO
 import SwiftProtobuf
@@ -58,8 +59,11 @@ extension PostgresDealsRepository {
     return opened
   }
 
-  func moveDeal(id: String, to target: UUID, expectedVersion: Int64, actor: String) async throws -> Crm_Deals_V1_Deal {
-    var (deal, stages) = try await openDealForChange(id, expectedVersion: expectedVersion)
+  func moveDeal(id: String, to target: UUID, expectedVersion: Int64, actor principal: Principal) async throws
+    -> Crm_Deals_V1_Deal
+  {
+    let actor = principal.description
+    var (deal, stages) = try await openDealForChange(id, expectedVersion: expectedVersion, by: principal)
     let current = try UUID(deal.stageID, of: "stage")
     let skipped = try StageRules.skippedStages(from: current, to: target, in: stages)
     let movedAt = Date()
@@ -94,9 +98,10 @@ extension PostgresDealsRepository {
 
   func raiseObjection(
     id: String, reason: String, kind: Crm_Deals_V1_ObjectionKind, conditions: String, expectedVersion: Int64,
-    actor: String
+    actor principal: Principal
   ) async throws -> Crm_Deals_V1_Deal {
-    var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion)
+    let actor = principal.description
+    var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion, by: principal)
     let objection = Crm_Deals_V1_Objection.with {
       $0.id = UUID().uuidString.lowercased()
       $0.stageID = deal.stageID
@@ -127,10 +132,12 @@ extension PostgresDealsRepository {
     return deal
   }
 
-  func estimateProbability(id: String, probability: Int32, expectedVersion: Int64, actor: String) async throws
+  func estimateProbability(id: String, probability: Int32, expectedVersion: Int64, actor principal: Principal)
+    async throws
     -> Crm_Deals_V1_Deal
   {
-    var (deal, stages) = try await openDealForChange(id, expectedVersion: expectedVersion)
+    let actor = principal.description
+    var (deal, stages) = try await openDealForChange(id, expectedVersion: expectedVersion, by: principal)
     // The stage default stays beside the estimate: reporting compares them per manager.
     let stageDefault = stages.first { $0.id.text == deal.stageID }?.defaultProbability ?? 0
     deal.probability = probability
@@ -154,10 +161,12 @@ extension PostgresDealsRepository {
     return deal
   }
 
-  func changeAmount(id: String, amount: Crm_Common_V1_Money, expectedVersion: Int64, actor: String) async throws
+  func changeAmount(id: String, amount: Crm_Common_V1_Money, expectedVersion: Int64, actor principal: Principal)
+    async throws
     -> Crm_Deals_V1_Deal
   {
-    var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion)
+    let actor = principal.description
+    var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion, by: principal)
     let previous = deal.amount
     deal.amount = amount
     deal.version += 1
@@ -177,8 +186,9 @@ extension PostgresDealsRepository {
     return deal
   }
 
-  func winDeal(id: String, expectedVersion: Int64, actor: String) async throws -> Crm_Deals_V1_Deal {
-    var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion)
+  func winDeal(id: String, expectedVersion: Int64, actor principal: Principal) async throws -> Crm_Deals_V1_Deal {
+    let actor = principal.description
+    var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion, by: principal)
     let closedAt = Date()
     deal.status = .won
     deal.closedAt = closedAt.timestamp
@@ -195,8 +205,11 @@ extension PostgresDealsRepository {
     return deal
   }
 
-  func loseDeal(id: String, reason: String, expectedVersion: Int64, actor: String) async throws -> Crm_Deals_V1_Deal {
-    var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion)
+  func loseDeal(id: String, reason: String, expectedVersion: Int64, actor principal: Principal) async throws
+    -> Crm_Deals_V1_Deal
+  {
+    let actor = principal.description
+    var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion, by: principal)
     let listed =
       try await client.query(
         "SELECT loss_reasons FROM pipelines WHERE id = \(try UUID(deal.pipelineID, of: "pipeline"))", logger: logger

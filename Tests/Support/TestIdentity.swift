@@ -1,0 +1,54 @@
+import CRMIdentity
+import CRMRuntime
+import Foundation
+import GRPCCore
+
+/// Tokens for tests: one issuer key per test process (its public half in a file services are
+/// started with, `CRM_TOKEN_VERIFY_KEYS_FILE`), and clients that call as a given principal.
+public enum TestIdentity {
+  /// Every service's name: test tokens are good for all of them.
+  public static let audience = CRMService.allCases.map(\.rawValue)
+
+  static let privateKeyPEM = TokenIssuer.generatedKey()
+  public static let issuer: TokenIssuer = try! TokenIssuer(privateKeyPEM: privateKeyPEM)
+
+  /// The issuer's private key as a file, for crmctl (`CRM_TOKEN_SIGNING_KEY_FILE`).
+  public static let privateKeyFile: String = {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-test-issuer-\(getpid()).pem").path
+    FileManager.default.createFile(
+      atPath: path, contents: Data(privateKeyPEM.utf8), attributes: [.posixPermissions: 0o600])
+    return path
+  }()
+
+  /// What crmctl needs to sign tokens the test's services accept.
+  public static var crmctlEnvironment: [String: String] { ["CRM_TOKEN_SIGNING_KEY_FILE": privateKeyFile] }
+
+  /// The issuer's public key as a file (written once per process).
+  public static let publicKeyFile: String = {
+    let path = FileManager.default.temporaryDirectory
+      .appendingPathComponent("crm-test-issuer-\(getpid()).pub.pem").path
+    FileManager.default.createFile(atPath: path, contents: Data(issuer.publicKeyPEM.utf8))
+    return path
+  }()
+
+  /// What a service process needs to verify test tokens.
+  public static var environment: [String: String] { ["CRM_TOKEN_VERIFY_KEYS_FILE": publicKeyFile] }
+
+  /// The verifier a service named `service` uses in process.
+  public static func verifier(for service: CRMService) -> TokenVerifier { verifier(audience: service.rawValue) }
+
+  /// The verifier of a test's own service name.
+  public static func verifier(audience: String) -> TokenVerifier {
+    try! TokenVerifier(publicKeysPEM: issuer.publicKeyPEM, audience: audience)
+  }
+
+  /// `role:subject`, e.g. "manager:m-9".
+  public static func principal(_ text: String) -> Principal {
+    do { return try Principal(parsing: text) } catch { fatalError("test principal \(text): \(error)") }
+  }
+
+  /// A client interceptor calling as `principal` ("role:subject").
+  public static func caller(_ principal: String, audience: [String] = Self.audience) -> TokenClientInterceptor {
+    TokenClientInterceptor(issuer: issuer, principal: Self.principal(principal), audience: audience)
+  }
+}
