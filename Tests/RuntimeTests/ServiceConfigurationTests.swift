@@ -81,4 +81,32 @@ struct ServiceConfigurationTests {
     environment["CRM_PAGE_TOKEN_KEY"] = "a secret of more than sixteen bytes"
     _ = try ServiceConfiguration(service: .deals, environment: environment)
   }
+
+  /// SASL for the production broker: all four settings or none; a partial set refuses to start
+  /// naming what is missing; the set becomes librdkafka's properties.
+  @Test func brokerAuthenticationIsAllOrNothing() throws {
+    var environment = valid
+    environment["CRM_KAFKA_SASL_USERNAME"] = "deals"
+    #expect {
+      _ = try ServiceConfiguration(service: .deals, environment: environment)
+    } throws: { error in
+      (error as? ConfigurationError)?.variable == "CRM_KAFKA_SECURITY_PROTOCOL"
+        && "\(error)".contains("while CRM_KAFKA_SASL_USERNAME is set")
+    }
+    environment["CRM_KAFKA_SECURITY_PROTOCOL"] = "SASL_SSL"
+    environment["CRM_KAFKA_SASL_MECHANISMS"] = "scram-sha-512"
+    environment["CRM_KAFKA_SASL_PASSWORD"] = "secret"
+    environment["CRM_KAFKA_SECURITY_PROTOCOL"] = "plaintext"
+    #expect {
+      _ = try ServiceConfiguration(service: .deals, environment: environment)
+    } throws: { error in
+      (error as? ConfigurationError)?.variable == "CRM_KAFKA_SECURITY_PROTOCOL" && "\(error)".contains("sasl_ssl")
+    }
+    environment["CRM_KAFKA_SECURITY_PROTOCOL"] = "SASL_SSL"
+    let properties = try ServiceConfiguration(service: .deals, environment: environment).kafka.properties
+    #expect(properties["security.protocol"] == "sasl_ssl")
+    #expect(properties["sasl.mechanisms"] == "SCRAM-SHA-512")
+    #expect(properties["sasl.username"] == "deals" && properties["sasl.password"] == "secret")
+    #expect(try ServiceConfiguration(service: .deals, environment: valid).kafka.properties["security.protocol"] == nil)
+  }
 }

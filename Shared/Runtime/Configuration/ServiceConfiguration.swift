@@ -92,7 +92,42 @@ public struct ServiceConfiguration: Sendable {
       bootstrapServers: brokers,
       clientID: env.optional("CRM_INSTANCE_ID") ?? "crm-\(service.rawValue)"
     )
+    kafka.properties.merge(try Self.kafkaSecurity(env)) { $1 }
     // librdkafka's own debug contexts (e.g. "cgrp,fetch"), logged at debug level.
     if let contexts = env.optional("CRM_KAFKA_DEBUG") { kafka.properties["debug"] = contexts }
+  }
+
+  /// The broker's authentication (production: SASL, each service its own principal whose ACLs
+  /// allow only its topics): all four `CRM_KAFKA_…` variables or none (the local broker).
+  static func kafkaSecurity(_ env: EnvironmentReader) throws(ConfigurationError) -> [String: String] {
+    let settings: [(variable: String, property: String)] = [
+      ("CRM_KAFKA_SECURITY_PROTOCOL", "security.protocol"), ("CRM_KAFKA_SASL_MECHANISMS", "sasl.mechanisms"),
+      ("CRM_KAFKA_SASL_USERNAME", "sasl.username"), ("CRM_KAFKA_SASL_PASSWORD", "sasl.password"),
+    ]
+    let given = settings.compactMap { setting in env.optional(setting.variable).map { (setting, $0) } }
+    guard !given.isEmpty else { return [:] }
+    guard given.count == settings.count else {
+      let missing = settings.map(\.variable).filter { name in !given.contains { $0.0.variable == name } }
+      throw ConfigurationError(
+        variable: missing[0], problem: "is missing while \(given.map(\.0.variable).joined(separator: ", ")) is set",
+        expected: "all of \(settings.map(\.variable).joined(separator: ", ")) or none")
+    }
+    let protocols = ["sasl_plaintext", "sasl_ssl"]
+    let chosen = given.first { $0.0.variable == "CRM_KAFKA_SECURITY_PROTOCOL" }!.1.lowercased()
+    guard protocols.contains(chosen) else {
+      throw ConfigurationError(
+        variable: "CRM_KAFKA_SECURITY_PROTOCOL", problem: "is \"\(chosen)\"", expected: "one of \(protocols.joined(separator: ", "))")
+    }
+    let mechanisms = ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"]
+    let mechanism = given.first { $0.0.variable == "CRM_KAFKA_SASL_MECHANISMS" }!.1.uppercased()
+    guard mechanisms.contains(mechanism) else {
+      throw ConfigurationError(
+        variable: "CRM_KAFKA_SASL_MECHANISMS", problem: "is \"\(mechanism)\"",
+        expected: "one of \(mechanisms.joined(separator: ", "))")
+    }
+    var properties = Dictionary(uniqueKeysWithValues: given.map { ($0.0.property, $0.1) })
+    properties["security.protocol"] = chosen
+    properties["sasl.mechanisms"] = mechanism
+    return properties
   }
 }
