@@ -32,7 +32,32 @@ struct ContainerDefinitionTests {
     #expect(environment["KAFKA_PROCESS_ROLES"] as? String == "broker,controller")
     #expect(environment["KAFKA_CONTROLLER_QUORUM_VOTERS"] != nil)
     #expect((environment["KAFKA_ADVERTISED_LISTENERS"] as? String)?.contains("kafka:9092") == true)
-    #expect(try healthcheckCommand(kafka).contains("9092"))
+    #expect(try healthcheckCommand(kafka).contains("9094"))
+  }
+
+  /// Issue 13: clients authenticate (SASL/SCRAM), the authorizer denies what no ACL allows,
+  /// topics are never created by a stray write, and the ACLs are applied beside the broker.
+  @Test func kafkaAuthenticatesAndAuthorizesEveryClient() throws {
+    let kafka = try service("kafka")
+    let environment = try #require(kafka["environment"] as? [String: Any])
+    #expect((environment["KAFKA_LISTENERS"] as? String)?.contains("SASL_PLAINTEXT://:9092") == true)
+    #expect((environment["KAFKA_LISTENERS"] as? String)?.contains("SETUP://127.0.0.1:9094") == true)
+    #expect(environment["KAFKA_SASL_ENABLED_MECHANISMS"] as? String == "SCRAM-SHA-512")
+    #expect((environment["KAFKA_AUTHORIZER_CLASS_NAME"] as? String)?.hasSuffix("StandardAuthorizer") == true)
+    #expect(environment["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] as? String == "false")
+    #expect(environment["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] as? String == "false")
+    let volumes = try #require(kafka["volumes"] as? [String])
+    #expect(volumes.contains("./deploy/kafka/acls.yaml:/etc/crm/acls.yaml:ro"))
+    #expect(volumes.contains("./deploy/kafka/apply-acls:/etc/crm/apply-acls:ro"))
+    #expect((kafka["command"] as? [String])?.last?.contains("/etc/crm/apply-acls") == true)
+  }
+
+  /// No password in the production file works without a .env: every one is `${VAR:?…}`.
+  @Test func productionPasswordsHaveNoDefaults() throws {
+    let text = try String(
+      contentsOf: LocalStack.repositoryRoot.appendingPathComponent("docker-compose.yml"), encoding: .utf8)
+    let defaults = text.split(separator: "\n").filter { $0.contains("PASSWORD") && $0.contains(":-") }
+    #expect(defaults.isEmpty, "\(defaults)")
   }
 
   @Test func postgresProvisionsPerServiceDatabasesFromDeployPostgres() throws {
@@ -62,6 +87,14 @@ struct ContainerDefinitionTests {
     #expect(environment["CRM_KAFKA_BROKERS"] as? String == "kafka:9092")
     let port = try #require(environment["CRM_HTTP_PORT"] as? String)
     #expect(try healthcheckCommand(service).contains(":\(port)/health/ready"))
+
+    // Its own broker principal (SASL/SCRAM), its password and the token keys from .env only.
+    #expect(environment["CRM_KAFKA_SECURITY_PROTOCOL"] as? String == "sasl_plaintext")
+    #expect(environment["CRM_KAFKA_SASL_USERNAME"] as? String == name)
+    #expect((environment["CRM_KAFKA_SASL_PASSWORD"] as? String)?.contains(":?") == true, "no default password")
+    #expect(url.contains(":?"), "no default database password")
+    #expect(environment["CRM_TOKEN_VERIFY_KEYS_FILE"] as? String == "/run/secrets/token-verify-keys")
+    #expect(service["secrets"] as? [String] == ["token-verify-keys"])
 
     let dependsOn = try #require(service["depends_on"] as? [String: Any])
     for dependency in ["postgres", "kafka"] {

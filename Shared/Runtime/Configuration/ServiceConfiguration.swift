@@ -116,7 +116,8 @@ public struct ServiceConfiguration: Sendable {
     let chosen = given.first { $0.0.variable == "CRM_KAFKA_SECURITY_PROTOCOL" }!.1.lowercased()
     guard protocols.contains(chosen) else {
       throw ConfigurationError(
-        variable: "CRM_KAFKA_SECURITY_PROTOCOL", problem: "is \"\(chosen)\"", expected: "one of \(protocols.joined(separator: ", "))")
+        variable: "CRM_KAFKA_SECURITY_PROTOCOL", problem: "is \"\(chosen)\"",
+        expected: "one of \(protocols.joined(separator: ", "))")
     }
     let mechanisms = ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"]
     let mechanism = given.first { $0.0.variable == "CRM_KAFKA_SASL_MECHANISMS" }!.1.uppercased()
