@@ -32,6 +32,29 @@ public enum MigrationRunner {
     }
   }
 
+  /// Lets `role` (the service's runtime role) read and write the tables and sequences of the
+  /// current schema, and nothing more: it owns nothing, so it can run no DDL. Run by the
+  /// migration role after migrating, at every start (grants are idempotent). The statements are
+  /// built by PostgreSQL's `format` (`%I` quotes identifiers), never by concatenation.
+  public static func grantRuntimeAccess(to role: String, on client: PostgresClient, logger: Logger) async throws {
+    try await client.withConnection { connection in
+      let statements = try await connection.query(
+        """
+        SELECT unnest(ARRAY[
+          format('GRANT USAGE ON SCHEMA %I TO %I', current_schema(), \(role)::text),
+          format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO %I', current_schema(), \(role)::text),
+          format('GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO %I', current_schema(), \(role)::text)
+        ])
+        """,
+        logger: logger
+      ).collect()
+      for row in statements {
+        let statement = try row.decode(String.self)
+        _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
+      }
+    }
+  }
+
   private static func apply(_ migrations: [Migration], on connection: PostgresConnection, logger: Logger) async throws
     -> [Int]
   {

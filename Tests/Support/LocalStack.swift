@@ -17,6 +17,13 @@ public enum LocalStack {
     return "postgres://\(name):\(name)_local@127.0.0.1:\(postgresPort)/\(name)?sslmode=disable"
   }
 
+  /// The service's runtime role (`crm_<service>_app`, deploy/postgres/provision.sh): owns
+  /// nothing, runs no DDL.
+  public static func runtimeDatabaseURL(_ service: String) -> String {
+    let name = databaseName(service)
+    return "postgres://\(name)_app:\(name)_app_local@127.0.0.1:\(postgresPort)/\(name)?sslmode=disable"
+  }
+
   /// The checkout's root, found from this file's place in it.
   public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -48,8 +48,13 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 service_db() { echo "crm_${1//-/_}"; }
 service_role() { echo "crm_${1//-/_}"; }
 service_password() { echo "crm_${1//-/_}_local"; }
+# The owner role's URL: migrations, and tools (bench, tests) that make schemas of their own.
 service_database_url() {
   echo "postgres://$(service_role "$1"):$(service_password "$1")@$CRM_PG_HOST:$CRM_PG_PORT/$(service_db "$1")?sslmode=disable"
+}
+# The runtime role's URL (crm_<service>_app: owns nothing, runs no DDL; provision.sh).
+service_runtime_database_url() {
+  echo "postgres://$(service_role "$1")_app:$(service_role "$1")_app_local@$CRM_PG_HOST:$CRM_PG_PORT/$(service_db "$1")?sslmode=disable"
 }
 
 # Port of each service's HTTP endpoint (health, metrics): CRM_HTTP_BASE_PORT (18081) for

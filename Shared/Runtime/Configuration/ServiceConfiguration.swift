@@ -12,6 +12,10 @@ public struct ServiceConfiguration: Sendable {
   public var httpPort: Int
   public var logLevel: Logger.Level
   public var database: PostgresClient.Configuration
+  /// The role that applies migrations (`CRM_MIGRATION_DATABASE_URL`), when the runtime role of
+  /// `CRM_DATABASE_URL` may not run DDL (production: it owns nothing and is granted table
+  /// access after each migration). Nil: the runtime role migrates (local development, tests).
+  public var migrationDatabase: PostgresClient.Configuration?
   public var kafka: KafkaConfiguration
   /// How long the broker may hold an RPC fetch: the local broker's latency floor per hop.
   public var rpcFetchWait: Duration
@@ -45,6 +49,22 @@ public struct ServiceConfiguration: Sendable {
       database = try DatabaseURL.parse(databaseURL)
     } catch {
       throw ConfigurationError(variable: "CRM_DATABASE_URL", problem: error.reason, expected: DatabaseURL.expectedForm)
+    }
+
+    if let migrationURL = env.optional("CRM_MIGRATION_DATABASE_URL") {
+      do {
+        migrationDatabase = try DatabaseURL.parse(migrationURL)
+      } catch {
+        throw ConfigurationError(
+          variable: "CRM_MIGRATION_DATABASE_URL", problem: error.reason, expected: DatabaseURL.expectedForm)
+      }
+      guard migrationDatabase?.database == database.database else {
+        throw ConfigurationError(
+          variable: "CRM_MIGRATION_DATABASE_URL", problem: "names another database than CRM_DATABASE_URL",
+          expected: "the service's own database, as the migration role")
+      }
+    } else {
+      migrationDatabase = nil
     }
 
     // The database URL is a secret only when it holds a password.

@@ -39,7 +39,8 @@ public enum ServiceApplication {
       client: infrastructure.postgres,
       migrations: kitMigrations + migrations,
       gate: gate,
-      logger: logger
+      logger: logger,
+      migrator: configuration.migrationDatabase.map { ($0, configuration.database.username) }
     )
     let relay = OutboxRelay(
       client: infrastructure.postgres,
