@@ -56,6 +56,21 @@ struct OneShotAndDeadLetterTests {
     #expect(plain.headers.map(\.key) == ["crm-dlq-error", "crm-dlq-origin", "crm-dlq-error", "h"])
   }
 
+  /// A caller's token is a credential: its header stays (the key says a token was there), its
+  /// value does not.
+  @Test func aCallersTokenIsNotCopiedIntoTheDeadLetter() {
+    let token = "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJtLTE3In0.c2lnbmF0dXJl"
+    let request = KafkaConsumerMessage(
+      topic: "crm.rpc.contacts", partition: 0, offset: 1, key: nil, value: [0],
+      headers: [
+        KafkaHeader(key: "crm-md:authorization", string: token), KafkaHeader(key: "crm-rpc-method", string: "m"),
+      ])
+    let letter = DeadLetter.record(for: request, topic: "crm.dlq.rpc.contacts", reason: "bad", cap: .max)
+    #expect(letter.headers.string("crm-md:authorization") == DeadLetter.redacted)
+    #expect(letter.headers.string("crm-rpc-method") == "m")
+    #expect(!letter.headers.contains { String(decoding: $0.value ?? [], as: UTF8.self).contains("eyJ") })
+  }
+
   @Test func aLetterOverTheCapKeepsOnlyTheReasonAndTheSize() {
     let letter = DeadLetter.record(
       for: Self.original, topic: "crm.dlq.test", reason: String(repeating: "x", count: 10_000), cap: 10)
