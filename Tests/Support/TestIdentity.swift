@@ -1,7 +1,10 @@
 import CRMIdentity
+import CRMKafka
+import CRMRPC
 import CRMRuntime
 import Foundation
 import GRPCCore
+import Logging
 
 /// Tokens for tests: one issuer key per test process (its public half in a file services are
 /// started with, `CRM_TOKEN_VERIFY_KEYS_FILE`), and clients that call as a given principal.
@@ -50,5 +53,19 @@ public enum TestIdentity {
   /// A client interceptor calling as `principal` ("role:subject").
   public static func caller(_ principal: String, audience: [String] = Self.audience) -> TokenClientInterceptor {
     TokenClientInterceptor(issuer: issuer, principal: Self.principal(principal), audience: audience)
+  }
+
+  /// A client over Kafka calling `service` as `principal` ("role:subject"): its token, and a
+  /// reply topic of that principal's.
+  public static func kafkaClient(
+    _ kafka: KafkaConfiguration, service: String, as principal: String, logger: Logger,
+    defaultTimeout: Duration = .seconds(30)
+  ) -> GRPCClient<KafkaClientTransport> {
+    GRPCClient(
+      transport: KafkaClientTransport(
+        configuration: .init(
+          kafka: kafka, service: service, caller: Self.principal(principal), defaultTimeout: defaultTimeout),
+        logger: logger),
+      interceptors: [caller(principal)])
   }
 }

@@ -27,11 +27,7 @@ struct CrashIdempotencyTests {
       defer { first.signal(SIGKILL) }
 
       let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "crash-idempotency-test")
-      let client = GRPCClient(
-        transport: KafkaClientTransport(
-          configuration: .init(kafka: kafka, service: "contacts", caller: TestIdentity.principal("manager:manager-5")),
-          logger: Self.logger),
-        interceptors: [TestIdentity.caller("manager:manager-5")])
+      let client = TestIdentity.kafkaClient(kafka, service: "contacts", as: "manager:manager-5", logger: Self.logger)
       let name = "Крэш Тестович \(UUID().uuidString.prefix(6))"
       try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await client.runConnections() }

@@ -29,11 +29,7 @@ struct DatabaseRolesTests {
 
       // The service works as the runtime role: a card is written, its event queued.
       let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "database-roles-test")
-      let client = GRPCClient(
-        transport: KafkaClientTransport(
-          configuration: .init(kafka: kafka, service: "contacts", caller: TestIdentity.principal("operator:roles")),
-          logger: Self.logger),
-        interceptors: [TestIdentity.caller("operator:roles")])
+      let client = TestIdentity.kafkaClient(kafka, service: "contacts", as: "operator:roles", logger: Self.logger)
       try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await client.runConnections() }
         defer { client.beginGracefulShutdown() }

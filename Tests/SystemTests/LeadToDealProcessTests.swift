@@ -34,11 +34,7 @@ struct LeadToDealProcessTests {
 
     let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "lead-to-deal-test")
     func client(_ service: String, as principal: String = "manager:manager-9") -> GRPCClient<KafkaClientTransport> {
-      GRPCClient(
-        transport: KafkaClientTransport(
-          configuration: .init(kafka: kafka, service: service, caller: TestIdentity.principal(principal)),
-          logger: Self.logger),
-        interceptors: [TestIdentity.caller(principal)])
+      TestIdentity.kafkaClient(kafka, service: service, as: principal, logger: Self.logger)
     }
     let contactsClient = client("contacts")
     let dealsClient = client("deals")

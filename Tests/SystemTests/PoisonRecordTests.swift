@@ -55,12 +55,7 @@ struct PoisonRecordTests {
 
     // …the process is alive and ready, and a normal call after the record is answered.
     #expect(server.process.isRunning, "the service died: \(server.standardError)")
-    let client = GRPCClient(
-      transport: KafkaClientTransport(
-        configuration: .init(kafka: kafka, service: service, caller: TestIdentity.principal("operator:poison-test")),
-        logger: logger),
-      interceptors: [TestIdentity.caller("operator:poison-test")]
-    )
+    let client = TestIdentity.kafkaClient(kafka, service: service, as: "operator:poison-test", logger: logger)
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await client.runConnections() }
       defer { client.beginGracefulShutdown() }

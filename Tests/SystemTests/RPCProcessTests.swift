@@ -15,17 +15,9 @@ struct RPCProcessTests {
     let broker = try await PrivateBroker()
     let server = try await ServiceProcess.start("contacts", brokers: broker.brokers)
 
-    let client = GRPCClient(
-      transport: KafkaClientTransport(
-        configuration: .init(
-          kafka: KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "kill-test"),
-          service: "contacts",
-          caller: TestIdentity.principal("operator:kill-test")
-        ),
-        logger: Logger(label: "kill-test")
-      ),
-      interceptors: [TestIdentity.caller("operator:kill-test")]
-    )
+    let client = TestIdentity.kafkaClient(
+      KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "kill-test"), service: "contacts",
+      as: "operator:kill-test", logger: Logger(label: "kill-test"))
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await client.runConnections() }
       let diagnostics = Crm_Common_V1_Diagnostics.Client(wrapping: client)
@@ -74,12 +66,8 @@ struct ContactsProcessTests {
     defer { server.signal(SIGKILL) }
 
     let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "contacts-process-test")
-    let client = GRPCClient(
-      transport: KafkaClientTransport(
-        configuration: .init(kafka: kafka, service: "contacts", caller: TestIdentity.principal("manager:manager-42")),
-        logger: Logger(label: "contacts-process-test")),
-      interceptors: [TestIdentity.caller("manager:manager-42")]
-    )
+    let client = TestIdentity.kafkaClient(
+      kafka, service: "contacts", as: "manager:manager-42", logger: Logger(label: "contacts-process-test"))
     // A number of this run's own: the database outlives test runs.
     let local = String(format: "%07d", Int.random(in: 0..<10_000_000))
     try await withThrowingTaskGroup(of: Void.self) { group in

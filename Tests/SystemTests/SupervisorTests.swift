@@ -46,7 +46,7 @@ struct SupervisorTests {
     let supervisor = try supervise(
       "deals", in: folder, httpPort: freeLocalPort(), logs: folder, ["CRM_RESTART_MAX_DELAY": "2"])
     defer { supervisor.signal(SIGKILL) }
-    _ = try await supervisor.waitForOutput(#/restarting deals in 2 s \(restart 3\)/#, within: .seconds(15))
+    _ = try await supervisor.waitForOutput(#/restarting deals in 2 s \(restart 3\)/#, within: .seconds(45))
     let output = supervisor.standardOutput
     #expect(
       output.matches(of: #/deals \(pid \d+\) exited with code 2 after [0-9.]+ s; its last log lines:\n/#).count == 3,
@@ -88,7 +88,7 @@ struct SupervisorTests {
     let shown = report.2.split(separator: "\n").map { $0.dropFirst("    | ".count) }
     #expect(!shown.isEmpty)
     for line in shown { #expect(logText.contains(line), "\(line) is not in the log:\n\(logText)") }
-    _ = try await supervisor.waitForOutput(#/restarting contacts in 1 s \(restart 1\)/#, within: .seconds(1))
+    _ = try await supervisor.waitForOutput(#/restarting contacts in 1 s \(restart 1\)/#, within: .seconds(5))
 
     let started = try await supervisor.waitForOutput(
       #/contacts started \(pid (\d+)/#, occurrence: 2, within: .seconds(5))
