@@ -30,6 +30,14 @@ public struct Principal: Sendable, Hashable, CustomStringConvertible {
   /// Set for a handler's task by the runtime once the call's token is verified.
   @TaskLocal public static var current: Principal?
 
+  /// The verified caller of the handler running now; UNAUTHENTICATED outside a verified call.
+  public static var verified: Principal {
+    get throws(Unauthenticated) {
+      guard let current else { throw Unauthenticated("no verified caller") }
+      return current
+    }
+  }
+
   public init(subject: String, roles: Set<Role>) throws(InvalidField) {
     try Self.check(subject: subject)
     guard !roles.isEmpty else { throw InvalidField(field: "roles", reason: "a principal holds at least one role") }

@@ -26,6 +26,19 @@ public struct TokenIssuer: Sendable {
     self.issuer = issuer
   }
 
+  /// The issuer whose private key is the PEM file at `path` (crmctl, the benches); the error
+  /// names the file.
+  public init(privateKeyFile path: String, issuer: String = TokenIssuer.defaultIssuer) throws(InvalidField) {
+    guard let pem = FileManager.default.contents(atPath: path) else {
+      throw InvalidField(field: "signing key", reason: "no readable file at \(path)")
+    }
+    do {
+      try self.init(privateKeyPEM: String(decoding: pem, as: UTF8.self), issuer: issuer)
+    } catch {
+      throw InvalidField(field: "signing key", reason: "\(path): \(error.reason)")
+    }
+  }
+
   /// A new random key pair (tests, and the local stack's development keys).
   public static func generatedKey() -> String { ES256PrivateKey().pemRepresentation }
 

@@ -16,23 +16,22 @@ public enum TestIdentity {
   public static let issuer: TokenIssuer = try! TokenIssuer(privateKeyPEM: privateKeyPEM)
 
   /// The issuer's private key as a file, for crmctl (`CRM_TOKEN_SIGNING_KEY_FILE`).
-  public static let privateKeyFile: String = {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-test-issuer-\(getpid()).pem").path
-    FileManager.default.createFile(
-      atPath: path, contents: Data(privateKeyPEM.utf8), attributes: [.posixPermissions: 0o600])
-    return path
-  }()
+  public static let privateKeyFile = written(privateKeyPEM, as: "crm-test-issuer-\(getpid()).pem", mode: 0o600)
 
   /// What crmctl needs to sign tokens the test's services accept.
   public static var crmctlEnvironment: [String: String] { ["CRM_TOKEN_SIGNING_KEY_FILE": privateKeyFile] }
 
   /// The issuer's public key as a file (written once per process).
-  public static let publicKeyFile: String = {
-    let path = FileManager.default.temporaryDirectory
-      .appendingPathComponent("crm-test-issuer-\(getpid()).pub.pem").path
-    FileManager.default.createFile(atPath: path, contents: Data(issuer.publicKeyPEM.utf8))
+  public static let publicKeyFile = written(issuer.publicKeyPEM, as: "crm-test-issuer-\(getpid()).pub.pem", mode: 0o644)
+
+  /// `text` in the temporary folder as `name`; its path. A test process without it cannot run.
+  static func written(_ text: String, as name: String, mode: Int) -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent(name).path
+    let created = FileManager.default.createFile(
+      atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode])
+    precondition(created, "cannot write \(path)")
     return path
-  }()
+  }
 
   /// What a service process needs to verify test tokens.
   public static var environment: [String: String] { ["CRM_TOKEN_VERIFY_KEYS_FILE": publicKeyFile] }

@@ -25,9 +25,9 @@ struct EchoLatencyBench: AsyncParsableCommand {
   func run() async throws {
     bootstrapBenchLogging()
     let path = signingKey ?? ProcessInfo.processInfo.environment["CRM_TOKEN_SIGNING_KEY_FILE"] ?? ""
-    guard let pem = FileManager.default.contents(atPath: path) else {
-      throw ValidationError("no signing key at \"\(path)\": pass --signing-key or set CRM_TOKEN_SIGNING_KEY_FILE")
-    }
+    let issuer = try TokenIssuer(
+      privateKeyFile: path,
+      issuer: ProcessInfo.processInfo.environment["CRM_TOKEN_ISSUER"] ?? TokenIssuer.defaultIssuer)
     let caller = try Principal(parsing: "operator:bench")
     let kafka = KafkaConfiguration(
       bootstrapServers: brokers.split(separator: ",").map(String.init), clientID: "crm-bench-latency")
@@ -35,9 +35,7 @@ struct EchoLatencyBench: AsyncParsableCommand {
       transport: KafkaClientTransport(
         configuration: .init(kafka: kafka, service: service, caller: caller), logger: Logger(label: "bench")),
       interceptors: [
-        TokenClientInterceptor(
-          issuer: try TokenIssuer(privateKeyPEM: String(decoding: pem, as: UTF8.self)), principal: caller,
-          audience: [service])
+        TokenClientInterceptor(issuer: issuer, principal: caller, audience: [service])
       ])
     var samples: [Double] = []
     try await withThrowingTaskGroup(of: Void.self) { group in

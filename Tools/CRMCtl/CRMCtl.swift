@@ -68,17 +68,14 @@ struct CRMCtl: AsyncParsableCommand {
   func issuer() throws -> TokenIssuer {
     let path =
       signingKey ?? ProcessInfo.processInfo.environment["CRM_TOKEN_SIGNING_KEY_FILE"] ?? ".state/keys/issuer.pem"
-    guard let pem = FileManager.default.contents(atPath: path) else {
-      throw ValidationError(
-        "no token signing key at \(path): pass --signing-key, set CRM_TOKEN_SIGNING_KEY_FILE, or run from the "
-          + "checkout after deploy/local/stack up (it makes .state/keys)")
-    }
     do {
       return try TokenIssuer(
-        privateKeyPEM: String(decoding: pem, as: UTF8.self),
+        privateKeyFile: path,
         issuer: ProcessInfo.processInfo.environment["CRM_TOKEN_ISSUER"] ?? TokenIssuer.defaultIssuer)
     } catch {
-      throw ValidationError("\(path): \(error.reason)")
+      throw ValidationError(
+        "\(error.reason): pass --signing-key, set CRM_TOKEN_SIGNING_KEY_FILE, or run from the checkout after "
+          + "deploy/local/stack up (it makes .state/keys)")
     }
   }
 

@@ -16,17 +16,9 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   /// page costs its position plus its size; past this, narrow the query.
   static let searchDepth = 1_000
 
-  /// The verified caller (set by the runtime before any handler runs).
-  var caller: Principal {
-    get throws(Unauthenticated) {
-      guard let principal = Principal.current else { throw Unauthenticated("no verified caller") }
-      return principal
-    }
-  }
-
   /// A new card's owner: a manager creates only cards he owns (no mass assignment to others).
   func creator(owning owner: String) throws -> String {
-    let principal = try caller
+    let principal = try Principal.verified
     try principal.checkMayChange("new card", ownedBy: owner)
     return principal.description
   }
@@ -84,7 +76,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       let reason = try Text.field(
         request.reason, "reason", limit: CardLimits.textLength, required: true, multiline: true)
       return try await repository.rejectLead(
-        id: request.leadID, reason: reason, expectedVersion: request.expectedVersion, actor: try caller)
+        id: request.leadID, reason: reason, expectedVersion: request.expectedVersion, actor: try Principal.verified)
     }
   }
 
@@ -97,7 +89,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       let pipeline = try Text.field(request.pipelineID, "pipeline_id", limit: CardLimits.nameLength, required: true)
       return try await repository.convertLead(
         id: request.leadID, companyName: company, pipelineID: pipeline, expectedVersion: request.expectedVersion,
-        actor: try caller)
+        actor: try Principal.verified)
     }
   }
 
@@ -129,7 +121,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       guard request.hasCard else { throw InvalidField(field: "card", reason: "is missing") }
       let card = try ContactCardInput.validate(request.card, field: "card.")
       return try await repository.updateContact(
-        id: request.contactID, expectedVersion: request.expectedVersion, card: card, actor: try caller)
+        id: request.contactID, expectedVersion: request.expectedVersion, card: card, actor: try Principal.verified)
     }
   }
 
@@ -139,7 +131,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
     try await answering {
       try request.requireKnownFields("request")
       return try await repository.archiveContact(
-        id: request.contactID, expectedVersion: request.expectedVersion, actor: try caller)
+        id: request.contactID, expectedVersion: request.expectedVersion, actor: try Principal.verified)
     }
   }
 
@@ -171,7 +163,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       guard request.hasCard else { throw InvalidField(field: "card", reason: "is missing") }
       let card = try CompanyCardInput.validate(request.card, field: "card.")
       return try await repository.updateCompany(
-        id: request.companyID, expectedVersion: request.expectedVersion, card: card, actor: try caller)
+        id: request.companyID, expectedVersion: request.expectedVersion, card: card, actor: try Principal.verified)
     }
   }
 

@@ -12,14 +12,6 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
   let repository: any DealsRepository
   let pageTokens: PageTokenKey
 
-  /// The verified caller (set by the runtime before any handler runs).
-  var caller: Principal {
-    get throws(Unauthenticated) {
-      guard let principal = Principal.current else { throw Unauthenticated("no verified caller") }
-      return principal
-    }
-  }
-
   // MARK: Pipelines
 
   func definePipeline(request: Crm_Deals_V1_DefinePipelineRequest, context: ServerContext) async throws
@@ -28,7 +20,8 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
     try await answering {
       let definition = try PipelineDefinition.validate(request)
       return try await repository.definePipeline(
-        definition, id: request.pipelineID, expectedVersion: request.expectedVersion, actor: try caller.description)
+        definition, id: request.pipelineID, expectedVersion: request.expectedVersion,
+        actor: try Principal.verified.description)
     }
   }
 
@@ -57,7 +50,7 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
     try await answering {
       let deal = try DealInput.newDeal(request)
       // A manager opens deals only as their owner (no mass assignment to a colleague).
-      let principal = try caller
+      let principal = try Principal.verified
       try principal.checkMayChange("new deal", ownedBy: deal.ownerID)
       return try await repository.openDeal(deal, actor: principal.description)
     }
@@ -68,7 +61,7 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
       try request.requireKnownFields("request")
       let target = try DealInput.id(request.toStageID, "to_stage_id")
       return try await repository.moveDeal(
-        id: request.dealID, to: target, expectedVersion: request.expectedVersion, actor: try caller)
+        id: request.dealID, to: target, expectedVersion: request.expectedVersion, actor: try Principal.verified)
     }
   }
 
@@ -79,7 +72,7 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
       let objection = try DealInput.objection(request)
       return try await repository.raiseObjection(
         id: request.dealID, reason: objection.reason, kind: objection.kind, conditions: objection.conditions,
-        expectedVersion: request.expectedVersion, actor: try caller)
+        expectedVersion: request.expectedVersion, actor: try Principal.verified)
     }
   }
 
@@ -90,7 +83,7 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
       try request.requireKnownFields("request")
       return try await repository.estimateProbability(
         id: request.dealID, probability: try DealInput.probability(request.probability),
-        expectedVersion: request.expectedVersion, actor: try caller)
+        expectedVersion: request.expectedVersion, actor: try Principal.verified)
     }
   }
 
@@ -102,7 +95,7 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
       guard request.hasAmount else { throw InvalidField(field: "amount", reason: "is missing") }
       return try await repository.changeAmount(
         id: request.dealID, amount: try DealInput.money(request.amount, "amount"),
-        expectedVersion: request.expectedVersion, actor: try caller)
+        expectedVersion: request.expectedVersion, actor: try Principal.verified)
     }
   }
 
@@ -110,7 +103,7 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
     try await answering {
       try request.requireKnownFields("request")
       return try await repository.winDeal(
-        id: request.dealID, expectedVersion: request.expectedVersion, actor: try caller)
+        id: request.dealID, expectedVersion: request.expectedVersion, actor: try Principal.verified)
     }
   }
 
@@ -120,7 +113,8 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
       // Checked here for the field's name; matched against the pipeline's list by the repository.
       _ = try DealInput.lossReason(request.reason, listed: [])
       return try await repository.loseDeal(
-        id: request.dealID, reason: request.reason, expectedVersion: request.expectedVersion, actor: try caller)
+        id: request.dealID, reason: request.reason, expectedVersion: request.expectedVersion,
+        actor: try Principal.verified)
     }
   }
 
