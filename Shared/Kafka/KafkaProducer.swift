@@ -27,11 +27,14 @@ public final class KafkaProducer: Service, Sendable {
   private let logger: Logger
 
   /// Settings that make sends safe; `configuration.properties` may still tune latency.
+  /// No topic is created by producing to it: the broker's default partition count is not the
+  /// topic's, and a topic made that way would hide from its owner that it had been lost.
   static let defaults: [String: String] = [
     "enable.idempotence": "true",
     "acks": "all",
     "linger.ms": "1",
     "message.timeout.ms": "30000",
+    "allow.auto.create.topics": "false",
   ]
 
   public init(configuration: KafkaConfiguration, logger: Logger) throws(KafkaError) {
