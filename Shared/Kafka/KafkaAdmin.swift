@@ -40,3 +40,11 @@ extension KafkaAdmin {
     try await clusterMetadata(allTopics: true, timeout: timeout).topics
   }
 }
+
+extension KafkaAdmin {
+  /// Each topic's id, nil for one the broker does not have (see `KafkaTopicID`).
+  public func topicIDs(_ names: [String], timeout: Duration = .seconds(5)) async throws -> [String: KafkaTopicID?] {
+    let handle = self.handle
+    return try await handle.blocking { try handle.topicIDs(names, timeout: timeout) }
+  }
+}

@@ -15,6 +15,9 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
     case recordTooLarge
     /// An offset commit failed (e.g. during a rebalance); the records will come again.
     case commit
+    /// The producer was replaced (`KafkaProducer.renew`) before the broker confirmed the
+    /// record: it may or may not be stored; send it again (consumers skip a second copy).
+    case replaced
     /// The client was shut down.
     case shutDown
   }

@@ -6,24 +6,34 @@ import Synchronization
 /// An idempotent producer (`enable.idempotence=true`, `acks=all`): `send` returns once the
 /// broker stored the record. Delivery reports come from librdkafka's event queue, polled by
 /// one dedicated thread (no per-message C callbacks). As a `Service` it flushes on shutdown.
+///
+/// A broker that lost the producer's id (one restarted empty) refuses its records forever
+/// (UNKNOWN_PRODUCER_ID; librdkafka only bumps the epoch it has, and the records time out):
+/// whoever notices the loss calls `renew`, and the producer goes on with a new client.
 public final class KafkaProducer: Service, Sendable {
-  private struct State {
-    var nextID: UInt = 1
-    var pending: [UInt: DeliverySlot] = [:]
-    var closed = false
-  }
-
   /// Where one record's delivery report lands; the waiter may come before or after it.
   private typealias DeliverySlot = OneShot<Result<KafkaDeliveryReport, any Error>>
 
-  /// Shared with the poller thread.
-  private final class Shared: Sendable {
-    let state = Mutex(State())
+  /// One librdkafka client (one producer id) and its records awaiting their reports, polled by
+  /// a thread of its own.
+  private final class Client: Sendable {
+    let handle: RDKafkaHandle
+    let pending = Mutex([UInt: DeliverySlot]())
     let pollerStopped = Mutex(false)
+    /// What records still unconfirmed when the poller stops are failed with.
+    let abandonedBecause = Mutex(KafkaError(.shutDown, "the producer shut down before delivery was confirmed"))
+
+    init(handle: RDKafkaHandle) { self.handle = handle }
   }
 
-  private let handle: RDKafkaHandle
-  private let shared = Shared()
+  private struct State {
+    var nextID: UInt = 1
+    var closed = false
+  }
+
+  private let state = Mutex(State())
+  private let client: Mutex<Client>
+  private let properties: [String: String]
   private let logger: Logger
 
   /// Settings that make sends safe; `configuration.properties` may still tune latency.
@@ -39,18 +49,20 @@ public final class KafkaProducer: Service, Sendable {
 
   public init(configuration: KafkaConfiguration, logger: Logger) throws(KafkaError) {
     self.logger = logger
-    handle = try RDKafkaHandle(
-      kind: .producer,
-      properties: configuration.librdkafkaProperties(overriding: Self.defaults),
-      logger: logger,
-      events: RDKafkaDeliveryQueue.events
-    )
-    startPoller()
+    properties = configuration.librdkafkaProperties(overriding: Self.defaults)
+    let first = Client(handle: try Self.makeHandle(properties, logger: logger))
+    client = Mutex(first)
+    Self.startPoller(first)
+  }
+
+  private static func makeHandle(_ properties: [String: String], logger: Logger) throws(KafkaError) -> RDKafkaHandle {
+    try RDKafkaHandle(kind: .producer, properties: properties, logger: logger, events: RDKafkaDeliveryQueue.events)
   }
 
   deinit {
-    shared.state.withLock { $0.closed = true }
-    shared.pollerStopped.withLock { $0 = true }  // the poller thread ends within one poll timeout
+    state.withLock { $0.closed = true }
+    // The poller thread ends within one poll timeout.
+    client.withLock { $0 }.pollerStopped.withLock { $0 = true }
   }
 
   /// Produces a record and waits until the broker stored it (or delivery failed).
@@ -83,25 +95,56 @@ public final class KafkaProducer: Service, Sendable {
   private func enqueue(_ message: KafkaProducerMessage) async throws -> DeliverySlot {
     while true {
       let slot = DeliverySlot()
-      let id: UInt? = shared.state.withLock { state in
+      let id: UInt? = state.withLock { state in
         guard !state.closed else { return nil }
-        let id = state.nextID
-        state.nextID += 1
-        state.pending[id] = slot
-        return id
+        defer { state.nextID += 1 }
+        return state.nextID
       }
       guard let id else { throw KafkaError(.shutDown, "the producer is shut down") }
+      let current = client.withLock { $0 }
+      current.pending.withLock { $0[id] = slot }
       do {
-        try handle.produce(message, opaque: id)
+        try current.handle.produce(message, opaque: id)
         return slot
       } catch  where error.kind == .queueFull {
-        _ = shared.state.withLock { $0.pending.removeValue(forKey: id) }
+        _ = current.pending.withLock { $0.removeValue(forKey: id) }
         try await Task.sleep(for: .milliseconds(2))  // deliveries will make room
       } catch {
-        _ = shared.state.withLock { $0.pending.removeValue(forKey: id) }
+        _ = current.pending.withLock { $0.removeValue(forKey: id) }
         throw error
       }
     }
+  }
+
+  /// Goes on with a new librdkafka client, so a new producer id, and fails the records the old
+  /// one still holds at once (`KafkaError.Kind.replaced`: the broker may have stored some of
+  /// them). For a broker that lost the producer's id; records sent from now on go to the new one.
+  public func renew() async {
+    guard !state.withLock({ $0.closed }) else { return }
+    let fresh: Client
+    do {
+      fresh = Client(handle: try Self.makeHandle(properties, logger: logger))
+    } catch {
+      logger.error("the producer could not be replaced: \(error)")
+      return
+    }
+    Self.startPoller(fresh)
+    let old = client.withLock { client in
+      defer { client = fresh }
+      return client
+    }
+    old.handle.purge()
+    // The purge's reports reach their senders through the old poller; then it stops, failing
+    // whatever is left.
+    let handle = old.handle
+    _ = try? await handle.blocking { handle.flush(timeout: .milliseconds(500)) }
+    old.abandonedBecause.withLock {
+      $0 = KafkaError(.replaced, "the producer was replaced before delivery was confirmed")
+    }
+    old.pollerStopped.withLock { $0 = true }
+    // Shut down meanwhile, perhaps before the new client was in place: it stops too.
+    if state.withLock({ $0.closed }) { fresh.pollerStopped.withLock { $0 = true } }
+    logger.warning("producer replaced by a new one (new producer id)")
   }
 
   /// Runs until graceful shutdown, then flushes what is queued and stops.
@@ -112,31 +155,29 @@ public final class KafkaProducer: Service, Sendable {
 
   /// Refuses new records, waits up to `timeout` for queued ones, fails the rest.
   public func shutdown(timeout: Duration = .seconds(5)) async {
-    shared.state.withLock { $0.closed = true }
-    let handle = self.handle
+    state.withLock { $0.closed = true }
+    let current = client.withLock { $0 }
+    let handle = current.handle
     let flushed = (try? await handle.blocking { handle.flush(timeout: timeout) }) ?? false
     if !flushed { logger.warning("producer shut down with records still queued") }
-    shared.pollerStopped.withLock { $0 = true }
+    current.pollerStopped.withLock { $0 = true }
   }
 
-  private func startPoller() {
-    let handle = self.handle
-    let shared = self.shared
+  private static func startPoller(_ client: Client) {
     let thread = Thread {
-      let deliveries = RDKafkaDeliveryQueue(of: handle)
-      while !shared.pollerStopped.withLock({ $0 }) {
+      let deliveries = RDKafkaDeliveryQueue(of: client.handle)
+      while !client.pollerStopped.withLock({ $0 }) {
         for delivery in deliveries.poll(timeout: .milliseconds(100)) {
-          let slot = shared.state.withLock { $0.pending.removeValue(forKey: delivery.opaque) }
+          let slot = client.pending.withLock { $0.removeValue(forKey: delivery.opaque) }
           slot?.deliver(delivery.result.mapError { $0 as any Error })
         }
       }
-      let abandoned = shared.state.withLock { state in
-        defer { state.pending.removeAll() }
-        return Array(state.pending.values)
+      let abandoned = client.pending.withLock { pending in
+        defer { pending.removeAll() }
+        return Array(pending.values)
       }
-      for slot in abandoned {
-        slot.deliver(.failure(KafkaError(.shutDown, "the producer shut down before delivery was confirmed")))
-      }
+      let reason = client.abandonedBecause.withLock { $0 }
+      for slot in abandoned { slot.deliver(.failure(reason)) }
     }
     thread.name = "crm.kafka.producer"
     thread.start()

@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 
 extension RDKafkaHandle {
   /// Blocking: creates topics; ones that exist already count as created.
@@ -45,6 +46,52 @@ extension RDKafkaHandle {
     }
   }
 
+  /// Blocking: each topic's id, nil for a topic the broker does not have. A topic deleted and
+  /// created again under the same name gets a new id (the zero id: a broker without ids).
+  func topicIDs(_ names: [String], timeout: Duration) throws(KafkaError) -> [String: KafkaTopicID?] {
+    guard !names.isEmpty else { return [:] }
+    let queue = rd_kafka_queue_new(pointer)!
+    defer { rd_kafka_queue_destroy(queue) }
+    let collection: OpaquePointer = names.withCStringArray { cNames in
+      rd_kafka_TopicCollection_of_topic_names(cNames.baseAddress, cNames.count)
+    }
+    defer { rd_kafka_TopicCollection_destroy(collection) }
+    let options = rd_kafka_AdminOptions_new(pointer, RD_KAFKA_ADMIN_OP_DESCRIBETOPICS)
+    defer { rd_kafka_AdminOptions_destroy(options) }
+    var errorText = [CChar](repeating: 0, count: 512)
+    rd_kafka_AdminOptions_set_request_timeout(options, Int32(timeout.wholeMilliseconds), &errorText, errorText.count)
+    rd_kafka_DescribeTopics(pointer, collection, options, queue)
+    guard let event = rd_kafka_queue_poll(queue, Int32(timeout.wholeMilliseconds)) else {
+      throw KafkaError(.broker, "no answer to DescribeTopics within \(timeout)")
+    }
+    defer { rd_kafka_event_destroy(event) }
+    guard rd_kafka_event_error(event) == RD_KAFKA_RESP_ERR_NO_ERROR else {
+      throw KafkaError(.broker, "DescribeTopics: \(String(cString: rd_kafka_event_error_string(event)))")
+    }
+    guard let result = rd_kafka_event_DescribeTopics_result(event) else {
+      throw KafkaError(.broker, "DescribeTopics: unexpected event \(rd_kafka_event_type(event))")
+    }
+    var count = 0
+    let descriptions = rd_kafka_DescribeTopics_result_topics(result, &count)
+    var ids: [String: KafkaTopicID?] = [:]
+    for index in 0..<count {
+      guard let description = descriptions?[index] else { continue }
+      let name = String(cString: rd_kafka_TopicDescription_name(description))
+      if let error = rd_kafka_TopicDescription_error(description) {
+        guard rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART else {
+          throw KafkaError(.broker, "DescribeTopics \(name): \(String(cString: rd_kafka_error_string(error)))")
+        }
+        ids[name] = .some(nil)
+        continue
+      }
+      let id = rd_kafka_TopicDescription_topic_id(description)
+      ids[name] = KafkaTopicID(
+        high: id.map { rd_kafka_Uuid_most_significant_bits($0) } ?? 0,
+        low: id.map { rd_kafka_Uuid_least_significant_bits($0) } ?? 0)
+    }
+    return ids
+  }
+
   /// Sends an admin request whose answer arrives on a private queue, and checks each topic result.
   private func adminRequest(
     timeout: Duration,
@@ -75,5 +122,17 @@ extension RDKafkaHandle {
         throw KafkaError(.broker, "topic \(name): \(text)")
       }
     }
+  }
+}
+
+extension Array where Element == String {
+  /// The strings as a C array of C strings, valid inside `body`.
+  fileprivate func withCStringArray<Result>(_ body: (UnsafeMutableBufferPointer<UnsafePointer<CChar>?>) -> Result)
+    -> Result
+  {
+    let copies = map { strdup($0) }
+    defer { for copy in copies { free(copy) } }
+    var pointers = copies.map { UnsafePointer($0) }
+    return pointers.withUnsafeMutableBufferPointer { body($0) }
   }
 }

@@ -66,6 +66,12 @@ extension RDKafkaHandle {
     var result: Result<KafkaDeliveryReport, KafkaError>
   }
 
+  /// Fails every record not yet confirmed, queued or in flight, at once (their delivery reports
+  /// say so: `KafkaError.Kind.replaced`).
+  func purge() {
+    _ = rd_kafka_purge(pointer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+  }
+
   /// Blocking: waits until every queued record is delivered or `timeout` passes.
   func flush(timeout: Duration) -> Bool {
     rd_kafka_flush(pointer, Int32(timeout.wholeMilliseconds)) == RD_KAFKA_RESP_ERR_NO_ERROR
@@ -104,9 +110,14 @@ final class RDKafkaDeliveryQueue {
           .init(opaque: opaque, result: .success(.init(topic: topic, partition: m.partition, offset: m.offset))))
       } else {
         let text = String(cString: rd_kafka_err2str(m.err))
-        let kind: KafkaError.Kind = m.err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? .recordTooLarge : .delivery
-        deliveries.append(
-          .init(opaque: opaque, result: .failure(KafkaError(kind, "delivery to \(topic) failed: \(text)"))))
+        let error: KafkaError =
+          switch m.err {
+          case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE: KafkaError(.recordTooLarge, "delivery to \(topic) failed: \(text)")
+          case RD_KAFKA_RESP_ERR__PURGE_QUEUE, RD_KAFKA_RESP_ERR__PURGE_INFLIGHT:
+            KafkaError(.replaced, "delivery to \(topic) abandoned: the producer was replaced (\(text))")
+          default: KafkaError(.delivery, "delivery to \(topic) failed: \(text)")
+          }
+        deliveries.append(.init(opaque: opaque, result: .failure(error)))
       }
     }
     return deliveries
