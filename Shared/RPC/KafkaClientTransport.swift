@@ -99,10 +99,12 @@ public final class KafkaClientTransport: ClientTransport {
   /// Sets up the reply topic, reader and producer, then reads replies until shutdown.
   public func connect() async throws {
     let admin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)
+    let replyTopicWatch = KafkaTopicWatch(admin: admin, topics: [configuration.replyTopic])
     let producer: KafkaProducer
     var replies: KafkaConsumer
     do {
       replies = try await openReplyTopic(admin, from: .highWatermark)
+      _ = try await replyTopicWatch.lostTopics()  // the id of the topic just made
       producer = try makeRequestProducer()
     } catch {
       close(with: nil)
@@ -114,19 +116,11 @@ public final class KafkaClientTransport: ClientTransport {
     while !shuttingDown.withLock({ $0 }) {
       if ContinuousClock.now - lastTopicCheck > .seconds(1) {
         lastTopicCheck = ContinuousClock.now
-        if let reopened = await reopenReplyTopicIfGone(admin) {
+        if let reopened = await reopenReplyTopicIfLost(replyTopicWatch, admin) {
           await replies.close()
           replies = reopened
-          // The broker lost the idempotent producer's id too: a producer that goes on with its
-          // old sequence numbers is refused forever (seen with the local broker). A new one.
-          if let fresh = try? makeRequestProducer() {
-            let old: KafkaProducer? = state.withLock { state in
-              guard case .connected(let old) = state else { return nil }
-              state = .connected(fresh)
-              return old
-            }
-            if let old { Task { await old.shutdown(timeout: .seconds(1)) } }
-          }
+          // The broker lost the request producer's id too: it would refuse its records forever.
+          await producer.renew()
         }
       }
       let batch: [KafkaConsumerMessage]
@@ -143,14 +137,10 @@ public final class KafkaClientTransport: ClientTransport {
         }
       }
     }
-    let current: KafkaProducer = state.withLock { state in
-      defer { state = .closed }
-      if case .connected(let current) = state { return current }
-      return producer
-    }
+    state.withLock { $0 = .closed }
     pending.failAll()
     await replies.close()
-    await current.shutdown(timeout: .seconds(2))
+    await producer.shutdown(timeout: .seconds(2))
     try? await admin.deleteTopics([configuration.replyTopic])  // the broker keeps records in memory until deleted
   }
 
@@ -180,15 +170,14 @@ public final class KafkaClientTransport: ClientTransport {
     )
   }
 
-  /// A broker that came back empty (the local one keeps topics in memory only) has no reply
-  /// topic: servers' replies would go nowhere. When the broker answers without it, it is
-  /// created again and read from its start (all in it is ours); nil when it is there (or the
-  /// broker does not answer, which proves nothing).
-  private func reopenReplyTopicIfGone(_ admin: KafkaAdmin) async -> KafkaConsumer? {
-    guard let topics = try? await admin.listTopics(timeout: .milliseconds(500)),
-      !topics.contains(where: { $0.name == configuration.replyTopic && $0.partitionCount > 0 })
-    else { return nil }
-    logger.warning("the reply topic is gone (broker restarted empty?): creating it again")
+  /// A broker that came back empty (the local one keeps topics in memory only) has lost the
+  /// reply topic: servers' replies would go nowhere. When the broker answers without it (or
+  /// with a new topic of that name), it is created again and read from its start (all in it is
+  /// ours); nil when it was not lost, or the broker does not answer (which proves nothing), or
+  /// it cannot be created yet (the next look tries again: the topic is still missing then).
+  private func reopenReplyTopicIfLost(_ watch: KafkaTopicWatch, _ admin: KafkaAdmin) async -> KafkaConsumer? {
+    guard let lost = try? await watch.lostTopics(timeout: .milliseconds(500)), !lost.isEmpty else { return nil }
+    logger.warning("the reply topic was lost (broker restarted empty?): creating it again")
     do {
       return try await openReplyTopic(admin, from: .beginning)
     } catch {

@@ -105,27 +105,22 @@ public final class KafkaServerTransport: ServerTransport {
   private func serve(
     streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
   ) async throws {
-    guard var connection = await connect() else { return }  // shut down before the broker came
+    guard let connection = await connect() else { return }  // shut down before the broker came
     logger.info("serving RPC", metadata: ["topic": "\(configuration.requestTopic)"])
 
     await withDiscardingTaskGroup { group in
-      let admin = connection.admin
-      group.addTask { await self.watchTopics(admin) }
+      let (watch, admin) = (connection.topicWatch, connection.admin)
+      group.addTask { await self.watchTopics(watch, admin) }
       // A broker that comes back empty (the local one keeps topics in memory only) leaves the
       // group's consumer subscribed to a topic that no longer exists: nothing is assigned, ever.
       // Recreate the topics and subscribe again; calls in flight go on.
       while await consume(connection, group: &group, streamHandler: streamHandler) == .topicsLost {
-        logger.warning("the request topic is gone (broker restarted empty?): recreating it and joining again")
+        logger.warning("the request topic was lost (broker restarted empty?): recreating it and joining again")
         assignedPartitions.withLock { $0 = 0 }
         offsets.withLock { $0.retain(only: []) }  // those partitions' offsets went with the topic
+        // The broker lost the reply producer's id too: it would refuse its records forever.
+        await connection.producer.renew()
         guard await recreateTopics(connection) else { return }
-        // The broker lost the reply producer's idempotence state too: a producer that goes on
-        // with its old sequence numbers is refused forever (seen with the local broker).
-        if let fresh = try? makeReplyProducer() {
-          let old = connection.producer
-          connection.producer = fresh
-          Task { await old.shutdown(timeout: .seconds(1)) }
-        }
       }
     }
     assignedPartitions.withLock { $0 = 0 }
@@ -137,6 +132,7 @@ public final class KafkaServerTransport: ServerTransport {
 
   private struct Connection: Sendable {
     var admin: KafkaAdmin
+    var topicWatch: KafkaTopicWatch
     var consumer: KafkaConsumer
     var producer: KafkaProducer
   }
@@ -146,7 +142,7 @@ public final class KafkaServerTransport: ServerTransport {
     case topicsLost
   }
 
-  /// Set by `watchTopics` when the broker answers without the request topic; `connection`
+  /// Set by `watchTopics` when the broker lost the request topic; `connection`
   /// counts connects, so an answer asked for before the latest one is not taken for news.
   private let topics = Mutex((connection: 0, lost: false))
 
@@ -247,19 +243,19 @@ public final class KafkaServerTransport: ServerTransport {
     return false
   }
 
-  /// Asks the broker every second whether the request and dead-letter topics still exist:
-  /// a missing dead-letter topic is recreated here, a missing request topic ends the
-  /// consuming loop (see `serve`). A broker that does not answer proves nothing.
-  private func watchTopics(_ admin: KafkaAdmin) async {
+  /// Asks the broker every second whether it lost the request or dead-letter topic (see
+  /// `KafkaTopicWatch`: missing, or made again meanwhile, e.g. by another replica): a lost
+  /// dead-letter topic is recreated here, a lost request topic ends the consuming loop (see
+  /// `serve`). A broker that does not answer proves nothing.
+  private func watchTopics(_ watch: KafkaTopicWatch, _ admin: KafkaAdmin) async {
     while !shuttingDown.withLock({ $0 }) {
       try? await Task.sleep(for: .seconds(1))
       let asked = topics.withLock { $0 }
-      guard !asked.lost, let listed = try? await admin.listTopics(timeout: .seconds(2)) else { continue }
-      let partitions = Dictionary(listed.map { ($0.name, $0.partitionCount) }) { first, _ in first }
-      if partitions[configuration.deadLetterTopic, default: 0] == 0 {
+      guard !asked.lost, let lost = try? await watch.lostTopics() else { continue }
+      if lost.contains(configuration.deadLetterTopic) {
         try? await admin.createTopics([configuration.deadLetterTopic], partitions: 1)
       }
-      if partitions[configuration.requestTopic, default: 0] == 0 {
+      if lost.contains(configuration.requestTopic) {
         topics.withLock { if $0.connection == asked.connection { $0.lost = true } }
       }
     }
@@ -295,7 +291,9 @@ public final class KafkaServerTransport: ServerTransport {
           fetchWait: configuration.fetchWait,
           logger: logger
         )
-        return Connection(admin: admin, consumer: consumer, producer: try makeReplyProducer())
+        let watch = KafkaTopicWatch(admin: admin, topics: [configuration.requestTopic, configuration.deadLetterTopic])
+        _ = try await watch.lostTopics()  // the ids of the topics just made
+        return Connection(admin: admin, topicWatch: watch, consumer: consumer, producer: try makeReplyProducer())
       } catch {
         logger.warning("RPC server not started yet, retrying in \(backoff): \(error)")
         try? await Task.sleep(for: backoff)
