@@ -180,59 +180,76 @@ public final class InboxConsumer: Service, Sendable {
 
   public var deadLetterTopic: String { "crm.dlq.\(name)" }
 
-  /// Consumes until cancelled or shut down. When the broker no longer has a topic (a broker
-  /// that came back empty), the consumer creates it (`topicPartitions`) and joins its group
-  /// again: the relays publish the lost events again, and the inbox skips those it had.
+  /// Consumes until cancelled or shut down. When the broker lost a topic (a broker that came
+  /// back empty: the topic is missing, or was made again meanwhile, see `KafkaTopicWatch`), the
+  /// consumer creates it (`topicPartitions`) and subscribes again, so the group, which the
+  /// broker lost too, reads it from its start: the relays publish the lost events again, and
+  /// the inbox skips those it had.
   public func run() async throws {
     let admin = try KafkaAdmin(configuration: kafka, logger: logger)
     try await admin.createTopics([deadLetterTopic], partitions: 1)
     // Subscribed topics that do not exist yet (their publisher has not started) are made now,
     // rather than found missing later, which would make the consumer join its group twice.
     try await admin.createTopics(topics, partitions: topicPartitions)
-    while !Task.isCancelled && !Task.isShuttingDownGracefully {
-      let consumer = try await KafkaConsumer(
-        configuration: kafka,
-        subscription: .group(id: groupID, topics: topics),
-        fetchWait: .milliseconds(20),
-        logger: logger
-      )
-      let lost: [String]
-      do {
-        lost = try await consume(from: consumer, admin: admin)
-      } catch {
-        await consumer.close()  // leave the group, or its partitions wait for the session timeout
-        throw error
-      }
-      await consumer.close()
-      guard !lost.isEmpty else { return }
-      logger.error("inbox \(name): the broker has no topic \(lost.joined(separator: ", ")); creating it, joining again")
-      try await admin.createTopics(lost, partitions: topicPartitions)
+    let watch = KafkaTopicWatch(admin: admin, topics: topics + [deadLetterTopic])
+    _ = try await watch.lostTopics()  // the ids of the topics just made
+    let consumer = try await KafkaConsumer(
+      configuration: kafka,
+      subscription: .group(id: groupID, topics: topics),
+      fetchWait: .milliseconds(20),
+      logger: logger
+    )
+    do {
+      try await consume(from: consumer, admin: admin, watch: watch)
+    } catch {
+      await consumer.close()  // leave the group, or its partitions wait for the session timeout
+      throw error
     }
+    await consumer.close()
   }
 
-  /// The subscribed topics the broker does not have (nil when it does not answer); creates the
-  /// dead letter topic when that one is gone.
-  private func missingTopics(_ admin: KafkaAdmin) async -> [String]? {
-    // A short wait: a broker that is away must not hold up a graceful shutdown.
-    guard let present = try? await admin.listTopics(timeout: .seconds(1)).map(\.name) else { return nil }
-    if !present.contains(deadLetterTopic) { try? await admin.createTopics([deadLetterTopic], partitions: 1) }
-    return topics.filter { !present.contains($0) }
+  /// Creates the lost topics again, replaces the dead-letter producer (the broker lost its id
+  /// too, and would refuse it forever) and subscribes again (librdkafka would otherwise take a
+  /// topic found missing up again only at its next metadata refresh, minutes later). The same
+  /// consumer: a new member would wait for the old one to leave a group the broker half forgot.
+  private func recover(_ lost: Set<String>, consumer: KafkaConsumer, admin: KafkaAdmin) async throws {
+    logger.error(
+      "inbox \(name): the broker lost topic \(lost.sorted().joined(separator: ", ")); creating it, joining again")
+    let subscribed = topics.filter { lost.contains($0) }
+    if !subscribed.isEmpty { try await admin.createTopics(subscribed, partitions: topicPartitions) }
+    if lost.contains(deadLetterTopic) { try await admin.createTopics([deadLetterTopic], partitions: 1) }
+    await producer.renew()
+    if !subscribed.isEmpty { try consumer.resubscribe() }
   }
 
-  /// Consumes until stopped (returns []) or until subscribed topics are gone (returns them).
-  private func consume(from consumer: KafkaConsumer, admin: KafkaAdmin) async throws -> [String] {
+  /// Consumes until stopped; recovers lost topics on the way.
+  private func consume(from consumer: KafkaConsumer, admin: KafkaAdmin, watch: KafkaTopicWatch) async throws {
     // Offsets go to the broker in the background (a lost commit only brings records again,
     // which the inbox skips); the last ones synchronously when the consumer stops. Only the
     // partitions of the batch just applied: they were this consumer's when it polled, while a
     // partition it held before a rebalance may be another member's now, further on, which an
     // old offset would set back.
     var last: [(topic: String, partition: Int32, offset: Int64)] = []
-    var lastTopicCheck = ContinuousClock.now - topicCheckInterval
+    var lastTopicCheck = ContinuousClock.now
+    /// Topics lost and not yet recovered (the broker may be away again meanwhile).
+    var lost = Set<String>()
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
-      if ContinuousClock.now - lastTopicCheck > topicCheckInterval {
+      if !lost.isEmpty || ContinuousClock.now - lastTopicCheck > topicCheckInterval {
         lastTopicCheck = ContinuousClock.now
-        // Offsets of lost topics are not committed: they counted records of the broker's past.
-        if let missing = await missingTopics(admin), !missing.isEmpty { return missing }
+        // A short wait: a broker that is away must not hold up a graceful shutdown.
+        if let found = try? await watch.lostTopics(timeout: .seconds(1)) { lost.formUnion(found) }
+        if !lost.isEmpty {
+          // Offsets of lost topics are not committed: they counted records of the broker's past.
+          last = []
+          do {
+            try await recover(lost, consumer: consumer, admin: admin)
+            lost = []
+          } catch {
+            logger.warning("inbox \(name): recovering lost topics failed, retrying: \(error)")
+            try? await Task.sleep(for: .milliseconds(500))
+            continue
+          }
+        }
       }
       let batch = try await consumer.poll(maximum: 1_000, timeout: .milliseconds(100))
       guard !batch.isEmpty else { continue }
@@ -251,7 +268,6 @@ public final class InboxConsumer: Service, Sendable {
       }
     }
     try? await consumer.commit(last)
-    return []
   }
 
   /// The next offset to read of each partition in `batch`.

@@ -3,20 +3,35 @@ import Logging
 import PostgresNIO
 
 extension OutboxRelay {
-  /// Creates the topics the relay published to (or was configured with) that the broker no
-  /// longer has, and publishes their kept rows again; returns those topics.
-  @discardableResult
+  /// Looks whether the broker lost topics the relay published to (or was configured with):
+  /// missing, or made again meanwhile (by a consumer, say: see `KafkaTopicWatch`). A loss is
+  /// kept until `recoverLostTopics` dealt with it, and the producer is replaced at once: the
+  /// broker lost its id too, and a batch waiting on it would wait until it times out.
+  func lookForLostTopics() async {
+    guard let watch = try? currentTopicWatch() else { return }
+    watch.add(lossWatch.topics)
+    guard let lost = try? await watch.lostTopics(timeout: .seconds(1)), !lost.isEmpty else { return }
+    logger.error("outbox relay: the broker lost topic \(lost.joined(separator: ", ")) (restarted empty?)")
+    lostTopics.withLock { $0.formUnion(lost) }
+    await renewProducer()
+  }
+
+  /// Creates the lost topics again (see `lookForLostTopics`, which it calls first) and
+  /// publishes their kept rows again; returns those topics. Once the transaction of
+  /// `connection` commits, the caller calls `recovered` with them.
   func recoverLostTopics(on connection: PostgresConnection) async throws -> [String] {
-    let watched = lossWatch.topics
-    guard !watched.isEmpty else { return [] }
-    let admin = try currentAdmin()
-    let present = Set(try await admin.listTopics(timeout: .seconds(1)).map(\.name))
-    let lost = watched.subtracting(present).sorted()
+    await lookForLostTopics()
+    let lost = lostTopics.withLock { $0 }.sorted()
     guard !lost.isEmpty else { return [] }
-    try await admin.createTopics(lost, partitions: configuration.topicPartitions)
+    try await currentAdmin().createTopics(lost, partitions: configuration.topicPartitions)
     lossWatch.forget(lost)
     try await replayLost(lost, on: connection)
     return lost
+  }
+
+  /// The kept rows of `topics` are marked for publishing again (committed).
+  func recovered(_ topics: [String]) {
+    lostTopics.withLock { $0.subtract(topics) }
   }
 
   /// Marks every kept sent row of `topics` unsent: the broker lost them, and whether their

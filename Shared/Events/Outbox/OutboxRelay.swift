@@ -65,6 +65,9 @@ public final class OutboxRelay: Service, Sendable {
   private let kafka: KafkaConfiguration
   private let producer = Mutex<KafkaProducer?>(nil)
   private let admin = Mutex<KafkaAdmin?>(nil)
+  private let topicWatch = Mutex<KafkaTopicWatch?>(nil)
+  /// Topics the broker lost whose kept rows are not yet marked for publishing again.
+  let lostTopics = Mutex(Set<String>())
   /// Rows per batch now: halved after a failed batch (to find the row that fails), doubled
   /// back after each published one.
   private let batchLimit: Mutex<Int>
@@ -89,12 +92,25 @@ public final class OutboxRelay: Service, Sendable {
     return made
   }
 
+  func currentTopicWatch() throws -> KafkaTopicWatch {
+    if let existing = topicWatch.withLock({ $0 }) { return existing }
+    let made = KafkaTopicWatch(admin: try currentAdmin(), topics: configuration.topics)
+    topicWatch.withLock { $0 = made }
+    return made
+  }
+
   /// The current producer, made on first use and after a failed batch.
   private func currentProducer() throws -> KafkaProducer {
     if let existing = producer.withLock({ $0 }) { return existing }
     let made = try KafkaProducer(configuration: kafka, logger: logger)
     producer.withLock { $0 = made }
     return made
+  }
+
+  /// Replaces the current producer's client (see `KafkaProducer.renew`): a batch waiting on it
+  /// fails at once.
+  func renewProducer() async {
+    await producer.withLock { $0 }?.renew()
   }
 
   private func discardProducer() async {
@@ -106,24 +122,40 @@ public final class OutboxRelay: Service, Sendable {
   }
 
   public func run() async throws {
+    await withTaskGroup(of: Void.self) { group in
+      // Apart from the publishing loop: a batch may be waiting on a broker that lost it.
+      group.addTask {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+          try? await Task.sleep(for: self.configuration.topicCheckInterval)
+          await self.lookForLostTopics()
+        }
+      }
+      await publishLoop()
+      group.cancelAll()
+    }
+    await discardProducer()  // flushes nothing pending: every batch waited for its reports
+  }
+
+  private func publishLoop() async {
     var backoff = Duration.milliseconds(100)
     var lastPrune = ContinuousClock.now
     var topicsExist = configuration.topics.isEmpty
-    var lastTopicCheck = ContinuousClock.now
     var checkTopics = false
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
       do {
         if !topicsExist {
           try await currentAdmin().createTopics(configuration.topics, partitions: configuration.topicPartitions)
+          _ = try await currentTopicWatch().lostTopics()  // the ids of the topics just made
           topicsExist = true
         }
-        if checkTopics || ContinuousClock.now - lastTopicCheck > configuration.topicCheckInterval {
-          lastTopicCheck = ContinuousClock.now
+        if checkTopics || !lostTopics.withLock({ $0.isEmpty }) {
           checkTopics = false
-          try await client.withTransaction(logger: logger) { connection in
-            // Under the relays' lock, so that one relay, not each, publishes the lost rows again.
-            if try await self.lock(connection) { try await self.recoverLostTopics(on: connection) }
+          let replayed = try await client.withTransaction(logger: logger) { connection in
+            // Under the relays' lock, so that one relay, not each, publishes the lost rows again
+            // (a standby forgets the loss: the relay that holds the lock saw it too).
+            try await self.lock(connection) ? try await self.recoverLostTopics(on: connection) : nil
           }
+          recovered(replayed ?? lostTopics.withLock { Array($0) })
         }
         switch try await publishPass() {
         case .published:
@@ -157,7 +189,6 @@ public final class OutboxRelay: Service, Sendable {
         backoff = min(backoff * 2, configuration.maximumBackoff)
       }
     }
-    await discardProducer()  // flushes nothing pending: every batch waited for its reports
   }
 
   /// Publishes up to one batch; returns how many rows it published (0: none pending, another
@@ -199,6 +230,7 @@ public final class OutboxRelay: Service, Sendable {
   /// (same topic and key), so each aggregate's order holds while other aggregates go on.
   func publishPass() async throws -> Pass {
     let limit = batchLimit.withLock { $0 }
+    var recoveredTopics: [String] = []
     let pass: Pass = try await client.withTransaction(logger: logger) { connection in
       guard try await lock(connection) else { return .idle }
       var ids: [Int64] = []
@@ -238,9 +270,11 @@ public final class OutboxRelay: Service, Sendable {
         // A broker that does not answer is an outage, not the rows' fault: the caller retries.
         guard await brokerAnswers() else { throw error }
         // Nor is a broker that lost the topics (it refuses nothing, the records time out).
-        guard try await recoverLostTopics(on: connection).isEmpty else { return .recovered }
-        // Nor a record that timed out (a broker too busy to store it): retried, no attempt counted.
-        guard !Self.timedOut(error) else { throw error }
+        recoveredTopics = try await recoverLostTopics(on: connection)
+        guard recoveredTopics.isEmpty else { return .recovered }
+        // Nor a record that timed out (a broker too busy to store it), or one abandoned with a
+        // replaced producer: retried, no attempt counted.
+        guard !Self.timedOut(error) && (error as? KafkaError)?.kind != .replaced else { throw error }
         guard ids.count == 1 else { return .narrowed }
         return .rowFailed(parked: try await recordFailure(of: ids[0], error: error, on: connection))
       }
@@ -250,6 +284,7 @@ public final class OutboxRelay: Service, Sendable {
       if !regressed.isEmpty { try await replayLost(regressed.sorted(), on: connection) }
       return .published(messages.count)
     }
+    recovered(recoveredTopics)
     batchLimit.withLock { batchLimit in
       switch pass {
       case .published: batchLimit = min(batchLimit * 2, configuration.batchSize)
