@@ -182,9 +182,12 @@ public final class InboxConsumer: Service, Sendable {
 
   /// Consumes until cancelled or shut down. When the broker lost a topic (a broker that came
   /// back empty: the topic is missing, or was made again meanwhile, see `KafkaTopicWatch`), the
-  /// consumer creates it (`topicPartitions`) and subscribes again, so the group, which the
-  /// broker lost too, reads it from its start: the relays publish the lost events again, and
-  /// the inbox skips those it had.
+  /// consumer creates it (`topicPartitions`), replaces its dead-letter producer (the broker lost
+  /// its id too, and would refuse it forever) and joins the group again with a new consumer:
+  /// the group, which the broker lost too, reads the topic from its start; the relays publish
+  /// the lost events again, and the inbox skips those it had. Not the same consumer subscribed
+  /// again: its metadata kept the recreated topic as unknown ("no topics in metadata matched
+  /// subscription", joining with none, for minutes; seen with librdkafka 2.8).
   public func run() async throws {
     let admin = try KafkaAdmin(configuration: kafka, logger: logger)
     try await admin.createTopics([deadLetterTopic], partitions: 1)
@@ -193,37 +196,49 @@ public final class InboxConsumer: Service, Sendable {
     try await admin.createTopics(topics, partitions: topicPartitions)
     let watch = KafkaTopicWatch(admin: admin, topics: topics + [deadLetterTopic])
     _ = try await watch.lostTopics()  // the ids of the topics just made
-    let consumer = try await KafkaConsumer(
-      configuration: kafka,
-      subscription: .group(id: groupID, topics: topics),
-      fetchWait: .milliseconds(20),
-      logger: logger
-    )
-    do {
-      try await consume(from: consumer, admin: admin, watch: watch)
-    } catch {
-      await consumer.close()  // leave the group, or its partitions wait for the session timeout
-      throw error
+    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+      let consumer = try await KafkaConsumer(
+        configuration: kafka,
+        subscription: .group(id: groupID, topics: topics),
+        fetchWait: .milliseconds(20),
+        logger: logger
+      )
+      let lost: Set<String>
+      do {
+        lost = try await consume(from: consumer, watch: watch)
+      } catch {
+        await consumer.close()  // leave the group, or its partitions wait for the session timeout
+        throw error
+      }
+      await consumer.close()
+      guard !lost.isEmpty else { return }
+      try await recover(lost, admin: admin, watch: watch)
     }
-    await consumer.close()
   }
 
-  /// Creates the lost topics again, replaces the dead-letter producer (the broker lost its id
-  /// too, and would refuse it forever) and subscribes again (librdkafka would otherwise take a
-  /// topic found missing up again only at its next metadata refresh, minutes later). The same
-  /// consumer: a new member would wait for the old one to leave a group the broker half forgot.
-  private func recover(_ lost: Set<String>, consumer: KafkaConsumer, admin: KafkaAdmin) async throws {
+  /// Creates the lost topics again and replaces the dead-letter producer; retries while the
+  /// broker is away (a topic still missing is found lost again at the next look).
+  private func recover(_ lost: Set<String>, admin: KafkaAdmin, watch: KafkaTopicWatch) async throws {
     logger.error(
       "inbox \(name): the broker lost topic \(lost.sorted().joined(separator: ", ")); creating it, joining again")
-    let subscribed = topics.filter { lost.contains($0) }
-    if !subscribed.isEmpty { try await admin.createTopics(subscribed, partitions: topicPartitions) }
-    if lost.contains(deadLetterTopic) { try await admin.createTopics([deadLetterTopic], partitions: 1) }
     await producer.renew()
-    if !subscribed.isEmpty { try consumer.resubscribe() }
+    var backoff = retry.firstBackoff
+    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+      do {
+        let subscribed = topics.filter { lost.contains($0) }
+        if !subscribed.isEmpty { try await admin.createTopics(subscribed, partitions: topicPartitions) }
+        if lost.contains(deadLetterTopic) { try await admin.createTopics([deadLetterTopic], partitions: 1) }
+        return
+      } catch {
+        logger.warning("inbox \(name): creating lost topics failed, retrying in \(backoff): \(error)")
+        try? await Task.sleep(for: backoff)
+        backoff = min(backoff * 2, retry.maximumBackoff)
+      }
+    }
   }
 
-  /// Consumes until stopped; recovers lost topics on the way.
-  private func consume(from consumer: KafkaConsumer, admin: KafkaAdmin, watch: KafkaTopicWatch) async throws {
+  /// Consumes until stopped (returns []) or until the broker lost topics (returns them).
+  private func consume(from consumer: KafkaConsumer, watch: KafkaTopicWatch) async throws -> Set<String> {
     // Offsets go to the broker in the background (a lost commit only brings records again,
     // which the inbox skips); the last ones synchronously when the consumer stops. Only the
     // partitions of the batch just applied: they were this consumer's when it polled, while a
@@ -231,25 +246,12 @@ public final class InboxConsumer: Service, Sendable {
     // old offset would set back.
     var last: [(topic: String, partition: Int32, offset: Int64)] = []
     var lastTopicCheck = ContinuousClock.now
-    /// Topics lost and not yet recovered (the broker may be away again meanwhile).
-    var lost = Set<String>()
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
-      if !lost.isEmpty || ContinuousClock.now - lastTopicCheck > topicCheckInterval {
+      if ContinuousClock.now - lastTopicCheck > topicCheckInterval {
         lastTopicCheck = ContinuousClock.now
-        // A short wait: a broker that is away must not hold up a graceful shutdown.
-        if let found = try? await watch.lostTopics(timeout: .seconds(1)) { lost.formUnion(found) }
-        if !lost.isEmpty {
-          // Offsets of lost topics are not committed: they counted records of the broker's past.
-          last = []
-          do {
-            try await recover(lost, consumer: consumer, admin: admin)
-            lost = []
-          } catch {
-            logger.warning("inbox \(name): recovering lost topics failed, retrying: \(error)")
-            try? await Task.sleep(for: .milliseconds(500))
-            continue
-          }
-        }
+        // A short wait: a broker that is away must not hold up a graceful shutdown. Offsets of
+        // lost topics are not committed: they counted records of the broker's past.
+        if let lost = try? await watch.lostTopics(timeout: .seconds(1)), !lost.isEmpty { return Set(lost) }
       }
       let batch = try await consumer.poll(maximum: 1_000, timeout: .milliseconds(100))
       guard !batch.isEmpty else { continue }
@@ -268,6 +270,7 @@ public final class InboxConsumer: Service, Sendable {
       }
     }
     try? await consumer.commit(last)
+    return []
   }
 
   /// The next offset to read of each partition in `batch`.
