@@ -44,14 +44,24 @@ struct LeadToDealBrokerRestartTests {
     await broker.stop()
     // Whatever failed, the services' own account of the restart is in the report.
     if failures.withLock({ $0 }) > 0 {
+      // A crash report (SWIFT_BACKTRACE) goes to standard output.
       Issue.record(
         """
-        contacts' standard error:
+        contacts (\(Self.state(of: contactsProcess))) standard error:
         \(contactsProcess.standardError.suffix(60_000))
-        deals' standard error:
+        standard output: \(contactsProcess.standardOutput.suffix(20_000))
+        deals (\(Self.state(of: dealsProcess))) standard error:
         \(dealsProcess.standardError.suffix(60_000))
+        standard output: \(dealsProcess.standardOutput.suffix(20_000))
         """)
     }
+  }
+
+  /// Whether the service still runs, else how it ended.
+  static func state(of child: ChildProcess) -> String {
+    guard !child.process.isRunning else { return "running" }
+    let reason = child.process.terminationReason == .uncaughtSignal ? "signal" : "exit code"
+    return "ended: \(reason) \(child.process.terminationStatus)"
   }
 
   /// Failed checks so far (the services' logs are reported when there are any).
