@@ -76,10 +76,9 @@ struct LeadToDealBrokerRestartTests {
 
   func run(broker: RestartableBroker, ports: (contacts: Int, deals: Int)) async throws {
     let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "lead-to-deal-restart-test")
+    // An operator: pipelines, leads and conversions in one client.
     func client(_ service: String) -> GRPCClient<KafkaClientTransport> {
-      GRPCClient(
-        transport: KafkaClientTransport(configuration: .init(kafka: kafka, service: service), logger: Self.logger),
-        interceptors: [CallerIdentityClientInterceptor(caller: "manager-3")])
+      TestIdentity.kafkaClient(kafka, service: service, as: "operator:restart-test", logger: Self.logger)
     }
     let contactsClient = client("contacts")
     let dealsClient = client("deals")
