@@ -18,7 +18,9 @@ public final class KafkaProducer: Service, Sendable {
   /// a thread of its own.
   private final class Client: Sendable {
     let handle: RDKafkaHandle
-    let pending = Mutex([UInt: DeliverySlot]())
+    /// Records awaiting their reports; nil once the poller stopped (a record registered after
+    /// that would wait forever: its sender goes on to the client that replaced this one).
+    let pending = Mutex<[UInt: DeliverySlot]?>([:])
     let pollerStopped = Mutex(false)
     /// What records still unconfirmed when the poller stops are failed with.
     let abandonedBecause = Mutex(KafkaError(.shutDown, "the producer shut down before delivery was confirmed"))
@@ -102,15 +104,20 @@ public final class KafkaProducer: Service, Sendable {
       }
       guard let id else { throw KafkaError(.shutDown, "the producer is shut down") }
       let current = client.withLock { $0 }
-      current.pending.withLock { $0[id] = slot }
+      let registered = current.pending.withLock { pending in
+        guard pending != nil else { return false }
+        pending?[id] = slot
+        return true
+      }
+      guard registered else { continue }  // replaced meanwhile (`renew`): the new client takes it
       do {
         try current.handle.produce(message, opaque: id)
         return slot
       } catch  where error.kind == .queueFull {
-        _ = current.pending.withLock { $0.removeValue(forKey: id) }
+        _ = current.pending.withLock { $0?.removeValue(forKey: id) }
         try await Task.sleep(for: .milliseconds(2))  // deliveries will make room
       } catch {
-        _ = current.pending.withLock { $0.removeValue(forKey: id) }
+        _ = current.pending.withLock { $0?.removeValue(forKey: id) }
         throw error
       }
     }
@@ -168,13 +175,13 @@ public final class KafkaProducer: Service, Sendable {
       let deliveries = RDKafkaDeliveryQueue(of: client.handle)
       while !client.pollerStopped.withLock({ $0 }) {
         for delivery in deliveries.poll(timeout: .milliseconds(100)) {
-          let slot = client.pending.withLock { $0.removeValue(forKey: delivery.opaque) }
+          let slot = client.pending.withLock { $0?.removeValue(forKey: delivery.opaque) }
           slot?.deliver(delivery.result.mapError { $0 as any Error })
         }
       }
       let abandoned = client.pending.withLock { pending in
-        defer { pending.removeAll() }
-        return Array(pending.values)
+        defer { pending = nil }
+        return pending.map { Array($0.values) } ?? []
       }
       let reason = client.abandonedBecause.withLock { $0 }
       for slot in abandoned { slot.deliver(.failure(reason)) }

@@ -185,4 +185,21 @@ struct ContactsHostileInputTests {
       #expect(await statusCode { try await contacts.convertLead(convert) } != nil)
     }
   }
+
+  /// A request id used again for a different request is refused (FAILED_PRECONDITION) instead
+  /// of answered with the first request's reply; nothing is created or published.
+  @Test func aRequestIDUsedAgainForADifferentRequestIsRefused() async throws {
+    try await ContactsHarness.with { (context: ContactsHarness.Context) async throws in
+      let contacts = context.contacts
+      let once: Metadata = ["crm-request-id": "reused-1"]
+      let first = try await contacts.createContact(contactRequest("Анна", phones: ["89121110000"]), metadata: once)
+      #expect(try await contacts.createContact(contactRequest("Анна", phones: ["89121110000"]), metadata: once) == first)
+      let other = await statusCode {
+        try await contacts.createContact(contactRequest("Борис", phones: ["89121112222"]), metadata: once)
+      }
+      #expect(other == .failedPrecondition)
+      #expect(try await context.count("SELECT count(*) FROM contacts") == 1)
+      #expect(try await context.events("crm.contacts.v1.ContactCreated").count == 1)
+    }
+  }
 }

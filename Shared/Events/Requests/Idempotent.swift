@@ -1,4 +1,5 @@
 import CRMDatabase
+import CRMDomain
 import Logging
 import PostgresNIO
 import SwiftProtobuf
@@ -6,7 +7,8 @@ import SwiftProtobuf
 /// Runs a create-like request once per idempotency key: `body` writes and stores its reply
 /// under the key (`RequestReplies.record`) with the write; when it fails, a reply stored by an
 /// earlier delivery of the same request is the answer (the repeat ran into the stored key, or
-/// into what the first delivery changed).
+/// into what the first delivery changed). A key stored for a different request (a client that
+/// reused its request id) is FAILED_PRECONDITION: the other request's reply would be a lie.
 public func idempotent<Reply: Message>(
   client: PostgresClient, logger: Logger, _ body: (_ key: String?) async throws -> Reply
 ) async throws -> Reply {
@@ -14,9 +16,12 @@ public func idempotent<Reply: Message>(
   do {
     return try await body(key)
   } catch {
-    guard let stored = try await RequestReplies.reply(key: key, client: client, logger: logger) else { throw error }
+    guard let stored = try await RequestReplies.stored(key: key, client: client, logger: logger) else { throw error }
+    if let first = stored.requestDigest, let now = RequestReplies.currentRequestDigest, first != now {
+      throw RequestIDReused()
+    }
     logger.debug("a repeated request answered with its first reply", metadata: ["key": "\(key)"])
-    return try Reply(serializedBytes: stored)
+    return try Reply(serializedBytes: stored.reply)
   }
 }
 
@@ -28,4 +33,14 @@ extension RequestReplies {
     guard let key else { return }
     try await record(key: key, reply: try reply.serializedBytes(), on: connection, logger: logger)
   }
+}
+
+/// A request id (or correlation id) the caller used before for a different request.
+public struct RequestIDReused: DomainError, Equatable {
+  public var status: FailureStatus { .failedPrecondition }
+  public var description: String {
+    "crm-request-id: used before for a different request; give each new request an id of its own"
+  }
+
+  public init() {}
 }

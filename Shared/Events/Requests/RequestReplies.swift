@@ -28,6 +28,11 @@ public enum RequestReplies {
       name: "request replies by age",
       statements: ["CREATE INDEX request_replies_age ON request_replies (created_at)"]
     ),
+    Migration(
+      version: 10_103,
+      name: "request replies know their request",
+      statements: ["ALTER TABLE request_replies ADD COLUMN request_digest text"]
+    ),
   ]
 
   /// How long a reply is kept: a key from a record's correlation id (`c:`) only while the record
@@ -65,23 +70,47 @@ public enum RequestReplies {
   /// the RPC runtime; nil where the request carries none.
   @TaskLocal public static var currentKey: String?
 
+  /// The SHA-256 of the request being handled (set with `currentKey`): a key used again for a
+  /// different request is refused instead of answered with the other request's reply.
+  @TaskLocal public static var currentRequestDigest: String?
+
   /// A second request with a stored key.
   public static let keyTaken = ConstraintViolation(kind: .unique, constraint: "request_replies_pkey")
 
-  /// Stores `reply` under `key` in the caller's transaction; a key stored before (also by a
-  /// transaction still open, once it commits) fails the statement with `keyTaken`.
+  /// Stores `reply` under `key` (with the request's digest, `currentRequestDigest`) in the
+  /// caller's transaction; a key stored before (also by a transaction still open, once it
+  /// commits) fails the statement with `keyTaken`.
   public static func record(key: String, reply: [UInt8], on connection: PostgresConnection, logger: Logger)
     async throws
   {
+    let digest = currentRequestDigest
     _ = try await connection.query(
-      "INSERT INTO request_replies (key, reply) VALUES (\(key), \(ByteBuffer(bytes: reply)))", logger: logger
+      """
+      INSERT INTO request_replies (key, reply, request_digest) VALUES (\(key), \(ByteBuffer(bytes: reply)), \(digest))
+      """,
+      logger: logger
     ).collect()
+  }
+
+  /// What is stored under a key: the reply, and the digest of the request that made it (nil for
+  /// a row from before digests were kept).
+  public struct Stored: Sendable, Equatable {
+    public var reply: [UInt8]
+    public var requestDigest: String?
+  }
+
+  /// The reply stored under `key`, if any.
+  public static func stored(key: String, client: PostgresClient, logger: Logger) async throws -> Stored? {
+    let rows = try await client.query(
+      "SELECT reply, request_digest FROM request_replies WHERE key = \(key)", logger: logger)
+    for try await (reply, digest) in rows.decode((ByteBuffer, String?).self) {
+      return Stored(reply: Array(buffer: reply), requestDigest: digest)
+    }
+    return nil
   }
 
   /// The reply stored under `key`, if any.
   public static func reply(key: String, client: PostgresClient, logger: Logger) async throws -> [UInt8]? {
-    let rows = try await client.query("SELECT reply FROM request_replies WHERE key = \(key)", logger: logger)
-    for try await reply in rows.decode(ByteBuffer.self) { return Array(buffer: reply) }
-    return nil
+    try await stored(key: key, client: client, logger: logger)?.reply
   }
 }

@@ -5,6 +5,7 @@ import CRMRPC
 import Crypto
 import Foundation
 import GRPCCore
+import SwiftProtobuf
 
 /// Where a request's idempotency key comes from: an explicit `crm-request-id` the client sets
 /// (the same on its retries), else the correlation id the Kafka transport read from the request
@@ -57,11 +58,38 @@ public struct RequestContextInterceptor: ServerInterceptor {
       } else {
         nil
       }
+    var request = request
+    var digest: String?
+    if key != nil { (request.messages, digest) = try await Self.fingerprinted(request.messages) }
     return try await Principal.$current.withValue(principal) {
       try await RequestReplies.$currentKey.withValue(key) {
-        try await next(request, context)
+        try await RequestReplies.$currentRequestDigest.withValue(digest) {
+          try await next(request, context)
+        }
       }
     }
+  }
+
+  /// The request's messages, read here and handed on unchanged, and the SHA-256 of their
+  /// encoding: a key used again must come with the same request (`RequestIDReused`). Every
+  /// method is unary (the Kafka transport carries exactly one message), so this reads one.
+  static func fingerprinted<Input: Sendable>(_ messages: RPCAsyncSequence<Input, any Error>) async throws -> (
+    RPCAsyncSequence<Input, any Error>, String?
+  ) {
+    var read: [Input] = []
+    var hash = SHA256()
+    var options = BinaryEncodingOptions()
+    options.useDeterministicOrdering = true  // maps in one order, so one request has one digest
+    for try await message in messages {
+      read.append(message)
+      guard let message = message as? any SwiftProtobuf.Message else { continue }
+      let bytes: [UInt8] = try message.serializedBytes(options: options)
+      hash.update(data: withUnsafeBytes(of: UInt32(bytes.count).bigEndian) { Array($0) } + bytes)
+    }
+    let (stream, continuation) = AsyncThrowingStream<Input, any Error>.makeStream()
+    for message in read { continuation.yield(message) }
+    continuation.finish()
+    return (RPCAsyncSequence(wrapping: stream), hash.finalize().map { String(format: "%02x", $0) }.joined())
   }
 
   /// `kind:` and the SHA-256 of method, caller and id, each length-prefixed: no two different

@@ -57,14 +57,15 @@ struct ContactInsert {
       ORDER BY h.i
     ), appended AS (\(Outbox.preparedInsert(firstParameter: 18, whenRowsIn: "inserted"))
     ), replied AS (
-      INSERT INTO request_replies (key, reply) SELECT $23, $24 FROM inserted WHERE $23::text IS NOT NULL
+      INSERT INTO request_replies (key, reply, request_digest)
+      SELECT $23, $24, $25 FROM inserted WHERE $23::text IS NOT NULL
     )
     SELECT count(*)::int FROM inserted
     """
   }
 
   func bindings() -> PostgresBindings {
-    var bindings = PostgresBindings(capacity: 24)
+    var bindings = PostgresBindings(capacity: 25)
     bindings.append(id)
     bindings.append(card.name)
     bindings.append(SearchQuery.searchable(card.name))
@@ -85,6 +86,7 @@ struct ContactInsert {
     Outbox.bind([event], into: &bindings)
     bindings.append(requestKey)
     bindings.append(ByteBuffer(bytes: reply))
+    bindings.append(RequestReplies.currentRequestDigest)
     return bindings
   }
 }
