@@ -157,8 +157,12 @@ public final class KafkaConsumer: Sendable {
     try handle.setPaused(true, partitions)
     let handle = self.handle
     return try await handle.blocking {
-      let places = try handle.readPositions(partitions, known: handedOut, timeout: .seconds(2))
-      try handle.seek(places, timeout: .seconds(2))
+      let places = try handle.readPositions(partitions, known: handedOut, timeout: .seconds(5))
+      guard places.count == Set(partitions).count else {
+        throw KafkaError(.broker, "no place known for \(Set(partitions).subtracting(places.keys).map(\.description))")
+      }
+      // Long enough not to give up on a seek that would still happen later, under load.
+      try handle.seek(places, timeout: .seconds(10))
       return places
     }
   }

@@ -148,8 +148,10 @@ struct LeadToDealBrokerRestartTests {
           "\(name) is not ready again 60 s after the broker came back: \(report.map { "\($0.status) \($0.body)" } ?? "no answer")"
         )
       }
+      // One deadline for all: a missing deal fails the test in a minute, not a minute each.
+      let dealsDeadline = ContinuousClock.now + .seconds(60)
       for contact in converted {
-        let opened = try await openDeals(of: contact, deals: deals)
+        let opened = try await openDeals(of: contact, deals: deals, until: dealsDeadline)
         check(opened.count == 1, "contact \(contact) has \(opened.count) open deals")
       }
       let dealsAfter = ContinuousClock.now - restartedAt
@@ -189,11 +191,11 @@ struct LeadToDealBrokerRestartTests {
     }
   }
 
-  /// The contact's open deals once the deals service knows the contact and has one, or after 60 s.
-  func openDeals(of contactID: String, deals: Crm_Deals_V1_Deals.Client<KafkaClientTransport>) async throws
-    -> [Crm_Deals_V1_Deal]
-  {
-    let deadline = ContinuousClock.now + .seconds(60)
+  /// The contact's open deals once the deals service knows the contact and has one, or at `deadline`.
+  func openDeals(
+    of contactID: String, deals: Crm_Deals_V1_Deals.Client<KafkaClientTransport>,
+    until deadline: ContinuousClock.Instant
+  ) async throws -> [Crm_Deals_V1_Deal] {
     while true {
       do {
         let found = try await deals.listOpenDealsOfContact(.with { $0.contactID = contactID }).deals

@@ -202,10 +202,11 @@ public final class InboxConsumer: Service, Sendable {
     try await admin.createTopics(topics, partitions: topicPartitions)
     let watch = KafkaTopicWatch(admin: admin, topics: topics + [deadLetterTopic])
     _ = try await watch.lostTopics()  // the ids of the topics just made
+    var group = groupID
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
       let consumer = try await KafkaConsumer(
         configuration: kafka,
-        subscription: .group(id: groupID, topics: topics),
+        subscription: .group(id: group, topics: topics),
         fetchWait: fetchWait,
         logger: logger
       )
@@ -219,7 +220,21 @@ public final class InboxConsumer: Service, Sendable {
       await consumer.close()
       guard !lost.isEmpty else { return }
       try await recover(lost, admin: admin, watch: watch)
+      group = await groupAfterLoss(admin) ?? group
     }
+  }
+
+  /// The group to join after the broker lost the topics: one named after the recreated topic's
+  /// id, the same for every replica. Not the old group: the old consumer rejoins the empty
+  /// broker before the loss is noticed and leaves it while that join is under way, and the local
+  /// broker keeps it as a member for good (seen: every later join's SyncGroup failed with
+  /// "rebalance in progress", for minutes, and the inbox read nothing). Offsets lose nothing:
+  /// the broker lost the old group's too, and the inbox skips what it had.
+  private func groupAfterLoss(_ admin: KafkaAdmin) async -> String? {
+    guard let topic = topics.first,
+      let id = try? await admin.topicIDs([topic])[topic] ?? nil, id.isKnown
+    else { return nil }
+    return "\(groupID).\(id.description.prefix(12))"
   }
 
   /// Creates the lost topics again and replaces the dead-letter producer; retries while the

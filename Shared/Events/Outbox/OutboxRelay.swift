@@ -23,7 +23,8 @@ public final class OutboxRelay: Service, Sendable {
     public var batchSize: Int
     /// How long an idle relay waits before looking again while it cannot listen for appends;
     /// while it listens (`LISTEN`, see `Outbox.appendedChannel`) it looks every `idleFallback`
-    /// too, in case a notification was lost with its connection.
+    /// too: for an append that raced with its going to sleep, or a notification lost with its
+    /// connection.
     public var idleWait: Duration
     public var idleFallback: Duration
     /// Sent rows older than this are deleted.
@@ -48,7 +49,7 @@ public final class OutboxRelay: Service, Sendable {
       maxAttempts: Int = 5,
       maximumBackoff: Duration = .seconds(5),
       topicCheckInterval: Duration = .seconds(5),
-      idleFallback: Duration = .seconds(5)
+      idleFallback: Duration = .seconds(1)
     ) {
       self.batchSize = batchSize
       self.idleWait = idleWait
@@ -150,6 +151,7 @@ public final class OutboxRelay: Service, Sendable {
     var lastPrune = ContinuousClock.now
     var topicsExist = configuration.topics.isEmpty
     var checkTopics = false
+    var sleeping = false  // as this relay last set `outbox_relay_state`
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
       do {
         if !topicsExist {
@@ -169,9 +171,20 @@ public final class OutboxRelay: Service, Sendable {
         switch try await publishPass() {
         case .published:
           backoff = .milliseconds(100)
+          if sleeping {
+            try await setSleeping(false)  // busy: appends need not notify (see `Outbox`)
+            sleeping = false
+          }
         case .idle:
           backoff = .milliseconds(100)
-          let limit = listening.withLock { $0 } ? configuration.idleFallback : configuration.idleWait
+          let listens = listening.withLock { $0 }
+          if listens && !sleeping {
+            // From now on appends notify; one more look for those that did not.
+            try await setSleeping(true)
+            sleeping = true
+            continue
+          }
+          let limit = listens ? configuration.idleFallback : configuration.idleWait
           // A graceful shutdown ends the wait too (the loop then stops).
           await cancelWhenGracefulShutdown { [wakeup] in await wakeup.wait(upTo: limit) }
           try Task.checkCancellation()
@@ -201,6 +214,11 @@ public final class OutboxRelay: Service, Sendable {
         backoff = min(backoff * 2, configuration.maximumBackoff)
       }
     }
+  }
+
+  /// Whether appends notify the relay (`Outbox.appendedChannel`): only while it sleeps.
+  private func setSleeping(_ sleeping: Bool) async throws {
+    _ = try await client.query("UPDATE outbox_relay_state SET sleeping = \(sleeping)", logger: logger).collect()
   }
 
   /// Holds a connection listening for appends (`Outbox.appendedChannel`) and wakes the idle

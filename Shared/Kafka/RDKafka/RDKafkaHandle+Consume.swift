@@ -177,7 +177,7 @@ extension RDKafkaHandle {
   ) throws(KafkaError) -> [KafkaTopicPartition: Int64] {
     let invalid = Int64(RD_KAFKA_OFFSET_INVALID)
     var read = known.filter { partitions.contains($0.key) }
-    let positions = try Self.offsets(of: partitions.filter { read[$0] == nil }, startingAt: invalid) {
+    let positions = try Self.offsets(of: partitions.filter { read[$0] == nil }, startingAt: invalid, lenient: true) {
       list throws(KafkaError) in
       let error = rd_kafka_position(pointer, list)
       guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
@@ -229,9 +229,9 @@ extension RDKafkaHandle {
   }
 
   /// Runs `body` on a partition list whose offsets start at `start`, and reads the offsets it
-  /// left; a partition with an error of its own is left out.
+  /// left. A partition with an error of its own throws, or with `lenient` is left out.
   private static func offsets(
-    of partitions: [KafkaTopicPartition], startingAt start: Int64,
+    of partitions: [KafkaTopicPartition], startingAt start: Int64, lenient: Bool = false,
     _ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) throws(KafkaError) -> Void
   ) throws(KafkaError) -> [KafkaTopicPartition: Int64] {
     guard !partitions.isEmpty else { return [:] }
@@ -241,9 +241,13 @@ extension RDKafkaHandle {
     try body(list)
     var offsets: [KafkaTopicPartition: Int64] = [:]
     guard let elements = list.pointee.elems else { return offsets }
-    for i in 0..<Int(list.pointee.cnt) where elements[i].err == RD_KAFKA_RESP_ERR_NO_ERROR {
-      offsets[KafkaTopicPartition(topic: String(cString: elements[i].topic), partition: elements[i].partition)] =
-        elements[i].offset
+    for i in 0..<Int(list.pointee.cnt) {
+      let partition = KafkaTopicPartition(topic: String(cString: elements[i].topic), partition: elements[i].partition)
+      guard elements[i].err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+        if lenient { continue }
+        throw KafkaError(.broker, "offset of \(partition): \(String(cString: rd_kafka_err2str(elements[i].err)))")
+      }
+      offsets[partition] = elements[i].offset
     }
     return offsets
   }
