@@ -350,6 +350,27 @@ let package = Package(
       swiftSettings: strict
     ),
     .testTarget(
+      name: "ActivityTests",
+      dependencies: [
+        "CRMIdentity",
+        "CRMDomain",
+        "ActivityService",
+        "CRMRuntime",
+        "CRMEvents",
+        "CRMDatabase",
+        "CRMContracts",
+        "CRMKafka",
+        "CRMTestSupport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tests/ActivityTests",
+      swiftSettings: strict
+    ),
+    .testTarget(
       name: "KafkaTests",
       dependencies: ["CRMKafka", "CRMTestSupport"],
       path: "Tests/KafkaTests",
