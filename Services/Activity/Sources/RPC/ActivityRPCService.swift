@@ -78,42 +78,95 @@ struct ActivityRPCService: Crm_Activity_V1_Activity.SimpleServiceProtocol {
   func setTimeZone(request: Crm_Activity_V1_SetTimeZoneRequest, context: ServerContext) async throws
     -> Crm_Activity_V1_ManagerSettings
   {
-    throw RPCError(code: .unimplemented, message: "SetTimeZone comes with the tasks")
+    try await answering {
+      try request.requireKnownFields("request")
+      let principal = try Principal.verified
+      let manager =
+        request.managerID.isEmpty
+        ? principal.subject : try Text.field(request.managerID, "manager_id", limit: 64, required: true)
+      let zone = try LocalClock.zone(request.timeZone, "time_zone")
+      try PostgresActivityRepository.checkMay(principal, workOn: "the settings of \(manager)", ownedBy: manager)
+      return try await repository.setTimeZone(manager: manager, zone: zone, actor: principal.description)
+    }
   }
 
   func createTask(request: Crm_Activity_V1_CreateTaskRequest, context: ServerContext) async throws
     -> Crm_Activity_V1_Task
   {
-    throw RPCError(code: .unimplemented, message: "CreateTask comes with the tasks")
+    try await answering {
+      let principal = try Principal.verified
+      let task = try TaskInput.newTask(request, caller: principal.subject)
+      // A manager's tasks are his own (no tasks handed to a colleague).
+      try PostgresActivityRepository.checkMay(
+        principal, workOn: "a task of \(task.assigneeID)", ownedBy: task.assigneeID)
+      return try await repository.createTask(task, by: principal, now: Date())
+    }
   }
 
   func rescheduleTask(request: Crm_Activity_V1_RescheduleTaskRequest, context: ServerContext) async throws
     -> Crm_Activity_V1_Task
   {
-    throw RPCError(code: .unimplemented, message: "RescheduleTask comes with the tasks")
+    try await answering {
+      try request.requireKnownFields("request")
+      let due = try TaskInput.due(
+        at: request.hasDueAt ? request.dueAt : nil, local: request.hasDueLocal ? request.dueLocal : nil)
+      return try await repository.rescheduleTask(
+        id: request.taskID, to: due, reason: try TaskInput.note(request.reason, "reason"),
+        expectedVersion: request.expectedVersion, by: try Principal.verified, now: Date())
+    }
   }
 
   func completeTask(request: Crm_Activity_V1_CompleteTaskRequest, context: ServerContext) async throws
     -> Crm_Activity_V1_Task
   {
-    throw RPCError(code: .unimplemented, message: "CompleteTask comes with the tasks")
+    try await answering {
+      try request.requireKnownFields("request")
+      return try await repository.closeTask(
+        id: request.taskID, as: .done, note: try TaskInput.note(request.result, "result"),
+        expectedVersion: request.expectedVersion, by: try Principal.verified, now: Date())
+    }
   }
 
   func cancelTask(request: Crm_Activity_V1_CancelTaskRequest, context: ServerContext) async throws
     -> Crm_Activity_V1_Task
   {
-    throw RPCError(code: .unimplemented, message: "CancelTask comes with the tasks")
+    try await answering {
+      try request.requireKnownFields("request")
+      return try await repository.closeTask(
+        id: request.taskID, as: .cancelled, note: try TaskInput.note(request.reason, "reason"),
+        expectedVersion: request.expectedVersion, by: try Principal.verified, now: Date())
+    }
   }
 
   func getTask(request: Crm_Activity_V1_GetTaskRequest, context: ServerContext) async throws
     -> Crm_Activity_V1_TaskWithHistory
   {
-    throw RPCError(code: .unimplemented, message: "GetTask comes with the tasks")
+    try await answering {
+      try request.requireKnownFields("request")
+      let task = try await repository.task(id: request.taskID, now: Date())
+      try Self.checkMayRead(task.task.assigneeID, "tasks")
+      return task
+    }
   }
 
   func listOpenTasks(request: Crm_Activity_V1_ListOpenTasksRequest, context: ServerContext) async throws
     -> Crm_Activity_V1_ListTasksReply
   {
-    throw RPCError(code: .unimplemented, message: "ListOpenTasks comes with the tasks")
+    try await answering {
+      try request.requireKnownFields("request")
+      let principal = try Principal.verified
+      let assignee =
+        request.assigneeID.isEmpty
+        ? principal.subject : try Text.field(request.assigneeID, "assignee_id", limit: 64, required: true)
+      try Self.checkMayRead(assignee, "tasks")
+      let filter = TaskFilter(
+        assigneeID: assignee, overdueOnly: request.overdueOnly, dueOn: request.hasDueOn ? request.dueOn : nil)
+      let page = try Page(request.page, scope: filter.scope, key: pageTokens)
+      let (tasks, next) = try await repository.openTasks(filter, after: page.cursor, limit: page.size, now: Date())
+      return .with {
+        $0.tasks = tasks
+        $0.nextPageToken = next.map(page.token) ?? ""
+      }
+    }
   }
 }

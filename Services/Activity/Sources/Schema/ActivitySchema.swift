@@ -59,6 +59,52 @@ enum ActivitySchema {
         "CREATE INDEX activities_of_deal ON activities (deal_id, occurred_at DESC, seq DESC)",
         "CREATE INDEX activities_of_author ON activities (author_id, occurred_at DESC, seq DESC)",
       ]
-    )
+    ),
+    Migration(
+      version: 2,
+      name: "tasks and managers' time zones",
+      statements: [
+        """
+        CREATE TABLE manager_settings (
+          manager_id text PRIMARY KEY,
+          time_zone text NOT NULL,
+          version bigint NOT NULL DEFAULT 1
+        )
+        """,
+        """
+        CREATE TABLE tasks (
+          id uuid PRIMARY KEY,
+          seq bigserial UNIQUE,
+          assignee_id text NOT NULL,
+          deal_id uuid,
+          contact_id uuid NOT NULL,
+          title text NOT NULL,
+          due_at timestamptz NOT NULL,
+          status text NOT NULL CHECK (status IN ('open', 'done', 'cancelled')),
+          created_by text NOT NULL,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          closed_at timestamptz,
+          outcome text NOT NULL DEFAULT '',
+          version bigint NOT NULL DEFAULT 1
+        )
+        """,
+        "CREATE INDEX open_tasks_of_assignee ON tasks (assignee_id, due_at, seq) WHERE status = 'open'",
+        "CREATE INDEX tasks_of_deal ON tasks (deal_id) WHERE status = 'open'",
+        // Every change of a task: the due time before and after, what was said, who and when.
+        """
+        CREATE TABLE task_changes (
+          seq bigserial PRIMARY KEY,
+          task_id uuid NOT NULL REFERENCES tasks (id),
+          change text NOT NULL CHECK (change IN ('created', 'rescheduled', 'completed', 'cancelled')),
+          previous_due_at timestamptz,
+          due_at timestamptz NOT NULL,
+          note text NOT NULL,
+          actor text NOT NULL,
+          at timestamptz NOT NULL DEFAULT now()
+        )
+        """,
+        "CREATE INDEX task_changes_of_task ON task_changes (task_id, seq)",
+      ]
+    ),
   ]
 }

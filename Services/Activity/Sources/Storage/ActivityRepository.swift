@@ -16,6 +16,35 @@ protocol ActivityRepository: Sendable {
   func timeline(_ subject: TimelineSubject, after cursor: Int64?, limit: Int) async throws -> (
     [Crm_Activity_V1_ActivityRecord], next: Int64?
   )
+
+  func setTimeZone(manager: String, zone: TimeZone, actor: String) async throws -> Crm_Activity_V1_ManagerSettings
+  func createTask(_ task: TaskInput.NewTask, by principal: Principal, now: Date) async throws -> Crm_Activity_V1_Task
+  func rescheduleTask(
+    id: String, to due: TaskInput.Due, reason: String, expectedVersion: Int64, by principal: Principal, now: Date
+  ) async throws -> Crm_Activity_V1_Task
+  /// Completes (`.done`) or cancels (`.cancelled`) an open task.
+  func closeTask(
+    id: String, as status: Crm_Activity_V1_TaskStatus, note: String, expectedVersion: Int64, by principal: Principal,
+    now: Date
+  ) async throws -> Crm_Activity_V1_Task
+  func task(id: String, now: Date) async throws -> Crm_Activity_V1_TaskWithHistory
+  /// Soonest due first; `cursor` is the `seq` of the last task of the page before.
+  func openTasks(_ filter: TaskFilter, after cursor: Int64?, limit: Int, now: Date) async throws -> (
+    [Crm_Activity_V1_Task], next: Int64?
+  )
+}
+
+/// Which open tasks a listing shows: one assignee's, optionally only the overdue ones or those
+/// due on one day of his calendar.
+struct TaskFilter: Sendable {
+  var assigneeID: String
+  var overdueOnly: Bool
+  var dueOn: Crm_Common_V1_Date?
+
+  /// The page-token scope: the method and the filter (a token pages only the listing that issued it).
+  var scope: String {
+    "ListOpenTasks/\(assigneeID)/\(overdueOnly)/" + (dueOn.map { "\($0.year)-\($0.month)-\($0.day)" } ?? "")
+  }
 }
 
 /// A new attribute whose key the catalogue already has: revise it (with its version) instead.
