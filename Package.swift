@@ -413,7 +413,9 @@ let package = Package(
   ]
     + service("Contacts", folder: "Contacts", executable: "contacts", uses: ["CRMPhoneNumbers"])
     + service("Deals", folder: "Deals", executable: "deals")
-    + service("Activity", folder: "Activity", executable: "activity")
+    + service(
+      "Activity", folder: "Activity", executable: "activity",
+      uses: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")])
     + service("QualityControl", folder: "QualityControl", executable: "quality-control")
     + service("Reporting", folder: "Reporting", executable: "reporting")
 )

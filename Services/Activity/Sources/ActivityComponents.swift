@@ -5,6 +5,7 @@ import CRMRuntime
 import GRPCCore
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 
 /// The parts of the activity service, for its executable and for tools that host it in process.
 public enum ActivityComponents {
@@ -28,5 +29,16 @@ public enum ActivityComponents {
   /// deals that activities and tasks are linked to.
   public static func subscriptions(logger: Logger) -> [InboxSubscription] {
     [ContactsEventsHandler(logger: logger).subscription, DealsEventsHandler(logger: logger).subscription]
+  }
+
+  /// How often offers past their deadline get their "no answer".
+  public static let offerDeadlineSweep: Duration = .seconds(30)
+
+  /// The background work: recording "no answer" on offers past their deadline.
+  public static func services(client: PostgresClient, logger: Logger) -> [any Service] {
+    [
+      OfferDeadlines(
+        repository: PostgresActivityRepository(client: client, logger: logger), interval: offerDeadlineSweep)
+    ]
   }
 }

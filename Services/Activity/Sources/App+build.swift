@@ -1,8 +1,8 @@
 import CRMRuntime
 import Hummingbird
 
-/// Composes the activity service: its schema, its event topic, its RPCs, and the contacts and
-/// deals events it learns its directory from.
+/// Composes the activity service: its schema, its event topic, its RPCs, the contacts and deals
+/// events it learns its directory from, and the sweep that records offers left without an answer.
 public func buildApplication(_ configuration: ServiceConfiguration) throws -> some ApplicationProtocol {
   let infrastructure = try ServiceInfrastructure(configuration)
   let postgres = infrastructure.postgres
@@ -15,6 +15,7 @@ public func buildApplication(_ configuration: ServiceConfiguration) throws -> so
     rpcServices: [
       ActivityComponents.rpcService(client: postgres, logger: logger, pageTokens: configuration.pageTokenKey)
     ],
-    subscriptions: ActivityComponents.subscriptions(logger: logger)
+    subscriptions: ActivityComponents.subscriptions(logger: logger),
+    services: ActivityComponents.services(client: postgres, logger: logger)
   )
 }

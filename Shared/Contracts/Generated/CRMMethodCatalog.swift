@@ -83,6 +83,27 @@ extension CRMMethod {
       output: Crm_Activity_V1_ListTasksReply.self
     ),
     CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "MakeOffer"),
+      input: Crm_Activity_V1_MakeOfferRequest.self,
+      output: Crm_Activity_V1_Offer.self
+    ),
+    CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "AnswerOffer"),
+      input: Crm_Activity_V1_AnswerOfferRequest.self,
+      output: Crm_Activity_V1_Offer.self
+    ),
+    CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "ListOffers"),
+      input: Crm_Activity_V1_ListOffersRequest.self,
+      output: Crm_Activity_V1_ListOffersReply.self
+    ),
+    CRMMethod(
       server: "contacts",
       descriptor: MethodDescriptor(
         fullyQualifiedService: "crm.common.v1.Diagnostics", method: "Echo"),

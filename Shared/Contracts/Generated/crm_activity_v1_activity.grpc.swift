@@ -163,6 +163,45 @@ public enum Crm_Activity_V1_Activity: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "MakeOffer" metadata.
+        public enum MakeOffer: Sendable {
+            /// Request type for "MakeOffer".
+            public typealias Input = Crm_Activity_V1_MakeOfferRequest
+            /// Response type for "MakeOffer".
+            public typealias Output = Crm_Activity_V1_Offer
+            /// Descriptor for "MakeOffer".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "MakeOffer",
+                type: .unary
+            )
+        }
+        /// Namespace for "AnswerOffer" metadata.
+        public enum AnswerOffer: Sendable {
+            /// Request type for "AnswerOffer".
+            public typealias Input = Crm_Activity_V1_AnswerOfferRequest
+            /// Response type for "AnswerOffer".
+            public typealias Output = Crm_Activity_V1_Offer
+            /// Descriptor for "AnswerOffer".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "AnswerOffer",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListOffers" metadata.
+        public enum ListOffers: Sendable {
+            /// Request type for "ListOffers".
+            public typealias Input = Crm_Activity_V1_ListOffersRequest
+            /// Response type for "ListOffers".
+            public typealias Output = Crm_Activity_V1_ListOffersReply
+            /// Descriptor for "ListOffers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "ListOffers",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "crm.activity.v1.Activity" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             DefineAttribute.descriptor,
@@ -175,7 +214,10 @@ public enum Crm_Activity_V1_Activity: Sendable {
             CompleteTask.descriptor,
             CancelTask.descriptor,
             GetTask.descriptor,
-            ListOpenTasks.descriptor
+            ListOpenTasks.descriptor,
+            MakeOffer.descriptor,
+            AnswerOffer.descriptor,
+            ListOffers.descriptor
         ]
     }
 }
@@ -384,6 +426,61 @@ extension Crm_Activity_V1_Activity {
             request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_ListOpenTasksRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ListTasksReply>
+
+        /// Handle the "MakeOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An offer made to a client on a deal: a variant, an amount, terms and a date to answer by.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Activity_V1_MakeOfferRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Activity_V1_Offer` messages.
+        func makeOffer(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_MakeOfferRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Offer>
+
+        /// Handle the "AnswerOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The client's answer: accepted, or declined with a reason. Without an answer by the
+        /// > deadline, the service records "no answer" itself.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Activity_V1_AnswerOfferRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Activity_V1_Offer` messages.
+        func answerOffer(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_AnswerOfferRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Offer>
+
+        /// Handle the "ListOffers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A deal's offers, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Activity_V1_ListOffersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Activity_V1_ListOffersReply` messages.
+        func listOffers(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_ListOffersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ListOffersReply>
     }
 
     /// Service protocol for the "crm.activity.v1.Activity" service.
@@ -576,6 +673,61 @@ extension Crm_Activity_V1_Activity {
             request: GRPCCore.ServerRequest<Crm_Activity_V1_ListOpenTasksRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ListTasksReply>
+
+        /// Handle the "MakeOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An offer made to a client on a deal: a variant, an amount, terms and a date to answer by.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_MakeOfferRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Activity_V1_Offer` message.
+        func makeOffer(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_MakeOfferRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Offer>
+
+        /// Handle the "AnswerOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The client's answer: accepted, or declined with a reason. Without an answer by the
+        /// > deadline, the service records "no answer" itself.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_AnswerOfferRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Activity_V1_Offer` message.
+        func answerOffer(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_AnswerOfferRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Offer>
+
+        /// Handle the "ListOffers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A deal's offers, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_ListOffersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Activity_V1_ListOffersReply` message.
+        func listOffers(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_ListOffersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ListOffersReply>
     }
 
     /// Simple service protocol for the "crm.activity.v1.Activity" service.
@@ -766,6 +918,61 @@ extension Crm_Activity_V1_Activity {
             request: Crm_Activity_V1_ListOpenTasksRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Crm_Activity_V1_ListTasksReply
+
+        /// Handle the "MakeOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An offer made to a client on a deal: a variant, an amount, terms and a date to answer by.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Activity_V1_MakeOfferRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Activity_V1_Offer` to respond with.
+        func makeOffer(
+            request: Crm_Activity_V1_MakeOfferRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Activity_V1_Offer
+
+        /// Handle the "AnswerOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The client's answer: accepted, or declined with a reason. Without an answer by the
+        /// > deadline, the service records "no answer" itself.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Activity_V1_AnswerOfferRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Activity_V1_Offer` to respond with.
+        func answerOffer(
+            request: Crm_Activity_V1_AnswerOfferRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Activity_V1_Offer
+
+        /// Handle the "ListOffers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A deal's offers, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Activity_V1_ListOffersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Activity_V1_ListOffersReply` to respond with.
+        func listOffers(
+            request: Crm_Activity_V1_ListOffersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Activity_V1_ListOffersReply
     }
 }
 
@@ -894,6 +1101,39 @@ extension Crm_Activity_V1_Activity.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.MakeOffer.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_MakeOfferRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_Offer>(),
+            handler: { request, context in
+                try await self.makeOffer(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.AnswerOffer.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_AnswerOfferRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_Offer>(),
+            handler: { request, context in
+                try await self.answerOffer(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.ListOffers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_ListOffersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_ListOffersReply>(),
+            handler: { request, context in
+                try await self.listOffers(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1015,6 +1255,39 @@ extension Crm_Activity_V1_Activity.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ListTasksReply> {
         let response = try await self.listOpenTasks(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func makeOffer(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_MakeOfferRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Offer> {
+        let response = try await self.makeOffer(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func answerOffer(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_AnswerOfferRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Offer> {
+        let response = try await self.answerOffer(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listOffers(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_ListOffersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ListOffersReply> {
+        let response = try await self.listOffers(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1161,6 +1434,45 @@ extension Crm_Activity_V1_Activity.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ListTasksReply> {
         return GRPCCore.ServerResponse<Crm_Activity_V1_ListTasksReply>(
             message: try await self.listOpenTasks(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func makeOffer(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_MakeOfferRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Offer> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_Offer>(
+            message: try await self.makeOffer(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func answerOffer(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_AnswerOfferRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Offer> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_Offer>(
+            message: try await self.answerOffer(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listOffers(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_ListOffersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ListOffersReply> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_ListOffersReply>(
+            message: try await self.listOffers(
                 request: request.message,
                 context: context
             ),
@@ -1414,6 +1726,76 @@ extension Crm_Activity_V1_Activity {
             deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_ListTasksReply>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListTasksReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "MakeOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An offer made to a client on a deal: a variant, an amount, terms and a date to answer by.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_MakeOfferRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_MakeOfferRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_Offer` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func makeOffer<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_MakeOfferRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_MakeOfferRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_Offer>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Offer>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AnswerOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The client's answer: accepted, or declined with a reason. Without an answer by the
+        /// > deadline, the service records "no answer" itself.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_AnswerOfferRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_AnswerOfferRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_Offer` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func answerOffer<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_AnswerOfferRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_AnswerOfferRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_Offer>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Offer>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListOffers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A deal's offers, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_ListOffersRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_ListOffersRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_ListOffersReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listOffers<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_ListOffersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_ListOffersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_ListOffersReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListOffersReply>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1791,6 +2173,109 @@ extension Crm_Activity_V1_Activity {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "MakeOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An offer made to a client on a deal: a variant, an amount, terms and a date to answer by.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_MakeOfferRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_MakeOfferRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_Offer` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func makeOffer<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_MakeOfferRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_MakeOfferRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_Offer>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Offer>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Activity_V1_Activity.Method.MakeOffer.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "AnswerOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The client's answer: accepted, or declined with a reason. Without an answer by the
+        /// > deadline, the service records "no answer" itself.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_AnswerOfferRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_AnswerOfferRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_Offer` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func answerOffer<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_AnswerOfferRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_AnswerOfferRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_Offer>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Offer>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Activity_V1_Activity.Method.AnswerOffer.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListOffers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A deal's offers, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_ListOffersRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_ListOffersRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_ListOffersReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listOffers<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_ListOffersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_ListOffersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_ListOffersReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListOffersReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Activity_V1_Activity.Method.ListOffers.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2091,6 +2576,94 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_ListOpenTasksRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_ListTasksReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "MakeOffer" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > An offer made to a client on a deal: a variant, an amount, terms and a date to answer by.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Activity_V1_MakeOfferRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func makeOffer<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_MakeOfferRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Offer>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.makeOffer(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_MakeOfferRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_Offer>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AnswerOffer" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The client's answer: accepted, or declined with a reason. Without an answer by the
+    /// > deadline, the service records "no answer" itself.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Activity_V1_AnswerOfferRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func answerOffer<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_AnswerOfferRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Offer>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.answerOffer(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_AnswerOfferRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_Offer>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListOffers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A deal's offers, newest first.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Activity_V1_ListOffersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listOffers<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_ListOffersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListOffersReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listOffers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_ListOffersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_ListOffersReply>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2437,6 +3010,106 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
             metadata: metadata
         )
         return try await self.listOpenTasks(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "MakeOffer" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > An offer made to a client on a deal: a variant, an amount, terms and a date to answer by.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func makeOffer<Result>(
+        _ message: Crm_Activity_V1_MakeOfferRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Offer>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_MakeOfferRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.makeOffer(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AnswerOffer" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The client's answer: accepted, or declined with a reason. Without an answer by the
+    /// > deadline, the service records "no answer" itself.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func answerOffer<Result>(
+        _ message: Crm_Activity_V1_AnswerOfferRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Offer>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_AnswerOfferRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.answerOffer(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListOffers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A deal's offers, newest first.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listOffers<Result>(
+        _ message: Crm_Activity_V1_ListOffersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListOffersReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_ListOffersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listOffers(
             request: request,
             options: options,
             onResponse: handleResponse

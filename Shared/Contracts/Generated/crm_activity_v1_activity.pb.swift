@@ -174,6 +174,56 @@ public nonisolated enum Crm_Activity_V1_TaskStatus: SwiftProtobuf.Enum, Swift.Ca
 
 }
 
+public nonisolated enum Crm_Activity_V1_OfferOutcome: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Made, not answered yet.
+  case pending // = 1
+  case accepted // = 2
+  case declined // = 3
+
+  /// No answer by the deadline (recorded by the service).
+  case noAnswer // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .pending
+    case 2: self = .accepted
+    case 3: self = .declined
+    case 4: self = .noAnswer
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .pending: return 1
+    case .accepted: return 2
+    case .declined: return 3
+    case .noAnswer: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Activity_V1_OfferOutcome] = [
+    .unspecified,
+    .pending,
+    .accepted,
+    .declined,
+    .noAnswer,
+  ]
+
+}
+
 public nonisolated struct Crm_Activity_V1_AttributeDefinition: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -821,6 +871,202 @@ public nonisolated struct Crm_Activity_V1_ManagerSettings: Sendable {
   public init() {}
 }
 
+public nonisolated struct Crm_Activity_V1_Offer: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  public var dealID: String {
+    get {_storage._dealID}
+    set {_uniqueStorage()._dealID = newValue}
+  }
+
+  public var contactID: String {
+    get {_storage._contactID}
+    set {_uniqueStorage()._contactID = newValue}
+  }
+
+  /// Which variant was offered, e.g. `A: 5% off`, for comparing variants.
+  public var variant: String {
+    get {_storage._variant}
+    set {_uniqueStorage()._variant = newValue}
+  }
+
+  public var amount: Crm_Common_V1_Money {
+    get {_storage._amount ?? Crm_Common_V1_Money()}
+    set {_uniqueStorage()._amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {_storage._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {_uniqueStorage()._amount = nil}
+
+  public var terms: String {
+    get {_storage._terms}
+    set {_uniqueStorage()._terms = newValue}
+  }
+
+  public var answerBy: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._answerBy ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._answerBy = newValue}
+  }
+  /// Returns true if `answerBy` has been explicitly set.
+  public var hasAnswerBy: Bool {_storage._answerBy != nil}
+  /// Clears the value of `answerBy`. Subsequent reads from it will return its default value.
+  public mutating func clearAnswerBy() {_uniqueStorage()._answerBy = nil}
+
+  public var outcome: Crm_Activity_V1_OfferOutcome {
+    get {_storage._outcome}
+    set {_uniqueStorage()._outcome = newValue}
+  }
+
+  /// Why the client declined.
+  public var declineReason: String {
+    get {_storage._declineReason}
+    set {_uniqueStorage()._declineReason = newValue}
+  }
+
+  public var madeBy: String {
+    get {_storage._madeBy}
+    set {_uniqueStorage()._madeBy = newValue}
+  }
+
+  public var madeAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._madeAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._madeAt = newValue}
+  }
+  /// Returns true if `madeAt` has been explicitly set.
+  public var hasMadeAt: Bool {_storage._madeAt != nil}
+  /// Clears the value of `madeAt`. Subsequent reads from it will return its default value.
+  public mutating func clearMadeAt() {_uniqueStorage()._madeAt = nil}
+
+  /// Who recorded the answer (`service:activity` for no answer) and when.
+  public var answeredBy: String {
+    get {_storage._answeredBy}
+    set {_uniqueStorage()._answeredBy = newValue}
+  }
+
+  public var answeredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._answeredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._answeredAt = newValue}
+  }
+  /// Returns true if `answeredAt` has been explicitly set.
+  public var hasAnsweredAt: Bool {_storage._answeredAt != nil}
+  /// Clears the value of `answeredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearAnsweredAt() {_uniqueStorage()._answeredAt = nil}
+
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Crm_Activity_V1_MakeOfferRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var dealID: String = String()
+
+  public var variant: String = String()
+
+  public var amount: Crm_Common_V1_Money {
+    get {_amount ?? Crm_Common_V1_Money()}
+    set {_amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
+  public var terms: String = String()
+
+  /// In the future.
+  public var answerBy: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_answerBy ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_answerBy = newValue}
+  }
+  /// Returns true if `answerBy` has been explicitly set.
+  public var hasAnswerBy: Bool {self._answerBy != nil}
+  /// Clears the value of `answerBy`. Subsequent reads from it will return its default value.
+  public mutating func clearAnswerBy() {self._answerBy = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _amount: Crm_Common_V1_Money? = nil
+  fileprivate var _answerBy: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Activity_V1_AnswerOfferRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var offerID: String = String()
+
+  /// ACCEPTED or DECLINED.
+  public var outcome: Crm_Activity_V1_OfferOutcome = .unspecified
+
+  /// Required when declined.
+  public var reason: String = String()
+
+  public var expectedVersion: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Activity_V1_ListOffersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var dealID: String = String()
+
+  public var page: Crm_Common_V1_PageRequest {
+    get {_page ?? Crm_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Crm_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Crm_Activity_V1_ListOffersReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var offers: [Crm_Activity_V1_Offer] = []
+
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Crm_Activity_V1_AttributeDefined: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -980,6 +1226,49 @@ public nonisolated struct Crm_Activity_V1_TaskCancelled: Sendable {
   fileprivate var _task: Crm_Activity_V1_Task? = nil
 }
 
+public nonisolated struct Crm_Activity_V1_OfferMade: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var offer: Crm_Activity_V1_Offer {
+    get {_offer ?? Crm_Activity_V1_Offer()}
+    set {_offer = newValue}
+  }
+  /// Returns true if `offer` has been explicitly set.
+  public var hasOffer: Bool {self._offer != nil}
+  /// Clears the value of `offer`. Subsequent reads from it will return its default value.
+  public mutating func clearOffer() {self._offer = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _offer: Crm_Activity_V1_Offer? = nil
+}
+
+/// Accepted, declined (with its reason) or no answer by the deadline.
+public nonisolated struct Crm_Activity_V1_OfferAnswered: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var offer: Crm_Activity_V1_Offer {
+    get {_offer ?? Crm_Activity_V1_Offer()}
+    set {_offer = newValue}
+  }
+  /// Returns true if `offer` has been explicitly set.
+  public var hasOffer: Bool {self._offer != nil}
+  /// Clears the value of `offer`. Subsequent reads from it will return its default value.
+  public mutating func clearOffer() {self._offer = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _offer: Crm_Activity_V1_Offer? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.activity.v1"
@@ -994,6 +1283,10 @@ nonisolated extension Crm_Activity_V1_AttributeType: SwiftProtobuf._ProtoNamePro
 
 nonisolated extension Crm_Activity_V1_TaskStatus: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_STATUS_UNSPECIFIED\0\u{1}TASK_STATUS_OPEN\0\u{1}TASK_STATUS_DONE\0\u{1}TASK_STATUS_CANCELLED\0")
+}
+
+nonisolated extension Crm_Activity_V1_OfferOutcome: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0OFFER_OUTCOME_UNSPECIFIED\0\u{1}OFFER_OUTCOME_PENDING\0\u{1}OFFER_OUTCOME_ACCEPTED\0\u{1}OFFER_OUTCOME_DECLINED\0\u{1}OFFER_OUTCOME_NO_ANSWER\0")
 }
 
 nonisolated extension Crm_Activity_V1_AttributeDefinition: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -2161,6 +2454,340 @@ nonisolated extension Crm_Activity_V1_ManagerSettings: SwiftProtobuf.Message, Sw
   }
 }
 
+nonisolated extension Crm_Activity_V1_Offer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Offer"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}deal_id\0\u{3}contact_id\0\u{1}variant\0\u{1}amount\0\u{1}terms\0\u{3}answer_by\0\u{1}outcome\0\u{3}decline_reason\0\u{3}made_by\0\u{3}made_at\0\u{3}answered_by\0\u{3}answered_at\0\u{1}version\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _dealID: String = String()
+    var _contactID: String = String()
+    var _variant: String = String()
+    var _amount: Crm_Common_V1_Money? = nil
+    var _terms: String = String()
+    var _answerBy: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _outcome: Crm_Activity_V1_OfferOutcome = .unspecified
+    var _declineReason: String = String()
+    var _madeBy: String = String()
+    var _madeAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _answeredBy: String = String()
+    var _answeredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _version: Int64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _dealID = source._dealID
+      _contactID = source._contactID
+      _variant = source._variant
+      _amount = source._amount
+      _terms = source._terms
+      _answerBy = source._answerBy
+      _outcome = source._outcome
+      _declineReason = source._declineReason
+      _madeBy = source._madeBy
+      _madeAt = source._madeAt
+      _answeredBy = source._answeredBy
+      _answeredAt = source._answeredAt
+      _version = source._version
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._dealID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._contactID) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._variant) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._amount) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._terms) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._answerBy) }()
+        case 8: try { try decoder.decodeSingularEnumField(value: &_storage._outcome) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._declineReason) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._madeBy) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._madeAt) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._answeredBy) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._answeredAt) }()
+        case 14: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._dealID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._dealID, fieldNumber: 2)
+      }
+      if !_storage._contactID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contactID, fieldNumber: 3)
+      }
+      if !_storage._variant.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._variant, fieldNumber: 4)
+      }
+      try { if let v = _storage._amount {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      if !_storage._terms.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._terms, fieldNumber: 6)
+      }
+      try { if let v = _storage._answerBy {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if _storage._outcome != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._outcome, fieldNumber: 8)
+      }
+      if !_storage._declineReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._declineReason, fieldNumber: 9)
+      }
+      if !_storage._madeBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._madeBy, fieldNumber: 10)
+      }
+      try { if let v = _storage._madeAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      if !_storage._answeredBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._answeredBy, fieldNumber: 12)
+      }
+      try { if let v = _storage._answeredAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 14)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_Offer, rhs: Crm_Activity_V1_Offer) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._dealID != rhs_storage._dealID {return false}
+        if _storage._contactID != rhs_storage._contactID {return false}
+        if _storage._variant != rhs_storage._variant {return false}
+        if _storage._amount != rhs_storage._amount {return false}
+        if _storage._terms != rhs_storage._terms {return false}
+        if _storage._answerBy != rhs_storage._answerBy {return false}
+        if _storage._outcome != rhs_storage._outcome {return false}
+        if _storage._declineReason != rhs_storage._declineReason {return false}
+        if _storage._madeBy != rhs_storage._madeBy {return false}
+        if _storage._madeAt != rhs_storage._madeAt {return false}
+        if _storage._answeredBy != rhs_storage._answeredBy {return false}
+        if _storage._answeredAt != rhs_storage._answeredAt {return false}
+        if _storage._version != rhs_storage._version {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_MakeOfferRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MakeOfferRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{1}variant\0\u{1}amount\0\u{1}terms\0\u{3}answer_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.dealID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.variant) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.terms) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._answerBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.dealID.isEmpty {
+      try visitor.visitSingularStringField(value: self.dealID, fieldNumber: 1)
+    }
+    if !self.variant.isEmpty {
+      try visitor.visitSingularStringField(value: self.variant, fieldNumber: 2)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.terms.isEmpty {
+      try visitor.visitSingularStringField(value: self.terms, fieldNumber: 4)
+    }
+    try { if let v = self._answerBy {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_MakeOfferRequest, rhs: Crm_Activity_V1_MakeOfferRequest) -> Bool {
+    if lhs.dealID != rhs.dealID {return false}
+    if lhs.variant != rhs.variant {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs.terms != rhs.terms {return false}
+    if lhs._answerBy != rhs._answerBy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_AnswerOfferRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AnswerOfferRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}offer_id\0\u{1}outcome\0\u{1}reason\0\u{3}expected_version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.offerID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.offerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.offerID, fieldNumber: 1)
+    }
+    if self.outcome != .unspecified {
+      try visitor.visitSingularEnumField(value: self.outcome, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    if self.expectedVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_AnswerOfferRequest, rhs: Crm_Activity_V1_AnswerOfferRequest) -> Bool {
+    if lhs.offerID != rhs.offerID {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_ListOffersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListOffersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.dealID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.dealID.isEmpty {
+      try visitor.visitSingularStringField(value: self.dealID, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_ListOffersRequest, rhs: Crm_Activity_V1_ListOffersRequest) -> Bool {
+    if lhs.dealID != rhs.dealID {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_ListOffersReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListOffersReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}offers\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.offers) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.offers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.offers, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_ListOffersReply, rhs: Crm_Activity_V1_ListOffersReply) -> Bool {
+    if lhs.offers != rhs.offers {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Crm_Activity_V1_AttributeDefined: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AttributeDefined"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attribute\0")
@@ -2404,6 +3031,74 @@ nonisolated extension Crm_Activity_V1_TaskCancelled: SwiftProtobuf.Message, Swif
 
   public static func ==(lhs: Crm_Activity_V1_TaskCancelled, rhs: Crm_Activity_V1_TaskCancelled) -> Bool {
     if lhs._task != rhs._task {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_OfferMade: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OfferMade"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}offer\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._offer) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._offer {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_OfferMade, rhs: Crm_Activity_V1_OfferMade) -> Bool {
+    if lhs._offer != rhs._offer {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_OfferAnswered: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OfferAnswered"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}offer\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._offer) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._offer {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_OfferAnswered, rhs: Crm_Activity_V1_OfferAnswered) -> Bool {
+    if lhs._offer != rhs._offer {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -18,10 +18,13 @@ enum ActivityAccess {
           AccessPolicy.Rule([.operator, .headOfSales], "only a head of sales edits the attribute catalogue")
         )
       ]
-        + ["ListAttributes", "GetTimeline", "GetTask", "ListOpenTasks"].map {
+        + ["ListAttributes", "GetTimeline", "GetTask", "ListOpenTasks", "ListOffers"].map {
           (service + $0, AccessPolicy.Rule(AccessPolicy.salesStaff, reads))
         }
-        + ["LogActivity", "SetTimeZone", "CreateTask", "RescheduleTask", "CompleteTask", "CancelTask"].map {
+        + [
+          "LogActivity", "SetTimeZone", "CreateTask", "RescheduleTask", "CompleteTask", "CancelTask", "MakeOffer",
+          "AnswerOffer",
+        ].map {
           (service + $0, AccessPolicy.Rule(AccessPolicy.salesStaff, writes))
         }))
 }

@@ -169,4 +169,41 @@ struct ActivityRPCService: Crm_Activity_V1_Activity.SimpleServiceProtocol {
       }
     }
   }
+
+  // MARK: Offers
+
+  func makeOffer(request: Crm_Activity_V1_MakeOfferRequest, context: ServerContext) async throws
+    -> Crm_Activity_V1_Offer
+  {
+    try await answering {
+      let offer = try OfferInput.newOffer(request)
+      return try await repository.makeOffer(offer, by: try Principal.verified)
+    }
+  }
+
+  func answerOffer(request: Crm_Activity_V1_AnswerOfferRequest, context: ServerContext) async throws
+    -> Crm_Activity_V1_Offer
+  {
+    try await answering {
+      let answer = try OfferInput.answer(request)
+      return try await repository.answerOffer(
+        id: request.offerID, outcome: answer.outcome, reason: answer.reason, expectedVersion: request.expectedVersion,
+        by: try Principal.verified)
+    }
+  }
+
+  func listOffers(request: Crm_Activity_V1_ListOffersRequest, context: ServerContext) async throws
+    -> Crm_Activity_V1_ListOffersReply
+  {
+    try await answering {
+      try request.requireKnownFields("request")
+      let deal = try ActivityInput.id(request.dealID, "deal_id")
+      let page = try Page(request.page, scope: "ListOffers/\(deal.text)", key: pageTokens)
+      let (offers, next) = try await repository.offers(deal: deal, after: page.cursor, limit: page.size)
+      return .with {
+        $0.offers = offers
+        $0.nextPageToken = next.map(page.token) ?? ""
+      }
+    }
+  }
 }

@@ -106,5 +106,34 @@ enum ActivitySchema {
         "CREATE INDEX task_changes_of_task ON task_changes (task_id, seq)",
       ]
     ),
+    Migration(
+      version: 3,
+      name: "offers and their answers",
+      statements: [
+        """
+        CREATE TABLE offers (
+          id uuid PRIMARY KEY,
+          seq bigserial UNIQUE,
+          deal_id uuid NOT NULL,
+          contact_id uuid NOT NULL,
+          variant text NOT NULL,
+          amount_minor bigint NOT NULL CHECK (amount_minor >= 0),
+          currency text NOT NULL,
+          terms text NOT NULL,
+          answer_by timestamptz NOT NULL,
+          outcome text NOT NULL CHECK (outcome IN ('pending', 'accepted', 'declined', 'no_answer')),
+          decline_reason text NOT NULL DEFAULT '',
+          made_by text NOT NULL,
+          made_at timestamptz NOT NULL DEFAULT now(),
+          answered_by text NOT NULL DEFAULT '',
+          answered_at timestamptz,
+          version bigint NOT NULL DEFAULT 1
+        )
+        """,
+        "CREATE INDEX offers_of_deal ON offers (deal_id, seq DESC)",
+        // The deadline sweep reads only the offers still waiting, soonest deadline first.
+        "CREATE INDEX offers_waiting ON offers (answer_by) WHERE outcome = 'pending'",
+      ]
+    ),
   ]
 }

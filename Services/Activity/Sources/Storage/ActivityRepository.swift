@@ -32,6 +32,13 @@ protocol ActivityRepository: Sendable {
   func openTasks(_ filter: TaskFilter, after cursor: Int64?, limit: Int, now: Date) async throws -> (
     [Crm_Activity_V1_Task], next: Int64?
   )
+
+  func makeOffer(_ offer: OfferInput.NewOffer, by principal: Principal) async throws -> Crm_Activity_V1_Offer
+  func answerOffer(
+    id: String, outcome: Crm_Activity_V1_OfferOutcome, reason: String, expectedVersion: Int64, by principal: Principal
+  ) async throws -> Crm_Activity_V1_Offer
+  /// Newest first; `cursor` is the `seq` of the last offer of the page before.
+  func offers(deal: UUID, after cursor: Int64?, limit: Int) async throws -> ([Crm_Activity_V1_Offer], next: Int64?)
 }
 
 /// Which open tasks a listing shows: one assignee's, optionally only the overdue ones or those
