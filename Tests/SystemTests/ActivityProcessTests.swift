@@ -12,7 +12,8 @@ import Testing
 /// The contacts, deals and activity executables on one broker: the activity service learns the
 /// converted lead's contact and deal from their events, a meeting logged on the deal over Kafka
 /// is published on `crm.activity.events`, and `crmctl activity …` keeps the catalogue, reads the
-/// timeline and records a declined offer.
+/// timeline, records a declined offer and keeps a task. The activity service runs as its runtime
+/// role, as deployed.
 @Suite("Activity executable")
 struct ActivityProcessTests {
   static let logger = Logger(label: "activity-process-test")
@@ -33,7 +34,13 @@ struct ActivityProcessTests {
     defer { contactsProcess.signal(SIGKILL) }
     let dealsProcess = try await ServiceProcess.start("deals", brokers: broker.brokers, schema: schemas.deals)
     defer { dealsProcess.signal(SIGKILL) }
-    let activityProcess = try await ServiceProcess.start("activity", brokers: broker.brokers, schema: schemas.activity)
+    // As deployed: the runtime role (owns nothing, runs no DDL) serves, the owner migrates.
+    let activityProcess = try await ServiceProcess.start(
+      "activity", brokers: broker.brokers, schema: schemas.activity,
+      environment: [
+        "CRM_DATABASE_URL": LocalStack.runtimeDatabaseURL("activity") + "&search_path=\(schemas.activity)",
+        "CRM_MIGRATION_DATABASE_URL": LocalStack.databaseURL("activity") + "&search_path=\(schemas.activity)",
+      ])
     defer { activityProcess.signal(SIGKILL) }
 
     let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "activity-process-test")
@@ -151,6 +158,12 @@ struct ActivityProcessTests {
         #"{"offerId": "\#(offer.id)", "outcome": "OFFER_OUTCOME_DECLINED", "reason": "Too dear", "expectedVersion": 1}"#
       )
       #expect(declined.status == 0 && declined.output.contains("OFFER_OUTCOME_DECLINED"), "\(declined.output)")
+      let dueAt = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3 * 86_400))
+      let task = try await crmctl(
+        "CreateTask", #"{"dealId": "\#(deal.id)", "title": "Send the contract", "dueAt": "\#(dueAt)"}"#)
+      #expect(task.status == 0 && task.output.contains("TASK_STATUS_OPEN"), "\(task.output)")
+      let open = try await crmctl("ListOpenTasks", "{}")
+      #expect(open.status == 0 && open.output.contains("Send the contract"), "\(open.output)")
       #expect(activityProcess.process.isRunning, "\(activityProcess.standardError)")
     }
   }
