@@ -202,6 +202,12 @@ struct ActivityServiceTests {
       #expect(again == first)
       #expect(try await context.count("SELECT count(*)::int FROM activities") == 1)
       #expect(try await context.events("crm.activity.v1.ActivityLogged").count == 1)
+      // The same request id on a different request is refused, not answered with the first reply.
+      var different = request
+      different.text = "Ordered three trailers"
+      #expect(
+        await statusCode { try await context.activity.logActivity(different, metadata: ["crm-request-id": "log-1"]) }
+          == .failedPrecondition)
       let other = try await context.activity.logActivity(request, metadata: ["crm-request-id": "log-2"])
       #expect(other.id != first.id)
       #expect(try await context.events("crm.activity.v1.ActivityLogged").count == 2)

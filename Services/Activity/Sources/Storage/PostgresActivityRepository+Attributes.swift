@@ -32,7 +32,12 @@ extension PostgresActivityRepository {
             """,
             logger: logger
           ).collect()
-          guard !inserted.isEmpty else { throw AttributeExists(key: definition.key, version: 1) }
+          guard !inserted.isEmpty else {
+            let version = try await client.query(
+              "SELECT version FROM attributes WHERE key = \(definition.key)", logger: logger
+            ).decode(Int64.self).first { _ in true }
+            throw AttributeExists(key: definition.key, version: version ?? 1)
+          }
         case (nil, _):
           throw NotFound(entity: "attribute", id: definition.key)
         case (let current?, 0):
