@@ -159,6 +159,26 @@ struct TaskServiceTests {
     }
   }
 
+  @Test func aZoneIsNamedAsChosen() async throws {
+    try await ActivityHarness.with { context in
+      let contact = try await context.knownContact()
+      // Foundation would call UTC GMT; the manager sees the name he chose, on his tasks too.
+      let utc = try await context.activity.setTimeZone(.with { $0.timeZone = " UTC " })
+      #expect(utc.timeZone == "UTC" && utc.version == 1)
+      let task = try await context.activity.createTask(
+        .with {
+          $0.contactID = contact
+          $0.title = "On UTC"
+          $0.dueAt = Date().addingTimeInterval(3600).timestamp
+        })
+      #expect(task.timeZone == "UTC")
+      let moscow = try await context.activity.setTimeZone(.with { $0.timeZone = "Europe/Moscow" })
+      #expect(moscow.version == 2)
+      let again = try await context.activity.getTask(.with { $0.taskID = task.id }).task
+      #expect(again.timeZone == "Europe/Moscow" && again.dueAt == task.dueAt)
+    }
+  }
+
   @Test func openAndOverdueListsAreTheAssigneesSoonestFirstAndPageBoundToTheirFilter() async throws {
     try await ActivityHarness.with { context in
       let contact = try await context.knownContact()

@@ -84,7 +84,7 @@ struct ActivityRPCService: Crm_Activity_V1_Activity.SimpleServiceProtocol {
       let manager =
         request.managerID.isEmpty
         ? principal.subject : try Text.field(request.managerID, "manager_id", limit: 64, required: true)
-      let zone = try LocalClock.zone(request.timeZone, "time_zone")
+      let zone = try LocalClock.zoneName(request.timeZone, "time_zone").name
       try PostgresActivityRepository.checkMay(principal, workOn: "the settings of \(manager)", ownedBy: manager)
       return try await repository.setTimeZone(manager: manager, zone: zone, actor: principal.description)
     }

@@ -17,7 +17,8 @@ protocol ActivityRepository: Sendable {
     [Crm_Activity_V1_ActivityRecord], next: Int64?
   )
 
-  func setTimeZone(manager: String, zone: TimeZone, actor: String) async throws -> Crm_Activity_V1_ManagerSettings
+  /// `zone` is a checked IANA name (`LocalClock.zoneName`).
+  func setTimeZone(manager: String, zone: String, actor: String) async throws -> Crm_Activity_V1_ManagerSettings
   func createTask(_ task: TaskInput.NewTask, by principal: Principal, now: Date) async throws -> Crm_Activity_V1_Task
   func rescheduleTask(
     id: String, to due: TaskInput.Due, reason: String, expectedVersion: Int64, by principal: Principal, now: Date

@@ -17,11 +17,11 @@ extension PostgresActivityRepository {
     coalesce((SELECT time_zone FROM manager_settings WHERE manager_id = t.assignee_id), 'UTC')
     """
 
-  func setTimeZone(manager: String, zone: TimeZone, actor: String) async throws -> Crm_Activity_V1_ManagerSettings {
+  func setTimeZone(manager: String, zone: String, actor: String) async throws -> Crm_Activity_V1_ManagerSettings {
     try await client.withTransaction(logger: logger) { connection in
       let rows = try await connection.query(
         """
-        INSERT INTO manager_settings (manager_id, time_zone) VALUES (\(manager), \(zone.identifier))
+        INSERT INTO manager_settings (manager_id, time_zone) VALUES (\(manager), \(zone))
         ON CONFLICT (manager_id) DO UPDATE SET time_zone = excluded.time_zone, version = manager_settings.version + 1
         RETURNING version
         """,
@@ -29,7 +29,7 @@ extension PostgresActivityRepository {
       let version = try await rows.decode(Int64.self).first { _ in true } ?? 1
       let settings = Crm_Activity_V1_ManagerSettings.with {
         $0.managerID = manager
-        $0.timeZone = zone.identifier
+        $0.timeZone = zone
         $0.version = version
       }
       try await publish(
@@ -245,7 +245,7 @@ extension PostgresActivityRepository {
       task.title = title
       task.dueAt = dueAt.timestamp
       task.dueLocal = clock.reading(dueAt)
-      task.timeZone = clock.zone.identifier
+      task.timeZone = zone
       task.status = Crm_Activity_V1_TaskStatus(text: status)
       task.overdue = task.status == .open && dueAt < now
       task.createdBy = createdBy

@@ -21,13 +21,19 @@ struct LocalClock: Sendable {
 
   /// An IANA zone name (`Europe/Moscow`, `UTC`), checked against the system's zone database.
   static func zone(_ identifier: String, _ field: String) throws(InvalidField) -> TimeZone {
+    try zoneName(identifier, field).zone
+  }
+
+  /// The zone of `identifier` and its name as given (trimmed): Foundation may name a zone
+  /// otherwise (`UTC` as `GMT`), and a manager sees back the name he chose.
+  static func zoneName(_ identifier: String, _ field: String) throws(InvalidField) -> (name: String, zone: TimeZone) {
     let name = try Text.field(identifier, field, limit: zoneLength, required: true)
     guard name == "UTC" || TimeZone.knownTimeZoneIdentifiers.contains(name), let zone = TimeZone(identifier: name)
     else {
       throw InvalidField(
         field: field, reason: "\(Text.quoted(name)) is not a time zone (an IANA name, e.g. Europe/Moscow)")
     }
-    return zone
+    return (name, zone)
   }
 
   /// The instant `local` names on this clock. Fields are range-checked first; a time the clocks
