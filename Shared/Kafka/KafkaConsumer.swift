@@ -136,6 +136,33 @@ public final class KafkaConsumer: Sendable {
     try handle.setPaused(true, partitions)
   }
 
+  /// Each partition's end offset (the offset its next record gets), asked of the broker.
+  public func endOffsets(_ partitions: [KafkaTopicPartition], timeout: Duration = .seconds(2)) async throws
+    -> [KafkaTopicPartition: Int64]
+  {
+    let handle = self.handle
+    return try await handle.blocking { try handle.endOffsets(partitions, timeout: timeout) }
+  }
+
+  /// `pause`, keeping each partition's place; returns the offset each goes on from (what was
+  /// read of it): `handedOut` (the caller's count: the offset after the last record it polled
+  /// from a partition), else as `RDKafkaHandle.readPositions` finds it. Every partition is
+  /// sought to its place: librdkafka resumes a partition from the record after the last one
+  /// handed out only while it knows that one (a seek forgets it), else from wherever its
+  /// fetcher got to — past the records fetched and dropped at the pause, which would then
+  /// never be handed out (a request lost until the next rebalance).
+  public func pauseKeepingPlace(
+    _ partitions: [KafkaTopicPartition], handedOut: [KafkaTopicPartition: Int64]
+  ) async throws -> [KafkaTopicPartition: Int64] {
+    try handle.setPaused(true, partitions)
+    let handle = self.handle
+    return try await handle.blocking {
+      let places = try handle.readPositions(partitions, known: handedOut, timeout: .seconds(2))
+      try handle.seek(places, timeout: .seconds(2))
+      return places
+    }
+  }
+
   /// Fetches again from partitions that `pause` stopped.
   public func resume(_ partitions: [KafkaTopicPartition]) throws {
     try handle.setPaused(false, partitions)

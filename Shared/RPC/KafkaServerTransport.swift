@@ -42,6 +42,13 @@ public final class KafkaServerTransport: ServerTransport {
     /// so no caller can have replies sent to another's topic. (A request without a valid token
     /// is answered UNAUTHENTICATED by the server's interceptor.)
     public var callers: TokenVerifier?
+    /// Quiet when idle: after this long without a request (and none in flight) the server stops
+    /// fetching and asks for its partitions' end offsets every `idleProbe` instead; nil: never.
+    /// A broker that holds every fetch for its whole wait (the local one) is kept busy by a
+    /// 2 ms wait whether or not anyone calls; the first call after a quiet spell waits up to
+    /// `idleProbe` longer.
+    public var idleAfter: Duration?
+    public var idleProbe: Duration
 
     public init(
       kafka: KafkaConfiguration,
@@ -50,8 +57,12 @@ public final class KafkaServerTransport: ServerTransport {
       fetchWait: Duration = .milliseconds(2),
       maximumConcurrentCalls: Int = 1024,
       maximumReplyBytes: Int = 900_000,
-      callers: TokenVerifier? = nil
+      callers: TokenVerifier? = nil,
+      idleAfter: Duration? = .seconds(2),
+      idleProbe: Duration = .milliseconds(200)
     ) {
+      self.idleAfter = idleAfter
+      self.idleProbe = idleProbe
       self.callers = callers
       self.kafka = kafka
       self.service = service
@@ -80,6 +91,10 @@ public final class KafkaServerTransport: ServerTransport {
   private let shuttingDown = Mutex(false)
   private let offsets = Mutex(OffsetTracker())
   private let assignedPartitions = Mutex(0)
+  private let idleNow = Mutex(false)
+
+  /// Whether the server is idle: its partitions paused, probed for requests (`idleAfter`).
+  public var isIdle: Bool { idleNow.withLock { $0 } }
 
   public init(configuration: Configuration, logger: Logger) {
     self.configuration = configuration
@@ -157,17 +172,41 @@ public final class KafkaServerTransport: ServerTransport {
     var lastCommit = ContinuousClock.now
     var held: Set<KafkaTopicPartition> = []
     var paused = false
+    var lastRequest = ContinuousClock.now
+    var idle: IdleWatch?
+    // The offset after the last record polled from each held partition (see `pauseKeepingPlace`).
+    var handedOut: [KafkaTopicPartition: Int64] = [:]
     let limit = configuration.maximumConcurrentCalls
     while !shuttingDown.withLock({ $0 }) {
-      if topics.withLock({ $0.lost }) { return .topicsLost }
+      idleNow.withLock { $0 = idle != nil }
+      if topics.withLock({ $0.lost }) {
+        if idle != nil { _ = setPaused(false, held, consumer) }
+        return .topicsLost
+      }
       // Back-pressure: stop fetching, not polling. A loop that stops polling is taken for
       // dead after max.poll.interval.ms and thrown out of its group.
       let inFlight = offsets.withLock { $0.inFlightCount }
       if !paused && inFlight >= limit {
-        paused = setPaused(true, held, consumer)
+        paused = await pauseKeepingPlace(held, handedOut: handedOut, consumer) != nil
         logger.debug("paused request partitions", metadata: ["in-flight": "\(inFlight)"])
       } else if paused && inFlight <= limit * 3 / 4 {
         paused = !setPaused(false, held, consumer)
+      }
+      if let watch = idle {
+        if ContinuousClock.now - watch.lastProbe >= configuration.idleProbe {
+          if await requestsArrived(since: watch, held, consumer) {
+            _ = setPaused(false, held, consumer)
+            idle = nil
+            lastRequest = ContinuousClock.now
+          } else {
+            idle?.lastProbe = ContinuousClock.now
+          }
+        }
+      } else if let after = configuration.idleAfter, !paused, inFlight == 0, !held.isEmpty,
+        ContinuousClock.now - lastRequest >= after
+      {
+        idle = await goIdle(held, handedOut: handedOut, consumer)
+        if idle == nil { lastRequest = ContinuousClock.now }  // could not: try again later
       }
       let batch: [KafkaConsumerMessage]
       do {
@@ -179,7 +218,10 @@ public final class KafkaServerTransport: ServerTransport {
         logger.error("reading requests failed: \(error)")
         return .shutDown
       }
+      if !batch.isEmpty { lastRequest = ContinuousClock.now }
       for record in batch {
+        let partition = KafkaTopicPartition(topic: record.topic, partition: record.partition)
+        handedOut[partition] = max(handedOut[partition] ?? 0, record.offset + 1)
         offsets.withLock { $0.started(topic: record.topic, partition: record.partition, offset: record.offset) }
         switch Self.validate(record) {
         case .failure(let problem):
@@ -209,9 +251,18 @@ public final class KafkaServerTransport: ServerTransport {
           if now != held {
             logger.debug("request partitions now \(now.map(\.description).sorted())")
             held = now
+            // A partition given back may have gone on elsewhere meanwhile: where it is is
+            // librdkafka's to say again.
+            handedOut = handedOut.filter { now.contains($0.key) }
             assignedPartitions.withLock { $0 = now.count }
-            // A (re)assigned partition fetches unless paused again.
-            if paused { paused = setPaused(true, held, consumer) }
+            // A (re)assigned partition fetches unless paused again; an idle server wakes (what
+            // it read of the new partitions is not known).
+            if paused { paused = await pauseKeepingPlace(held, handedOut: handedOut, consumer) != nil }
+            if idle != nil {
+              _ = setPaused(false, held, consumer)
+              idle = nil
+              lastRequest = ContinuousClock.now
+            }
           }
         }
         await commit(consumer, holding: held)
@@ -219,6 +270,36 @@ public final class KafkaServerTransport: ServerTransport {
       }
     }
     return .shutDown
+  }
+
+  /// An idle server's partitions: paused, with the offset up to which each was read.
+  private struct IdleWatch {
+    var readUpTo: [KafkaTopicPartition: Int64]
+    var lastProbe: ContinuousClock.Instant
+  }
+
+  /// Pauses the partitions and notes how far each was read; nil (fetching again) when the
+  /// broker does not say. A request fetched but not handed out before the pause lies past the
+  /// read offset, so the first probe finds it.
+  private func goIdle(
+    _ held: Set<KafkaTopicPartition>, handedOut: [KafkaTopicPartition: Int64], _ consumer: KafkaConsumer
+  ) async -> IdleWatch? {
+    guard let read = await pauseKeepingPlace(held, handedOut: handedOut, consumer) else { return nil }
+    guard read.count == held.count else {
+      _ = setPaused(false, held, consumer)
+      return nil
+    }
+    logger.debug("idle: request partitions paused", metadata: ["read": "\(read.values.reduce(0, +))"])
+    return IdleWatch(readUpTo: read, lastProbe: ContinuousClock.now - configuration.idleProbe)
+  }
+
+  /// Whether a partition's end offset passed what was read: true too when the broker does not
+  /// answer (fetching again is what a server does while it cannot tell).
+  private func requestsArrived(
+    since watch: IdleWatch, _ held: Set<KafkaTopicPartition>, _ consumer: KafkaConsumer
+  ) async -> Bool {
+    guard let ends = try? await consumer.endOffsets(Array(held), timeout: .seconds(1)) else { return true }
+    return held.contains { (ends[$0] ?? .max) > (watch.readUpTo[$0] ?? 0) }
   }
 
   /// Creates the topics again and resubscribes, retrying while the broker is away; false when
@@ -262,6 +343,21 @@ public final class KafkaServerTransport: ServerTransport {
   }
 
   /// Pauses or resumes `partitions`; true when librdkafka took it.
+  /// Pauses the partitions (see `KafkaConsumer.pauseKeepingPlace`); nil, fetching on, when
+  /// the broker does not say where they are.
+  private func pauseKeepingPlace(
+    _ partitions: Set<KafkaTopicPartition>, handedOut: [KafkaTopicPartition: Int64], _ consumer: KafkaConsumer
+  ) async -> [KafkaTopicPartition: Int64]? {
+    guard !partitions.isEmpty else { return [:] }
+    do {
+      return try await consumer.pauseKeepingPlace(Array(partitions), handedOut: handedOut)
+    } catch {
+      logger.warning("pausing request partitions failed: \(error)")
+      _ = setPaused(false, partitions, consumer)
+      return nil
+    }
+  }
+
   private func setPaused(_ pause: Bool, _ partitions: Set<KafkaTopicPartition>, _ consumer: KafkaConsumer) -> Bool {
     do {
       if pause { try consumer.pause(Array(partitions)) } else { try consumer.resume(Array(partitions)) }

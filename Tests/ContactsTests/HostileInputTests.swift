@@ -193,7 +193,8 @@ struct ContactsHostileInputTests {
       let contacts = context.contacts
       let once: Metadata = ["crm-request-id": "reused-1"]
       let first = try await contacts.createContact(contactRequest("Анна", phones: ["89121110000"]), metadata: once)
-      #expect(try await contacts.createContact(contactRequest("Анна", phones: ["89121110000"]), metadata: once) == first)
+      #expect(
+        try await contacts.createContact(contactRequest("Анна", phones: ["89121110000"]), metadata: once) == first)
       let other = await statusCode {
         try await contacts.createContact(contactRequest("Борис", phones: ["89121112222"]), metadata: once)
       }

@@ -48,12 +48,14 @@ struct RPCHarness {
   let service = "test-\(UUID().uuidString.prefix(8).lowercased())"
 
   var maximumConcurrentCalls = 1024
+  var idleAfter: Duration? = .seconds(2)
 
   func serverTransport() -> KafkaServerTransport {
     KafkaServerTransport(
       configuration: .init(
         kafka: Self.kafka, service: service, requestPartitions: 4, fetchWait: .milliseconds(2),
-        maximumConcurrentCalls: maximumConcurrentCalls, callers: TestIdentity.verifier(audience: service)),
+        maximumConcurrentCalls: maximumConcurrentCalls, callers: TestIdentity.verifier(audience: service),
+        idleAfter: idleAfter, idleProbe: .milliseconds(100)),
       logger: Self.logger
     )
   }

@@ -69,8 +69,9 @@ struct BrokerACLTests {
     defer { try? FileManager.default.removeItem(at: bin) }
     for tool in ["kafka-broker-api-versions.sh", "kafka-configs.sh", "kafka-acls.sh"] {
       let path = bin.appendingPathComponent(tool).path
-      FileManager.default.createFile(
+      let created = FileManager.default.createFile(
         atPath: path, contents: Data("#!/bin/sh\necho \"\(tool) $*\"\n".utf8), attributes: [.posixPermissions: 0o755])
+      try #require(created, "cannot write \(path)")
     }
     var environment = [
       "PATH": "/usr/bin:/bin", "KAFKA_BIN": bin.path,

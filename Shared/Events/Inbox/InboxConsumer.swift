@@ -114,6 +114,8 @@ public final class InboxConsumer: Service, Sendable {
   private let retry: Retry
   private let topicPartitions: Int
   private let topicCheckInterval: Duration
+  /// How long the broker may hold a fetch of events (see `ServiceConfiguration.eventFetchWait`).
+  private let fetchWait: Duration
   private let logger: Logger
 
   /// `groupID` defaults to `crm.inbox.<name>`; a new group id re-reads the topics from the
@@ -128,6 +130,7 @@ public final class InboxConsumer: Service, Sendable {
     retry: Retry = Retry(),
     topicPartitions: Int = 8,
     topicCheckInterval: Duration = .seconds(5),
+    fetchWait: Duration = .milliseconds(20),
     logger: Logger,
     onCommitted: (@Sendable (InboxBatchOutcome) async -> Void)? = nil,
     handler: @escaping Handler
@@ -142,6 +145,7 @@ public final class InboxConsumer: Service, Sendable {
       retry: retry,
       topicPartitions: topicPartitions,
       topicCheckInterval: topicCheckInterval,
+      fetchWait: fetchWait,
       logger: logger,
       onCommitted: onCommitted,
       batchHandler: { events, connection in
@@ -160,10 +164,12 @@ public final class InboxConsumer: Service, Sendable {
     retry: Retry = Retry(),
     topicPartitions: Int = 8,
     topicCheckInterval: Duration = .seconds(5),
+    fetchWait: Duration = .milliseconds(20),
     logger: Logger,
     onCommitted: (@Sendable (InboxBatchOutcome) async -> Void)? = nil,
     batchHandler: @escaping BatchHandler
   ) {
+    self.fetchWait = fetchWait
     self.name = name
     self.groupID = groupID ?? "crm.inbox.\(name)"
     self.topics = topics
@@ -200,7 +206,7 @@ public final class InboxConsumer: Service, Sendable {
       let consumer = try await KafkaConsumer(
         configuration: kafka,
         subscription: .group(id: groupID, topics: topics),
-        fetchWait: .milliseconds(20),
+        fetchWait: fetchWait,
         logger: logger
       )
       let lost: Set<String>

@@ -42,7 +42,30 @@ public enum Outbox {
         "CREATE INDEX outbox_parked ON outbox (topic, key, id) WHERE parked_at IS NOT NULL",
       ]
     ),
+    // The relay sleeps while nothing is pending and wakes at this notification (sent at commit,
+    // once per transaction and channel), instead of asking the table twenty times a second.
+    Migration(
+      version: 10_005,
+      name: "outbox notifies its relay",
+      statements: [
+        """
+        CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          PERFORM pg_notify('\(appendedChannel)', '');
+          RETURN NULL;
+        END
+        $$
+        """,
+        """
+        CREATE TRIGGER outbox_appended AFTER INSERT ON outbox
+          FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()
+        """,
+      ]
+    ),
   ]
+
+  /// The PostgreSQL notification channel of appends (`LISTEN crm_outbox_appended`).
+  public static let appendedChannel = "crm_outbox_appended"
 
   /// Records `events` in the caller's transaction, in order, with one statement: they exist
   /// exactly when its change does. An event over `OutboxEvent.recordCap` throws `EventTooLarge`

@@ -21,8 +21,11 @@ public final class OutboxRelay: Service, Sendable {
     /// local broker), so big batches are what makes a backlog drain fast (`bench events`:
     /// 1,000 → ~19,000 events/s, 5,000 → ~25,000).
     public var batchSize: Int
-    /// How long an idle relay waits before looking again.
+    /// How long an idle relay waits before looking again while it cannot listen for appends;
+    /// while it listens (`LISTEN`, see `Outbox.appendedChannel`) it looks every `idleFallback`
+    /// too, in case a notification was lost with its connection.
     public var idleWait: Duration
+    public var idleFallback: Duration
     /// Sent rows older than this are deleted.
     public var retention: Duration
     /// Topics the relay creates (if missing) before it publishes, with `topicPartitions` each.
@@ -44,10 +47,12 @@ public final class OutboxRelay: Service, Sendable {
       topicPartitions: Int = 8,
       maxAttempts: Int = 5,
       maximumBackoff: Duration = .seconds(5),
-      topicCheckInterval: Duration = .seconds(5)
+      topicCheckInterval: Duration = .seconds(5),
+      idleFallback: Duration = .seconds(5)
     ) {
       self.batchSize = batchSize
       self.idleWait = idleWait
+      self.idleFallback = idleFallback
       self.retention = retention
       self.topics = topics
       self.topicPartitions = topicPartitions
@@ -72,6 +77,9 @@ public final class OutboxRelay: Service, Sendable {
   /// back after each published one.
   private let batchLimit: Mutex<Int>
   let lossWatch: BrokerLossWatch
+  /// Woken by the appends' notifications while `listening`.
+  private let wakeup = OutboxWakeup()
+  private let listening = Mutex(false)
   let configuration: Configuration
   let logger: Logger
 
@@ -130,6 +138,7 @@ public final class OutboxRelay: Service, Sendable {
           await self.lookForLostTopics()
         }
       }
+      group.addTask { await self.listenForAppends() }
       await publishLoop()
       group.cancelAll()
     }
@@ -162,7 +171,10 @@ public final class OutboxRelay: Service, Sendable {
           backoff = .milliseconds(100)
         case .idle:
           backoff = .milliseconds(100)
-          try await Task.sleep(for: configuration.idleWait)
+          let limit = listening.withLock { $0 } ? configuration.idleFallback : configuration.idleWait
+          // A graceful shutdown ends the wait too (the loop then stops).
+          await cancelWhenGracefulShutdown { [wakeup] in await wakeup.wait(upTo: limit) }
+          try Task.checkCancellation()
         case .narrowed, .recovered:
           await discardProducer()  // a failed batch may leave the idempotent producer in a bad state
           checkTopics = true
@@ -188,6 +200,32 @@ public final class OutboxRelay: Service, Sendable {
         try? await Task.sleep(for: backoff)
         backoff = min(backoff * 2, configuration.maximumBackoff)
       }
+    }
+  }
+
+  /// Holds a connection listening for appends (`Outbox.appendedChannel`) and wakes the idle
+  /// relay at each; listens again with backoff when the connection is lost (the relay then polls
+  /// every `idleWait` meanwhile).
+  private func listenForAppends() async {
+    var backoff = Duration.milliseconds(100)
+    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+      do {
+        try await client.withConnection { connection in
+          try await connection.listen(on: Outbox.appendedChannel) { notifications in
+            listening.withLock { $0 = true }
+            wakeup.signal()  // rows appended before LISTEN took effect
+            for try await _ in notifications { wakeup.signal() }
+          }
+        }
+        backoff = .milliseconds(100)
+      } catch {
+        if Task.isCancelled { break }
+        logger.debug("outbox relay: listening for appends failed: \(error)")
+      }
+      listening.withLock { $0 = false }
+      wakeup.signal()  // polling again meanwhile
+      try? await Task.sleep(for: backoff)
+      backoff = min(backoff * 2, configuration.maximumBackoff)
     }
   }
 

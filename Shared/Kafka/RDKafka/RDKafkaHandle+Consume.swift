@@ -153,3 +153,98 @@ extension RDKafkaHandle {
     rd_kafka_consumer_close(pointer)
   }
 }
+
+extension RDKafkaHandle {
+  /// Blocking: each partition's end offset (the offset its next record gets), in one
+  /// ListOffsets request per leader.
+  func endOffsets(_ partitions: [KafkaTopicPartition], timeout: Duration) throws(KafkaError)
+    -> [KafkaTopicPartition: Int64]
+  {
+    try Self.offsets(of: partitions, startingAt: Int64(RD_KAFKA_OFFSET_END)) { list throws(KafkaError) in
+      let error = rd_kafka_offsets_for_times(pointer, list, Int32(timeout.wholeMilliseconds))
+      guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+        throw KafkaError(.broker, "end offsets: \(String(cString: rd_kafka_err2str(error)))")
+      }
+    }
+  }
+
+  /// Blocking: the offset of the next record this consumer would hand out from each partition:
+  /// `known` (the caller's count of what it polled), else librdkafka's position (after the last
+  /// record polled; reset by a seek), else the group's committed offset, else the partition's
+  /// first offset (where `auto.offset.reset=earliest` starts).
+  func readPositions(
+    _ partitions: [KafkaTopicPartition], known: [KafkaTopicPartition: Int64], timeout: Duration
+  ) throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+    let invalid = Int64(RD_KAFKA_OFFSET_INVALID)
+    var read = known.filter { partitions.contains($0.key) }
+    let positions = try Self.offsets(of: partitions.filter { read[$0] == nil }, startingAt: invalid) {
+      list throws(KafkaError) in
+      let error = rd_kafka_position(pointer, list)
+      guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+        throw KafkaError(.broker, "positions: \(String(cString: rd_kafka_err2str(error)))")
+      }
+    }
+    read.merge(positions.filter { $0.value >= 0 }) { known, _ in known }
+    var unknown = partitions.filter { (read[$0] ?? invalid) < 0 }
+    if !unknown.isEmpty {
+      let committed = try Self.offsets(of: unknown, startingAt: invalid) { list throws(KafkaError) in
+        let error = rd_kafka_committed(pointer, list, Int32(timeout.wholeMilliseconds))
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+          throw KafkaError(.broker, "committed offsets: \(String(cString: rd_kafka_err2str(error)))")
+        }
+      }
+      read.merge(committed.filter { $0.value >= 0 }) { _, committed in committed }
+      unknown = unknown.filter { (read[$0] ?? invalid) < 0 }
+    }
+    if !unknown.isEmpty {
+      let first = try Self.offsets(of: unknown, startingAt: Int64(RD_KAFKA_OFFSET_BEGINNING)) {
+        list throws(KafkaError) in
+        let error = rd_kafka_offsets_for_times(pointer, list, Int32(timeout.wholeMilliseconds))
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+          throw KafkaError(.broker, "first offsets: \(String(cString: rd_kafka_err2str(error)))")
+        }
+      }
+      read.merge(first) { _, first in first }
+    }
+    return read
+  }
+
+  /// Blocking: fetching goes on from these offsets (for a paused partition: once resumed).
+  func seek(_ offsets: [KafkaTopicPartition: Int64], timeout: Duration) throws(KafkaError) {
+    guard !offsets.isEmpty else { return }
+    let list = rd_kafka_topic_partition_list_new(Int32(clamping: offsets.count))!
+    defer { rd_kafka_topic_partition_list_destroy(list) }
+    for (p, offset) in offsets { rd_kafka_topic_partition_list_add(list, p.topic, p.partition).pointee.offset = offset }
+    if let error = rd_kafka_seek_partitions(pointer, list, Int32(timeout.wholeMilliseconds)) {
+      defer { rd_kafka_error_destroy(error) }
+      throw KafkaError(.broker, "seek: \(String(cString: rd_kafka_error_string(error)))")
+    }
+    guard let elements = list.pointee.elems else { return }
+    for i in 0..<Int(list.pointee.cnt) where elements[i].err != RD_KAFKA_RESP_ERR_NO_ERROR {
+      throw KafkaError(
+        .broker,
+        "seek \(String(cString: elements[i].topic))/\(elements[i].partition): \(String(cString: rd_kafka_err2str(elements[i].err)))"
+      )
+    }
+  }
+
+  /// Runs `body` on a partition list whose offsets start at `start`, and reads the offsets it
+  /// left; a partition with an error of its own is left out.
+  private static func offsets(
+    of partitions: [KafkaTopicPartition], startingAt start: Int64,
+    _ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) throws(KafkaError) -> Void
+  ) throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+    guard !partitions.isEmpty else { return [:] }
+    let list = rd_kafka_topic_partition_list_new(Int32(clamping: partitions.count))!
+    defer { rd_kafka_topic_partition_list_destroy(list) }
+    for p in partitions { rd_kafka_topic_partition_list_add(list, p.topic, p.partition).pointee.offset = start }
+    try body(list)
+    var offsets: [KafkaTopicPartition: Int64] = [:]
+    guard let elements = list.pointee.elems else { return offsets }
+    for i in 0..<Int(list.pointee.cnt) where elements[i].err == RD_KAFKA_RESP_ERR_NO_ERROR {
+      offsets[KafkaTopicPartition(topic: String(cString: elements[i].topic), partition: elements[i].partition)] =
+        elements[i].offset
+    }
+    return offsets
+  }
+}

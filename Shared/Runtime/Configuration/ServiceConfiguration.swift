@@ -21,6 +21,14 @@ public struct ServiceConfiguration: Sendable {
   public var rpcFetchWait: Duration
   /// Partitions of the service's request topic: the most replicas that can share its load.
   public var rpcPartitions: Int
+  /// Quiet when idle: the RPC server stops fetching after this long without a request and
+  /// probes its partitions' end offsets every `rpcIdleProbe` instead (nil: it never does).
+  public var rpcIdleAfter: Duration?
+  public var rpcIdleProbe: Duration
+  /// How long the broker may hold an inbox's fetch of events. Events need no millisecond hops:
+  /// a long wait keeps an idle consumer cheap (the local broker re-reads every partition at a
+  /// few points of the wait, answering at the first that finds a record).
+  public var eventFetchWait: Duration
   /// Seals the service's page tokens (`CRM_PAGE_TOKEN_KEY`; by default derived from the database
   /// URL, a secret every replica of the service already shares).
   public var pageTokenKey: PageTokenKey
@@ -108,6 +116,10 @@ public struct ServiceConfiguration: Sendable {
     }
     rpcFetchWait = .milliseconds(try env.integer("CRM_RPC_FETCH_WAIT_MS", default: 2, in: 0...1000))
     rpcPartitions = try env.integer("CRM_RPC_PARTITIONS", default: 8, in: 1...256)
+    let idleAfter = try env.integer("CRM_RPC_IDLE_AFTER_MS", default: 2000, in: 0...3_600_000)
+    rpcIdleAfter = idleAfter == 0 ? nil : .milliseconds(idleAfter)
+    rpcIdleProbe = .milliseconds(try env.integer("CRM_RPC_IDLE_PROBE_MS", default: 200, in: 10...10_000))
+    eventFetchWait = .milliseconds(try env.integer("CRM_EVENT_FETCH_WAIT_MS", default: 500, in: 0...900))
     kafka = KafkaConfiguration(
       bootstrapServers: brokers,
       clientID: env.optional("CRM_INSTANCE_ID") ?? "crm-\(service.rawValue)"

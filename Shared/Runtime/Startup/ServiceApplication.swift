@@ -67,6 +67,7 @@ public enum ServiceApplication {
             client: infrastructure.postgres,
             kafka: configuration.kafka,
             deadLetterProducer: deadLetters,
+            fetchWait: configuration.eventFetchWait,
             logger: logger,
             handler: subscription.handler
           )
@@ -79,7 +80,9 @@ public enum ServiceApplication {
         service: configuration.service.rawValue,
         requestPartitions: configuration.rpcPartitions,
         fetchWait: configuration.rpcFetchWait,
-        callers: configuration.tokens
+        callers: configuration.tokens,
+        idleAfter: configuration.rpcIdleAfter,
+        idleProbe: configuration.rpcIdleProbe
       ),
       logger: infrastructure.logger
     )
