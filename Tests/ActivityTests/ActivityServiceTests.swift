@@ -356,4 +356,61 @@ struct ActivityServiceTests {
       #expect(try await context.count("SELECT count(*)::int FROM known_contacts WHERE archived") == 1)
     }
   }
+
+  @Test func aLeadConvertedIntoAKnownContactLeavesItsOwner() async throws {
+    try await ActivityHarness.with { context in
+      // The contact is manager-a's; a lead of manager-b's converted into it (a duplicate), or
+      // delivered late after an owner change, must not make it manager-b's.
+      let contact = try await context.knownContact(owner: "manager-a")
+      func converted(_ contactID: String) -> Crm_Contacts_V1_LeadConverted {
+        .with {
+          $0.contactID = contactID
+          $0.lead.id = UUID().uuidString.lowercased()
+          $0.lead.ownerID = "manager-b"
+          $0.pipelineID = UUID().uuidString.lowercased()
+        }
+      }
+      try await context.deliver(converted(contact), on: EventTopics.contacts, aggregateID: contact)
+      #expect(
+        try await context.count(
+          "SELECT count(*)::int FROM known_contacts WHERE id = \(contact)::uuid AND owner_id = 'manager-a'") == 1)
+      // A contact not known yet is known from the conversion, as the lead's owner's.
+      let fresh = UUID().uuidString.lowercased()
+      try await context.deliver(converted(fresh), on: EventTopics.contacts, aggregateID: fresh)
+      #expect(
+        try await context.count(
+          "SELECT count(*)::int FROM known_contacts WHERE id = \(fresh)::uuid AND owner_id = 'manager-b'") == 1)
+    }
+  }
+
+  @Test func aDealEventWithoutAVersionOrWithAnOwnerThatIsNoTextIsDeadLettered() async throws {
+    try await ActivityHarness.with { context in
+      let contact = try await context.knownContact()
+      func refusal(version: Int64, owner: String) async throws -> String? {
+        let deal = UUID().uuidString.lowercased()
+        do {
+          try await context.deliver(
+            Crm_Deals_V1_DealOpened.with {
+              $0.deal.id = deal
+              $0.deal.contactID = contact
+              $0.deal.ownerID = owner
+              $0.deal.status = .open
+              $0.deal.version = version
+            }, on: EventTopics.deals, aggregateID: deal)
+          return nil
+        } catch {
+          return try #require(transactionCause(of: error) as? EventRejected).reason
+        }
+      }
+      #expect(try await refusal(version: 0, owner: "manager-1")?.contains("deal.version") == true)
+      #expect(try await refusal(version: -5, owner: "manager-1")?.contains("deal.version") == true)
+      #expect(try await refusal(version: 1, owner: "")?.contains("deal.owner_id") == true)
+      #expect(try await refusal(version: 1, owner: "manager\u{202E}1")?.contains("deal.owner_id") == true)
+      #expect(
+        try await refusal(version: 1, owner: String(repeating: "m", count: 201))?.contains("deal.owner_id") == true)
+      #expect(try await context.count("SELECT count(*)::int FROM known_deals") == 0)
+      #expect(try await refusal(version: 1, owner: " manager-1 ") == nil)
+      #expect(try await context.count("SELECT count(*)::int FROM known_deals WHERE owner_id = 'manager-1'") == 1)
+    }
+  }
 }

@@ -36,7 +36,7 @@ struct OfferTests {
       request.answerBy = now.addingTimeInterval(3600).timestamp
       set(&request)
       do {
-        _ = try OfferInput.newOffer(request, now: now)
+        try OfferInput.newOffer(request).checkAnswerBy(now: now)
         return nil
       } catch { return error }
     }
@@ -53,7 +53,7 @@ struct OfferTests {
     #expect(refused { $0.answerBy = now.addingTimeInterval(-1).timestamp }?.reason.contains("past") == true)
     #expect(refused { $0.answerBy = .with { $0.seconds = .min } }?.field == "answer_by.seconds")
     #expect(refused { $0.answerBy = now.addingTimeInterval(400 * 86_400).timestamp }?.field == "answer_by")
-    #expect(try OfferInput.newOffer(Self.offer(deal: UUID().uuidString), now: now).amount.currency == "RUB")
+    #expect(try OfferInput.newOffer(Self.offer(deal: UUID().uuidString)).amount.currency == "RUB")
 
     func answer(_ outcome: Crm_Activity_V1_OfferOutcome, _ reason: String) -> InvalidField? {
       do {
@@ -201,7 +201,7 @@ struct OfferTests {
       let message = await failure { try await context.activity.makeOffer(Self.offer(deal: deal)) }
       #expect(message.contains("belongs to manager-1"), "\(message)")
       let offer = try await context.repository.makeOffer(
-        try OfferInput.newOffer(Self.offer(deal: deal)), by: TestIdentity.principal("manager:manager-1"))
+        try OfferInput.newOffer(Self.offer(deal: deal)), by: TestIdentity.principal("manager:manager-1"), now: Date())
       let answer = Crm_Activity_V1_AnswerOfferRequest.with {
         $0.offerID = offer.id
         $0.outcome = .accepted
@@ -209,6 +209,25 @@ struct OfferTests {
       }
       #expect(await statusCode { try await context.activity.answerOffer(answer) } == .permissionDenied)
       #expect(try await context.count("SELECT count(*)::int FROM offers WHERE outcome = 'pending'") == 1)
+    }
+  }
+
+  @Test func aRepeatedOfferAfterItsAnswerDateIsAnsweredWithItsFirstReply() async throws {
+    try await ActivityHarness.with { context in
+      let contact = try await context.knownContact()
+      let deal = try await context.knownDeal(contact: contact)
+      // Due in 2 s; the same request redelivered after that is answered, not refused.
+      let request = Self.offer(deal: deal, in: 2)
+      let first = try await context.activity.makeOffer(request, metadata: ["crm-request-id": "offer-1"])
+      try await Task.sleep(for: .seconds(2.5))
+      let again = try await context.activity.makeOffer(request, metadata: ["crm-request-id": "offer-1"])
+      #expect(again == first)
+      #expect(try await context.events("crm.activity.v1.OfferMade").count == 1)
+      // A new request with that answer date is refused.
+      let late = await failure {
+        try await context.activity.makeOffer(request, metadata: ["crm-request-id": "offer-2"])
+      }
+      #expect(late.contains("answer_by"), "\(late)")
     }
   }
 }

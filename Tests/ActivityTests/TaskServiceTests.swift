@@ -305,4 +305,37 @@ struct TaskServiceTests {
       #expect(try await context.events("crm.activity.v1.TaskCreated").count == 2)
     }
   }
+
+  @Test func aTaskRescheduledBetweenPagesNeitherSkipsNorRepeatsTheNextPage() async throws {
+    try await ActivityHarness.with { context in
+      let contact = try await context.knownContact()
+      var tasks: [Crm_Activity_V1_Task] = []
+      for days in 1...4 {
+        tasks.append(
+          try await context.activity.createTask(
+            .with {
+              $0.contactID = contact
+              $0.title = "in \(days) d"
+              $0.dueAt = Date().addingTimeInterval(Double(days) * 86_400).timestamp
+            }))
+      }
+      let first = try await context.activity.listOpenTasks(.with { $0.page.pageSize = 2 })
+      #expect(first.tasks.map(\.id) == tasks[0..<2].map(\.id))
+      // The page's last task moves far ahead before the next page is asked: the next page
+      // still starts where the first ended.
+      _ = try await context.activity.rescheduleTask(
+        .with {
+          $0.taskID = tasks[1].id
+          $0.dueAt = Date().addingTimeInterval(30 * 86_400).timestamp
+          $0.reason = "Client is away for a month"
+          $0.expectedVersion = 1
+        })
+      let second = try await context.activity.listOpenTasks(
+        .with {
+          $0.page.pageSize = 2
+          $0.page.pageToken = first.nextPageToken
+        })
+      #expect(second.tasks.map(\.id) == tasks[2..<4].map(\.id))
+    }
+  }
 }

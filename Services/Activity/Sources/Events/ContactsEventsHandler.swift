@@ -37,7 +37,7 @@ struct ContactsEventsHandler: Sendable {
         try await remember(archived.contactID, owner: nil, archived: true, on: connection)
       case Crm_Contacts_V1_LeadConverted.protoMessageName:
         let converted = try Crm_Contacts_V1_LeadConverted(serializedBytes: envelope.payload)
-        try await remember(converted.contactID, owner: converted.lead.ownerID, archived: nil, on: connection)
+        try await ensure(converted.contactID, owner: converted.lead.ownerID, on: connection)
       default:
         break
       }
@@ -46,6 +46,21 @@ struct ContactsEventsHandler: Sendable {
     } catch let error as InvalidField {
       throw EventRejected("\(envelope.type): \(error)")
     }
+  }
+
+  /// Records that a lead's contact exists, owned by the lead's owner only when it was not known
+  /// yet. A lead converted into an existing contact keeps that contact's owner in the contacts
+  /// service, and `LeadConverted` travels on the lead's partition, not the contact's: a late one
+  /// must not undo a `ContactUpdated` owner change. Owners come from the contact's own events.
+  private func ensure(_ id: String, owner: String, on connection: PostgresConnection) async throws {
+    let contactID = try ActivityInput.id(id, "contact_id")
+    _ = try await connection.query(
+      """
+      INSERT INTO known_contacts (id, owner_id, archived) VALUES (\(contactID), \(owner), false)
+      ON CONFLICT (id) DO NOTHING
+      """,
+      logger: logger
+    ).collect()
   }
 
   /// Records that the contact exists; `owner` and `archived` change only when given.

@@ -11,6 +11,9 @@ import SwiftProtobuf
 struct DealsEventsHandler: Sendable {
   static let dealsTopic = EventTopics.deals
 
+  /// The longest owner id taken (the deals service's limit on it).
+  static let ownerLength = 200
+
   let logger: Logger
 
   /// The inbox consumer of the deals events (group and dead letters `activity-deals`).
@@ -48,10 +51,16 @@ struct DealsEventsHandler: Sendable {
     }
   }
 
-  /// The deal as of its version: an older event delivered late changes nothing.
+  /// The deal as of its version: an older event delivered late changes nothing. A version
+  /// below 1 or an owner id that is not a text is refused (dead-lettered): a forged version
+  /// `Int64.max` would freeze the deal, every later event being older.
   private func remember(_ deal: Crm_Deals_V1_Deal, on connection: PostgresConnection) async throws {
     let id = try ActivityInput.id(deal.id, "deal.id")
     let contactID = try ActivityInput.id(deal.contactID, "deal.contact_id")
+    guard deal.version >= 1 else {
+      throw InvalidField(field: "deal.version", reason: "is \(deal.version); a deal's versions start at 1")
+    }
+    let owner = try Text.field(deal.ownerID, "deal.owner_id", limit: Self.ownerLength, required: true)
     let status =
       switch deal.status {
       case .won: "won"
@@ -61,7 +70,7 @@ struct DealsEventsHandler: Sendable {
     _ = try await connection.query(
       """
       INSERT INTO known_deals (id, contact_id, owner_id, status, version)
-      VALUES (\(id), \(contactID), \(deal.ownerID), \(status), \(deal.version))
+      VALUES (\(id), \(contactID), \(owner), \(status), \(deal.version))
       ON CONFLICT (id) DO UPDATE SET status = excluded.status, version = excluded.version
       WHERE known_deals.version < excluded.version
       """,

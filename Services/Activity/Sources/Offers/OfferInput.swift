@@ -18,10 +18,22 @@ enum OfferInput {
     var amount: Crm_Common_V1_Money
     var terms: String
     var answerBy: Date
+
+    /// Whether the answer is due ahead, within the horizon, at `now`: checked when the offer is
+    /// made, after a repeated request was answered with its first reply (a redelivery after the
+    /// answer date is not refused).
+    func checkAnswerBy(now: Date) throws(InvalidField) {
+      guard answerBy > now else {
+        throw InvalidField(field: "answer_by", reason: "is in the past; the client answers later")
+      }
+      guard answerBy <= now.addingTimeInterval(OfferInput.horizon) else {
+        throw InvalidField(field: "answer_by", reason: "is more than a year ahead")
+      }
+    }
   }
 
-  static func newOffer(_ request: Crm_Activity_V1_MakeOfferRequest, now: Date = Date()) throws(InvalidField) -> NewOffer
-  {
+  /// The request's fields as sent; the answer date against the clock is `NewOffer.checkAnswerBy`.
+  static func newOffer(_ request: Crm_Activity_V1_MakeOfferRequest) throws(InvalidField) -> NewOffer {
     try request.requireKnownFields("request")
     let dealID = try ActivityInput.id(request.dealID, "deal_id")
     let variant = try Text.field(request.variant, "variant", limit: variantLength, required: true)
@@ -30,12 +42,6 @@ enum OfferInput {
     let terms = try Text.field(request.terms, "terms", limit: termsLength, multiline: true)
     guard request.hasAnswerBy else { throw InvalidField(field: "answer_by", reason: "is missing") }
     let answerBy = try WireTime.instant(request.answerBy, "answer_by")
-    guard answerBy > now else {
-      throw InvalidField(field: "answer_by", reason: "is in the past; the client answers later")
-    }
-    guard answerBy <= now.addingTimeInterval(horizon) else {
-      throw InvalidField(field: "answer_by", reason: "is more than a year ahead")
-    }
     return NewOffer(dealID: dealID, variant: variant, amount: amount, terms: terms, answerBy: answerBy)
   }
 

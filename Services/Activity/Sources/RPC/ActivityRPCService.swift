@@ -162,10 +162,14 @@ struct ActivityRPCService: Crm_Activity_V1_Activity.SimpleServiceProtocol {
       let filter = TaskFilter(
         assigneeID: assignee, overdueOnly: request.overdueOnly, dueOn: request.hasDueOn ? request.dueOn : nil)
       let page = try Page(request.page, scope: filter.scope, key: pageTokens)
-      let (tasks, next) = try await repository.openTasks(filter, after: page.cursor, limit: page.size, now: Date())
+      // A token carries the last task's due time and seq (one of an earlier release, its seq only).
+      let position =
+        page.keyset.map { TaskPosition(dueMicros: $0.key, seq: $0.seq) }
+        ?? page.cursor.map { TaskPosition(dueMicros: nil, seq: $0) }
+      let (tasks, next) = try await repository.openTasks(filter, after: position, limit: page.size, now: Date())
       return .with {
         $0.tasks = tasks
-        $0.nextPageToken = next.map(page.token) ?? ""
+        $0.nextPageToken = next.map { page.token(key: $0.dueMicros ?? 0, seq: $0.seq) } ?? ""
       }
     }
   }
@@ -177,7 +181,7 @@ struct ActivityRPCService: Crm_Activity_V1_Activity.SimpleServiceProtocol {
   {
     try await answering {
       let offer = try OfferInput.newOffer(request)
-      return try await repository.makeOffer(offer, by: try Principal.verified)
+      return try await repository.makeOffer(offer, by: try Principal.verified, now: Date())
     }
   }
 

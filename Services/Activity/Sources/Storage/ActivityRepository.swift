@@ -29,12 +29,14 @@ protocol ActivityRepository: Sendable {
     now: Date
   ) async throws -> Crm_Activity_V1_Task
   func task(id: String, now: Date) async throws -> Crm_Activity_V1_TaskWithHistory
-  /// Soonest due first; `cursor` is the `seq` of the last task of the page before.
-  func openTasks(_ filter: TaskFilter, after cursor: Int64?, limit: Int, now: Date) async throws -> (
-    [Crm_Activity_V1_Task], next: Int64?
+  /// Soonest due first; `cursor` is the position of the last task of the page before.
+  func openTasks(_ filter: TaskFilter, after cursor: TaskPosition?, limit: Int, now: Date) async throws -> (
+    [Crm_Activity_V1_Task], next: TaskPosition?
   )
 
-  func makeOffer(_ offer: OfferInput.NewOffer, by principal: Principal) async throws -> Crm_Activity_V1_Offer
+  /// Checks the answer date against `now` after a repeated request was answered.
+  func makeOffer(_ offer: OfferInput.NewOffer, by principal: Principal, now: Date) async throws
+    -> Crm_Activity_V1_Offer
   func answerOffer(
     id: String, outcome: Crm_Activity_V1_OfferOutcome, reason: String, expectedVersion: Int64, by principal: Principal
   ) async throws -> Crm_Activity_V1_Offer
@@ -53,6 +55,15 @@ struct TaskFilter: Sendable {
   var scope: String {
     "ListOpenTasks/\(assigneeID)/\(overdueOnly)/" + (dueOn.map { "\($0.year)-\($0.month)-\($0.day)" } ?? "")
   }
+}
+
+/// A task's place in the open-task listing: its due time (microseconds since 1970, as the
+/// database holds it) and seq, both as they were when the page was read; a task rescheduled
+/// between pages does not move the next page's start. `dueMicros` is nil only for a token of an
+/// earlier release, which carried the seq alone (its task's current due time is used).
+struct TaskPosition: Sendable, Equatable {
+  var dueMicros: Int64?
+  var seq: Int64
 }
 
 /// A new attribute whose key the catalogue already has: revise it (with its version) instead.

@@ -17,9 +17,13 @@ extension PostgresActivityRepository {
     o.decline_reason, o.made_by, o.made_at, o.answered_by, o.answered_at, o.version, o.seq
     """
 
-  func makeOffer(_ offer: OfferInput.NewOffer, by principal: Principal) async throws -> Crm_Activity_V1_Offer {
+  func makeOffer(_ offer: OfferInput.NewOffer, by principal: Principal, now: Date) async throws
+    -> Crm_Activity_V1_Offer
+  {
     try await idempotent(client: client, logger: logger) { key in
-      try await client.withTransaction(logger: logger) { connection in
+      // Inside: a repeated request made before its answer date is answered, not refused.
+      try offer.checkAnswerBy(now: now)
+      return try await client.withTransaction(logger: logger) { connection in
         let rows = try await connection.query(
           "SELECT contact_id, owner_id, status FROM known_deals WHERE id = \(offer.dealID)", logger: logger)
         guard

@@ -14,8 +14,12 @@ extension PostgresActivityRepository {
   static let taskColumns = """
     t.id, t.assignee_id, t.deal_id, t.contact_id, t.title, t.due_at, t.status, t.created_by, t.created_at,
     t.closed_at, t.outcome, t.version, t.seq,
-    coalesce((SELECT time_zone FROM manager_settings WHERE manager_id = t.assignee_id), 'UTC')
+    coalesce((SELECT time_zone FROM manager_settings WHERE manager_id = t.assignee_id), 'UTC'),
+    \(Self.dueMicros("t.due_at"))
     """
+
+  /// A due time in whole microseconds since 1970, exactly as stored (a `Date` would round it).
+  static func dueMicros(_ column: String) -> String { "(extract(epoch FROM \(column)) * 1000000)::bigint" }
 
   func setTimeZone(manager: String, zone: String, actor: String) async throws -> Crm_Activity_V1_ManagerSettings {
     try await client.withTransaction(logger: logger) { connection in
@@ -204,8 +208,8 @@ extension PostgresActivityRepository {
     }
   }
 
-  func openTasks(_ filter: TaskFilter, after cursor: Int64?, limit: Int, now: Date) async throws -> (
-    [Crm_Activity_V1_Task], next: Int64?
+  func openTasks(_ filter: TaskFilter, after cursor: TaskPosition?, limit: Int, now: Date) async throws -> (
+    [Crm_Activity_V1_Task], next: TaskPosition?
   ) {
     let day: (start: Date, end: Date)? =
       if let dueOn = filter.dueOn {
@@ -219,23 +223,30 @@ extension PostgresActivityRepository {
       WHERE t.assignee_id = \(filter.assigneeID) AND t.status = 'open'
         AND (NOT \(filter.overdueOnly) OR t.due_at < \(now))
         AND (\(day?.start)::timestamptz IS NULL OR (t.due_at >= \(day?.start) AND t.due_at < \(day?.end)))
-        AND (\(cursor)::bigint IS NULL OR (t.due_at, t.seq) > (SELECT due_at, seq FROM tasks WHERE seq = \(cursor)))
+        AND (\(cursor?.seq)::bigint IS NULL OR (\(unescaped: Self.dueMicros("t.due_at")), t.seq) > (
+          coalesce(\(cursor?.dueMicros)::bigint,
+            (SELECT \(unescaped: Self.dueMicros("due_at")) FROM tasks WHERE seq = \(cursor?.seq))),
+          \(cursor?.seq)::bigint))
       ORDER BY t.due_at, t.seq LIMIT \(limit + 1)
       """,
       logger: logger)
     let found = try await decodeTasks(rows, now: now)
     guard found.count > limit else { return (found.map(\.task), nil) }
-    return (found.prefix(limit).map(\.task), found[limit - 1].seq)
+    let last = found[limit - 1]
+    return (found.prefix(limit).map(\.task), TaskPosition(dueMicros: last.dueMicros, seq: last.seq))
   }
 
-  func decodeTasks(_ rows: PostgresRowSequence, now: Date) async throws -> [(task: Crm_Activity_V1_Task, seq: Int64)] {
-    var tasks: [(Crm_Activity_V1_Task, Int64)] = []
+  func decodeTasks(_ rows: PostgresRowSequence, now: Date) async throws -> [(
+    task: Crm_Activity_V1_Task, seq: Int64, dueMicros: Int64
+  )] {
+    var tasks: [(Crm_Activity_V1_Task, Int64, Int64)] = []
     for try await row in rows {
       let (
         id, assignee, dealID, contactID, title, dueAt, status, createdBy, createdAt, closedAt, outcome, version, seq,
-        zone
+        zone, dueMicros
       ) = try row.decode(
-        (UUID, String, UUID?, UUID, String, Date, String, String, Date, Date?, String, Int64, Int64, String).self)
+        (UUID, String, UUID?, UUID, String, Date, String, String, Date, Date?, String, Int64, Int64, String, Int64).self
+      )
       let clock = TimeZone(identifier: zone).map(LocalClock.init) ?? .utc
       var task = Crm_Activity_V1_Task()
       task.id = id.text
@@ -253,7 +264,7 @@ extension PostgresActivityRepository {
       if let closedAt { task.closedAt = closedAt.timestamp }
       task.outcome = outcome
       task.version = version
-      tasks.append((task, seq))
+      tasks.append((task, seq, dueMicros))
     }
     return tasks
   }
