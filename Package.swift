@@ -350,6 +350,27 @@ let package = Package(
       swiftSettings: strict
     ),
     .testTarget(
+      name: "ActivityTests",
+      dependencies: [
+        "CRMIdentity",
+        "CRMDomain",
+        "ActivityService",
+        "CRMRuntime",
+        "CRMEvents",
+        "CRMDatabase",
+        "CRMContracts",
+        "CRMKafka",
+        "CRMTestSupport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tests/ActivityTests",
+      swiftSettings: strict
+    ),
+    .testTarget(
       name: "KafkaTests",
       dependencies: ["CRMKafka", "CRMTestSupport"],
       path: "Tests/KafkaTests",
@@ -392,7 +413,9 @@ let package = Package(
   ]
     + service("Contacts", folder: "Contacts", executable: "contacts", uses: ["CRMPhoneNumbers"])
     + service("Deals", folder: "Deals", executable: "deals")
-    + service("Activity", folder: "Activity", executable: "activity")
+    + service(
+      "Activity", folder: "Activity", executable: "activity",
+      uses: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")])
     + service("QualityControl", folder: "QualityControl", executable: "quality-control")
     + service("Reporting", folder: "Reporting", executable: "reporting")
 )

@@ -61,6 +61,31 @@ struct InputHygieneTests {
     }
   }
 
+  @Test func twoPartPageTokensAreSealedAndScopedAndKeepBothParts() throws {
+    let key = PageTokenKey(secret: Array("a test secret of some length".utf8))
+    func page(_ token: String, scope: String = "ListThings") throws -> Page {
+      try Page(
+        .with {
+          $0.pageSize = 10
+          $0.pageToken = token
+        }, scope: scope, key: key)
+    }
+    let issuer = try page("")
+    let issued = issuer.token(key: -1_700_000_000_000_001, seq: Int64.max)
+    #expect(issued.utf8.count <= 64)
+    let read = try page(issued)
+    #expect(read.keyset == Page.Keyset(key: -1_700_000_000_000_001, seq: Int64.max) && read.cursor == nil)
+    // A one-part token still reads as before.
+    let single = try page(issuer.token(42))
+    #expect(single.cursor == 42 && single.keyset == nil)
+    #expect(throws: InvalidField.self) { _ = try page(issued, scope: "ListOthers") }
+    #expect(throws: InvalidField.self) { _ = try page(issuer.token(key: 1, seq: -1)) }
+    // One changed character of the sealed body is refused.
+    var forged = Array(issued)
+    forged[3] = forged[3] == "A" ? "B" : "A"
+    #expect(throws: InvalidField.self) { _ = try page(String(forged)) }
+  }
+
   /// SQLSTATEs raised by the real database: serialization failure and deadlock are ABORTED
   /// (try again), a data exception INVALID_ARGUMENT, anything else stays internal.
   @Test func databaseFailuresBecomeTheirStatus() async throws {

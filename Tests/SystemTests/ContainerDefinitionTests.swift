@@ -117,6 +117,8 @@ struct ContainerDefinitionTests {
     #expect(stages.last?.contains("-slim") == true)
     #expect(text.contains("librdkafka.so.1"))
     #expect(text.contains("ca-certificates"))
+    // Without the zone database only UTC is a time zone (the slim image has none).
+    #expect(text.contains("tzdata"))
     #expect(text.contains("HEALTHCHECK"))
   }
 }

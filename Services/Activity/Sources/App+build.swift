@@ -1,8 +1,21 @@
 import CRMRuntime
 import Hummingbird
 
-/// Composes the activity service from the runtime kit; its RPC handlers join here as they are built.
+/// Composes the activity service: its schema, its event topic, its RPCs, the contacts and deals
+/// events it learns its directory from, and the sweep that records offers left without an answer.
 public func buildApplication(_ configuration: ServiceConfiguration) throws -> some ApplicationProtocol {
   let infrastructure = try ServiceInfrastructure(configuration)
-  return try ServiceApplication.build(infrastructure)
+  let postgres = infrastructure.postgres
+  let logger = infrastructure.logger
+  return try ServiceApplication.build(
+    infrastructure,
+    migrations: ActivityComponents.migrations,
+    publishes: [ActivityComponents.eventTopic],
+    access: ActivityComponents.access,
+    rpcServices: [
+      ActivityComponents.rpcService(client: postgres, logger: logger, pageTokens: configuration.pageTokenKey)
+    ],
+    subscriptions: ActivityComponents.subscriptions(logger: logger),
+    services: ActivityComponents.services(client: postgres, logger: logger)
+  )
 }

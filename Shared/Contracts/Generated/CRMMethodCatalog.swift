@@ -8,6 +8,20 @@ extension CRMMethod {
     CRMMethod(
       server: "activity",
       descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "DefineAttribute"),
+      input: Crm_Activity_V1_DefineAttributeRequest.self,
+      output: Crm_Activity_V1_AttributeDefinition.self
+    ),
+    CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "ListAttributes"),
+      input: Crm_Activity_V1_ListAttributesRequest.self,
+      output: Crm_Activity_V1_ListAttributesReply.self
+    ),
+    CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
         fullyQualifiedService: "crm.activity.v1.Activity", method: "LogActivity"),
       input: Crm_Activity_V1_LogActivityRequest.self,
       output: Crm_Activity_V1_ActivityRecord.self
@@ -15,8 +29,29 @@ extension CRMMethod {
     CRMMethod(
       server: "activity",
       descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "GetTimeline"),
+      input: Crm_Activity_V1_GetTimelineRequest.self,
+      output: Crm_Activity_V1_GetTimelineReply.self
+    ),
+    CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "SetTimeZone"),
+      input: Crm_Activity_V1_SetTimeZoneRequest.self,
+      output: Crm_Activity_V1_ManagerSettings.self
+    ),
+    CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
         fullyQualifiedService: "crm.activity.v1.Activity", method: "CreateTask"),
       input: Crm_Activity_V1_CreateTaskRequest.self,
+      output: Crm_Activity_V1_Task.self
+    ),
+    CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "RescheduleTask"),
+      input: Crm_Activity_V1_RescheduleTaskRequest.self,
       output: Crm_Activity_V1_Task.self
     ),
     CRMMethod(
@@ -29,16 +64,44 @@ extension CRMMethod {
     CRMMethod(
       server: "activity",
       descriptor: MethodDescriptor(
-        fullyQualifiedService: "crm.activity.v1.Activity", method: "GetTimeline"),
-      input: Crm_Activity_V1_GetTimelineRequest.self,
-      output: Crm_Activity_V1_GetTimelineReply.self
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "CancelTask"),
+      input: Crm_Activity_V1_CancelTaskRequest.self,
+      output: Crm_Activity_V1_Task.self
     ),
     CRMMethod(
       server: "activity",
       descriptor: MethodDescriptor(
-        fullyQualifiedService: "crm.activity.v1.Activity", method: "GetHygieneReport"),
-      input: Crm_Activity_V1_GetHygieneReportRequest.self,
-      output: Crm_Activity_V1_GetHygieneReportReply.self
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "GetTask"),
+      input: Crm_Activity_V1_GetTaskRequest.self,
+      output: Crm_Activity_V1_TaskWithHistory.self
+    ),
+    CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "ListOpenTasks"),
+      input: Crm_Activity_V1_ListOpenTasksRequest.self,
+      output: Crm_Activity_V1_ListTasksReply.self
+    ),
+    CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "MakeOffer"),
+      input: Crm_Activity_V1_MakeOfferRequest.self,
+      output: Crm_Activity_V1_Offer.self
+    ),
+    CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "AnswerOffer"),
+      input: Crm_Activity_V1_AnswerOfferRequest.self,
+      output: Crm_Activity_V1_Offer.self
+    ),
+    CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "ListOffers"),
+      input: Crm_Activity_V1_ListOffersRequest.self,
+      output: Crm_Activity_V1_ListOffersReply.self
     ),
     CRMMethod(
       server: "contacts",

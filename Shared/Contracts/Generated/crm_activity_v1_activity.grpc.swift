@@ -20,6 +20,32 @@ public enum Crm_Activity_V1_Activity: Sendable {
     public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity")
     /// Namespace for method metadata.
     public enum Method: Sendable {
+        /// Namespace for "DefineAttribute" metadata.
+        public enum DefineAttribute: Sendable {
+            /// Request type for "DefineAttribute".
+            public typealias Input = Crm_Activity_V1_DefineAttributeRequest
+            /// Response type for "DefineAttribute".
+            public typealias Output = Crm_Activity_V1_AttributeDefinition
+            /// Descriptor for "DefineAttribute".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "DefineAttribute",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListAttributes" metadata.
+        public enum ListAttributes: Sendable {
+            /// Request type for "ListAttributes".
+            public typealias Input = Crm_Activity_V1_ListAttributesRequest
+            /// Response type for "ListAttributes".
+            public typealias Output = Crm_Activity_V1_ListAttributesReply
+            /// Descriptor for "ListAttributes".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "ListAttributes",
+                type: .unary
+            )
+        }
         /// Namespace for "LogActivity" metadata.
         public enum LogActivity: Sendable {
             /// Request type for "LogActivity".
@@ -30,32 +56,6 @@ public enum Crm_Activity_V1_Activity: Sendable {
             public static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
                 method: "LogActivity",
-                type: .unary
-            )
-        }
-        /// Namespace for "CreateTask" metadata.
-        public enum CreateTask: Sendable {
-            /// Request type for "CreateTask".
-            public typealias Input = Crm_Activity_V1_CreateTaskRequest
-            /// Response type for "CreateTask".
-            public typealias Output = Crm_Activity_V1_Task
-            /// Descriptor for "CreateTask".
-            public static let descriptor = GRPCCore.MethodDescriptor(
-                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
-                method: "CreateTask",
-                type: .unary
-            )
-        }
-        /// Namespace for "CompleteTask" metadata.
-        public enum CompleteTask: Sendable {
-            /// Request type for "CompleteTask".
-            public typealias Input = Crm_Activity_V1_CompleteTaskRequest
-            /// Response type for "CompleteTask".
-            public typealias Output = Crm_Activity_V1_Task
-            /// Descriptor for "CompleteTask".
-            public static let descriptor = GRPCCore.MethodDescriptor(
-                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
-                method: "CompleteTask",
                 type: .unary
             )
         }
@@ -72,26 +72,152 @@ public enum Crm_Activity_V1_Activity: Sendable {
                 type: .unary
             )
         }
-        /// Namespace for "GetHygieneReport" metadata.
-        public enum GetHygieneReport: Sendable {
-            /// Request type for "GetHygieneReport".
-            public typealias Input = Crm_Activity_V1_GetHygieneReportRequest
-            /// Response type for "GetHygieneReport".
-            public typealias Output = Crm_Activity_V1_GetHygieneReportReply
-            /// Descriptor for "GetHygieneReport".
+        /// Namespace for "SetTimeZone" metadata.
+        public enum SetTimeZone: Sendable {
+            /// Request type for "SetTimeZone".
+            public typealias Input = Crm_Activity_V1_SetTimeZoneRequest
+            /// Response type for "SetTimeZone".
+            public typealias Output = Crm_Activity_V1_ManagerSettings
+            /// Descriptor for "SetTimeZone".
             public static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
-                method: "GetHygieneReport",
+                method: "SetTimeZone",
+                type: .unary
+            )
+        }
+        /// Namespace for "CreateTask" metadata.
+        public enum CreateTask: Sendable {
+            /// Request type for "CreateTask".
+            public typealias Input = Crm_Activity_V1_CreateTaskRequest
+            /// Response type for "CreateTask".
+            public typealias Output = Crm_Activity_V1_Task
+            /// Descriptor for "CreateTask".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "CreateTask",
+                type: .unary
+            )
+        }
+        /// Namespace for "RescheduleTask" metadata.
+        public enum RescheduleTask: Sendable {
+            /// Request type for "RescheduleTask".
+            public typealias Input = Crm_Activity_V1_RescheduleTaskRequest
+            /// Response type for "RescheduleTask".
+            public typealias Output = Crm_Activity_V1_Task
+            /// Descriptor for "RescheduleTask".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "RescheduleTask",
+                type: .unary
+            )
+        }
+        /// Namespace for "CompleteTask" metadata.
+        public enum CompleteTask: Sendable {
+            /// Request type for "CompleteTask".
+            public typealias Input = Crm_Activity_V1_CompleteTaskRequest
+            /// Response type for "CompleteTask".
+            public typealias Output = Crm_Activity_V1_Task
+            /// Descriptor for "CompleteTask".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "CompleteTask",
+                type: .unary
+            )
+        }
+        /// Namespace for "CancelTask" metadata.
+        public enum CancelTask: Sendable {
+            /// Request type for "CancelTask".
+            public typealias Input = Crm_Activity_V1_CancelTaskRequest
+            /// Response type for "CancelTask".
+            public typealias Output = Crm_Activity_V1_Task
+            /// Descriptor for "CancelTask".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "CancelTask",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetTask" metadata.
+        public enum GetTask: Sendable {
+            /// Request type for "GetTask".
+            public typealias Input = Crm_Activity_V1_GetTaskRequest
+            /// Response type for "GetTask".
+            public typealias Output = Crm_Activity_V1_TaskWithHistory
+            /// Descriptor for "GetTask".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "GetTask",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListOpenTasks" metadata.
+        public enum ListOpenTasks: Sendable {
+            /// Request type for "ListOpenTasks".
+            public typealias Input = Crm_Activity_V1_ListOpenTasksRequest
+            /// Response type for "ListOpenTasks".
+            public typealias Output = Crm_Activity_V1_ListTasksReply
+            /// Descriptor for "ListOpenTasks".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "ListOpenTasks",
+                type: .unary
+            )
+        }
+        /// Namespace for "MakeOffer" metadata.
+        public enum MakeOffer: Sendable {
+            /// Request type for "MakeOffer".
+            public typealias Input = Crm_Activity_V1_MakeOfferRequest
+            /// Response type for "MakeOffer".
+            public typealias Output = Crm_Activity_V1_Offer
+            /// Descriptor for "MakeOffer".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "MakeOffer",
+                type: .unary
+            )
+        }
+        /// Namespace for "AnswerOffer" metadata.
+        public enum AnswerOffer: Sendable {
+            /// Request type for "AnswerOffer".
+            public typealias Input = Crm_Activity_V1_AnswerOfferRequest
+            /// Response type for "AnswerOffer".
+            public typealias Output = Crm_Activity_V1_Offer
+            /// Descriptor for "AnswerOffer".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "AnswerOffer",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListOffers" metadata.
+        public enum ListOffers: Sendable {
+            /// Request type for "ListOffers".
+            public typealias Input = Crm_Activity_V1_ListOffersRequest
+            /// Response type for "ListOffers".
+            public typealias Output = Crm_Activity_V1_ListOffersReply
+            /// Descriptor for "ListOffers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "ListOffers",
                 type: .unary
             )
         }
         /// Descriptors for all methods in the "crm.activity.v1.Activity" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            DefineAttribute.descriptor,
+            ListAttributes.descriptor,
             LogActivity.descriptor,
-            CreateTask.descriptor,
-            CompleteTask.descriptor,
             GetTimeline.descriptor,
-            GetHygieneReport.descriptor
+            SetTimeZone.descriptor,
+            CreateTask.descriptor,
+            RescheduleTask.descriptor,
+            CompleteTask.descriptor,
+            CancelTask.descriptor,
+            GetTask.descriptor,
+            ListOpenTasks.descriptor,
+            MakeOffer.descriptor,
+            AnswerOffer.descriptor,
+            ListOffers.descriptor
         ]
     }
 }
@@ -120,9 +246,46 @@ extension Crm_Activity_V1_Activity {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Sketch: activities, tasks, offers, timeline, hygiene report (comes with the activity issue).
+    /// > Every contact with a client on record (activities with context attributes checked against a
+    /// > catalogue), timelines, and tasks due in their assignee's time zone.
     public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "DefineAttribute" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A head of sales defines (or revises) one attribute of the catalogue.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Activity_V1_DefineAttributeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Activity_V1_AttributeDefinition` messages.
+        func defineAttribute(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_DefineAttributeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_AttributeDefinition>
+
+        /// Handle the "ListAttributes" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Activity_V1_ListAttributesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Activity_V1_ListAttributesReply` messages.
+        func listAttributes(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_ListAttributesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ListAttributesReply>
+
         /// Handle the "LogActivity" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The author is the verified caller; a contact or deal the service does not know → NOT_FOUND.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Crm_Activity_V1_LogActivityRequest` messages.
@@ -136,6 +299,42 @@ extension Crm_Activity_V1_Activity {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ActivityRecord>
 
+        /// Handle the "GetTimeline" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One contact's, deal's or manager's activities, newest first (by when they happened).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Activity_V1_GetTimelineRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Activity_V1_GetTimelineReply` messages.
+        func getTimeline(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_GetTimelineRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_GetTimelineReply>
+
+        /// Handle the "SetTimeZone" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The time zone in which a manager's tasks are due (UTC until set).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Activity_V1_SetTimeZoneRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Activity_V1_ManagerSettings` messages.
+        func setTimeZone(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_SetTimeZoneRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ManagerSettings>
+
         /// Handle the "CreateTask" method.
         ///
         /// - Parameters:
@@ -147,6 +346,24 @@ extension Crm_Activity_V1_Activity {
         /// - Returns: A streaming response of `Crm_Activity_V1_Task` messages.
         func createTask(
             request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_CreateTaskRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Task>
+
+        /// Handle the "RescheduleTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The old due time is kept in the task's history.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Activity_V1_RescheduleTaskRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Activity_V1_Task` messages.
+        func rescheduleTask(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_RescheduleTaskRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Task>
 
@@ -164,33 +381,106 @@ extension Crm_Activity_V1_Activity {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Task>
 
-        /// Handle the "GetTimeline" method.
+        /// Handle the "CancelTask" method.
         ///
         /// - Parameters:
-        ///   - request: A streaming request of `Crm_Activity_V1_GetTimelineRequest` messages.
+        ///   - request: A streaming request of `Crm_Activity_V1_CancelTaskRequest` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A streaming response of `Crm_Activity_V1_GetTimelineReply` messages.
-        func getTimeline(
-            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_GetTimelineRequest>,
+        /// - Returns: A streaming response of `Crm_Activity_V1_Task` messages.
+        func cancelTask(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_CancelTaskRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_GetTimelineReply>
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Task>
 
-        /// Handle the "GetHygieneReport" method.
+        /// Handle the "GetTask" method.
         ///
         /// - Parameters:
-        ///   - request: A streaming request of `Crm_Activity_V1_GetHygieneReportRequest` messages.
+        ///   - request: A streaming request of `Crm_Activity_V1_GetTaskRequest` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A streaming response of `Crm_Activity_V1_GetHygieneReportReply` messages.
-        func getHygieneReport(
-            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_GetHygieneReportRequest>,
+        /// - Returns: A streaming response of `Crm_Activity_V1_TaskWithHistory` messages.
+        func getTask(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_GetTaskRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_GetHygieneReportReply>
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_TaskWithHistory>
+
+        /// Handle the "ListOpenTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Open tasks of one assignee (the caller's own when empty), soonest due first.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Activity_V1_ListOpenTasksRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Activity_V1_ListTasksReply` messages.
+        func listOpenTasks(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_ListOpenTasksRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ListTasksReply>
+
+        /// Handle the "MakeOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An offer made to a client on a deal: a variant, an amount, terms and a date to answer by.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Activity_V1_MakeOfferRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Activity_V1_Offer` messages.
+        func makeOffer(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_MakeOfferRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Offer>
+
+        /// Handle the "AnswerOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The client's answer: accepted, or declined with a reason. Without an answer by the
+        /// > deadline, the service records "no answer" itself.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Activity_V1_AnswerOfferRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Activity_V1_Offer` messages.
+        func answerOffer(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_AnswerOfferRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Offer>
+
+        /// Handle the "ListOffers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A deal's offers, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Activity_V1_ListOffersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Activity_V1_ListOffersReply` messages.
+        func listOffers(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_ListOffersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ListOffersReply>
     }
 
     /// Service protocol for the "crm.activity.v1.Activity" service.
@@ -203,9 +493,46 @@ extension Crm_Activity_V1_Activity {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Sketch: activities, tasks, offers, timeline, hygiene report (comes with the activity issue).
+    /// > Every contact with a client on record (activities with context attributes checked against a
+    /// > catalogue), timelines, and tasks due in their assignee's time zone.
     public protocol ServiceProtocol: Crm_Activity_V1_Activity.StreamingServiceProtocol {
+        /// Handle the "DefineAttribute" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A head of sales defines (or revises) one attribute of the catalogue.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_DefineAttributeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Activity_V1_AttributeDefinition` message.
+        func defineAttribute(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_DefineAttributeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_AttributeDefinition>
+
+        /// Handle the "ListAttributes" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_ListAttributesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Activity_V1_ListAttributesReply` message.
+        func listAttributes(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_ListAttributesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ListAttributesReply>
+
         /// Handle the "LogActivity" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The author is the verified caller; a contact or deal the service does not know → NOT_FOUND.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Activity_V1_LogActivityRequest` message.
@@ -219,6 +546,42 @@ extension Crm_Activity_V1_Activity {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ActivityRecord>
 
+        /// Handle the "GetTimeline" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One contact's, deal's or manager's activities, newest first (by when they happened).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_GetTimelineRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Activity_V1_GetTimelineReply` message.
+        func getTimeline(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_GetTimelineRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_GetTimelineReply>
+
+        /// Handle the "SetTimeZone" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The time zone in which a manager's tasks are due (UTC until set).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_SetTimeZoneRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Activity_V1_ManagerSettings` message.
+        func setTimeZone(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_SetTimeZoneRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ManagerSettings>
+
         /// Handle the "CreateTask" method.
         ///
         /// - Parameters:
@@ -230,6 +593,24 @@ extension Crm_Activity_V1_Activity {
         /// - Returns: A response containing a single `Crm_Activity_V1_Task` message.
         func createTask(
             request: GRPCCore.ServerRequest<Crm_Activity_V1_CreateTaskRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Task>
+
+        /// Handle the "RescheduleTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The old due time is kept in the task's history.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_RescheduleTaskRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Activity_V1_Task` message.
+        func rescheduleTask(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_RescheduleTaskRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Task>
 
@@ -247,33 +628,106 @@ extension Crm_Activity_V1_Activity {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Task>
 
-        /// Handle the "GetTimeline" method.
+        /// Handle the "CancelTask" method.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Crm_Activity_V1_GetTimelineRequest` message.
+        ///   - request: A request containing a single `Crm_Activity_V1_CancelTaskRequest` message.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A response containing a single `Crm_Activity_V1_GetTimelineReply` message.
-        func getTimeline(
-            request: GRPCCore.ServerRequest<Crm_Activity_V1_GetTimelineRequest>,
+        /// - Returns: A response containing a single `Crm_Activity_V1_Task` message.
+        func cancelTask(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_CancelTaskRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_GetTimelineReply>
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Task>
 
-        /// Handle the "GetHygieneReport" method.
+        /// Handle the "GetTask" method.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Crm_Activity_V1_GetHygieneReportRequest` message.
+        ///   - request: A request containing a single `Crm_Activity_V1_GetTaskRequest` message.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A response containing a single `Crm_Activity_V1_GetHygieneReportReply` message.
-        func getHygieneReport(
-            request: GRPCCore.ServerRequest<Crm_Activity_V1_GetHygieneReportRequest>,
+        /// - Returns: A response containing a single `Crm_Activity_V1_TaskWithHistory` message.
+        func getTask(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_GetTaskRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_GetHygieneReportReply>
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_TaskWithHistory>
+
+        /// Handle the "ListOpenTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Open tasks of one assignee (the caller's own when empty), soonest due first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_ListOpenTasksRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Activity_V1_ListTasksReply` message.
+        func listOpenTasks(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_ListOpenTasksRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ListTasksReply>
+
+        /// Handle the "MakeOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An offer made to a client on a deal: a variant, an amount, terms and a date to answer by.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_MakeOfferRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Activity_V1_Offer` message.
+        func makeOffer(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_MakeOfferRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Offer>
+
+        /// Handle the "AnswerOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The client's answer: accepted, or declined with a reason. Without an answer by the
+        /// > deadline, the service records "no answer" itself.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_AnswerOfferRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Activity_V1_Offer` message.
+        func answerOffer(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_AnswerOfferRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Offer>
+
+        /// Handle the "ListOffers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A deal's offers, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_ListOffersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Activity_V1_ListOffersReply` message.
+        func listOffers(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_ListOffersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ListOffersReply>
     }
 
     /// Simple service protocol for the "crm.activity.v1.Activity" service.
@@ -284,9 +738,46 @@ extension Crm_Activity_V1_Activity {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Sketch: activities, tasks, offers, timeline, hygiene report (comes with the activity issue).
+    /// > Every contact with a client on record (activities with context attributes checked against a
+    /// > catalogue), timelines, and tasks due in their assignee's time zone.
     public protocol SimpleServiceProtocol: Crm_Activity_V1_Activity.ServiceProtocol {
+        /// Handle the "DefineAttribute" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A head of sales defines (or revises) one attribute of the catalogue.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Activity_V1_DefineAttributeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Activity_V1_AttributeDefinition` to respond with.
+        func defineAttribute(
+            request: Crm_Activity_V1_DefineAttributeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Activity_V1_AttributeDefinition
+
+        /// Handle the "ListAttributes" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Activity_V1_ListAttributesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Activity_V1_ListAttributesReply` to respond with.
+        func listAttributes(
+            request: Crm_Activity_V1_ListAttributesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Activity_V1_ListAttributesReply
+
         /// Handle the "LogActivity" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The author is the verified caller; a contact or deal the service does not know → NOT_FOUND.
         ///
         /// - Parameters:
         ///   - request: A `Crm_Activity_V1_LogActivityRequest` message.
@@ -300,6 +791,42 @@ extension Crm_Activity_V1_Activity {
             context: GRPCCore.ServerContext
         ) async throws -> Crm_Activity_V1_ActivityRecord
 
+        /// Handle the "GetTimeline" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One contact's, deal's or manager's activities, newest first (by when they happened).
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Activity_V1_GetTimelineRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Activity_V1_GetTimelineReply` to respond with.
+        func getTimeline(
+            request: Crm_Activity_V1_GetTimelineRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Activity_V1_GetTimelineReply
+
+        /// Handle the "SetTimeZone" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The time zone in which a manager's tasks are due (UTC until set).
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Activity_V1_SetTimeZoneRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Activity_V1_ManagerSettings` to respond with.
+        func setTimeZone(
+            request: Crm_Activity_V1_SetTimeZoneRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Activity_V1_ManagerSettings
+
         /// Handle the "CreateTask" method.
         ///
         /// - Parameters:
@@ -311,6 +838,24 @@ extension Crm_Activity_V1_Activity {
         /// - Returns: A `Crm_Activity_V1_Task` to respond with.
         func createTask(
             request: Crm_Activity_V1_CreateTaskRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Activity_V1_Task
+
+        /// Handle the "RescheduleTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The old due time is kept in the task's history.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Activity_V1_RescheduleTaskRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Activity_V1_Task` to respond with.
+        func rescheduleTask(
+            request: Crm_Activity_V1_RescheduleTaskRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Crm_Activity_V1_Task
 
@@ -328,33 +873,106 @@ extension Crm_Activity_V1_Activity {
             context: GRPCCore.ServerContext
         ) async throws -> Crm_Activity_V1_Task
 
-        /// Handle the "GetTimeline" method.
+        /// Handle the "CancelTask" method.
         ///
         /// - Parameters:
-        ///   - request: A `Crm_Activity_V1_GetTimelineRequest` message.
+        ///   - request: A `Crm_Activity_V1_CancelTaskRequest` message.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A `Crm_Activity_V1_GetTimelineReply` to respond with.
-        func getTimeline(
-            request: Crm_Activity_V1_GetTimelineRequest,
+        /// - Returns: A `Crm_Activity_V1_Task` to respond with.
+        func cancelTask(
+            request: Crm_Activity_V1_CancelTaskRequest,
             context: GRPCCore.ServerContext
-        ) async throws -> Crm_Activity_V1_GetTimelineReply
+        ) async throws -> Crm_Activity_V1_Task
 
-        /// Handle the "GetHygieneReport" method.
+        /// Handle the "GetTask" method.
         ///
         /// - Parameters:
-        ///   - request: A `Crm_Activity_V1_GetHygieneReportRequest` message.
+        ///   - request: A `Crm_Activity_V1_GetTaskRequest` message.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A `Crm_Activity_V1_GetHygieneReportReply` to respond with.
-        func getHygieneReport(
-            request: Crm_Activity_V1_GetHygieneReportRequest,
+        /// - Returns: A `Crm_Activity_V1_TaskWithHistory` to respond with.
+        func getTask(
+            request: Crm_Activity_V1_GetTaskRequest,
             context: GRPCCore.ServerContext
-        ) async throws -> Crm_Activity_V1_GetHygieneReportReply
+        ) async throws -> Crm_Activity_V1_TaskWithHistory
+
+        /// Handle the "ListOpenTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Open tasks of one assignee (the caller's own when empty), soonest due first.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Activity_V1_ListOpenTasksRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Activity_V1_ListTasksReply` to respond with.
+        func listOpenTasks(
+            request: Crm_Activity_V1_ListOpenTasksRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Activity_V1_ListTasksReply
+
+        /// Handle the "MakeOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An offer made to a client on a deal: a variant, an amount, terms and a date to answer by.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Activity_V1_MakeOfferRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Activity_V1_Offer` to respond with.
+        func makeOffer(
+            request: Crm_Activity_V1_MakeOfferRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Activity_V1_Offer
+
+        /// Handle the "AnswerOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The client's answer: accepted, or declined with a reason. Without an answer by the
+        /// > deadline, the service records "no answer" itself.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Activity_V1_AnswerOfferRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Activity_V1_Offer` to respond with.
+        func answerOffer(
+            request: Crm_Activity_V1_AnswerOfferRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Activity_V1_Offer
+
+        /// Handle the "ListOffers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A deal's offers, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Activity_V1_ListOffersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Activity_V1_ListOffersReply` to respond with.
+        func listOffers(
+            request: Crm_Activity_V1_ListOffersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Activity_V1_ListOffersReply
     }
 }
 
@@ -363,33 +981,33 @@ extension Crm_Activity_V1_Activity {
 extension Crm_Activity_V1_Activity.StreamingServiceProtocol {
     public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
         router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.DefineAttribute.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_DefineAttributeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_AttributeDefinition>(),
+            handler: { request, context in
+                try await self.defineAttribute(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.ListAttributes.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_ListAttributesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_ListAttributesReply>(),
+            handler: { request, context in
+                try await self.listAttributes(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Crm_Activity_V1_Activity.Method.LogActivity.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_LogActivityRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_ActivityRecord>(),
             handler: { request, context in
                 try await self.logActivity(
-                    request: request,
-                    context: context
-                )
-            }
-        )
-        router.registerHandler(
-            forMethod: Crm_Activity_V1_Activity.Method.CreateTask.descriptor,
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_CreateTaskRequest>(),
-            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_Task>(),
-            handler: { request, context in
-                try await self.createTask(
-                    request: request,
-                    context: context
-                )
-            }
-        )
-        router.registerHandler(
-            forMethod: Crm_Activity_V1_Activity.Method.CompleteTask.descriptor,
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_CompleteTaskRequest>(),
-            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_Task>(),
-            handler: { request, context in
-                try await self.completeTask(
                     request: request,
                     context: context
                 )
@@ -407,11 +1025,110 @@ extension Crm_Activity_V1_Activity.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
-            forMethod: Crm_Activity_V1_Activity.Method.GetHygieneReport.descriptor,
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_GetHygieneReportRequest>(),
-            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_GetHygieneReportReply>(),
+            forMethod: Crm_Activity_V1_Activity.Method.SetTimeZone.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_SetTimeZoneRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_ManagerSettings>(),
             handler: { request, context in
-                try await self.getHygieneReport(
+                try await self.setTimeZone(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.CreateTask.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_CreateTaskRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_Task>(),
+            handler: { request, context in
+                try await self.createTask(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.RescheduleTask.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_RescheduleTaskRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_Task>(),
+            handler: { request, context in
+                try await self.rescheduleTask(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.CompleteTask.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_CompleteTaskRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_Task>(),
+            handler: { request, context in
+                try await self.completeTask(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.CancelTask.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_CancelTaskRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_Task>(),
+            handler: { request, context in
+                try await self.cancelTask(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.GetTask.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_GetTaskRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_TaskWithHistory>(),
+            handler: { request, context in
+                try await self.getTask(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.ListOpenTasks.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_ListOpenTasksRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_ListTasksReply>(),
+            handler: { request, context in
+                try await self.listOpenTasks(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.MakeOffer.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_MakeOfferRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_Offer>(),
+            handler: { request, context in
+                try await self.makeOffer(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.AnswerOffer.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_AnswerOfferRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_Offer>(),
+            handler: { request, context in
+                try await self.answerOffer(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.ListOffers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_ListOffersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_ListOffersReply>(),
+            handler: { request, context in
+                try await self.listOffers(
                     request: request,
                     context: context
                 )
@@ -423,33 +1140,33 @@ extension Crm_Activity_V1_Activity.StreamingServiceProtocol {
 // Default implementation of streaming methods from 'StreamingServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Crm_Activity_V1_Activity.ServiceProtocol {
+    public func defineAttribute(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_DefineAttributeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_AttributeDefinition> {
+        let response = try await self.defineAttribute(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listAttributes(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_ListAttributesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ListAttributesReply> {
+        let response = try await self.listAttributes(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
     public func logActivity(
         request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_LogActivityRequest>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ActivityRecord> {
         let response = try await self.logActivity(
-            request: GRPCCore.ServerRequest(stream: request),
-            context: context
-        )
-        return GRPCCore.StreamingServerResponse(single: response)
-    }
-
-    public func createTask(
-        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_CreateTaskRequest>,
-        context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Task> {
-        let response = try await self.createTask(
-            request: GRPCCore.ServerRequest(stream: request),
-            context: context
-        )
-        return GRPCCore.StreamingServerResponse(single: response)
-    }
-
-    public func completeTask(
-        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_CompleteTaskRequest>,
-        context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Task> {
-        let response = try await self.completeTask(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -467,11 +1184,110 @@ extension Crm_Activity_V1_Activity.ServiceProtocol {
         return GRPCCore.StreamingServerResponse(single: response)
     }
 
-    public func getHygieneReport(
-        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_GetHygieneReportRequest>,
+    public func setTimeZone(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_SetTimeZoneRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_GetHygieneReportReply> {
-        let response = try await self.getHygieneReport(
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ManagerSettings> {
+        let response = try await self.setTimeZone(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createTask(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_CreateTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Task> {
+        let response = try await self.createTask(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func rescheduleTask(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_RescheduleTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Task> {
+        let response = try await self.rescheduleTask(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func completeTask(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_CompleteTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Task> {
+        let response = try await self.completeTask(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func cancelTask(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_CancelTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Task> {
+        let response = try await self.cancelTask(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getTask(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_GetTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_TaskWithHistory> {
+        let response = try await self.getTask(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listOpenTasks(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_ListOpenTasksRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ListTasksReply> {
+        let response = try await self.listOpenTasks(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func makeOffer(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_MakeOfferRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Offer> {
+        let response = try await self.makeOffer(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func answerOffer(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_AnswerOfferRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Offer> {
+        let response = try await self.answerOffer(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listOffers(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_ListOffersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ListOffersReply> {
+        let response = try await self.listOffers(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -482,38 +1298,38 @@ extension Crm_Activity_V1_Activity.ServiceProtocol {
 // Default implementation of methods from 'ServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Crm_Activity_V1_Activity.SimpleServiceProtocol {
+    public func defineAttribute(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_DefineAttributeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_AttributeDefinition> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_AttributeDefinition>(
+            message: try await self.defineAttribute(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listAttributes(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_ListAttributesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ListAttributesReply> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_ListAttributesReply>(
+            message: try await self.listAttributes(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
     public func logActivity(
         request: GRPCCore.ServerRequest<Crm_Activity_V1_LogActivityRequest>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ActivityRecord> {
         return GRPCCore.ServerResponse<Crm_Activity_V1_ActivityRecord>(
             message: try await self.logActivity(
-                request: request.message,
-                context: context
-            ),
-            metadata: [:]
-        )
-    }
-
-    public func createTask(
-        request: GRPCCore.ServerRequest<Crm_Activity_V1_CreateTaskRequest>,
-        context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Task> {
-        return GRPCCore.ServerResponse<Crm_Activity_V1_Task>(
-            message: try await self.createTask(
-                request: request.message,
-                context: context
-            ),
-            metadata: [:]
-        )
-    }
-
-    public func completeTask(
-        request: GRPCCore.ServerRequest<Crm_Activity_V1_CompleteTaskRequest>,
-        context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Task> {
-        return GRPCCore.ServerResponse<Crm_Activity_V1_Task>(
-            message: try await self.completeTask(
                 request: request.message,
                 context: context
             ),
@@ -534,12 +1350,129 @@ extension Crm_Activity_V1_Activity.SimpleServiceProtocol {
         )
     }
 
-    public func getHygieneReport(
-        request: GRPCCore.ServerRequest<Crm_Activity_V1_GetHygieneReportRequest>,
+    public func setTimeZone(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_SetTimeZoneRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_GetHygieneReportReply> {
-        return GRPCCore.ServerResponse<Crm_Activity_V1_GetHygieneReportReply>(
-            message: try await self.getHygieneReport(
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ManagerSettings> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_ManagerSettings>(
+            message: try await self.setTimeZone(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createTask(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_CreateTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Task> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_Task>(
+            message: try await self.createTask(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func rescheduleTask(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_RescheduleTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Task> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_Task>(
+            message: try await self.rescheduleTask(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func completeTask(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_CompleteTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Task> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_Task>(
+            message: try await self.completeTask(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func cancelTask(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_CancelTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Task> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_Task>(
+            message: try await self.cancelTask(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getTask(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_GetTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_TaskWithHistory> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_TaskWithHistory>(
+            message: try await self.getTask(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listOpenTasks(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_ListOpenTasksRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ListTasksReply> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_ListTasksReply>(
+            message: try await self.listOpenTasks(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func makeOffer(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_MakeOfferRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Offer> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_Offer>(
+            message: try await self.makeOffer(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func answerOffer(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_AnswerOfferRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Offer> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_Offer>(
+            message: try await self.answerOffer(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listOffers(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_ListOffersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ListOffersReply> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_ListOffersReply>(
+            message: try await self.listOffers(
                 request: request.message,
                 context: context
             ),
@@ -559,9 +1492,56 @@ extension Crm_Activity_V1_Activity {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Sketch: activities, tasks, offers, timeline, hygiene report (comes with the activity issue).
+    /// > Every contact with a client on record (activities with context attributes checked against a
+    /// > catalogue), timelines, and tasks due in their assignee's time zone.
     public protocol ClientProtocol: Sendable {
+        /// Call the "DefineAttribute" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A head of sales defines (or revises) one attribute of the catalogue.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_DefineAttributeRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_DefineAttributeRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_AttributeDefinition` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func defineAttribute<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_DefineAttributeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_DefineAttributeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_AttributeDefinition>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_AttributeDefinition>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListAttributes" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_ListAttributesRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_ListAttributesRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_ListAttributesReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listAttributes<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_ListAttributesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_ListAttributesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_ListAttributesReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListAttributesReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
         /// Call the "LogActivity" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The author is the verified caller; a contact or deal the service does not know → NOT_FOUND.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Activity_V1_LogActivityRequest` message.
@@ -580,6 +1560,52 @@ extension Crm_Activity_V1_Activity {
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ActivityRecord>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
+        /// Call the "GetTimeline" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One contact's, deal's or manager's activities, newest first (by when they happened).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_GetTimelineRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_GetTimelineRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_GetTimelineReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getTimeline<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_GetTimelineRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_GetTimelineRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_GetTimelineReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_GetTimelineReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SetTimeZone" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The time zone in which a manager's tasks are due (UTC until set).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_SetTimeZoneRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_SetTimeZoneRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_ManagerSettings` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func setTimeZone<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_SetTimeZoneRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_SetTimeZoneRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_ManagerSettings>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ManagerSettings>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
         /// Call the "CreateTask" method.
         ///
         /// - Parameters:
@@ -594,6 +1620,29 @@ extension Crm_Activity_V1_Activity {
         func createTask<Result>(
             request: GRPCCore.ClientRequest<Crm_Activity_V1_CreateTaskRequest>,
             serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_CreateTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_Task>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Task>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RescheduleTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The old due time is kept in the task's history.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_RescheduleTaskRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_RescheduleTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_Task` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func rescheduleTask<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_RescheduleTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_RescheduleTaskRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_Task>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Task>) async throws -> Result
@@ -618,42 +1667,135 @@ extension Crm_Activity_V1_Activity {
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Task>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
-        /// Call the "GetTimeline" method.
+        /// Call the "CancelTask" method.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Crm_Activity_V1_GetTimelineRequest` message.
-        ///   - serializer: A serializer for `Crm_Activity_V1_GetTimelineRequest` messages.
-        ///   - deserializer: A deserializer for `Crm_Activity_V1_GetTimelineReply` messages.
+        ///   - request: A request containing a single `Crm_Activity_V1_CancelTaskRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_CancelTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_Task` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        func getTimeline<Result>(
-            request: GRPCCore.ClientRequest<Crm_Activity_V1_GetTimelineRequest>,
-            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_GetTimelineRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_GetTimelineReply>,
+        func cancelTask<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_CancelTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_CancelTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_Task>,
             options: GRPCCore.CallOptions,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_GetTimelineReply>) async throws -> Result
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Task>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
-        /// Call the "GetHygieneReport" method.
+        /// Call the "GetTask" method.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Crm_Activity_V1_GetHygieneReportRequest` message.
-        ///   - serializer: A serializer for `Crm_Activity_V1_GetHygieneReportRequest` messages.
-        ///   - deserializer: A deserializer for `Crm_Activity_V1_GetHygieneReportReply` messages.
+        ///   - request: A request containing a single `Crm_Activity_V1_GetTaskRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_GetTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_TaskWithHistory` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        func getHygieneReport<Result>(
-            request: GRPCCore.ClientRequest<Crm_Activity_V1_GetHygieneReportRequest>,
-            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_GetHygieneReportRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_GetHygieneReportReply>,
+        func getTask<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_GetTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_GetTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_TaskWithHistory>,
             options: GRPCCore.CallOptions,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_GetHygieneReportReply>) async throws -> Result
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_TaskWithHistory>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListOpenTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Open tasks of one assignee (the caller's own when empty), soonest due first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_ListOpenTasksRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_ListOpenTasksRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_ListTasksReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listOpenTasks<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_ListOpenTasksRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_ListOpenTasksRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_ListTasksReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListTasksReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "MakeOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An offer made to a client on a deal: a variant, an amount, terms and a date to answer by.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_MakeOfferRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_MakeOfferRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_Offer` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func makeOffer<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_MakeOfferRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_MakeOfferRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_Offer>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Offer>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AnswerOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The client's answer: accepted, or declined with a reason. Without an answer by the
+        /// > deadline, the service records "no answer" itself.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_AnswerOfferRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_AnswerOfferRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_Offer` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func answerOffer<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_AnswerOfferRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_AnswerOfferRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_Offer>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Offer>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListOffers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A deal's offers, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_ListOffersRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_ListOffersRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_ListOffersReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listOffers<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_ListOffersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_ListOffersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_ListOffersReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListOffersReply>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -665,7 +1807,8 @@ extension Crm_Activity_V1_Activity {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Sketch: activities, tasks, offers, timeline, hygiene report (comes with the activity issue).
+    /// > Every contact with a client on record (activities with context attributes checked against a
+    /// > catalogue), timelines, and tasks due in their assignee's time zone.
     public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
         private let client: GRPCCore.GRPCClient<Transport>
 
@@ -677,7 +1820,75 @@ extension Crm_Activity_V1_Activity {
             self.client = client
         }
 
+        /// Call the "DefineAttribute" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A head of sales defines (or revises) one attribute of the catalogue.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_DefineAttributeRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_DefineAttributeRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_AttributeDefinition` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func defineAttribute<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_DefineAttributeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_DefineAttributeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_AttributeDefinition>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_AttributeDefinition>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Activity_V1_Activity.Method.DefineAttribute.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListAttributes" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_ListAttributesRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_ListAttributesRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_ListAttributesReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listAttributes<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_ListAttributesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_ListAttributesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_ListAttributesReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListAttributesReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Activity_V1_Activity.Method.ListAttributes.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "LogActivity" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The author is the verified caller; a contact or deal the service does not know → NOT_FOUND.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Activity_V1_LogActivityRequest` message.
@@ -700,6 +1911,74 @@ extension Crm_Activity_V1_Activity {
             try await self.client.unary(
                 request: request,
                 descriptor: Crm_Activity_V1_Activity.Method.LogActivity.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetTimeline" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One contact's, deal's or manager's activities, newest first (by when they happened).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_GetTimelineRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_GetTimelineRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_GetTimelineReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getTimeline<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_GetTimelineRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_GetTimelineRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_GetTimelineReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_GetTimelineReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Activity_V1_Activity.Method.GetTimeline.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SetTimeZone" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The time zone in which a manager's tasks are due (UTC until set).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_SetTimeZoneRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_SetTimeZoneRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_ManagerSettings` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func setTimeZone<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_SetTimeZoneRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_SetTimeZoneRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_ManagerSettings>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ManagerSettings>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Activity_V1_Activity.Method.SetTimeZone.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -737,6 +2016,40 @@ extension Crm_Activity_V1_Activity {
             )
         }
 
+        /// Call the "RescheduleTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The old due time is kept in the task's history.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_RescheduleTaskRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_RescheduleTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_Task` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func rescheduleTask<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_RescheduleTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_RescheduleTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_Task>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Task>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Activity_V1_Activity.Method.RescheduleTask.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "CompleteTask" method.
         ///
         /// - Parameters:
@@ -767,29 +2080,29 @@ extension Crm_Activity_V1_Activity {
             )
         }
 
-        /// Call the "GetTimeline" method.
+        /// Call the "CancelTask" method.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Crm_Activity_V1_GetTimelineRequest` message.
-        ///   - serializer: A serializer for `Crm_Activity_V1_GetTimelineRequest` messages.
-        ///   - deserializer: A deserializer for `Crm_Activity_V1_GetTimelineReply` messages.
+        ///   - request: A request containing a single `Crm_Activity_V1_CancelTaskRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_CancelTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_Task` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        public func getTimeline<Result>(
-            request: GRPCCore.ClientRequest<Crm_Activity_V1_GetTimelineRequest>,
-            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_GetTimelineRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_GetTimelineReply>,
+        public func cancelTask<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_CancelTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_CancelTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_Task>,
             options: GRPCCore.CallOptions = .defaults,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_GetTimelineReply>) async throws -> Result = { response in
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Task>) async throws -> Result = { response in
                 try response.message
             }
         ) async throws -> Result where Result: Sendable {
             try await self.client.unary(
                 request: request,
-                descriptor: Crm_Activity_V1_Activity.Method.GetTimeline.descriptor,
+                descriptor: Crm_Activity_V1_Activity.Method.CancelTask.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -797,29 +2110,166 @@ extension Crm_Activity_V1_Activity {
             )
         }
 
-        /// Call the "GetHygieneReport" method.
+        /// Call the "GetTask" method.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Crm_Activity_V1_GetHygieneReportRequest` message.
-        ///   - serializer: A serializer for `Crm_Activity_V1_GetHygieneReportRequest` messages.
-        ///   - deserializer: A deserializer for `Crm_Activity_V1_GetHygieneReportReply` messages.
+        ///   - request: A request containing a single `Crm_Activity_V1_GetTaskRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_GetTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_TaskWithHistory` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        public func getHygieneReport<Result>(
-            request: GRPCCore.ClientRequest<Crm_Activity_V1_GetHygieneReportRequest>,
-            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_GetHygieneReportRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_GetHygieneReportReply>,
+        public func getTask<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_GetTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_GetTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_TaskWithHistory>,
             options: GRPCCore.CallOptions = .defaults,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_GetHygieneReportReply>) async throws -> Result = { response in
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_TaskWithHistory>) async throws -> Result = { response in
                 try response.message
             }
         ) async throws -> Result where Result: Sendable {
             try await self.client.unary(
                 request: request,
-                descriptor: Crm_Activity_V1_Activity.Method.GetHygieneReport.descriptor,
+                descriptor: Crm_Activity_V1_Activity.Method.GetTask.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListOpenTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Open tasks of one assignee (the caller's own when empty), soonest due first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_ListOpenTasksRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_ListOpenTasksRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_ListTasksReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listOpenTasks<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_ListOpenTasksRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_ListOpenTasksRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_ListTasksReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListTasksReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Activity_V1_Activity.Method.ListOpenTasks.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "MakeOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An offer made to a client on a deal: a variant, an amount, terms and a date to answer by.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_MakeOfferRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_MakeOfferRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_Offer` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func makeOffer<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_MakeOfferRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_MakeOfferRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_Offer>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Offer>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Activity_V1_Activity.Method.MakeOffer.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "AnswerOffer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The client's answer: accepted, or declined with a reason. Without an answer by the
+        /// > deadline, the service records "no answer" itself.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_AnswerOfferRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_AnswerOfferRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_Offer` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func answerOffer<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_AnswerOfferRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_AnswerOfferRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_Offer>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Offer>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Activity_V1_Activity.Method.AnswerOffer.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListOffers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A deal's offers, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_ListOffersRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_ListOffersRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_ListOffersReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listOffers<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_ListOffersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_ListOffersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_ListOffersReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListOffersReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Activity_V1_Activity.Method.ListOffers.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -832,7 +2282,65 @@ extension Crm_Activity_V1_Activity {
 // Helpers providing default arguments to 'ClientProtocol' methods.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Crm_Activity_V1_Activity.ClientProtocol {
+    /// Call the "DefineAttribute" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A head of sales defines (or revises) one attribute of the catalogue.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Activity_V1_DefineAttributeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func defineAttribute<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_DefineAttributeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_AttributeDefinition>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.defineAttribute(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_DefineAttributeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_AttributeDefinition>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListAttributes" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Activity_V1_ListAttributesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listAttributes<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_ListAttributesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListAttributesReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listAttributes(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_ListAttributesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_ListAttributesReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "LogActivity" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The author is the verified caller; a contact or deal the service does not know → NOT_FOUND.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Crm_Activity_V1_LogActivityRequest` message.
@@ -857,6 +2365,64 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
         )
     }
 
+    /// Call the "GetTimeline" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One contact's, deal's or manager's activities, newest first (by when they happened).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Activity_V1_GetTimelineRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getTimeline<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_GetTimelineRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_GetTimelineReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getTimeline(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_GetTimelineRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_GetTimelineReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetTimeZone" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The time zone in which a manager's tasks are due (UTC until set).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Activity_V1_SetTimeZoneRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setTimeZone<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_SetTimeZoneRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ManagerSettings>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.setTimeZone(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_SetTimeZoneRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_ManagerSettings>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "CreateTask" method.
     ///
     /// - Parameters:
@@ -876,6 +2442,35 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
         try await self.createTask(
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_CreateTaskRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_Task>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RescheduleTask" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The old due time is kept in the task's history.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Activity_V1_RescheduleTaskRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rescheduleTask<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_RescheduleTaskRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Task>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.rescheduleTask(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_RescheduleTaskRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_Task>(),
             options: options,
             onResponse: handleResponse
@@ -907,51 +2502,168 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
         )
     }
 
-    /// Call the "GetTimeline" method.
+    /// Call the "CancelTask" method.
     ///
     /// - Parameters:
-    ///   - request: A request containing a single `Crm_Activity_V1_GetTimelineRequest` message.
+    ///   - request: A request containing a single `Crm_Activity_V1_CancelTaskRequest` message.
     ///   - options: Options to apply to this RPC.
     ///   - handleResponse: A closure which handles the response and returns its result to
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func getTimeline<Result>(
-        request: GRPCCore.ClientRequest<Crm_Activity_V1_GetTimelineRequest>,
+    public func cancelTask<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_CancelTaskRequest>,
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_GetTimelineReply>) async throws -> Result = { response in
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Task>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
-        try await self.getTimeline(
+        try await self.cancelTask(
             request: request,
-            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_GetTimelineRequest>(),
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_GetTimelineReply>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_CancelTaskRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_Task>(),
             options: options,
             onResponse: handleResponse
         )
     }
 
-    /// Call the "GetHygieneReport" method.
+    /// Call the "GetTask" method.
     ///
     /// - Parameters:
-    ///   - request: A request containing a single `Crm_Activity_V1_GetHygieneReportRequest` message.
+    ///   - request: A request containing a single `Crm_Activity_V1_GetTaskRequest` message.
     ///   - options: Options to apply to this RPC.
     ///   - handleResponse: A closure which handles the response and returns its result to
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func getHygieneReport<Result>(
-        request: GRPCCore.ClientRequest<Crm_Activity_V1_GetHygieneReportRequest>,
+    public func getTask<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_GetTaskRequest>,
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_GetHygieneReportReply>) async throws -> Result = { response in
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_TaskWithHistory>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
-        try await self.getHygieneReport(
+        try await self.getTask(
             request: request,
-            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_GetHygieneReportRequest>(),
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_GetHygieneReportReply>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_GetTaskRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_TaskWithHistory>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListOpenTasks" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Open tasks of one assignee (the caller's own when empty), soonest due first.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Activity_V1_ListOpenTasksRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listOpenTasks<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_ListOpenTasksRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListTasksReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listOpenTasks(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_ListOpenTasksRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_ListTasksReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "MakeOffer" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > An offer made to a client on a deal: a variant, an amount, terms and a date to answer by.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Activity_V1_MakeOfferRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func makeOffer<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_MakeOfferRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Offer>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.makeOffer(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_MakeOfferRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_Offer>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AnswerOffer" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The client's answer: accepted, or declined with a reason. Without an answer by the
+    /// > deadline, the service records "no answer" itself.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Activity_V1_AnswerOfferRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func answerOffer<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_AnswerOfferRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Offer>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.answerOffer(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_AnswerOfferRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_Offer>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListOffers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A deal's offers, newest first.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Activity_V1_ListOffersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listOffers<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_ListOffersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListOffersReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listOffers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_ListOffersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_ListOffersReply>(),
             options: options,
             onResponse: handleResponse
         )
@@ -961,7 +2673,73 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
 // Helpers providing sugared APIs for 'ClientProtocol' methods.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Crm_Activity_V1_Activity.ClientProtocol {
+    /// Call the "DefineAttribute" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A head of sales defines (or revises) one attribute of the catalogue.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func defineAttribute<Result>(
+        _ message: Crm_Activity_V1_DefineAttributeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_AttributeDefinition>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_DefineAttributeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.defineAttribute(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListAttributes" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listAttributes<Result>(
+        _ message: Crm_Activity_V1_ListAttributesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListAttributesReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_ListAttributesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listAttributes(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "LogActivity" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The author is the verified caller; a contact or deal the service does not know → NOT_FOUND.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -984,6 +2762,72 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
             metadata: metadata
         )
         return try await self.logActivity(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetTimeline" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One contact's, deal's or manager's activities, newest first (by when they happened).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getTimeline<Result>(
+        _ message: Crm_Activity_V1_GetTimelineRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_GetTimelineReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_GetTimelineRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getTimeline(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetTimeZone" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The time zone in which a manager's tasks are due (UTC until set).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setTimeZone<Result>(
+        _ message: Crm_Activity_V1_SetTimeZoneRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ManagerSettings>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_SetTimeZoneRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.setTimeZone(
             request: request,
             options: options,
             onResponse: handleResponse
@@ -1019,6 +2863,39 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
         )
     }
 
+    /// Call the "RescheduleTask" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The old due time is kept in the task's history.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rescheduleTask<Result>(
+        _ message: Crm_Activity_V1_RescheduleTaskRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Task>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_RescheduleTaskRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.rescheduleTask(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "CompleteTask" method.
     ///
     /// - Parameters:
@@ -1048,7 +2925,7 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
         )
     }
 
-    /// Call the "GetTimeline" method.
+    /// Call the "CancelTask" method.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1058,26 +2935,26 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func getTimeline<Result>(
-        _ message: Crm_Activity_V1_GetTimelineRequest,
+    public func cancelTask<Result>(
+        _ message: Crm_Activity_V1_CancelTaskRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_GetTimelineReply>) async throws -> Result = { response in
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Task>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
-        let request = GRPCCore.ClientRequest<Crm_Activity_V1_GetTimelineRequest>(
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_CancelTaskRequest>(
             message: message,
             metadata: metadata
         )
-        return try await self.getTimeline(
+        return try await self.cancelTask(
             request: request,
             options: options,
             onResponse: handleResponse
         )
     }
 
-    /// Call the "GetHygieneReport" method.
+    /// Call the "GetTask" method.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1087,19 +2964,152 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func getHygieneReport<Result>(
-        _ message: Crm_Activity_V1_GetHygieneReportRequest,
+    public func getTask<Result>(
+        _ message: Crm_Activity_V1_GetTaskRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_GetHygieneReportReply>) async throws -> Result = { response in
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_TaskWithHistory>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
-        let request = GRPCCore.ClientRequest<Crm_Activity_V1_GetHygieneReportRequest>(
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_GetTaskRequest>(
             message: message,
             metadata: metadata
         )
-        return try await self.getHygieneReport(
+        return try await self.getTask(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListOpenTasks" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Open tasks of one assignee (the caller's own when empty), soonest due first.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listOpenTasks<Result>(
+        _ message: Crm_Activity_V1_ListOpenTasksRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListTasksReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_ListOpenTasksRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listOpenTasks(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "MakeOffer" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > An offer made to a client on a deal: a variant, an amount, terms and a date to answer by.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func makeOffer<Result>(
+        _ message: Crm_Activity_V1_MakeOfferRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Offer>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_MakeOfferRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.makeOffer(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AnswerOffer" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The client's answer: accepted, or declined with a reason. Without an answer by the
+    /// > deadline, the service records "no answer" itself.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func answerOffer<Result>(
+        _ message: Crm_Activity_V1_AnswerOfferRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Offer>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_AnswerOfferRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.answerOffer(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListOffers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A deal's offers, newest first.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listOffers<Result>(
+        _ message: Crm_Activity_V1_ListOffersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListOffersReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_ListOffersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listOffers(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -1,0 +1,44 @@
+import CRMDatabase
+import CRMEvents
+import CRMIdentity
+import CRMRuntime
+import GRPCCore
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// The parts of the activity service, for its executable and for tools that host it in process.
+public enum ActivityComponents {
+  /// The service's own migrations (the runtime adds the outbox and inbox tables).
+  public static var migrations: [Migration] { ActivitySchema.migrations }
+  /// The topic its events go to.
+  public static var eventTopic: String { ActivityEvents.topic }
+
+  /// Who may call which of its methods.
+  public static var access: AccessPolicy { ActivityAccess.policy }
+
+  /// The RPC service on the PostgreSQL repository.
+  /// `pageTokens` seals its page tokens: the same key on every replica.
+  public static func rpcService(
+    client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random()
+  ) -> any RegistrableRPCService {
+    ActivityRPCService(repository: PostgresActivityRepository(client: client, logger: logger), pageTokens: pageTokens)
+  }
+
+  /// The consumers of the contacts and deals services' events: the directory of contacts and
+  /// deals that activities and tasks are linked to.
+  public static func subscriptions(logger: Logger) -> [InboxSubscription] {
+    [ContactsEventsHandler(logger: logger).subscription, DealsEventsHandler(logger: logger).subscription]
+  }
+
+  /// How often offers past their deadline get their "no answer".
+  public static let offerDeadlineSweep: Duration = .seconds(30)
+
+  /// The background work: recording "no answer" on offers past their deadline.
+  public static func services(client: PostgresClient, logger: Logger) -> [any Service] {
+    [
+      OfferDeadlines(
+        repository: PostgresActivityRepository(client: client, logger: logger), interval: offerDeadlineSweep)
+    ]
+  }
+}

@@ -1,0 +1,139 @@
+import CRMDatabase
+
+/// The activity database: the attribute catalogue, activities with their context, and the
+/// directory of contacts and deals learnt from the contacts and deals services' events.
+enum ActivitySchema {
+  static let migrations = [
+    Migration(
+      version: 1,
+      name: "attribute catalogue, activities and the directory",
+      statements: [
+        """
+        CREATE TABLE known_contacts (
+          id uuid PRIMARY KEY,
+          owner_id text NOT NULL DEFAULT '',
+          archived boolean NOT NULL DEFAULT false
+        )
+        """,
+        // A deal's contact and owner never change; its status and version follow its events.
+        """
+        CREATE TABLE known_deals (
+          id uuid PRIMARY KEY,
+          contact_id uuid NOT NULL,
+          owner_id text NOT NULL,
+          status text NOT NULL,
+          version bigint NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE attributes (
+          key text PRIMARY KEY,
+          seq bigserial UNIQUE,
+          label text NOT NULL,
+          type text NOT NULL CHECK (type IN ('text', 'number', 'time', 'choice')),
+          choices text[] NOT NULL,
+          retired boolean NOT NULL DEFAULT false,
+          version bigint NOT NULL DEFAULT 1
+        )
+        """,
+        // Context: {"key": {"type": …, "value": …}} as checked against the catalogue.
+        """
+        CREATE TABLE activities (
+          id uuid PRIMARY KEY,
+          seq bigserial UNIQUE,
+          kind text NOT NULL CHECK (kind IN ('meeting', 'call', 'email', 'message', 'request', 'order', 'wish',
+                                             'reminder', 'note')),
+          contact_id uuid,
+          deal_id uuid,
+          author text NOT NULL,
+          author_id text NOT NULL,
+          text text NOT NULL,
+          context jsonb NOT NULL,
+          occurred_at timestamptz NOT NULL,
+          recorded_at timestamptz NOT NULL DEFAULT now(),
+          CHECK (contact_id IS NOT NULL OR deal_id IS NOT NULL)
+        )
+        """,
+        // Timelines: newest first by when it happened, the insertion order breaking ties.
+        "CREATE INDEX activities_of_contact ON activities (contact_id, occurred_at DESC, seq DESC)",
+        "CREATE INDEX activities_of_deal ON activities (deal_id, occurred_at DESC, seq DESC)",
+        "CREATE INDEX activities_of_author ON activities (author_id, occurred_at DESC, seq DESC)",
+      ]
+    ),
+    Migration(
+      version: 2,
+      name: "tasks and managers' time zones",
+      statements: [
+        """
+        CREATE TABLE manager_settings (
+          manager_id text PRIMARY KEY,
+          time_zone text NOT NULL,
+          version bigint NOT NULL DEFAULT 1
+        )
+        """,
+        """
+        CREATE TABLE tasks (
+          id uuid PRIMARY KEY,
+          seq bigserial UNIQUE,
+          assignee_id text NOT NULL,
+          deal_id uuid,
+          contact_id uuid NOT NULL,
+          title text NOT NULL,
+          due_at timestamptz NOT NULL,
+          status text NOT NULL CHECK (status IN ('open', 'done', 'cancelled')),
+          created_by text NOT NULL,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          closed_at timestamptz,
+          outcome text NOT NULL DEFAULT '',
+          version bigint NOT NULL DEFAULT 1
+        )
+        """,
+        "CREATE INDEX open_tasks_of_assignee ON tasks (assignee_id, due_at, seq) WHERE status = 'open'",
+        "CREATE INDEX tasks_of_deal ON tasks (deal_id) WHERE status = 'open'",
+        // Every change of a task: the due time before and after, what was said, who and when.
+        """
+        CREATE TABLE task_changes (
+          seq bigserial PRIMARY KEY,
+          task_id uuid NOT NULL REFERENCES tasks (id),
+          change text NOT NULL CHECK (change IN ('created', 'rescheduled', 'completed', 'cancelled')),
+          previous_due_at timestamptz,
+          due_at timestamptz NOT NULL,
+          note text NOT NULL,
+          actor text NOT NULL,
+          at timestamptz NOT NULL DEFAULT now()
+        )
+        """,
+        "CREATE INDEX task_changes_of_task ON task_changes (task_id, seq)",
+      ]
+    ),
+    Migration(
+      version: 3,
+      name: "offers and their answers",
+      statements: [
+        """
+        CREATE TABLE offers (
+          id uuid PRIMARY KEY,
+          seq bigserial UNIQUE,
+          deal_id uuid NOT NULL,
+          contact_id uuid NOT NULL,
+          variant text NOT NULL,
+          amount_minor bigint NOT NULL CHECK (amount_minor >= 0),
+          currency text NOT NULL,
+          terms text NOT NULL,
+          answer_by timestamptz NOT NULL,
+          outcome text NOT NULL CHECK (outcome IN ('pending', 'accepted', 'declined', 'no_answer')),
+          decline_reason text NOT NULL DEFAULT '',
+          made_by text NOT NULL,
+          made_at timestamptz NOT NULL DEFAULT now(),
+          answered_by text NOT NULL DEFAULT '',
+          answered_at timestamptz,
+          version bigint NOT NULL DEFAULT 1
+        )
+        """,
+        "CREATE INDEX offers_of_deal ON offers (deal_id, seq DESC)",
+        // The deadline sweep reads only the offers still waiting, soonest deadline first.
+        "CREATE INDEX offers_waiting ON offers (answer_by) WHERE outcome = 'pending'",
+      ]
+    ),
+  ]
+}
