@@ -419,6 +419,33 @@ struct DealsServiceTests {
   }
 }
 
+extension DealsServiceTests {
+  /// A lead converted into a contact the deals service knows (a duplicate card) opens the deal
+  /// for the lead's owner but leaves the contact's owner as the contacts service set it.
+  @Test func aLeadConvertedIntoAKnownContactLeavesTheContactsOwner() async throws {
+    try await DealsHarness.with { context in
+      let pipeline = try await context.salesPipeline()
+      let contact = try await context.knownContact(owner: "manager-1")
+      let converted = Crm_Contacts_V1_LeadConverted.with {
+        $0.lead = .with {
+          $0.id = UUID().uuidString.lowercased()
+          $0.ownerID = "manager-2"
+          $0.source = "website"
+          $0.businessLine = "equipment"
+        }
+        $0.contactID = contact
+        $0.pipelineID = pipeline.id
+      }
+      try await context.deliver(converted, aggregateID: converted.lead.id, actor: "manager-2")
+      let owners = try await context.count(
+        "SELECT count(*)::int FROM known_contacts WHERE id = \(UUID(uuidString: contact)!) AND owner_id = 'manager-1'")
+      #expect(owners == 1, "the contact's owner stays manager-1")
+      let deals = try await context.deals.listOpenDealsOfContact(.with { $0.contactID = contact }).deals
+      #expect(deals.map(\.ownerID) == ["manager-2"], "the deal is the lead owner's")
+    }
+  }
+}
+
 func money(_ minorUnits: Int64, _ currency: String) -> Crm_Common_V1_Money {
   .with {
     $0.minorUnits = minorUnits

@@ -62,7 +62,11 @@ struct ContactsEventsHandler: Sendable {
     async throws
   {
     let lead = converted.lead
-    try await remember(contact: converted.contactID, owner: lead.ownerID, archived: nil, on: connection)
+    // The lead's owner only for a contact not known yet: a lead converted into an existing card
+    // (a duplicate) leaves that card's owner, and a late conversion must not undo an owner
+    // change that came with the contact's own events (another partition).
+    try await remember(
+      contact: converted.contactID, owner: nil, ownerIfNew: lead.ownerID, archived: nil, on: connection)
     if !converted.companyID.isEmpty { try await remember(company: converted.companyID, on: connection) }
     let deal = DealInput.NewDeal(
       contactID: try DealInput.id(converted.contactID, "contact_id"),
@@ -77,14 +81,16 @@ struct ContactsEventsHandler: Sendable {
     _ = try await repository.insertDeal(deal, actor: actor, on: connection)
   }
 
-  /// Records that the contact exists; `owner` and `archived` change only when given.
-  private func remember(contact id: String, owner: String?, archived: Bool?, on connection: PostgresConnection)
-    async throws
-  {
+  /// Records that the contact exists; `owner` and `archived` change only when given
+  /// (`ownerIfNew`: the owner of a contact not known before).
+  private func remember(
+    contact id: String, owner: String?, ownerIfNew: String? = nil, archived: Bool?, on connection: PostgresConnection
+  ) async throws {
     let contactID = try DealInput.id(id, "contact_id")
+    let initialOwner = owner ?? ownerIfNew ?? ""
     _ = try await connection.query(
       """
-      INSERT INTO known_contacts (id, owner_id, archived) VALUES (\(contactID), \(owner ?? ""), \(archived ?? false))
+      INSERT INTO known_contacts (id, owner_id, archived) VALUES (\(contactID), \(initialOwner), \(archived ?? false))
       ON CONFLICT (id) DO UPDATE SET owner_id = coalesce(\(owner), known_contacts.owner_id),
         archived = coalesce(\(archived), known_contacts.archived)
       """,
