@@ -144,27 +144,32 @@ public final class KafkaConsumer: Sendable {
     return try await handle.blocking { try handle.endOffsets(partitions, timeout: timeout) }
   }
 
-  /// `pause`, keeping each partition's place; returns the offset each goes on from (what was
-  /// read of it): `handedOut` (the caller's count: the offset after the last record it polled
-  /// from a partition), else as `RDKafkaHandle.readPositions` finds it. Every partition is
-  /// sought to its place: librdkafka resumes a partition from the record after the last one
-  /// handed out only while it knows that one (a seek forgets it), else from wherever its
-  /// fetcher got to — past the records fetched and dropped at the pause, which would then
-  /// never be handed out (a request lost until the next rebalance).
-  public func pauseKeepingPlace(
-    _ partitions: [KafkaTopicPartition], handedOut: [KafkaTopicPartition: Int64]
-  ) async throws -> [KafkaTopicPartition: Int64] {
-    try handle.setPaused(true, partitions)
+  /// Where each partition goes on from after a pause (what was read of it): `handedOut` (the
+  /// caller's count: the offset after the last record it polled from a partition), else as
+  /// `RDKafkaHandle.readPositions` finds it; throws unless every partition has one. Take it
+  /// before `pause`, and `resume(at:)` with it: librdkafka resumes a partition from the
+  /// record after the last one handed out only while it knows that one (a seek forgets it),
+  /// else from wherever its fetcher got to — past the records fetched and dropped at the
+  /// pause, which would then never be handed out (a request lost until the next rebalance).
+  public func places(of partitions: [KafkaTopicPartition], handedOut: [KafkaTopicPartition: Int64]) async throws
+    -> [KafkaTopicPartition: Int64]
+  {
     let handle = self.handle
     return try await handle.blocking {
       let places = try handle.readPositions(partitions, known: handedOut, timeout: .seconds(5))
       guard places.count == Set(partitions).count else {
         throw KafkaError(.broker, "no place known for \(Set(partitions).subtracting(places.keys).map(\.description))")
       }
-      // Long enough not to give up on a seek that would still happen later, under load.
-      try handle.seek(places, timeout: .seconds(10))
       return places
     }
+  }
+
+  /// Fetches again from paused partitions, each from its place (`places(of:handedOut:)`). When
+  /// it throws the partitions stay paused: try again (resuming without the seek could skip).
+  public func resume(at places: [KafkaTopicPartition: Int64]) async throws {
+    let handle = self.handle
+    try await handle.blocking { try handle.seek(places, timeout: .seconds(2)) }
+    try handle.setPaused(false, Array(places.keys))
   }
 
   /// Fetches again from partitions that `pause` stopped.

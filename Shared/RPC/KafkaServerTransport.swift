@@ -171,10 +171,11 @@ public final class KafkaServerTransport: ServerTransport {
     let producer = connection.producer
     var lastCommit = ContinuousClock.now
     var held: Set<KafkaTopicPartition> = []
-    var paused = false
+    // Back-pressure: paused, with where each partition goes on from (see `KafkaConsumer.places`).
+    var paused: [KafkaTopicPartition: Int64]?
     var lastRequest = ContinuousClock.now
     var idle: IdleWatch?
-    // The offset after the last record polled from each held partition (see `pauseKeepingPlace`).
+    // The offset after the last record polled from each held partition.
     var handedOut: [KafkaTopicPartition: Int64] = [:]
     let limit = configuration.maximumConcurrentCalls
     while !shuttingDown.withLock({ $0 }) {
@@ -186,34 +187,36 @@ public final class KafkaServerTransport: ServerTransport {
       // Back-pressure: stop fetching, not polling. A loop that stops polling is taken for
       // dead after max.poll.interval.ms and thrown out of its group.
       let inFlight = offsets.withLock { $0.inFlightCount }
-      if !paused && inFlight >= limit {
-        paused = await pauseKeepingPlace(held, handedOut: handedOut, consumer) != nil
+      if paused == nil && inFlight >= limit {
+        paused = await pause(held, handedOut: handedOut, consumer)
         logger.debug("paused request partitions", metadata: ["in-flight": "\(inFlight)"])
-      } else if paused && inFlight <= limit * 3 / 4 {
-        paused = !setPaused(false, held, consumer)
+      } else if let places = paused, inFlight <= limit * 3 / 4 {
+        if await resume(at: places, consumer) { paused = nil }
       }
       if let watch = idle {
         if ContinuousClock.now - watch.lastProbe >= configuration.idleProbe {
-          if await requestsArrived(since: watch, held, consumer) {
-            _ = setPaused(false, held, consumer)
+          idle?.lastProbe = ContinuousClock.now
+          if await requestsArrived(since: watch, held, consumer), await resume(at: watch.readUpTo, consumer) {
             idle = nil
             lastRequest = ContinuousClock.now
-          } else {
-            idle?.lastProbe = ContinuousClock.now
           }
         }
-      } else if let after = configuration.idleAfter, !paused, inFlight == 0, !held.isEmpty,
+      } else if let after = configuration.idleAfter, paused == nil, inFlight == 0, !held.isEmpty,
         ContinuousClock.now - lastRequest >= after
       {
-        idle = await goIdle(held, handedOut: handedOut, consumer)
-        if idle == nil { lastRequest = ContinuousClock.now }  // could not: try again later
+        if let read = await pause(held, handedOut: handedOut, consumer) {
+          logger.debug("idle: request partitions paused", metadata: ["read": "\(read.values.reduce(0, +))"])
+          idle = IdleWatch(readUpTo: read, lastProbe: ContinuousClock.now - configuration.idleProbe)
+        } else {
+          lastRequest = ContinuousClock.now  // could not: try again later
+        }
       }
       let batch: [KafkaConsumerMessage]
       do {
         // While paused, poll briefly: a finished call should let fetching resume soon.
         batch = try await consumer.poll(
-          maximum: paused ? 64 : min(256, max(1, limit - inFlight)),
-          timeout: .milliseconds(paused ? 10 : 100))
+          maximum: paused != nil ? 64 : min(256, max(1, limit - inFlight)),
+          timeout: .milliseconds(paused != nil ? 10 : 100))
       } catch {
         logger.error("reading requests failed: \(error)")
         return .shutDown
@@ -255,9 +258,12 @@ public final class KafkaServerTransport: ServerTransport {
             // librdkafka's to say again.
             handedOut = handedOut.filter { now.contains($0.key) }
             assignedPartitions.withLock { $0 = now.count }
-            // A (re)assigned partition fetches unless paused again; an idle server wakes (what
-            // it read of the new partitions is not known).
-            if paused { paused = await pauseKeepingPlace(held, handedOut: handedOut, consumer) != nil }
+            // A (re)assigned partition fetches (from the group's committed offset) unless paused
+            // again; an idle server wakes, what it read of the new partitions being unknown.
+            if paused != nil {
+              paused = await pause(held, handedOut: handedOut, consumer)
+              if paused == nil { _ = setPaused(false, held, consumer) }
+            }
             if idle != nil {
               _ = setPaused(false, held, consumer)
               idle = nil
@@ -272,33 +278,20 @@ public final class KafkaServerTransport: ServerTransport {
     return .shutDown
   }
 
-  /// An idle server's partitions: paused, with the offset up to which each was read.
+  /// An idle server's partitions: paused, with the offset up to which each was read (a request
+  /// fetched but not handed out before the pause lies past it, so the first probe finds it).
   private struct IdleWatch {
     var readUpTo: [KafkaTopicPartition: Int64]
     var lastProbe: ContinuousClock.Instant
   }
 
-  /// Pauses the partitions and notes how far each was read; nil (fetching again) when the
-  /// broker does not say. A request fetched but not handed out before the pause lies past the
-  /// read offset, so the first probe finds it.
-  private func goIdle(
-    _ held: Set<KafkaTopicPartition>, handedOut: [KafkaTopicPartition: Int64], _ consumer: KafkaConsumer
-  ) async -> IdleWatch? {
-    guard let read = await pauseKeepingPlace(held, handedOut: handedOut, consumer) else { return nil }
-    guard read.count == held.count else {
-      _ = setPaused(false, held, consumer)
-      return nil
-    }
-    logger.debug("idle: request partitions paused", metadata: ["read": "\(read.values.reduce(0, +))"])
-    return IdleWatch(readUpTo: read, lastProbe: ContinuousClock.now - configuration.idleProbe)
-  }
-
-  /// Whether a partition's end offset passed what was read: true too when the broker does not
-  /// answer (fetching again is what a server does while it cannot tell).
+  /// Whether a partition's end offset passed what was read; false when the broker does not
+  /// answer (it could serve no fetch either; the next probe asks again, and a broker that came
+  /// back empty is noticed by the topic watch).
   private func requestsArrived(
     since watch: IdleWatch, _ held: Set<KafkaTopicPartition>, _ consumer: KafkaConsumer
   ) async -> Bool {
-    guard let ends = try? await consumer.endOffsets(Array(held), timeout: .seconds(1)) else { return true }
+    guard let ends = try? await consumer.endOffsets(Array(held), timeout: .seconds(1)) else { return false }
     return held.contains { (ends[$0] ?? .max) > (watch.readUpTo[$0] ?? 0) }
   }
 
@@ -343,18 +336,31 @@ public final class KafkaServerTransport: ServerTransport {
   }
 
   /// Pauses or resumes `partitions`; true when librdkafka took it.
-  /// Pauses the partitions (see `KafkaConsumer.pauseKeepingPlace`); nil, fetching on, when
-  /// the broker does not say where they are.
-  private func pauseKeepingPlace(
+  /// Pauses the partitions once their places are known (`KafkaConsumer.places`), returning
+  /// them; nil, fetching on, when the broker does not say.
+  private func pause(
     _ partitions: Set<KafkaTopicPartition>, handedOut: [KafkaTopicPartition: Int64], _ consumer: KafkaConsumer
   ) async -> [KafkaTopicPartition: Int64]? {
-    guard !partitions.isEmpty else { return [:] }
     do {
-      return try await consumer.pauseKeepingPlace(Array(partitions), handedOut: handedOut)
+      let places = try await consumer.places(of: Array(partitions), handedOut: handedOut)
+      try consumer.pause(Array(partitions))
+      return places
     } catch {
       logger.warning("pausing request partitions failed: \(error)")
       _ = setPaused(false, partitions, consumer)
       return nil
+    }
+  }
+
+  /// Resumes paused partitions from their places; false, still paused, when the seek failed
+  /// (the loop tries again).
+  private func resume(at places: [KafkaTopicPartition: Int64], _ consumer: KafkaConsumer) async -> Bool {
+    do {
+      try await consumer.resume(at: places)
+      return true
+    } catch {
+      logger.warning("resuming request partitions failed, trying again: \(error)")
+      return false
     }
   }
 

@@ -4,9 +4,10 @@ import Foundation
 import Logging
 import Testing
 
-/// A paused partition keeps its place (`KafkaConsumer.pauseKeepingPlace`): records fetched but
-/// not handed out before the pause come after the resume, also from a partition nothing was
-/// handed out from yet (librdkafka alone would go on past them). End offsets tell what arrived.
+/// A paused partition keeps its place (`KafkaConsumer.places`, then `resume(at:)`): records
+/// fetched but not handed out before the pause come after the resume, also from a partition
+/// nothing was handed out from yet (librdkafka alone would go on past them). End offsets tell
+/// what arrived.
 @Suite("Kafka consumer: pausing keeps each partition's place")
 struct PausedPlaceTests {
   let logger = Logger(label: "paused-place-test")
@@ -38,14 +39,15 @@ struct PausedPlaceTests {
     let handed = try #require(first.first)
     try await Task.sleep(for: .milliseconds(300))  // let the fetcher run ahead
     let handedPartition = KafkaTopicPartition(topic: topic, partition: handed.partition)
-    let places = try await consumer.pauseKeepingPlace(partitions, handedOut: [handedPartition: handed.offset + 1])
+    let places = try await consumer.places(of: partitions, handedOut: [handedPartition: handed.offset + 1])
+    try consumer.pause(partitions)
     #expect(places[handedPartition] == handed.offset + 1)
     let other = partitions.first { $0 != handedPartition }!
     #expect(places[other] == 0, "nothing handed out or committed: the partition's first offset")
     #expect(try await consumer.endOffsets(partitions) == [partitions[0]: 3, partitions[1]: 2])
     #expect(try await consumer.poll(maximum: 10, timeout: .milliseconds(300)).isEmpty, "paused")
 
-    try consumer.resume(partitions)
+    try await consumer.resume(at: places)
     var rest: [KafkaConsumerMessage] = []
     while rest.count < 4 && ContinuousClock.now < deadline {
       rest += try await consumer.poll(maximum: 10, timeout: .milliseconds(200))
