@@ -164,11 +164,16 @@ public final class KafkaConsumer: Sendable {
     }
   }
 
-  /// Fetches again from paused partitions, each from its place (`places(of:handedOut:)`). When
-  /// it throws the partitions stay paused: try again (resuming without the seek could skip).
+  /// Fetches again from paused partitions, each from its place (`places(of:handedOut:)`): a
+  /// partition librdkafka would resume from elsewhere is sought there first (only those: a seek
+  /// makes librdkafka forget its position). When it throws the partitions stay paused: try
+  /// again (resuming without the seek could skip records).
   public func resume(at places: [KafkaTopicPartition: Int64]) async throws {
     let handle = self.handle
-    try await handle.blocking { try handle.seek(places, timeout: .seconds(2)) }
+    try await handle.blocking {
+      let positions = try handle.positions(Array(places.keys))
+      try handle.seek(places.filter { positions[$0.key] != $0.value }, timeout: .seconds(2))
+    }
     try handle.setPaused(false, Array(places.keys))
   }
 

@@ -58,7 +58,7 @@ public final class KafkaServerTransport: ServerTransport {
       maximumConcurrentCalls: Int = 1024,
       maximumReplyBytes: Int = 900_000,
       callers: TokenVerifier? = nil,
-      idleAfter: Duration? = .seconds(2),
+      idleAfter: Duration? = nil,
       idleProbe: Duration = .milliseconds(200)
     ) {
       self.idleAfter = idleAfter

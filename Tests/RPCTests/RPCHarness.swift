@@ -48,7 +48,7 @@ struct RPCHarness {
   let service = "test-\(UUID().uuidString.prefix(8).lowercased())"
 
   var maximumConcurrentCalls = 1024
-  var idleAfter: Duration? = .seconds(2)
+  var idleAfter: Duration?
 
   func serverTransport() -> KafkaServerTransport {
     KafkaServerTransport(

@@ -177,14 +177,7 @@ extension RDKafkaHandle {
   ) throws(KafkaError) -> [KafkaTopicPartition: Int64] {
     let invalid = Int64(RD_KAFKA_OFFSET_INVALID)
     var read = known.filter { partitions.contains($0.key) }
-    let positions = try Self.offsets(of: partitions.filter { read[$0] == nil }, startingAt: invalid, lenient: true) {
-      list throws(KafkaError) in
-      let error = rd_kafka_position(pointer, list)
-      guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-        throw KafkaError(.broker, "positions: \(String(cString: rd_kafka_err2str(error)))")
-      }
-    }
-    read.merge(positions.filter { $0.value >= 0 }) { known, _ in known }
+    read.merge(try positions(partitions.filter { read[$0] == nil })) { known, _ in known }
     var unknown = partitions.filter { (read[$0] ?? invalid) < 0 }
     if !unknown.isEmpty {
       let committed = try Self.offsets(of: unknown, startingAt: invalid) { list throws(KafkaError) in
@@ -207,6 +200,19 @@ extension RDKafkaHandle {
       read.merge(first) { _, first in first }
     }
     return read
+  }
+
+  /// librdkafka's position of each partition: the offset after the last record handed out,
+  /// when it knows one (not after an assignment or a seek).
+  func positions(_ partitions: [KafkaTopicPartition]) throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+    let positions = try Self.offsets(of: partitions, startingAt: Int64(RD_KAFKA_OFFSET_INVALID), lenient: true) {
+      list throws(KafkaError) in
+      let error = rd_kafka_position(pointer, list)
+      guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+        throw KafkaError(.broker, "positions: \(String(cString: rd_kafka_err2str(error)))")
+      }
+    }
+    return positions.filter { $0.value >= 0 }
   }
 
   /// Blocking: fetching goes on from these offsets (for a paused partition: once resumed).
