@@ -59,32 +59,11 @@ struct ActivityProcessTests {
       let deals = Crm_Deals_V1_Deals.Client(wrapping: dealsClient)
       let activity = Crm_Activity_V1_Activity.Client(wrapping: activityClient)
 
-      let pipeline = try await Crm_Deals_V1_Deals.Client(wrapping: headClient).definePipeline(
-        .with {
-          $0.businessLine = "trailers-\(UUID().uuidString.prefix(8))"
-          $0.name = "Trailer sales"
-          $0.stages = [("Request", 10), ("Offer", 40), ("Contract", 80)].map { name, probability in
-            .with {
-              $0.name = name
-              $0.result = "\(name) done"
-              $0.defaultProbability = Int32(probability)
-            }
-          }
-        })
-      let lead = try await contacts.createLead(
-        .with {
-          $0.name = "Пётр Прицепов"
-          $0.email = "lead-\(UUID().uuidString.prefix(8))@example.com"
-          $0.source = "website"
-          $0.ownerID = "manager-9"
-          $0.businessLine = pipeline.businessLine
-        })
-      let converted = try await contacts.convertLead(
-        .with {
-          $0.leadID = lead.id
-          $0.pipelineID = pipeline.id
-          $0.expectedVersion = lead.version
-        })
+      let run = try await LeadConversion.run(
+        lead: "Пётр Прицепов", owner: "manager-9", line: "trailers", pipeline: "Trailer sales",
+        stages: [("Request", 10), ("Offer", 40), ("Contract", 80)],
+        contacts: contacts, headOfSales: Crm_Deals_V1_Deals.Client(wrapping: headClient))
+      let converted = run.converted
       let contactID = converted.contact.id
       let deal = try await eventually("the deal of the converted lead") { () async throws -> Crm_Deals_V1_Deal? in
         do {

@@ -52,32 +52,13 @@ struct LeadToDealProcessTests {
       let contacts = Crm_Contacts_V1_Contacts.Client(wrapping: contactsClient)
       let deals = Crm_Deals_V1_Deals.Client(wrapping: dealsClient)
 
-      let pipeline = try await Crm_Deals_V1_Deals.Client(wrapping: headClient).definePipeline(
-        .with {
-          $0.businessLine = "training-\(UUID().uuidString.prefix(8))"
-          $0.name = "Training sales"
-          $0.stages = [("Request", 10), ("Trial lesson", 40), ("Contract", 80)].map { name, probability in
-            .with {
-              $0.name = name
-              $0.result = "\(name) done"
-              $0.defaultProbability = Int32(probability)
-            }
-          }
-        })
-      let lead = try await contacts.createLead(
-        .with {
-          $0.name = "Лид Процессович"
-          $0.email = "lead-\(UUID().uuidString.prefix(8))@example.com"
-          $0.source = "website"
-          $0.ownerID = "manager-9"
-          $0.businessLine = pipeline.businessLine
-        })
-      let converted = try await contacts.convertLead(
-        .with {
-          $0.leadID = lead.id
-          $0.pipelineID = pipeline.id
-          $0.expectedVersion = lead.version
-        })
+      let run = try await LeadConversion.run(
+        lead: "Лид Процессович", owner: "manager-9", line: "training", pipeline: "Training sales",
+        stages: [("Request", 10), ("Trial lesson", 40), ("Contract", 80)],
+        contacts: contacts, headOfSales: Crm_Deals_V1_Deals.Client(wrapping: headClient))
+      let pipeline = run.pipeline
+      let lead = run.lead
+      let converted = run.converted
       let contactID = converted.contact.id
 
       // The deals service learns of the conversion through the broker.
