@@ -49,7 +49,11 @@ struct ServiceCallerTests {
         #expect(lead.phone == "+74951234567")
         // ...but not the changes only people make.
         await #expect {
-          _ = try await service.rejectLead(.with { $0.leadID = lead.id; $0.reason = "spam" })
+          _ = try await service.rejectLead(
+            .with {
+              $0.leadID = lead.id
+              $0.reason = "spam"
+            })
         } throws: { error in
           (error as? RPCError)?.code == .permissionDenied
         }
