@@ -159,9 +159,14 @@ struct HygieneTests {
       #expect(made == 4)
       #expect(try await context.count("SELECT count(*) FROM hygiene_reports") == 4)
       #expect(try await context.events(Self.reported).count == 4)
-      // A restart: nothing more to do.
+      // The next pass before another day ends does nothing; a restarted runner finds them made.
       #expect(try await runners[0].reportDue(now: now.addingTimeInterval(60)) == 0)
+      let restarted = EndOfDayReports(repository: context.repository, settings: settings, interval: .seconds(30))
+      #expect(try await restarted.reportDue(now: now.addingTimeInterval(60)) == 0)
       #expect(try await context.events(Self.reported).count == 4)
+      // The next day's end: its reports.
+      #expect(try await runners[1].reportDue(now: now.addingTimeInterval(86_400)) == 2)
+      #expect(try await context.events(Self.reported).count == 6)
 
       // The same day made by two at once, straight: one made, one told it was.
       let day = HygieneDay(
@@ -172,7 +177,7 @@ struct HygieneTests {
       let outcomes = try await [first, second]
       #expect(outcomes.filter { $0 == .madeAlready }.count == 1)
       #expect(outcomes.filter { if case .made = $0 { true } else { false } }.count == 1)
-      #expect(try await context.events(Self.reported).count == 5)
+      #expect(try await context.events(Self.reported).count == 7)
     }
   }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Makes each manager's end-of-day report when his working day ends (on his clock), every
 /// `interval`: the days whose end passed and that have no report yet, as far back as
@@ -10,6 +11,12 @@ struct EndOfDayReports: Service {
   let repository: PostgresActivityRepository
   let settings: HygieneSettings
   let interval: Duration
+  /// When this runner last made every report due: until another day ends, nothing to do.
+  let lastSweep = LastSweep()
+
+  final class LastSweep: Sendable {
+    let at = Mutex<Date?>(nil)
+  }
 
   func run() async throws {
     do {
@@ -38,6 +45,12 @@ struct EndOfDayReports: Service {
 
   /// The reports due by `now` and not made yet; how many this call made.
   func reportDue(now: Date) async throws -> Int {
+    // Skipped unless a day has ended on some manager's clock since the last full pass (the
+    // managers and deals are not read every 30 s). A manager who moves to a zone whose day ended
+    // already waits for the next end of a day on any clock.
+    let zones = [nil] + (try await repository.managerZones()).map(Optional.some)
+    let latestEnd = zones.map { settings.endOfDay.last(atOrBefore: now, in: settings.zone($0).zone).at }.max()
+    if let previous = lastSweep.at.withLock({ $0 }), let latestEnd, latestEnd <= previous { return 0 }
     // A day closed a few days ago at most (zones are within ±14 h); a day's slack either side.
     let since = now.addingTimeInterval(-Double(settings.catchUpDays + 2) * 86_400)
     let made = try await repository.hygieneReportsMade(from: CalendarDay(since, in: CalendarDay.utc))
@@ -51,6 +64,7 @@ struct EndOfDayReports: Service {
         if case .made = outcome { count += 1 }
       }
     }
+    lastSweep.at.withLock { $0 = now }
     return count
   }
 

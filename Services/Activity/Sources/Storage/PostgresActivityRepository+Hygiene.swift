@@ -28,6 +28,14 @@ extension PostgresActivityRepository {
     return try await rows.decode(String.self).first(where: { _ in true })
   }
 
+  /// The zones managers have set (the end of a day comes on each of these clocks).
+  func managerZones() async throws -> [String] {
+    let rows = try await client.query("SELECT DISTINCT time_zone FROM manager_settings", logger: logger)
+    var zones: [String] = []
+    for try await zone in rows.decode(String.self) { zones.append(zone) }
+    return zones
+  }
+
   /// Managers who may have a report to make since `since`: an open deal or task now, or one
   /// closed since then; with their own zone when set.
   func hygieneManagers(since: Date) async throws -> [(manager: String, zone: String?)] {
