@@ -108,6 +108,28 @@ struct ScheduleTests {
         .isEmpty)
   }
 
+  @Test func theDaysDueAreTheWorkingDaysEndedOnTheManagersClockWithinTheCatchUp() {
+    let settings = HygieneSettings.default  // 19:00, Moscow, Monday to Friday, 7 days back
+    // Tuesday 1 December 2026, 20:00 in Moscow: today has ended, and the week before.
+    let evening = ScheduleTests.utc("2026-12-01T17:00:00Z")
+    #expect(
+      EndOfDayReports.daysDue(zoneName: nil, now: evening, settings: settings).map(\.description) == [
+        "2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27", "2026-11-30", "2026-12-01",
+      ])
+    // 18:00 in Moscow: today has not ended; Vladivostok's has (19:30 there).
+    let afternoon = ScheduleTests.utc("2026-12-01T09:30:00Z")
+    #expect(EndOfDayReports.daysDue(zoneName: nil, now: afternoon, settings: settings).last == Self.day("2026-11-30"))
+    #expect(
+      EndOfDayReports.daysDue(zoneName: "Asia/Vladivostok", now: afternoon, settings: settings).last
+        == Self.day("2026-12-01"))
+    var none = settings
+    none.catchUpDays = 0
+    #expect(EndOfDayReports.daysDue(zoneName: nil, now: evening, settings: none) == [Self.day("2026-12-01")])
+    // Saturday evening, without catching up: no report.
+    let saturday = ScheduleTests.utc("2026-12-05T17:00:00Z")
+    #expect(EndOfDayReports.daysDue(zoneName: nil, now: saturday, settings: none).isEmpty)
+  }
+
   @Test func settingsFromTheEnvironment() throws {
     #expect(try HygieneSettings(environment: [:]) == .default)
     let settings = try HygieneSettings(environment: [

@@ -43,20 +43,25 @@ struct EndOfDayReports: Service {
     }
   }
 
+  /// How long after a day's end its reports wait: the deals events and the activities of its
+  /// last moments reach the tables first.
+  static let settle: TimeInterval = 60
+
   /// The reports due by `now` and not made yet; how many this call made.
   func reportDue(now: Date) async throws -> Int {
+    let ended = now.addingTimeInterval(-Self.settle)
     // Skipped unless a day has ended on some manager's clock since the last full pass (the
     // managers and deals are not read every 30 s). A manager who moves to a zone whose day ended
     // already waits for the next end of a day on any clock.
     let zones = [nil] + (try await repository.managerZones()).map(Optional.some)
-    let latestEnd = zones.map { settings.endOfDay.last(atOrBefore: now, in: settings.zone($0).zone).at }.max()
+    let latestEnd = zones.map { settings.endOfDay.last(atOrBefore: ended, in: settings.zone($0).zone).at }.max()
     if let previous = lastSweep.at.withLock({ $0 }), let latestEnd, latestEnd <= previous { return 0 }
     // A day closed a few days ago at most (zones are within ±14 h); a day's slack either side.
     let since = now.addingTimeInterval(-Double(settings.catchUpDays + 2) * 86_400)
     let made = try await repository.hygieneReportsMade(from: CalendarDay(since, in: CalendarDay.utc))
     var count = 0
     for (manager, zoneName) in try await repository.hygieneManagers(since: since) {
-      for day in Self.daysDue(zoneName: zoneName, now: now, settings: settings)
+      for day in Self.daysDue(zoneName: zoneName, now: ended, settings: settings)
       where !made.contains("\(manager) \(day)") {
         if Task.isCancelled { return count }
         let outcome = try await repository.makeHygieneReport(
@@ -64,7 +69,7 @@ struct EndOfDayReports: Service {
         if case .made = outcome { count += 1 }
       }
     }
-    lastSweep.at.withLock { $0 = now }
+    lastSweep.at.withLock { $0 = ended }
     return count
   }
 
