@@ -68,7 +68,15 @@ struct ExecutableLifecycleTests {
     ]
   }
 
-  @Test(arguments: badStarts)
+  /// The activity service's end-of-day settings, read when it is built.
+  static let activityBadStarts: [BadStart] = [
+    BadStart(executable: "activity", variable: "CRM_HOLIDAYS", value: "2026-01-01,2026-02-30"),
+    BadStart(executable: "activity", variable: "CRM_WORKING_DAYS", value: "2026-01-10..2026-01-01"),
+    BadStart(executable: "activity", variable: "CRM_END_OF_DAY", value: "7pm"),
+    BadStart(executable: "activity", variable: "CRM_COMPANY_TIME_ZONE", value: "Moscow"),
+  ]
+
+  @Test(arguments: badStarts + activityBadStarts)
   func configurationErrorExitsWithCode2NamingTheVariable(_ bad: BadStart) async throws {
     let port = freeLocalPort()
     var environment = [

@@ -20,9 +20,10 @@ public enum ActivityComponents {
   /// The RPC service on the PostgreSQL repository.
   /// `pageTokens` seals its page tokens: the same key on every replica.
   public static func rpcService(
-    client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random()
+    client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random(), hygiene: HygieneSettings = .default
   ) -> any RegistrableRPCService {
-    ActivityRPCService(repository: PostgresActivityRepository(client: client, logger: logger), pageTokens: pageTokens)
+    ActivityRPCService(
+      repository: PostgresActivityRepository(client: client, logger: logger), pageTokens: pageTokens, hygiene: hygiene)
   }
 
   /// The consumers of the contacts and deals services' events: the directory of contacts and
@@ -34,11 +35,20 @@ public enum ActivityComponents {
   /// How often offers past their deadline get their "no answer".
   public static let offerDeadlineSweep: Duration = .seconds(30)
 
-  /// The background work: recording "no answer" on offers past their deadline.
-  public static func services(client: PostgresClient, logger: Logger) -> [any Service] {
+  /// How often the end-of-day reports due are looked for.
+  public static let endOfDaySweep: Duration = .seconds(30)
+
+  /// The background work: recording "no answer" on offers past their deadline, and the
+  /// managers' end-of-day reports.
+  public static func services(client: PostgresClient, logger: Logger, hygiene: HygieneSettings = .default)
+    -> [any Service]
+  {
     [
       OfferDeadlines(
-        repository: PostgresActivityRepository(client: client, logger: logger), interval: offerDeadlineSweep)
+        repository: PostgresActivityRepository(client: client, logger: logger), interval: offerDeadlineSweep),
+      EndOfDayReports(
+        repository: PostgresActivityRepository(client: client, logger: logger), settings: hygiene,
+        interval: endOfDaySweep),
     ]
   }
 }

@@ -1,9 +1,14 @@
 import CRMRuntime
+import Foundation
 import Hummingbird
 
 /// Composes the activity service: its schema, its event topic, its RPCs, the contacts and deals
-/// events it learns its directory from, and the sweep that records offers left without an answer.
-public func buildApplication(_ configuration: ServiceConfiguration) throws -> some ApplicationProtocol {
+/// events it learns its directory from, the sweep that records offers left without an answer, and
+/// the end-of-day reports (`HygieneSettings`: `CRM_END_OF_DAY`, `CRM_HOLIDAYS`, …).
+public func buildApplication(
+  _ configuration: ServiceConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment
+) throws -> some ApplicationProtocol {
+  let hygiene = try HygieneSettings(environment: environment)
   let infrastructure = try ServiceInfrastructure(configuration)
   let postgres = infrastructure.postgres
   let logger = infrastructure.logger
@@ -13,9 +18,10 @@ public func buildApplication(_ configuration: ServiceConfiguration) throws -> so
     publishes: [ActivityComponents.eventTopic],
     access: ActivityComponents.access,
     rpcServices: [
-      ActivityComponents.rpcService(client: postgres, logger: logger, pageTokens: configuration.pageTokenKey)
+      ActivityComponents.rpcService(
+        client: postgres, logger: logger, pageTokens: configuration.pageTokenKey, hygiene: hygiene)
     ],
     subscriptions: ActivityComponents.subscriptions(logger: logger),
-    services: ActivityComponents.services(client: postgres, logger: logger)
+    services: ActivityComponents.services(client: postgres, logger: logger, hygiene: hygiene)
   )
 }

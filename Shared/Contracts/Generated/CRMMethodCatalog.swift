@@ -104,6 +104,13 @@ extension CRMMethod {
       output: Crm_Activity_V1_ListOffersReply.self
     ),
     CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "GetHygieneReport"),
+      input: Crm_Activity_V1_GetHygieneReportRequest.self,
+      output: Crm_Activity_V1_HygieneReport.self
+    ),
+    CRMMethod(
       server: "contacts",
       descriptor: MethodDescriptor(
         fullyQualifiedService: "crm.common.v1.Diagnostics", method: "Echo"),
