@@ -66,8 +66,12 @@ enum QualityControlHarness {
       async throws
     {
       let received = try QualityControlHarness.received(item, type: type, aggregateID: aggregateID)
-      try await database.withTransaction(logger: logger) { connection in
-        try await ReviewItemsHandler(repository: repository).apply(received, on: connection)
+      do {
+        try await database.withTransaction(logger: logger) { connection in
+          try await ReviewItemsHandler(repository: repository).apply(received, on: connection)
+        }
+      } catch let error as PostgresTransactionError {
+        throw error.closureError ?? error
       }
     }
 
@@ -115,8 +119,13 @@ enum QualityControlHarness {
 
   /// A fresh code: 16 base32 characters.
   static func code() -> String {
-    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
     var generator = SystemRandomNumberGenerator()
+    return code(using: &generator)
+  }
+
+  /// A code from `generator` (a seeded one makes a run repeatable, its double reviews too).
+  static func code(using generator: inout some RandomNumberGenerator) -> String {
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
     return String((0..<16).map { _ in alphabet[Int.random(in: 0..<32, using: &generator)] })
   }
 

@@ -48,8 +48,9 @@ struct ReviewItemInputTests {
     #expect(refusal { $0.kind = .unspecified } == "kind")
     #expect(refusal { $0.clearOccurredAt() } == "occurred_at")
     #expect(refusal { $0.occurredAt.seconds = Int64.max } == "occurred_at")
-    #expect(refusal { $0.occurredAt = Google_Protobuf_Timestamp(date: Date(timeIntervalSinceNow: 3 * 86_400)) }
-      == "occurred_at")
+    #expect(
+      refusal { $0.occurredAt = Google_Protobuf_Timestamp(date: Date(timeIntervalSinceNow: 3 * 86_400)) }
+        == "occurred_at")
     #expect(refusal { $0.redactedText = "" } == "redacted_text")
     #expect(refusal { $0.redactedText = "a\u{0}b" } == "redacted_text")
     #expect(refusal { $0.redactedText = String(repeating: "x", count: 20_001) } == "redacted_text")
@@ -80,7 +81,8 @@ struct ReviewItemInputTests {
     let doubled = ids.filter { DoubleReview.reviewsRequired(itemID: $0, share: 0.2) == 2 }.count
     #expect((1_800...2_200).contains(doubled))
     for id in ids.prefix(100) {
-      #expect(DoubleReview.reviewsRequired(itemID: id, share: 0.2) == DoubleReview.reviewsRequired(itemID: id, share: 0.2))
+      #expect(
+        DoubleReview.reviewsRequired(itemID: id, share: 0.2) == DoubleReview.reviewsRequired(itemID: id, share: 0.2))
     }
     #expect(ids.allSatisfy { DoubleReview.reviewsRequired(itemID: $0, share: 0) == 1 })
     #expect(ids.allSatisfy { DoubleReview.reviewsRequired(itemID: $0, share: 1) == 2 })

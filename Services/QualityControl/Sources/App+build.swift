@@ -14,6 +14,8 @@ public func buildApplication(_ configuration: ServiceConfiguration) throws -> so
     publishes: [QualityControlComponents.eventTopic],
     access: QualityControlComponents.access,
     rpcServices: [QualityControlComponents.rpcService(client: postgres, logger: logger, settings: settings)],
-    subscriptions: [QualityControlComponents.reviewItemsSubscription(client: postgres, logger: logger, settings: settings)]
+    subscriptions: [
+      QualityControlComponents.reviewItemsSubscription(client: postgres, logger: logger, settings: settings)
+    ]
   )
 }

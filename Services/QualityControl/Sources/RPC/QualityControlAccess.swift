@@ -12,7 +12,10 @@ enum QualityControlAccess {
     Dictionary(
       uniqueKeysWithValues: [
         (service + "DefineRubric", AccessPolicy.Rule([.qcHead], "only the QC head defines rubrics")),
-        (service + "GetRubric", AccessPolicy.Rule([.qcHead, .qcReviewer, .service], "rubrics are read by QC and reporting")),
+        (
+          service + "GetRubric",
+          AccessPolicy.Rule([.qcHead, .qcReviewer, .service], "rubrics are read by QC and reporting")
+        ),
         (
           service + "GetReviewerStats",
           AccessPolicy.Rule([.qcHead, .qcReviewer], "a reviewer reads his own counts, the QC head anyone's")

@@ -30,7 +30,8 @@ struct RubricDefinition: Sendable, Equatable {
       throw InvalidField(field: "criteria", reason: "has \(request.criteria.count); at most \(criterionLimit)")
     }
     guard request.expectedVersion >= 0 else {
-      throw InvalidField(field: "expected_version", reason: "is \(request.expectedVersion); expected 0 (none yet) or more")
+      throw InvalidField(
+        field: "expected_version", reason: "is \(request.expectedVersion); expected 0 (none yet) or more")
     }
     var criteria: [RubricCriterion] = []
     var seen: [String: Int] = [:]

@@ -22,7 +22,8 @@ extension PostgresQualityControlRepository {
       logger: logger)
     var stats = Crm_Qualitycontrol_V1_ReviewerStats()
     stats.reviewerCode = reviewer
-    for try await (submitted, thisWeek, expired, leased, mean) in rows.decode((Int64, Int64, Int64, String, Double).self)
+    for try await (submitted, thisWeek, expired, leased, mean) in rows.decode(
+      (Int64, Int64, Int64, String, Double).self)
     {
       stats.reviewsSubmitted = submitted
       stats.reviewsThisWeek = thisWeek
