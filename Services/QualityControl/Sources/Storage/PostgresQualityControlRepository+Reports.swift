@@ -89,8 +89,7 @@ extension PostgresQualityControlRepository {
   func agreementPairs(rubricVersion: Int64?) async throws -> AgreementPairs {
     try await client.withConnection { connection in
       guard let rubric = try await rubric(version: rubricVersion, on: connection) else {
-        throw NotFound(
-          entity: "rubric version", id: rubricVersion.map { "\($0)" } ?? "(current: none is defined yet)")
+        throw NoSuchRubric(version: rubricVersion)
       }
       let rows = try await connection.query(
         """

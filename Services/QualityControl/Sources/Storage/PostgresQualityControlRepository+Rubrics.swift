@@ -59,7 +59,7 @@ extension PostgresQualityControlRepository {
   func rubric(version: Int64?) async throws -> Crm_Qualitycontrol_V1_Rubric {
     try await client.withConnection { connection in
       guard let rubric = try await rubric(version: version, on: connection) else {
-        throw NotFound(entity: "rubric version", id: version.map { "\($0)" } ?? "(current: none is defined yet)")
+        throw NoSuchRubric(version: version)
       }
       return rubric
     }

@@ -62,3 +62,13 @@ struct NotLeasedToYou: DomainError, Equatable {
     "permission denied: item \(itemID) is not leased to \(caller); a reviewer submits only the items leased to him"
   }
 }
+
+/// A rubric version asked for that does not exist (or none at all yet).
+struct NoSuchRubric: DomainError, Equatable {
+  var version: Int64?
+  var status: FailureStatus { .notFound }
+  var description: String {
+    guard let version else { return "no rubric is defined yet: the QC head defines one with DefineRubric" }
+    return "rubric version \(version) does not exist"
+  }
+}
