@@ -58,14 +58,17 @@ struct QueueTests {
   }
 
   @Test func aLeaseRunsOutAndItsItemGoesBackToTheQueue() async throws {
-    try await Harness.with(settings: .init(leaseSeconds: 1, doubleReviewShare: 0)) { context in
+    // Long enough that the second reviewer asks while it holds, even on a busy machine.
+    try await Harness.with(settings: .init(leaseSeconds: 4, doubleReviewShare: 0)) { context in
       try await context.defineRubric()
       let item = Harness.item()
       try await context.deliver(item)
       let leased = try await next(context, Self.reviewer1)
       #expect(leased.item.itemID == item.itemID)
       #expect(try await next(context, Self.reviewer2).emptyBecause.contains("queue is empty"))
-      try await Task.sleep(for: .milliseconds(1_500))
+      // Until the lease has run out (by its own expiry time), and a little more.
+      let left = leased.leaseExpiresAt.date.timeIntervalSinceNow
+      try await Task.sleep(for: .milliseconds(Int(max(0, left) * 1000) + 300))
       let taken = try await next(context, Self.reviewer2)
       #expect(taken.item.itemID == item.itemID)
       // The first reviewer's lease is gone: precise error, nothing written.
