@@ -1,6 +1,7 @@
 import CRMDatabase
 import CRMEvents
 import CRMIdentity
+import CRMMail
 import CRMRuntime
 import GRPCCore
 import Logging
@@ -15,14 +16,17 @@ public enum ActivityComponents {
   public static var eventTopic: String { ActivityEvents.topic }
 
   /// Who may call which of its methods.
-  public static var access: AccessPolicy { ActivityAccess.policy }
+  public static var access: AccessPolicy { ActivityAccess.policy.merging(ActivityAccess.mail) }
 
   /// The RPC service on the PostgreSQL repository.
-  /// `pageTokens` seals its page tokens: the same key on every replica.
+  /// `pageTokens` seals its page tokens: the same key on every replica. `smtp`: the mail
+  /// server (`MailConfiguration`); without one SendEmail logs and does not send.
   public static func rpcService(
-    client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random()
+    client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random(), smtp: SMTPSettings? = nil
   ) -> any RegistrableRPCService {
-    ActivityRPCService(repository: PostgresActivityRepository(client: client, logger: logger), pageTokens: pageTokens)
+    ActivityRPCService(
+      repository: PostgresActivityRepository(client: client, logger: logger), pageTokens: pageTokens,
+      mailSender: smtp.map { MailSender(from: $0.from, name: $0.fromName) })
   }
 
   /// The consumers of the contacts and deals services' events: the directory of contacts and
@@ -34,11 +38,11 @@ public enum ActivityComponents {
   /// How often offers past their deadline get their "no answer".
   public static let offerDeadlineSweep: Duration = .seconds(30)
 
-  /// The background work: recording "no answer" on offers past their deadline.
-  public static func services(client: PostgresClient, logger: Logger) -> [any Service] {
-    [
-      OfferDeadlines(
-        repository: PostgresActivityRepository(client: client, logger: logger), interval: offerDeadlineSweep)
-    ]
+  /// The background work: recording "no answer" on offers past their deadline; with an SMTP
+  /// server, delivering the mail waiting in `outgoing_mail`.
+  public static func services(client: PostgresClient, logger: Logger, smtp: SMTPSettings? = nil) -> [any Service] {
+    let repository = PostgresActivityRepository(client: client, logger: logger)
+    return [OfferDeadlines(repository: repository, interval: offerDeadlineSweep)]
+      + (smtp.map { [OutgoingMailSender(repository: repository, smtp: SMTPClient(settings: $0))] } ?? [])
   }
 }

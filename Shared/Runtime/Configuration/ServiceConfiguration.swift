@@ -38,10 +38,14 @@ public struct ServiceConfiguration: Sendable {
   /// `CRM_TOKEN_VERIFY_KEYS_FILE`, the issuer `CRM_TOKEN_ISSUER` (default "crm"); the audience is
   /// the service's name.
   public var tokens: TokenVerifier
+  /// Every variable, for settings only one service has (e.g. the activity service's SMTP
+  /// server): it reads and checks them while it is built, naming the variable on error.
+  public var environment: EnvironmentReader
 
   /// Reads the configuration; the error names the first variable that is missing or malformed.
   public init(service: CRMService, environment: [String: String]) throws(ConfigurationError) {
     let env = EnvironmentReader(environment)
+    self.environment = env
     self.service = service
     httpHost = env.optional("CRM_HTTP_HOST") ?? "127.0.0.1"
     httpPort = try env.integer("CRM_HTTP_PORT", default: service.defaultHTTPPort, in: 1...65535)

@@ -11,6 +11,8 @@ import GRPCCore
 struct ActivityRPCService: Crm_Activity_V1_Activity.SimpleServiceProtocol {
   let repository: any ActivityRepository
   let pageTokens: PageTokenKey
+  /// Who mail is sent as; nil without an SMTP server (SendEmail then logs only).
+  var mailSender: MailSender? = nil
 
   // MARK: The attribute catalogue
 

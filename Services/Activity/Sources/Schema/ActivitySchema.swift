@@ -135,5 +135,6 @@ enum ActivitySchema {
         "CREATE INDEX offers_waiting ON offers (answer_by) WHERE outcome = 'pending'",
       ]
     ),
+    mailMigration,
   ]
 }
