@@ -40,6 +40,9 @@ struct ActivityProcessTests {
       environment: [
         "CRM_DATABASE_URL": LocalStack.runtimeDatabaseURL("activity") + "&search_path=\(schemas.activity)",
         "CRM_MIGRATION_DATABASE_URL": LocalStack.databaseURL("activity") + "&search_path=\(schemas.activity)",
+        // A production calendar's entries (the end-of-day reports).
+        "CRM_HOLIDAYS": "2026-01-01..2026-01-08, 2026-02-23", "CRM_WORKING_DAYS": "2026-11-01",
+        "CRM_END_OF_DAY": "18:30",
       ])
     defer { activityProcess.signal(SIGKILL) }
 
@@ -143,6 +146,11 @@ struct ActivityProcessTests {
       #expect(task.status == 0 && task.output.contains("TASK_STATUS_OPEN"), "\(task.output)")
       let open = try await crmctl("ListOpenTasks", "{}")
       #expect(open.status == 0 && open.output.contains("Send the contract"), "\(open.output)")
+      // His end-of-day report of today so far, and a day to come refused naming the field.
+      let report = try await crmctl("GetHygieneReport", #"{"asOfNow": true}"#)
+      #expect(report.status == 0 && report.output.contains("manager-9"), "\(report.output)")
+      let future = try await crmctl("GetHygieneReport", #"{"day": {"year": 9999, "month": 12, "day": 31}}"#)
+      #expect(future.status == 3 && future.output.contains("day: is 9999-12-31"), "\(future.output)")
       #expect(activityProcess.process.isRunning, "\(activityProcess.standardError)")
     }
   }

@@ -59,14 +59,22 @@ struct ExecutableLifecycleTests {
     var testDescription: String { "\(executable) with \(variable)=\(value ?? "<unset>")" }
   }
 
-  static let badStarts: [BadStart] = executables.flatMap { name in
-    [
-      BadStart(executable: name, variable: "CRM_DATABASE_URL", value: nil),
-      BadStart(executable: name, variable: "CRM_KAFKA_BROKERS", value: "no-port-here"),
-      BadStart(executable: name, variable: "CRM_HTTP_PORT", value: "eighty"),
-      BadStart(executable: name, variable: "CRM_TOKEN_VERIFY_KEYS_FILE", value: "/nonexistent/keys.pem"),
+  static let badStarts: [BadStart] =
+    executables.flatMap { name in
+      [
+        BadStart(executable: name, variable: "CRM_DATABASE_URL", value: nil),
+        BadStart(executable: name, variable: "CRM_KAFKA_BROKERS", value: "no-port-here"),
+        BadStart(executable: name, variable: "CRM_HTTP_PORT", value: "eighty"),
+        BadStart(executable: name, variable: "CRM_TOKEN_VERIFY_KEYS_FILE", value: "/nonexistent/keys.pem"),
+      ]
+    }
+    // The activity service's end-of-day settings, read when it is built.
+    + [
+      BadStart(executable: "activity", variable: "CRM_HOLIDAYS", value: "2026-01-01,2026-02-30"),
+      BadStart(executable: "activity", variable: "CRM_WORKING_DAYS", value: "2026-01-10..2026-01-01"),
+      BadStart(executable: "activity", variable: "CRM_END_OF_DAY", value: "7pm"),
+      BadStart(executable: "activity", variable: "CRM_COMPANY_TIME_ZONE", value: "Moscow"),
     ]
-  }
 
   @Test(arguments: badStarts)
   func configurationErrorExitsWithCode2NamingTheVariable(_ bad: BadStart) async throws {

@@ -22,10 +22,11 @@ public enum ActivityComponents {
   /// `pageTokens` seals its page tokens: the same key on every replica. `smtp`: the mail
   /// server (`MailConfiguration`); without one SendEmail logs and does not send.
   public static func rpcService(
-    client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random(), smtp: SMTPSettings? = nil
+    client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random(), hygiene: HygieneSettings = .default,
+    smtp: SMTPSettings? = nil
   ) -> any RegistrableRPCService {
     ActivityRPCService(
-      repository: PostgresActivityRepository(client: client, logger: logger), pageTokens: pageTokens,
+      repository: PostgresActivityRepository(client: client, logger: logger), pageTokens: pageTokens, hygiene: hygiene,
       mailSender: smtp.map { MailSender(from: $0.from, name: $0.fromName) })
   }
 
@@ -38,11 +39,18 @@ public enum ActivityComponents {
   /// How often offers past their deadline get their "no answer".
   public static let offerDeadlineSweep: Duration = .seconds(30)
 
-  /// The background work: recording "no answer" on offers past their deadline; with an SMTP
-  /// server, delivering the mail waiting in `outgoing_mail`.
-  public static func services(client: PostgresClient, logger: Logger, smtp: SMTPSettings? = nil) -> [any Service] {
+  /// How often the end-of-day reports due are looked for.
+  public static let endOfDaySweep: Duration = .seconds(30)
+
+  /// The background work: recording "no answer" on offers past their deadline, the managers'
+  /// end-of-day reports, and, with an SMTP server, delivering the mail waiting in `outgoing_mail`.
+  public static func services(
+    client: PostgresClient, logger: Logger, hygiene: HygieneSettings = .default, smtp: SMTPSettings? = nil
+  ) -> [any Service] {
     let repository = PostgresActivityRepository(client: client, logger: logger)
-    return [OfferDeadlines(repository: repository, interval: offerDeadlineSweep)]
-      + (smtp.map { [OutgoingMailSender(repository: repository, smtp: SMTPClient(settings: $0))] } ?? [])
+    return [
+      OfferDeadlines(repository: repository, interval: offerDeadlineSweep),
+      EndOfDayReports(repository: repository, settings: hygiene, interval: endOfDaySweep),
+    ] + (smtp.map { [OutgoingMailSender(repository: repository, smtp: SMTPClient(settings: $0))] } ?? [])
   }
 }

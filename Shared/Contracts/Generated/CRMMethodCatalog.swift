@@ -106,6 +106,13 @@ extension CRMMethod {
     CRMMethod(
       server: "activity",
       descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "GetHygieneReport"),
+      input: Crm_Activity_V1_GetHygieneReportRequest.self,
+      output: Crm_Activity_V1_HygieneReport.self
+    ),
+    CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
         fullyQualifiedService: "crm.activity.v1.Activity", method: "SendEmail"),
       input: Crm_Activity_V1_SendEmailRequest.self,
       output: Crm_Activity_V1_SendEmailReply.self

@@ -202,6 +202,19 @@ public enum Crm_Activity_V1_Activity: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetHygieneReport" metadata.
+        public enum GetHygieneReport: Sendable {
+            /// Request type for "GetHygieneReport".
+            public typealias Input = Crm_Activity_V1_GetHygieneReportRequest
+            /// Response type for "GetHygieneReport".
+            public typealias Output = Crm_Activity_V1_HygieneReport
+            /// Descriptor for "GetHygieneReport".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "GetHygieneReport",
+                type: .unary
+            )
+        }
         /// Namespace for "SendEmail" metadata.
         public enum SendEmail: Sendable {
             /// Request type for "SendEmail".
@@ -244,6 +257,7 @@ public enum Crm_Activity_V1_Activity: Sendable {
             MakeOffer.descriptor,
             AnswerOffer.descriptor,
             ListOffers.descriptor,
+            GetHygieneReport.descriptor,
             SendEmail.descriptor,
             GetEmail.descriptor
         ]
@@ -509,6 +523,29 @@ extension Crm_Activity_V1_Activity {
             request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_ListOffersRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ListOffersReply>
+
+        /// Handle the "GetHygieneReport" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- End-of-day (hygiene) reports ----
+        /// > One manager's report for one day (the caller's own and today on his clock when empty):
+        /// > the one made at that day's end of day, or NOT_FOUND saying why there is none. With
+        /// > as_of_now, a day without a stored report (today before its end of day, a day off) is
+        /// > computed as of now (or its end of day if earlier) and answered as a preview: not stored,
+        /// > no event.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Activity_V1_GetHygieneReportRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Activity_V1_HygieneReport` messages.
+        func getHygieneReport(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_GetHygieneReportRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_HygieneReport>
 
         /// Handle the "SendEmail" method.
         ///
@@ -796,6 +833,29 @@ extension Crm_Activity_V1_Activity {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ListOffersReply>
 
+        /// Handle the "GetHygieneReport" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- End-of-day (hygiene) reports ----
+        /// > One manager's report for one day (the caller's own and today on his clock when empty):
+        /// > the one made at that day's end of day, or NOT_FOUND saying why there is none. With
+        /// > as_of_now, a day without a stored report (today before its end of day, a day off) is
+        /// > computed as of now (or its end of day if earlier) and answered as a preview: not stored,
+        /// > no event.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_GetHygieneReportRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Activity_V1_HygieneReport` message.
+        func getHygieneReport(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_GetHygieneReportRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_HygieneReport>
+
         /// Handle the "SendEmail" method.
         ///
         /// > Source IDL Documentation:
@@ -1080,6 +1140,29 @@ extension Crm_Activity_V1_Activity {
             context: GRPCCore.ServerContext
         ) async throws -> Crm_Activity_V1_ListOffersReply
 
+        /// Handle the "GetHygieneReport" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- End-of-day (hygiene) reports ----
+        /// > One manager's report for one day (the caller's own and today on his clock when empty):
+        /// > the one made at that day's end of day, or NOT_FOUND saying why there is none. With
+        /// > as_of_now, a day without a stored report (today before its end of day, a day off) is
+        /// > computed as of now (or its end of day if earlier) and answered as a preview: not stored,
+        /// > no event.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Activity_V1_GetHygieneReportRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Activity_V1_HygieneReport` to respond with.
+        func getHygieneReport(
+            request: Crm_Activity_V1_GetHygieneReportRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Activity_V1_HygieneReport
+
         /// Handle the "SendEmail" method.
         ///
         /// > Source IDL Documentation:
@@ -1280,6 +1363,17 @@ extension Crm_Activity_V1_Activity.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.GetHygieneReport.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_GetHygieneReportRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_HygieneReport>(),
+            handler: { request, context in
+                try await self.getHygieneReport(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Crm_Activity_V1_Activity.Method.SendEmail.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_SendEmailRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_SendEmailReply>(),
@@ -1455,6 +1549,17 @@ extension Crm_Activity_V1_Activity.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ListOffersReply> {
         let response = try await self.listOffers(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getHygieneReport(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_GetHygieneReportRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_HygieneReport> {
+        let response = try await self.getHygieneReport(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1662,6 +1767,19 @@ extension Crm_Activity_V1_Activity.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ListOffersReply> {
         return GRPCCore.ServerResponse<Crm_Activity_V1_ListOffersReply>(
             message: try await self.listOffers(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getHygieneReport(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_GetHygieneReportRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_HygieneReport> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_HygieneReport>(
+            message: try await self.getHygieneReport(
                 request: request.message,
                 context: context
             ),
@@ -2011,6 +2129,34 @@ extension Crm_Activity_V1_Activity {
             deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_ListOffersReply>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ListOffersReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetHygieneReport" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- End-of-day (hygiene) reports ----
+        /// > One manager's report for one day (the caller's own and today on his clock when empty):
+        /// > the one made at that day's end of day, or NOT_FOUND saying why there is none. With
+        /// > as_of_now, a day without a stored report (today before its end of day, a day off) is
+        /// > computed as of now (or its end of day if earlier) and answered as a preview: not stored,
+        /// > no event.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_GetHygieneReportRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_GetHygieneReportRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_HygieneReport` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getHygieneReport<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_GetHygieneReportRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_GetHygieneReportRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_HygieneReport>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_HygieneReport>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "SendEmail" method.
@@ -2541,6 +2687,45 @@ extension Crm_Activity_V1_Activity {
             )
         }
 
+        /// Call the "GetHygieneReport" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- End-of-day (hygiene) reports ----
+        /// > One manager's report for one day (the caller's own and today on his clock when empty):
+        /// > the one made at that day's end of day, or NOT_FOUND saying why there is none. With
+        /// > as_of_now, a day without a stored report (today before its end of day, a day off) is
+        /// > computed as of now (or its end of day if earlier) and answered as a preview: not stored,
+        /// > no event.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_GetHygieneReportRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_GetHygieneReportRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_HygieneReport` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getHygieneReport<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_GetHygieneReportRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_GetHygieneReportRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_HygieneReport>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_HygieneReport>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Activity_V1_Activity.Method.GetHygieneReport.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "SendEmail" method.
         ///
         /// > Source IDL Documentation:
@@ -2999,6 +3184,40 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_ListOffersRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_ListOffersReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetHygieneReport" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ---- End-of-day (hygiene) reports ----
+    /// > One manager's report for one day (the caller's own and today on his clock when empty):
+    /// > the one made at that day's end of day, or NOT_FOUND saying why there is none. With
+    /// > as_of_now, a day without a stored report (today before its end of day, a day off) is
+    /// > computed as of now (or its end of day if earlier) and answered as a preview: not stored,
+    /// > no event.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Activity_V1_GetHygieneReportRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getHygieneReport<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_GetHygieneReportRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_HygieneReport>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getHygieneReport(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_GetHygieneReportRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_HygieneReport>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3506,6 +3725,44 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
             metadata: metadata
         )
         return try await self.listOffers(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetHygieneReport" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ---- End-of-day (hygiene) reports ----
+    /// > One manager's report for one day (the caller's own and today on his clock when empty):
+    /// > the one made at that day's end of day, or NOT_FOUND saying why there is none. With
+    /// > as_of_now, a day without a stored report (today before its end of day, a day off) is
+    /// > computed as of now (or its end of day if earlier) and answered as a preview: not stored,
+    /// > no event.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getHygieneReport<Result>(
+        _ message: Crm_Activity_V1_GetHygieneReportRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_HygieneReport>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_GetHygieneReportRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getHygieneReport(
             request: request,
             options: options,
             onResponse: handleResponse

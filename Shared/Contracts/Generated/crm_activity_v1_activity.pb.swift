@@ -1121,6 +1121,153 @@ public nonisolated struct Crm_Activity_V1_ListOffersReply: Sendable {
   public init() {}
 }
 
+/// A task as the report shows it: its due time as of the report.
+public nonisolated struct Crm_Activity_V1_HygieneTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var taskID: String = String()
+
+  public var title: String = String()
+
+  public var assigneeID: String = String()
+
+  public var dueAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_dueAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_dueAt = newValue}
+  }
+  /// Returns true if `dueAt` has been explicitly set.
+  public var hasDueAt: Bool {self._dueAt != nil}
+  /// Clears the value of `dueAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDueAt() {self._dueAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _dueAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Activity_V1_HygieneDeal: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var dealID: String = String()
+
+  public var contactID: String = String()
+
+  public var ownerID: String = String()
+
+  public var stageID: String = String()
+
+  /// Unset for a deal learnt before the service kept when deals were opened.
+  public var openedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_openedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_openedAt = newValue}
+  }
+  /// Returns true if `openedAt` has been explicitly set.
+  public var hasOpenedAt: Bool {self._openedAt != nil}
+  /// Clears the value of `openedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOpenedAt() {self._openedAt = nil}
+
+  /// Only in deals_with_overdue_task: the tasks past their due time, soonest due first.
+  public var overdueTasks: [Crm_Activity_V1_HygieneTask] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _openedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// What a manager left undone by the end of a working day, as of `as_of`.
+public nonisolated struct Crm_Activity_V1_HygieneReport: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var managerID: String = String()
+
+  public var day: Crm_Common_V1_Date {
+    get {_day ?? Crm_Common_V1_Date()}
+    set {_day = newValue}
+  }
+  /// Returns true if `day` has been explicitly set.
+  public var hasDay: Bool {self._day != nil}
+  /// Clears the value of `day`. Subsequent reads from it will return its default value.
+  public mutating func clearDay() {self._day = nil}
+
+  /// The manager's clock (the company's when he has set none) and the end of the day on it.
+  public var timeZone: String = String()
+
+  public var asOf: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_asOf ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_asOf = newValue}
+  }
+  /// Returns true if `asOf` has been explicitly set.
+  public var hasAsOf: Bool {self._asOf != nil}
+  /// Clears the value of `asOf`. Subsequent reads from it will return its default value.
+  public mutating func clearAsOf() {self._asOf = nil}
+
+  public var computedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_computedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_computedAt = newValue}
+  }
+  /// Returns true if `computedAt` has been explicitly set.
+  public var hasComputedAt: Bool {self._computedAt != nil}
+  /// Clears the value of `computedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearComputedAt() {self._computedAt = nil}
+
+  /// Computed on request (as_of_now) and not stored; false for the day's report.
+  public var preview: Bool = false
+
+  public var workingDay: Bool = false
+
+  /// His open deals with neither an activity nor a task since they were opened.
+  public var unprocessedDeals: [Crm_Activity_V1_HygieneDeal] = []
+
+  /// His open deals with no open task (anyone's).
+  public var dealsWithoutOpenTask: [Crm_Activity_V1_HygieneDeal] = []
+
+  /// Deals with an open task past its due time: his deals (anyone's task) and his tasks.
+  public var dealsWithOverdueTask: [Crm_Activity_V1_HygieneDeal] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _day: Crm_Common_V1_Date? = nil
+  fileprivate var _asOf: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _computedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Activity_V1_GetHygieneReportRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var managerID: String = String()
+
+  public var day: Crm_Common_V1_Date {
+    get {_day ?? Crm_Common_V1_Date()}
+    set {_day = newValue}
+  }
+  /// Returns true if `day` has been explicitly set.
+  public var hasDay: Bool {self._day != nil}
+  /// Clears the value of `day`. Subsequent reads from it will return its default value.
+  public mutating func clearDay() {self._day = nil}
+
+  public var asOfNow: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _day: Crm_Common_V1_Date? = nil
+}
+
 public nonisolated struct Crm_Activity_V1_AttributeDefined: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1321,6 +1468,28 @@ public nonisolated struct Crm_Activity_V1_OfferAnswered: Sendable {
   public init() {}
 
   fileprivate var _offer: Crm_Activity_V1_Offer? = nil
+}
+
+/// A manager's end-of-day report, once per manager and working day.
+public nonisolated struct Crm_Activity_V1_HygieneReported: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var report: Crm_Activity_V1_HygieneReport {
+    get {_report ?? Crm_Activity_V1_HygieneReport()}
+    set {_report = newValue}
+  }
+  /// Returns true if `report` has been explicitly set.
+  public var hasReport: Bool {self._report != nil}
+  /// Clears the value of `report`. Subsequent reads from it will return its default value.
+  public mutating func clearReport() {self._report = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _report: Crm_Activity_V1_HygieneReport? = nil
 }
 
 public nonisolated struct Crm_Activity_V1_Email: Sendable {
@@ -3009,6 +3178,237 @@ nonisolated extension Crm_Activity_V1_ListOffersReply: SwiftProtobuf.Message, Sw
   }
 }
 
+nonisolated extension Crm_Activity_V1_HygieneTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HygieneTask"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}title\0\u{3}assignee_id\0\u{3}due_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.assigneeID) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._dueAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.taskID.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 1)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 2)
+    }
+    if !self.assigneeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.assigneeID, fieldNumber: 3)
+    }
+    try { if let v = self._dueAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_HygieneTask, rhs: Crm_Activity_V1_HygieneTask) -> Bool {
+    if lhs.taskID != rhs.taskID {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.assigneeID != rhs.assigneeID {return false}
+    if lhs._dueAt != rhs._dueAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_HygieneDeal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HygieneDeal"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{3}contact_id\0\u{3}owner_id\0\u{3}stage_id\0\u{3}opened_at\0\u{3}overdue_tasks\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.dealID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.contactID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.stageID) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._openedAt) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.overdueTasks) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.dealID.isEmpty {
+      try visitor.visitSingularStringField(value: self.dealID, fieldNumber: 1)
+    }
+    if !self.contactID.isEmpty {
+      try visitor.visitSingularStringField(value: self.contactID, fieldNumber: 2)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 3)
+    }
+    if !self.stageID.isEmpty {
+      try visitor.visitSingularStringField(value: self.stageID, fieldNumber: 4)
+    }
+    try { if let v = self._openedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if !self.overdueTasks.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.overdueTasks, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_HygieneDeal, rhs: Crm_Activity_V1_HygieneDeal) -> Bool {
+    if lhs.dealID != rhs.dealID {return false}
+    if lhs.contactID != rhs.contactID {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.stageID != rhs.stageID {return false}
+    if lhs._openedAt != rhs._openedAt {return false}
+    if lhs.overdueTasks != rhs.overdueTasks {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_HygieneReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HygieneReport"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{1}day\0\u{3}time_zone\0\u{3}as_of\0\u{3}computed_at\0\u{1}preview\0\u{3}working_day\0\u{3}unprocessed_deals\0\u{3}deals_without_open_task\0\u{3}deals_with_overdue_task\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._day) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._asOf) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._computedAt) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.preview) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.workingDay) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.unprocessedDeals) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.dealsWithoutOpenTask) }()
+      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.dealsWithOverdueTask) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 1)
+    }
+    try { if let v = self._day {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 3)
+    }
+    try { if let v = self._asOf {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._computedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if self.preview != false {
+      try visitor.visitSingularBoolField(value: self.preview, fieldNumber: 6)
+    }
+    if self.workingDay != false {
+      try visitor.visitSingularBoolField(value: self.workingDay, fieldNumber: 7)
+    }
+    if !self.unprocessedDeals.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.unprocessedDeals, fieldNumber: 8)
+    }
+    if !self.dealsWithoutOpenTask.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.dealsWithoutOpenTask, fieldNumber: 9)
+    }
+    if !self.dealsWithOverdueTask.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.dealsWithOverdueTask, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_HygieneReport, rhs: Crm_Activity_V1_HygieneReport) -> Bool {
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs._day != rhs._day {return false}
+    if lhs.timeZone != rhs.timeZone {return false}
+    if lhs._asOf != rhs._asOf {return false}
+    if lhs._computedAt != rhs._computedAt {return false}
+    if lhs.preview != rhs.preview {return false}
+    if lhs.workingDay != rhs.workingDay {return false}
+    if lhs.unprocessedDeals != rhs.unprocessedDeals {return false}
+    if lhs.dealsWithoutOpenTask != rhs.dealsWithoutOpenTask {return false}
+    if lhs.dealsWithOverdueTask != rhs.dealsWithOverdueTask {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_GetHygieneReportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetHygieneReportRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{1}day\0\u{3}as_of_now\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._day) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.asOfNow) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 1)
+    }
+    try { if let v = self._day {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.asOfNow != false {
+      try visitor.visitSingularBoolField(value: self.asOfNow, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_GetHygieneReportRequest, rhs: Crm_Activity_V1_GetHygieneReportRequest) -> Bool {
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs._day != rhs._day {return false}
+    if lhs.asOfNow != rhs.asOfNow {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Crm_Activity_V1_AttributeDefined: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AttributeDefined"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attribute\0")
@@ -3320,6 +3720,40 @@ nonisolated extension Crm_Activity_V1_OfferAnswered: SwiftProtobuf.Message, Swif
 
   public static func ==(lhs: Crm_Activity_V1_OfferAnswered, rhs: Crm_Activity_V1_OfferAnswered) -> Bool {
     if lhs._offer != rhs._offer {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_HygieneReported: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HygieneReported"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}report\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._report) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._report {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_HygieneReported, rhs: Crm_Activity_V1_HygieneReported) -> Bool {
+    if lhs._report != rhs._report {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -38,9 +38,6 @@ public struct ServiceConfiguration: Sendable {
   /// `CRM_TOKEN_VERIFY_KEYS_FILE`, the issuer `CRM_TOKEN_ISSUER` (default "crm"); the audience is
   /// the service's name.
   public var tokens: TokenVerifier
-  /// Every variable, for settings only one service has (e.g. the activity service's SMTP
-  /// server): it reads and checks them while it is built, naming the variable on error.
-  public var environment: EnvironmentReader
   /// The private key (PEM file `CRM_SERVICE_SIGNING_KEY_FILE`) the service signs its own calls
   /// to other services with (`ServiceCaller`); read only by a service that calls others.
   public var serviceSigningKeyFile: String?
@@ -50,7 +47,6 @@ public struct ServiceConfiguration: Sendable {
   /// Reads the configuration; the error names the first variable that is missing or malformed.
   public init(service: CRMService, environment: [String: String]) throws(ConfigurationError) {
     let env = EnvironmentReader(environment)
-    self.environment = env
     self.service = service
     httpHost = env.optional("CRM_HTTP_HOST") ?? "127.0.0.1"
     httpPort = try env.integer("CRM_HTTP_PORT", default: service.defaultHTTPPort, in: 1...65535)

@@ -38,7 +38,7 @@ public enum ServiceMain {
       app.logger.info("stopped")
       exit(0)
     } catch let error as ConfigurationError {
-      // A service's own setting, read while it is built (e.g. the activity service's SMTP server).
+      // A service's own settings, read when it is built (e.g. the activity service's calendar).
       fail("\(service.rawValue): configuration error: \(error)", code: 2)
     } catch {
       fail("\(service.rawValue): \(error)", code: 1)

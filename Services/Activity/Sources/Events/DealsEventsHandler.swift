@@ -67,11 +67,17 @@ struct DealsEventsHandler: Sendable {
       case .lost: "lost"
       default: "open"
       }
+    // When it was opened and closed, for end-of-day reports as of a past day.
+    let openedAt = deal.hasOpenedAt ? deal.openedAt.date : nil
+    let closedAt = status != "open" && deal.hasClosedAt ? deal.closedAt.date : nil
+    let stage = try Text.field(deal.stageID, "deal.stage_id", limit: Self.ownerLength, required: false)
     _ = try await connection.query(
       """
-      INSERT INTO known_deals (id, contact_id, owner_id, status, version)
-      VALUES (\(id), \(contactID), \(owner), \(status), \(deal.version))
-      ON CONFLICT (id) DO UPDATE SET status = excluded.status, version = excluded.version
+      INSERT INTO known_deals (id, contact_id, owner_id, status, version, opened_at, closed_at, stage_id)
+      VALUES (\(id), \(contactID), \(owner), \(status), \(deal.version), \(openedAt), \(closedAt), \(stage))
+      ON CONFLICT (id) DO UPDATE SET status = excluded.status, version = excluded.version,
+        opened_at = COALESCE(known_deals.opened_at, excluded.opened_at), closed_at = excluded.closed_at,
+        stage_id = excluded.stage_id
       WHERE known_deals.version < excluded.version
       """,
       logger: logger

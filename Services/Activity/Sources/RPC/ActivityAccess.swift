@@ -18,7 +18,7 @@ enum ActivityAccess {
           AccessPolicy.Rule([.operator, .headOfSales], "only a head of sales edits the attribute catalogue")
         )
       ]
-        + ["ListAttributes", "GetTimeline", "GetTask", "ListOpenTasks", "ListOffers"].map {
+        + ["ListAttributes", "GetTimeline", "GetTask", "ListOpenTasks", "ListOffers", "GetHygieneReport"].map {
           (service + $0, AccessPolicy.Rule(AccessPolicy.salesStaff, reads))
         }
         + [

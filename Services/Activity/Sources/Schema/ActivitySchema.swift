@@ -136,5 +136,33 @@ enum ActivitySchema {
       ]
     ),
     mailMigration,
+    Migration(
+      version: 6,
+      name: "end-of-day (hygiene) reports",
+      statements: [
+        // When a deal was opened and closed (from its events; empty for deals learnt before),
+        // so that a report can be made as of a past end of day; its stage for the reader.
+        """
+        ALTER TABLE known_deals ADD COLUMN opened_at timestamptz, ADD COLUMN closed_at timestamptz,
+          ADD COLUMN stage_id text NOT NULL DEFAULT ''
+        """,
+        "CREATE INDEX known_deals_of_owner ON known_deals (owner_id)",
+        // Any task of a deal, open or closed (a deal with a task is processed), and of a manager.
+        "CREATE INDEX tasks_of_deal_any ON tasks (deal_id)",
+        "CREATE INDEX tasks_of_assignee ON tasks (assignee_id)",
+        // One report per manager and day: the row is the claim, written with its event in one
+        // transaction, so that a day is reported once however many replicas run it.
+        """
+        CREATE TABLE hygiene_reports (
+          manager_id text NOT NULL,
+          day date NOT NULL,
+          as_of timestamptz NOT NULL,
+          computed_at timestamptz NOT NULL,
+          report bytea NOT NULL,
+          PRIMARY KEY (manager_id, day)
+        )
+        """,
+      ]
+    ),
   ]
 }

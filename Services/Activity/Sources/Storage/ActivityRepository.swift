@@ -5,7 +5,7 @@ import Foundation
 
 /// Where the attribute catalogue, activities and tasks are kept. Every change writes its event
 /// to the outbox in the same transaction and names its actor (the verified principal).
-protocol ActivityRepository: Sendable {
+protocol ActivityRepository: HygieneRepository {
   func defineAttribute(_ definition: AttributeDefinition, expectedVersion: Int64, actor: String) async throws
     -> Crm_Activity_V1_AttributeDefinition
   func attributes() async throws -> [Crm_Activity_V1_AttributeDefinition]

@@ -1,0 +1,66 @@
+import CRMContracts
+import CRMDomain
+import CRMIdentity
+import CRMRuntime
+import Foundation
+import GRPCCore
+
+/// End-of-day reports: the stored report of a day, or a preview computed now on request.
+extension ActivityRPCService {
+  func getHygieneReport(request: Crm_Activity_V1_GetHygieneReportRequest, context: ServerContext) async throws
+    -> Crm_Activity_V1_HygieneReport
+  {
+    try await answering {
+      try request.requireKnownFields("request")
+      let principal = try Principal.verified
+      let manager =
+        request.managerID.isEmpty
+        ? principal.subject : try Text.field(request.managerID, "manager_id", limit: 64, required: true)
+      // A manager reads his own; heads of sales (and operators, services) anyone's.
+      try Self.checkMayRead(manager, "end-of-day reports")
+      let now = Date()
+      let zoneName = try await repository.managerZone(manager)
+      let (shownZone, zone) = hygiene.zone(zoneName)
+      let today = CalendarDay(now, in: zone)
+      let day = request.hasDay ? try Self.calendarDay(request.day, "day") : today
+      guard day <= today else {
+        throw InvalidField(
+          field: "day", reason: "is \(day), after today (\(today)) on \(manager)'s clock (\(shownZone))")
+      }
+      if let stored = try await repository.storedHygieneReport(manager: manager, day: day) { return stored }
+      let reportDay = HygieneDay(manager: manager, zoneName: zoneName, day: day, settings: hygiene)
+      if request.asOfNow { return try await repository.previewHygieneReport(reportDay.asOf(now), now: now) }
+      throw NoHygieneReport(day: reportDay, now: now, settings: hygiene)
+    }
+  }
+
+  /// A date of the calendar, range-checked field by field.
+  static func calendarDay(_ date: Crm_Common_V1_Date, _ field: String) throws(InvalidField) -> CalendarDay {
+    try date.requireKnownFields(field)
+    guard let day = CalendarDay(year: Int(date.year), month: Int(date.month), day: Int(date.day)) else {
+      throw InvalidField(
+        field: field, reason: "\(date.year)-\(date.month)-\(date.day) is not a date (years 1 to 9999)")
+    }
+    return day
+  }
+}
+
+/// No report of that manager and day, and why: NOT_FOUND.
+struct NoHygieneReport: DomainError {
+  let day: HygieneDay
+  let now: Date
+  let settings: HygieneSettings
+
+  var status: FailureStatus { .notFound }
+
+  var description: String {
+    let none = "no end-of-day report for \(day.managerID) on \(day.day)"
+    let preview = "ask with as_of_now for a preview"
+    if !day.workingDay { return "\(none): not a working day; \(preview)" }
+    if day.asOf > now {
+      return "\(none): the day ends at \(settings.endOfDay) \(day.zoneName) (\(LocalClock.utc.reading(day.asOf)) UTC); "
+        + preview
+    }
+    return "\(none): none was made (no open deal or task of his then, or before reports were kept), or not yet"
+  }
+}
