@@ -1,6 +1,9 @@
+import CRMContracts
+import CRMMail
 import CRMRuntime
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 
 /// Composes the activity service: its schema, its event topic, its RPCs, the contacts and deals
 /// events it learns its directory from, the sweep that records offers left without an answer,
@@ -12,6 +15,7 @@ public func buildApplication(
   // The service's own settings first: a bad one stops it before anything starts.
   let hygiene = try HygieneSettings(environment: environment)
   let smtp = try MailConfiguration.read(EnvironmentReader(environment))
+  let birthdays = try BirthdaySettings(environment: environment, companyZone: hygiene.companyZone)
   let infrastructure = try ServiceInfrastructure(configuration)
   let postgres = infrastructure.postgres
   let logger = infrastructure.logger
@@ -26,5 +30,20 @@ public func buildApplication(
     ],
     subscriptions: ActivityComponents.subscriptions(logger: logger),
     services: ActivityComponents.services(client: postgres, logger: logger, hygiene: hygiene, smtp: smtp)
+      + birthdayRun(birthdays, infrastructure, smtp: smtp)
   )
+}
+
+/// The morning birthday run, asking the contacts service as `service:activity` (none with
+/// `CRM_BIRTHDAY_TIME=off`).
+func birthdayRun(_ settings: BirthdaySettings, _ infrastructure: ServiceInfrastructure, smtp: SMTPSettings?) throws
+  -> [any Service]
+{
+  guard let time = settings.time else { return [] }
+  let caller = try ServiceCaller(infrastructure, calling: .contacts)
+  let run = BirthdayRun(
+    repository: PostgresActivityRepository(client: infrastructure.postgres, logger: infrastructure.logger),
+    source: ContactsBirthdaySource(contacts: Crm_Contacts_V1_Contacts.Client(wrapping: caller.client)), time: time,
+    zone: settings.zone, sender: smtp.map { MailSender(from: $0.from, name: $0.fromName) })
+  return [caller, run]
 }

@@ -1655,6 +1655,45 @@ public nonisolated struct Crm_Activity_V1_EmailFailed: Sendable {
   fileprivate var _email: Crm_Activity_V1_Email? = nil
 }
 
+/// A contact's birthday was seen to, once per contact and year: a greeting e-mail (`email`),
+/// a greeting recorded without an SMTP server (`recorded`), or a postcard task for the owner
+/// when the card has no e-mail address (`postcard`); the owner also got a reminder task (none
+/// for a contact without owner).
+public nonisolated struct Crm_Activity_V1_BirthdayGreeted: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var contactID: String = String()
+
+  public var year: Int32 = 0
+
+  public var day: Crm_Common_V1_Date {
+    get {_day ?? Crm_Common_V1_Date()}
+    set {_day = newValue}
+  }
+  /// Returns true if `day` has been explicitly set.
+  public var hasDay: Bool {self._day != nil}
+  /// Clears the value of `day`. Subsequent reads from it will return its default value.
+  public mutating func clearDay() {self._day = nil}
+
+  public var channel: String = String()
+
+  public var activityID: String = String()
+
+  public var emailID: String = String()
+
+  public var postcardTaskID: String = String()
+
+  public var reminderTaskID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _day: Crm_Common_V1_Date? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.activity.v1"
@@ -4068,6 +4107,75 @@ nonisolated extension Crm_Activity_V1_EmailFailed: SwiftProtobuf.Message, SwiftP
 
   public static func ==(lhs: Crm_Activity_V1_EmailFailed, rhs: Crm_Activity_V1_EmailFailed) -> Bool {
     if lhs._email != rhs._email {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_BirthdayGreeted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BirthdayGreeted"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}contact_id\0\u{1}year\0\u{1}day\0\u{1}channel\0\u{3}activity_id\0\u{3}email_id\0\u{3}postcard_task_id\0\u{3}reminder_task_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.contactID) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.year) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._day) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.channel) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.activityID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.emailID) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.postcardTaskID) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.reminderTaskID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.contactID.isEmpty {
+      try visitor.visitSingularStringField(value: self.contactID, fieldNumber: 1)
+    }
+    if self.year != 0 {
+      try visitor.visitSingularInt32Field(value: self.year, fieldNumber: 2)
+    }
+    try { if let v = self._day {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.channel.isEmpty {
+      try visitor.visitSingularStringField(value: self.channel, fieldNumber: 4)
+    }
+    if !self.activityID.isEmpty {
+      try visitor.visitSingularStringField(value: self.activityID, fieldNumber: 5)
+    }
+    if !self.emailID.isEmpty {
+      try visitor.visitSingularStringField(value: self.emailID, fieldNumber: 6)
+    }
+    if !self.postcardTaskID.isEmpty {
+      try visitor.visitSingularStringField(value: self.postcardTaskID, fieldNumber: 7)
+    }
+    if !self.reminderTaskID.isEmpty {
+      try visitor.visitSingularStringField(value: self.reminderTaskID, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_BirthdayGreeted, rhs: Crm_Activity_V1_BirthdayGreeted) -> Bool {
+    if lhs.contactID != rhs.contactID {return false}
+    if lhs.year != rhs.year {return false}
+    if lhs._day != rhs._day {return false}
+    if lhs.channel != rhs.channel {return false}
+    if lhs.activityID != rhs.activityID {return false}
+    if lhs.emailID != rhs.emailID {return false}
+    if lhs.postcardTaskID != rhs.postcardTaskID {return false}
+    if lhs.reminderTaskID != rhs.reminderTaskID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -136,6 +136,7 @@ enum ActivitySchema {
       ]
     ),
     mailMigration,
+    birthdayMigration,
     Migration(
       version: 6,
       name: "end-of-day (hygiene) reports",
