@@ -24,6 +24,8 @@ struct ExecutableLifecycleTests {
         "CRM_DATABASE_URL": LocalStack.databaseURL(name),
         "CRM_KAFKA_BROKERS": broker.brokers,
         "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
+        // The activity service calls contacts (birthdays) as itself.
+        "CRM_SERVICE_SIGNING_KEY_FILE": TestIdentity.privateKeyFile,
         "CRM_HTTP_PORT": "\(port)",
         "CRM_LOG_LEVEL": "warning",
       ]
@@ -74,6 +76,10 @@ struct ExecutableLifecycleTests {
       BadStart(executable: "activity", variable: "CRM_WORKING_DAYS", value: "2026-01-10..2026-01-01"),
       BadStart(executable: "activity", variable: "CRM_END_OF_DAY", value: "7pm"),
       BadStart(executable: "activity", variable: "CRM_COMPANY_TIME_ZONE", value: "Moscow"),
+      // Its mail server and birthday run.
+      BadStart(executable: "activity", variable: "CRM_SMTP_URL", value: "http://mail.example.com"),
+      BadStart(executable: "activity", variable: "CRM_BIRTHDAY_TIME", value: "9am"),
+      BadStart(executable: "activity", variable: "CRM_SERVICE_SIGNING_KEY_FILE", value: nil),
     ]
 
   @Test(arguments: badStarts)
@@ -84,6 +90,8 @@ struct ExecutableLifecycleTests {
       "CRM_KAFKA_BROKERS": LocalStack.kafkaBrokers,
       "CRM_HTTP_PORT": "\(port)",
       "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
+      // The activity service calls contacts (birthdays) as itself.
+      "CRM_SERVICE_SIGNING_KEY_FILE": TestIdentity.privateKeyFile,
     ]
     environment[bad.variable] = bad.value
     let service = try start(bad.executable, environment)

@@ -40,7 +40,14 @@ func birthdayRun(_ settings: BirthdaySettings, _ infrastructure: ServiceInfrastr
   -> [any Service]
 {
   guard let time = settings.time else { return [] }
-  let caller = try ServiceCaller(infrastructure, calling: .contacts)
+  let caller: ServiceCaller
+  do {
+    caller = try ServiceCaller(infrastructure, calling: .contacts)
+  } catch {
+    throw ConfigurationError(
+      variable: error.variable, problem: error.problem,
+      expected: error.expected + " (or CRM_BIRTHDAY_TIME=off: the birthday run is what asks contacts)")
+  }
   let run = BirthdayRun(
     repository: PostgresActivityRepository(client: infrastructure.postgres, logger: infrastructure.logger),
     source: ContactsBirthdaySource(contacts: Crm_Contacts_V1_Contacts.Client(wrapping: caller.client)), time: time,
