@@ -43,17 +43,22 @@ struct OutgoingMailSender: Service {
     }
   }
 
-  /// Sends what is due now; returns how many it tried. A database failure is logged and
-  /// tried again at the next poll.
-  func deliverDue() async -> Int {
+  /// Sends what is due now, up to `batch` mails; returns how many it tried. A database failure
+  /// is logged and tried again at the next poll. One mail is claimed at a time: its lease covers
+  /// one send, so no other replica takes it while it waits behind others.
+  func deliverDue(batch: Int = 20) async -> Int {
+    var tried = 0
     do {
-      let due = try await repository.claimDueMail(limit: 10, lease: smtp.settings.timeout + .seconds(60))
-      for mail in due { try await deliver(mail) }
-      return due.count
+      while tried < batch, !Task.isCancelled,
+        let mail = try await repository.claimDueMail(limit: 1, lease: smtp.settings.timeout + .seconds(60)).first
+      {
+        tried += 1
+        try await deliver(mail)
+      }
     } catch {
       repository.logger.warning("the mail sender failed", metadata: ["error": "\(String(reflecting: error))"])
-      return 0
     }
+    return tried
   }
 
   private func deliver(_ mail: ClaimedMail) async throws {
