@@ -162,6 +162,35 @@ struct SendEmailTests {
     }
   }
 
+  @Test func aSenderThatDiedMidSendLeavesTheSameMessageToBeSentAgain() async throws {
+    let server = try await SMTPTestServer()
+    defer { try? FileManager.default.removeItem(at: server.mailDirectory) }
+    try await ActivityHarness.with(mailSender: Self.sender) { context in
+      let contact = try await Self.contactWithAddress(context, address: "client@example.com")
+      let reply = try await context.activity.sendEmail(Self.request(contact: contact, subject: "Договор поставки"))
+      // A sender claims it and the server takes it, then the sender dies before recording it.
+      let claimed = try #require(try await context.repository.claimDueMail(limit: 1, lease: .seconds(60)).first)
+      let smtp = SMTPClient(settings: SMTPSettings(url: server.url, from: Self.sender.from, timeout: .seconds(5)))
+      guard case .sent = await smtp.send(claimed.message, to: try MailAddress.parse(claimed.recipient).get()) else {
+        Issue.record("not sent")
+        return
+      }
+      // Leased: no other sender takes it meanwhile.
+      #expect(await Self.mailSender(context, url: server.url).deliverDue() == 0)
+      // The lease runs out; it is sent again, byte for byte, with the same Message-ID.
+      _ = try await context.database.query(
+        "UPDATE outgoing_mail SET next_attempt_at = now() - interval '1 second'"
+      ).collect()
+      #expect(await Self.mailSender(context, url: server.url).deliverDue() == 1)
+      let mails = try await server.waitForMessages(2)
+      #expect(mails.map { $0.header("Message-ID") } == Array(repeating: "<\(reply.email.messageID)>", count: 2))
+      #expect(mails[0].body == mails[1].body && mails[0].header("Date") == mails[1].header("Date"))
+      let sent = try await context.activity.getEmail(.with { $0.emailID = reply.email.id })
+      #expect(sent.status == .sent && sent.attempts == 2)
+    }
+    try await server.stop()
+  }
+
   @Test func aRecipientRefusedForGoodFailsWithTheServersReason() async throws {
     let server = try await SMTPTestServer()
     defer { try? FileManager.default.removeItem(at: server.mailDirectory) }
