@@ -102,6 +102,14 @@ let package = Package(
       path: "Shared/Mail/Swift",
       swiftSettings: strict
     ),
+    // Behind the quality-control wall: the codes for people and deals, and the redaction of
+    // report texts (activity makes review items; reporting maps codes back).
+    .target(
+      name: "CRMReview",
+      dependencies: ["CRMPhoneNumbers", .product(name: "Crypto", package: "swift-crypto")],
+      path: "Shared/Review",
+      swiftSettings: strict
+    ),
     .target(
       name: "CRMContracts",
       dependencies: [
@@ -359,6 +367,12 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ],
       path: "Tests/DealsTests",
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "ReviewTests",
+      dependencies: ["CRMReview"],
+      path: "Tests/ReviewTests",
       swiftSettings: strict
     ),
     .testTarget(

@@ -175,6 +175,10 @@ public final class KafkaServerTransport: ServerTransport {
     var paused: [KafkaTopicPartition: Int64]?
     var lastRequest = ContinuousClock.now
     var idle: IdleWatch?
+    // What woke an idle server: each partition's end offset then. It stays awake until it has
+    // handed those requests out — after a seek the first fetch can take longer than `idleAfter`
+    // (offset validation first), and pausing again before it lands would drop it, every time.
+    var owed: [KafkaTopicPartition: Int64] = [:]
     // The offset after the last record polled from each held partition.
     var handedOut: [KafkaTopicPartition: Int64] = [:]
     let limit = configuration.maximumConcurrentCalls
@@ -196,13 +200,15 @@ public final class KafkaServerTransport: ServerTransport {
       if let watch = idle {
         if ContinuousClock.now - watch.lastProbe >= configuration.idleProbe {
           idle?.lastProbe = ContinuousClock.now
-          if await requestsArrived(since: watch, held, consumer), await resume(at: watch.readUpTo, consumer) {
+          if let ends = await requestsArrived(since: watch, held, consumer), await resume(at: watch.readUpTo, consumer)
+          {
             idle = nil
             lastRequest = ContinuousClock.now
+            owed = ends
           }
         }
       } else if let after = configuration.idleAfter, paused == nil, inFlight == 0, !held.isEmpty,
-        ContinuousClock.now - lastRequest >= after
+        ContinuousClock.now - lastRequest >= after, Self.handedOut(owed, handedOut)
       {
         if let read = await pause(held, handedOut: handedOut, consumer) {
           logger.debug("idle: request partitions paused", metadata: ["read": "\(read.values.reduce(0, +))"])
@@ -257,6 +263,7 @@ public final class KafkaServerTransport: ServerTransport {
             // A partition given back may have gone on elsewhere meanwhile: where it is is
             // librdkafka's to say again.
             handedOut = handedOut.filter { now.contains($0.key) }
+            owed = owed.filter { now.contains($0.key) }
             assignedPartitions.withLock { $0 = now.count }
             // A (re)assigned partition fetches (from the group's committed offset) unless paused
             // again; an idle server wakes, what it read of the new partitions being unknown.
@@ -285,14 +292,20 @@ public final class KafkaServerTransport: ServerTransport {
     var lastProbe: ContinuousClock.Instant
   }
 
-  /// Whether a partition's end offset passed what was read; false when the broker does not
-  /// answer (it could serve no fetch either; the next probe asks again, and a broker that came
-  /// back empty is noticed by the topic watch).
+  /// The partitions' end offsets when one passed what was read; nil when none did or the broker
+  /// does not answer (it could serve no fetch either; the next probe asks again, and a broker
+  /// that came back empty is noticed by the topic watch).
   private func requestsArrived(
     since watch: IdleWatch, _ held: Set<KafkaTopicPartition>, _ consumer: KafkaConsumer
-  ) async -> Bool {
-    guard let ends = try? await consumer.endOffsets(Array(held), timeout: .seconds(1)) else { return false }
-    return held.contains { (ends[$0] ?? .max) > (watch.readUpTo[$0] ?? 0) }
+  ) async -> [KafkaTopicPartition: Int64]? {
+    guard let ends = try? await consumer.endOffsets(Array(held), timeout: .seconds(1)) else { return nil }
+    let arrived = held.contains { (ends[$0] ?? .max) > (watch.readUpTo[$0] ?? 0) }
+    return arrived ? ends.filter { $0.value > (watch.readUpTo[$0.key] ?? 0) } : nil
+  }
+
+  /// Whether every request that woke the server (`owed`: offsets to reach) was handed out.
+  static func handedOut(_ owed: [KafkaTopicPartition: Int64], _ handedOut: [KafkaTopicPartition: Int64]) -> Bool {
+    owed.allSatisfy { (handedOut[$0.key] ?? 0) >= $0.value }
   }
 
   /// Creates the topics again and resubscribes, retrying while the broker is away; false when

@@ -178,6 +178,31 @@ struct HygieneTests {
       #expect(outcomes.filter { $0 == .madeAlready }.count == 1)
       #expect(outcomes.filter { if case .made = $0 { true } else { false } }.count == 1)
       #expect(try await context.events(Self.reported).count == 7)
+
+      // A replica that dies in the middle: its claim is never committed (held here, then rolled
+      // back as a dropped connection would be). Another waits on it, then makes the report, once.
+      struct Died: Error {}
+      let other = HygieneDay(
+        managerID: "manager-2", day: day.day, zoneName: "Europe/Moscow", asOf: now, workingDay: true)
+      let dying = Task {
+        try await context.database.withTransaction(logger: ActivityHarness.logger) { connection in
+          _ = try await connection.query(
+            """
+            INSERT INTO hygiene_reports (manager_id, day, as_of, computed_at, report)
+            VALUES ('manager-2', \(other.day.description)::date, now(), now(), '')
+            """, logger: ActivityHarness.logger)
+          try await Task.sleep(for: .milliseconds(800))
+          throw Died()
+        }
+      }
+      try await Task.sleep(for: .milliseconds(200))
+      let survivor = try await context.repository.makeHygieneReport(other, now: now)
+      #expect(await (try? dying.value) == nil)
+      #expect(survivor != .madeAlready && survivor != .nothingToReport)
+      #expect(
+        try await context.repository.storedHygieneReport(manager: "manager-2", day: other.day)?.managerID == "manager-2"
+      )
+      #expect(try await context.events(Self.reported).count == 8)
     }
   }
 

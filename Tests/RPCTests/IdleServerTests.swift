@@ -47,3 +47,32 @@ struct IdleServerTests {
     }
   }
 }
+
+extension IdleServerTests {
+  /// One call at a time, at random moments of the pause and probe cycle (idle after 100 ms):
+  /// none is lost. Before, a server woken by a request paused again before librdkafka fetched
+  /// it (its fetcher slept up to a second after a resume), and again at every probe after.
+  @Test func everySingleCallAroundTheIdlePauseIsAnswered() async throws {
+    var harness = RPCHarness()
+    harness.idleAfter = .milliseconds(100)
+    let service = ScriptedDiagnostics(replica: "a")
+    try await harness.run(replicas: [[service]]) { diagnostics, _, servers in
+      var lost: [String] = []
+      var slowest = Duration.zero
+      for round in 0..<40 {
+        try await Task.sleep(for: .milliseconds(Int.random(in: 0...350)))
+        let wasIdle = servers[0].isIdle
+        let started = ContinuousClock.now
+        do {
+          _ = try await diagnostics.echo(echo("r\(round)"), options: options(timeout: .seconds(5)))
+        } catch {
+          lost.append("r\(round) (idle before: \(wasIdle)): \(error)")
+        }
+        slowest = max(slowest, ContinuousClock.now - started)
+      }
+      #expect(lost.isEmpty, "\(lost)")
+      #expect(service.total == 40 - lost.count, "each call executed once")
+      print("40 single calls around idle pauses: slowest \(slowest)")
+    }
+  }
+}

@@ -97,7 +97,13 @@ struct ContainerDefinitionTests {
     #expect((environment["CRM_KAFKA_SASL_PASSWORD"] as? String)?.contains(":?") == true, "no default password")
     #expect(url.contains(":?"), "no default database password")
     #expect(environment["CRM_TOKEN_VERIFY_KEYS_FILE"] as? String == "/run/secrets/token-verify-keys")
-    #expect(service["secrets"] as? [String] == ["token-verify-keys"])
+    // A service that calls others also signs its calls with a private key of its own.
+    let callsOthers = environment["CRM_SERVICE_SIGNING_KEY_FILE"] != nil
+    #expect(
+      service["secrets"] as? [String] == ["token-verify-keys"] + (callsOthers ? ["\(name)-signing-key"] : []))
+    if callsOthers {
+      #expect(environment["CRM_SERVICE_SIGNING_KEY_FILE"] as? String == "/run/secrets/\(name)-signing-key")
+    }
 
     let dependsOn = try #require(service["depends_on"] as? [String: Any])
     for dependency in ["postgres", "kafka"] {

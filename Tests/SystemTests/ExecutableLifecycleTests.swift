@@ -61,28 +61,31 @@ struct ExecutableLifecycleTests {
     var testDescription: String { "\(executable) with \(variable)=\(value ?? "<unset>")" }
   }
 
-  static let badStarts: [BadStart] =
-    executables.flatMap { name in
-      [
-        BadStart(executable: name, variable: "CRM_DATABASE_URL", value: nil),
-        BadStart(executable: name, variable: "CRM_KAFKA_BROKERS", value: "no-port-here"),
-        BadStart(executable: name, variable: "CRM_HTTP_PORT", value: "eighty"),
-        BadStart(executable: name, variable: "CRM_TOKEN_VERIFY_KEYS_FILE", value: "/nonexistent/keys.pem"),
-      ]
-    }
-    // The activity service's end-of-day settings, read when it is built.
-    + [
-      BadStart(executable: "activity", variable: "CRM_HOLIDAYS", value: "2026-01-01,2026-02-30"),
-      BadStart(executable: "activity", variable: "CRM_WORKING_DAYS", value: "2026-01-10..2026-01-01"),
-      BadStart(executable: "activity", variable: "CRM_END_OF_DAY", value: "7pm"),
-      BadStart(executable: "activity", variable: "CRM_COMPANY_TIME_ZONE", value: "Moscow"),
-      // Its mail server and birthday run.
-      BadStart(executable: "activity", variable: "CRM_SMTP_URL", value: "http://mail.example.com"),
-      BadStart(executable: "activity", variable: "CRM_BIRTHDAY_TIME", value: "9am"),
-      BadStart(executable: "activity", variable: "CRM_SERVICE_SIGNING_KEY_FILE", value: nil),
+  static let badStarts: [BadStart] = executables.flatMap { name in
+    [
+      BadStart(executable: name, variable: "CRM_DATABASE_URL", value: nil),
+      BadStart(executable: name, variable: "CRM_KAFKA_BROKERS", value: "no-port-here"),
+      BadStart(executable: name, variable: "CRM_HTTP_PORT", value: "eighty"),
+      BadStart(executable: name, variable: "CRM_TOKEN_VERIFY_KEYS_FILE", value: "/nonexistent/keys.pem"),
     ]
+  }
 
-  @Test(arguments: badStarts)
+  /// The activity service's end-of-day settings, read when it is built.
+  static let activityBadStarts: [BadStart] = [
+    BadStart(executable: "activity", variable: "CRM_HOLIDAYS", value: "2026-01-01,2026-02-30"),
+    BadStart(executable: "activity", variable: "CRM_WORKING_DAYS", value: "2026-01-10..2026-01-01"),
+    BadStart(executable: "activity", variable: "CRM_END_OF_DAY", value: "7pm"),
+    BadStart(executable: "activity", variable: "CRM_COMPANY_TIME_ZONE", value: "Moscow"),
+  ]
+
+  /// The activity service's mail server and birthday run (which calls contacts as itself).
+  static let activityMailBadStarts: [BadStart] = [
+    BadStart(executable: "activity", variable: "CRM_SMTP_URL", value: "http://mail.example.com"),
+    BadStart(executable: "activity", variable: "CRM_BIRTHDAY_TIME", value: "9am"),
+    BadStart(executable: "activity", variable: "CRM_SERVICE_SIGNING_KEY_FILE", value: nil),
+  ]
+
+  @Test(arguments: badStarts + activityBadStarts + activityMailBadStarts)
   func configurationErrorExitsWithCode2NamingTheVariable(_ bad: BadStart) async throws {
     let port = freeLocalPort()
     var environment = [

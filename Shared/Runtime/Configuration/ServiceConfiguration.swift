@@ -21,10 +21,9 @@ public struct ServiceConfiguration: Sendable {
   public var rpcFetchWait: Duration
   /// Partitions of the service's request topic: the most replicas that can share its load.
   public var rpcPartitions: Int
-  /// Quiet when idle: the RPC server stops fetching after this long without a request and
-  /// probes its partitions' end offsets every `rpcIdleProbe` instead (nil, the default: it
-  /// never does). Off by default: under the whole test suite's load a call sometimes went
-  /// unanswered with it on (issue 18), not yet explained.
+  /// Quiet when idle: the RPC server stops fetching after this long without a request
+  /// (`CRM_RPC_IDLE_AFTER_MS`, default 2 s; 0: never) and probes its partitions' end offsets
+  /// every `rpcIdleProbe` instead.
   public var rpcIdleAfter: Duration?
   public var rpcIdleProbe: Duration
   /// How long the broker may hold an inbox's fetch of events. Events need no millisecond hops:
@@ -123,7 +122,7 @@ public struct ServiceConfiguration: Sendable {
     }
     rpcFetchWait = .milliseconds(try env.integer("CRM_RPC_FETCH_WAIT_MS", default: 2, in: 0...1000))
     rpcPartitions = try env.integer("CRM_RPC_PARTITIONS", default: 8, in: 1...256)
-    let idleAfter = try env.integer("CRM_RPC_IDLE_AFTER_MS", default: 0, in: 0...3_600_000)
+    let idleAfter = try env.integer("CRM_RPC_IDLE_AFTER_MS", default: 2000, in: 0...3_600_000)
     rpcIdleAfter = idleAfter == 0 ? nil : .milliseconds(idleAfter)
     rpcIdleProbe = .milliseconds(try env.integer("CRM_RPC_IDLE_PROBE_MS", default: 200, in: 10...10_000))
     eventFetchWait = .milliseconds(try env.integer("CRM_EVENT_FETCH_WAIT_MS", default: 500, in: 0...900))
