@@ -36,6 +36,8 @@ struct BirthdayRun: Service {
         repository.logger.info("birthday greetings made", metadata: ["contacts": "\(greeted)"])
       }
     } catch {
+      // Cut short by the shutdown: the next start goes on with it.
+      if Task.isCancelled { return }
       repository.logger.warning("the birthday run failed", metadata: ["error": "\(String(reflecting: error))"])
     }
   }
