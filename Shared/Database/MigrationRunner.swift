@@ -12,7 +12,9 @@ public enum MigrationRunner {
     }
   }
 
-  /// Any fixed number works; it only has to be the same for every replica of a service.
+  /// Any fixed number works; it only has to be the same for every replica of a service. Mixed
+  /// with the schema's name: advisory locks are per database, and services of separate schemas
+  /// (tests run many at once) need not wait for each other.
   static let lockKey: Int64 = 0x4352_4D5F_4D49_4752  // "CRM_MIGR"
 
   /// Applies the migrations not applied yet, in version order; returns the versions applied now.
@@ -20,13 +22,19 @@ public enum MigrationRunner {
   public static func apply(_ migrations: [Migration], on client: PostgresClient, logger: Logger) async throws -> [Int] {
     precondition(Set(migrations.map(\.version)).count == migrations.count, "two migrations share a version")
     return try await client.withConnection { connection in
-      _ = try await connection.query("SELECT pg_advisory_lock(\(lockKey))", logger: logger).collect()
+      _ = try await connection.query(
+        "SELECT pg_advisory_lock(\(lockKey) # hashtext(current_schema())::bigint)", logger: logger
+      ).collect()
       do {
         let applied = try await apply(migrations, on: connection, logger: logger)
-        _ = try await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger).collect()
+        _ = try await connection.query(
+          "SELECT pg_advisory_unlock(\(lockKey) # hashtext(current_schema())::bigint)", logger: logger
+        ).collect()
         return applied
       } catch {
-        _ = try? await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger).collect()
+        _ = try? await connection.query(
+          "SELECT pg_advisory_unlock(\(lockKey) # hashtext(current_schema())::bigint)", logger: logger
+        ).collect()
         throw error
       }
     }

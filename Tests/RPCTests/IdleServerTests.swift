@@ -64,7 +64,7 @@ extension IdleServerTests {
         let wasIdle = servers[0].isIdle
         let started = ContinuousClock.now
         do {
-          _ = try await diagnostics.echo(echo("r\(round)"), options: options(timeout: .seconds(5)))
+          _ = try await diagnostics.echo(echo("r\(round)"), options: options(timeout: .seconds(30)))
         } catch {
           lost.append("r\(round) (idle before: \(wasIdle)): \(error)")
         }

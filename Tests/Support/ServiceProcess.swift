@@ -22,7 +22,8 @@ public enum ServiceProcess {
         "CRM_LOG_LEVEL": "warning",
       ].merging(TestIdentity.environment) { _, added in added }.merging(environment) { _, added in added }
     )
-    let ready = try await HTTPProbe.waitForStatus("http://127.0.0.1:\(port)/health/ready", 200, within: .seconds(40))
+    // Generous: on a loaded machine (the whole suite beside other builds) migrations alone took 39 s.
+    let ready = try await HTTPProbe.waitForStatus("http://127.0.0.1:\(port)/health/ready", 200, within: .seconds(120))
     guard ready == 200 else {
       process.signal(SIGKILL)
       throw NotReady(description: "\(service) never became ready: \(process.standardError)")

@@ -346,9 +346,23 @@ extension CRMMethod {
     CRMMethod(
       server: "quality-control",
       descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.qualitycontrol.v1.QualityControl", method: "DefineRubric"),
+      input: Crm_Qualitycontrol_V1_DefineRubricRequest.self,
+      output: Crm_Qualitycontrol_V1_Rubric.self
+    ),
+    CRMMethod(
+      server: "quality-control",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.qualitycontrol.v1.QualityControl", method: "GetRubric"),
+      input: Crm_Qualitycontrol_V1_GetRubricRequest.self,
+      output: Crm_Qualitycontrol_V1_Rubric.self
+    ),
+    CRMMethod(
+      server: "quality-control",
+      descriptor: MethodDescriptor(
         fullyQualifiedService: "crm.qualitycontrol.v1.QualityControl", method: "NextItem"),
       input: Crm_Qualitycontrol_V1_NextItemRequest.self,
-      output: Crm_Qualitycontrol_V1_ReviewItem.self
+      output: Crm_Qualitycontrol_V1_NextItemReply.self
     ),
     CRMMethod(
       server: "quality-control",
@@ -362,7 +376,28 @@ extension CRMMethod {
       descriptor: MethodDescriptor(
         fullyQualifiedService: "crm.qualitycontrol.v1.QualityControl", method: "GetReviewerStats"),
       input: Crm_Qualitycontrol_V1_GetReviewerStatsRequest.self,
-      output: Crm_Qualitycontrol_V1_GetReviewerStatsReply.self
+      output: Crm_Qualitycontrol_V1_ReviewerStats.self
+    ),
+    CRMMethod(
+      server: "quality-control",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.qualitycontrol.v1.QualityControl", method: "GetCoverage"),
+      input: Crm_Qualitycontrol_V1_GetCoverageRequest.self,
+      output: Crm_Qualitycontrol_V1_Coverage.self
+    ),
+    CRMMethod(
+      server: "quality-control",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.qualitycontrol.v1.QualityControl", method: "GetAgreement"),
+      input: Crm_Qualitycontrol_V1_GetAgreementRequest.self,
+      output: Crm_Qualitycontrol_V1_Agreement.self
+    ),
+    CRMMethod(
+      server: "quality-control",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.qualitycontrol.v1.QualityControl", method: "GetRepScores"),
+      input: Crm_Qualitycontrol_V1_GetRepScoresRequest.self,
+      output: Crm_Qualitycontrol_V1_GetRepScoresReply.self
     ),
     CRMMethod(
       server: "reporting",

@@ -20,12 +20,38 @@ public enum Crm_Qualitycontrol_V1_QualityControl: Sendable {
     public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.qualitycontrol.v1.QualityControl")
     /// Namespace for method metadata.
     public enum Method: Sendable {
+        /// Namespace for "DefineRubric" metadata.
+        public enum DefineRubric: Sendable {
+            /// Request type for "DefineRubric".
+            public typealias Input = Crm_Qualitycontrol_V1_DefineRubricRequest
+            /// Response type for "DefineRubric".
+            public typealias Output = Crm_Qualitycontrol_V1_Rubric
+            /// Descriptor for "DefineRubric".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.qualitycontrol.v1.QualityControl"),
+                method: "DefineRubric",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetRubric" metadata.
+        public enum GetRubric: Sendable {
+            /// Request type for "GetRubric".
+            public typealias Input = Crm_Qualitycontrol_V1_GetRubricRequest
+            /// Response type for "GetRubric".
+            public typealias Output = Crm_Qualitycontrol_V1_Rubric
+            /// Descriptor for "GetRubric".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.qualitycontrol.v1.QualityControl"),
+                method: "GetRubric",
+                type: .unary
+            )
+        }
         /// Namespace for "NextItem" metadata.
         public enum NextItem: Sendable {
             /// Request type for "NextItem".
             public typealias Input = Crm_Qualitycontrol_V1_NextItemRequest
             /// Response type for "NextItem".
-            public typealias Output = Crm_Qualitycontrol_V1_ReviewItem
+            public typealias Output = Crm_Qualitycontrol_V1_NextItemReply
             /// Descriptor for "NextItem".
             public static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.qualitycontrol.v1.QualityControl"),
@@ -51,7 +77,7 @@ public enum Crm_Qualitycontrol_V1_QualityControl: Sendable {
             /// Request type for "GetReviewerStats".
             public typealias Input = Crm_Qualitycontrol_V1_GetReviewerStatsRequest
             /// Response type for "GetReviewerStats".
-            public typealias Output = Crm_Qualitycontrol_V1_GetReviewerStatsReply
+            public typealias Output = Crm_Qualitycontrol_V1_ReviewerStats
             /// Descriptor for "GetReviewerStats".
             public static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.qualitycontrol.v1.QualityControl"),
@@ -59,11 +85,55 @@ public enum Crm_Qualitycontrol_V1_QualityControl: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetCoverage" metadata.
+        public enum GetCoverage: Sendable {
+            /// Request type for "GetCoverage".
+            public typealias Input = Crm_Qualitycontrol_V1_GetCoverageRequest
+            /// Response type for "GetCoverage".
+            public typealias Output = Crm_Qualitycontrol_V1_Coverage
+            /// Descriptor for "GetCoverage".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.qualitycontrol.v1.QualityControl"),
+                method: "GetCoverage",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetAgreement" metadata.
+        public enum GetAgreement: Sendable {
+            /// Request type for "GetAgreement".
+            public typealias Input = Crm_Qualitycontrol_V1_GetAgreementRequest
+            /// Response type for "GetAgreement".
+            public typealias Output = Crm_Qualitycontrol_V1_Agreement
+            /// Descriptor for "GetAgreement".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.qualitycontrol.v1.QualityControl"),
+                method: "GetAgreement",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetRepScores" metadata.
+        public enum GetRepScores: Sendable {
+            /// Request type for "GetRepScores".
+            public typealias Input = Crm_Qualitycontrol_V1_GetRepScoresRequest
+            /// Response type for "GetRepScores".
+            public typealias Output = Crm_Qualitycontrol_V1_GetRepScoresReply
+            /// Descriptor for "GetRepScores".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.qualitycontrol.v1.QualityControl"),
+                method: "GetRepScores",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "crm.qualitycontrol.v1.QualityControl" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            DefineRubric.descriptor,
+            GetRubric.descriptor,
             NextItem.descriptor,
             SubmitReview.descriptor,
-            GetReviewerStats.descriptor
+            GetReviewerStats.descriptor,
+            GetCoverage.descriptor,
+            GetAgreement.descriptor,
+            GetRepScores.descriptor
         ]
     }
 }
@@ -89,12 +159,48 @@ extension Crm_Qualitycontrol_V1_QualityControl {
     ///
     /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
     /// or ``SimpleServiceProtocol`` instead.
-    ///
-    /// > Source IDL Documentation:
-    /// >
-    /// > Sketch: review of calls and meetings behind the wall — codes only, never a person's data.
     public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "DefineRubric" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head: a new version of the rubric (criteria, weights, scales).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Qualitycontrol_V1_DefineRubricRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Qualitycontrol_V1_Rubric` messages.
+        func defineRubric(
+            request: GRPCCore.StreamingServerRequest<Crm_Qualitycontrol_V1_DefineRubricRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_Rubric>
+
+        /// Handle the "GetRubric" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewers and the QC head: a rubric version (0: the current one).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Qualitycontrol_V1_GetRubricRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Qualitycontrol_V1_Rubric` messages.
+        func getRubric(
+            request: GRPCCore.StreamingServerRequest<Crm_Qualitycontrol_V1_GetRubricRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_Rubric>
+
         /// Handle the "NextItem" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewer: the oldest item he may take, leased to him (his lease when he holds one already).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Crm_Qualitycontrol_V1_NextItemRequest` messages.
@@ -102,13 +208,17 @@ extension Crm_Qualitycontrol_V1_QualityControl {
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A streaming response of `Crm_Qualitycontrol_V1_ReviewItem` messages.
+        /// - Returns: A streaming response of `Crm_Qualitycontrol_V1_NextItemReply` messages.
         func nextItem(
             request: GRPCCore.StreamingServerRequest<Crm_Qualitycontrol_V1_NextItemRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_ReviewItem>
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_NextItemReply>
 
         /// Handle the "SubmitReview" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewer: the scores of a leased item. Idempotent by request id.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Crm_Qualitycontrol_V1_SubmitReviewRequest` messages.
@@ -124,17 +234,75 @@ extension Crm_Qualitycontrol_V1_QualityControl {
 
         /// Handle the "GetReviewerStats" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewer: his own counts; the QC head: anyone's.
+        ///
         /// - Parameters:
         ///   - request: A streaming request of `Crm_Qualitycontrol_V1_GetReviewerStatsRequest` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A streaming response of `Crm_Qualitycontrol_V1_GetReviewerStatsReply` messages.
+        /// - Returns: A streaming response of `Crm_Qualitycontrol_V1_ReviewerStats` messages.
         func getReviewerStats(
             request: GRPCCore.StreamingServerRequest<Crm_Qualitycontrol_V1_GetReviewerStatsRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_GetReviewerStatsReply>
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_ReviewerStats>
+
+        /// Handle the "GetCoverage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head (and reporting): the proof of "100%".
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Qualitycontrol_V1_GetCoverageRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Qualitycontrol_V1_Coverage` messages.
+        func getCoverage(
+            request: GRPCCore.StreamingServerRequest<Crm_Qualitycontrol_V1_GetCoverageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_Coverage>
+
+        /// Handle the "GetAgreement" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head (and reporting): Cohen's kappa per criterion over the double-reviewed items.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Qualitycontrol_V1_GetAgreementRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Qualitycontrol_V1_Agreement` messages.
+        func getAgreement(
+            request: GRPCCore.StreamingServerRequest<Crm_Qualitycontrol_V1_GetAgreementRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_Agreement>
+
+        /// Handle the "GetRepScores" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head (and reporting): scores per rep code per ISO week, for reporting to map back.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Qualitycontrol_V1_GetRepScoresRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Qualitycontrol_V1_GetRepScoresReply` messages.
+        func getRepScores(
+            request: GRPCCore.StreamingServerRequest<Crm_Qualitycontrol_V1_GetRepScoresRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_GetRepScoresReply>
     }
 
     /// Service protocol for the "crm.qualitycontrol.v1.QualityControl" service.
@@ -144,12 +312,48 @@ extension Crm_Qualitycontrol_V1_QualityControl {
     /// trailing response metadata. If you don't need these then consider using
     /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
     /// use ``StreamingServiceProtocol``.
-    ///
-    /// > Source IDL Documentation:
-    /// >
-    /// > Sketch: review of calls and meetings behind the wall — codes only, never a person's data.
     public protocol ServiceProtocol: Crm_Qualitycontrol_V1_QualityControl.StreamingServiceProtocol {
+        /// Handle the "DefineRubric" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head: a new version of the rubric (criteria, weights, scales).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Qualitycontrol_V1_DefineRubricRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Qualitycontrol_V1_Rubric` message.
+        func defineRubric(
+            request: GRPCCore.ServerRequest<Crm_Qualitycontrol_V1_DefineRubricRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_Rubric>
+
+        /// Handle the "GetRubric" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewers and the QC head: a rubric version (0: the current one).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetRubricRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Qualitycontrol_V1_Rubric` message.
+        func getRubric(
+            request: GRPCCore.ServerRequest<Crm_Qualitycontrol_V1_GetRubricRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_Rubric>
+
         /// Handle the "NextItem" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewer: the oldest item he may take, leased to him (his lease when he holds one already).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Qualitycontrol_V1_NextItemRequest` message.
@@ -157,13 +361,17 @@ extension Crm_Qualitycontrol_V1_QualityControl {
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A response containing a single `Crm_Qualitycontrol_V1_ReviewItem` message.
+        /// - Returns: A response containing a single `Crm_Qualitycontrol_V1_NextItemReply` message.
         func nextItem(
             request: GRPCCore.ServerRequest<Crm_Qualitycontrol_V1_NextItemRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_ReviewItem>
+        ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_NextItemReply>
 
         /// Handle the "SubmitReview" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewer: the scores of a leased item. Idempotent by request id.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Qualitycontrol_V1_SubmitReviewRequest` message.
@@ -179,17 +387,75 @@ extension Crm_Qualitycontrol_V1_QualityControl {
 
         /// Handle the "GetReviewerStats" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewer: his own counts; the QC head: anyone's.
+        ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetReviewerStatsRequest` message.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A response containing a single `Crm_Qualitycontrol_V1_GetReviewerStatsReply` message.
+        /// - Returns: A response containing a single `Crm_Qualitycontrol_V1_ReviewerStats` message.
         func getReviewerStats(
             request: GRPCCore.ServerRequest<Crm_Qualitycontrol_V1_GetReviewerStatsRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_GetReviewerStatsReply>
+        ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_ReviewerStats>
+
+        /// Handle the "GetCoverage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head (and reporting): the proof of "100%".
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetCoverageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Qualitycontrol_V1_Coverage` message.
+        func getCoverage(
+            request: GRPCCore.ServerRequest<Crm_Qualitycontrol_V1_GetCoverageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_Coverage>
+
+        /// Handle the "GetAgreement" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head (and reporting): Cohen's kappa per criterion over the double-reviewed items.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetAgreementRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Qualitycontrol_V1_Agreement` message.
+        func getAgreement(
+            request: GRPCCore.ServerRequest<Crm_Qualitycontrol_V1_GetAgreementRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_Agreement>
+
+        /// Handle the "GetRepScores" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head (and reporting): scores per rep code per ISO week, for reporting to map back.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetRepScoresRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Qualitycontrol_V1_GetRepScoresReply` message.
+        func getRepScores(
+            request: GRPCCore.ServerRequest<Crm_Qualitycontrol_V1_GetRepScoresRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_GetRepScoresReply>
     }
 
     /// Simple service protocol for the "crm.qualitycontrol.v1.QualityControl" service.
@@ -197,12 +463,48 @@ extension Crm_Qualitycontrol_V1_QualityControl {
     /// This is the highest level protocol for the service. The API is the easiest to use but
     /// doesn't provide access to request or response metadata. If you need access to these
     /// then use ``ServiceProtocol`` instead.
-    ///
-    /// > Source IDL Documentation:
-    /// >
-    /// > Sketch: review of calls and meetings behind the wall — codes only, never a person's data.
     public protocol SimpleServiceProtocol: Crm_Qualitycontrol_V1_QualityControl.ServiceProtocol {
+        /// Handle the "DefineRubric" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head: a new version of the rubric (criteria, weights, scales).
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Qualitycontrol_V1_DefineRubricRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Qualitycontrol_V1_Rubric` to respond with.
+        func defineRubric(
+            request: Crm_Qualitycontrol_V1_DefineRubricRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Qualitycontrol_V1_Rubric
+
+        /// Handle the "GetRubric" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewers and the QC head: a rubric version (0: the current one).
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Qualitycontrol_V1_GetRubricRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Qualitycontrol_V1_Rubric` to respond with.
+        func getRubric(
+            request: Crm_Qualitycontrol_V1_GetRubricRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Qualitycontrol_V1_Rubric
+
         /// Handle the "NextItem" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewer: the oldest item he may take, leased to him (his lease when he holds one already).
         ///
         /// - Parameters:
         ///   - request: A `Crm_Qualitycontrol_V1_NextItemRequest` message.
@@ -210,13 +512,17 @@ extension Crm_Qualitycontrol_V1_QualityControl {
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A `Crm_Qualitycontrol_V1_ReviewItem` to respond with.
+        /// - Returns: A `Crm_Qualitycontrol_V1_NextItemReply` to respond with.
         func nextItem(
             request: Crm_Qualitycontrol_V1_NextItemRequest,
             context: GRPCCore.ServerContext
-        ) async throws -> Crm_Qualitycontrol_V1_ReviewItem
+        ) async throws -> Crm_Qualitycontrol_V1_NextItemReply
 
         /// Handle the "SubmitReview" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewer: the scores of a leased item. Idempotent by request id.
         ///
         /// - Parameters:
         ///   - request: A `Crm_Qualitycontrol_V1_SubmitReviewRequest` message.
@@ -232,17 +538,75 @@ extension Crm_Qualitycontrol_V1_QualityControl {
 
         /// Handle the "GetReviewerStats" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewer: his own counts; the QC head: anyone's.
+        ///
         /// - Parameters:
         ///   - request: A `Crm_Qualitycontrol_V1_GetReviewerStatsRequest` message.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A `Crm_Qualitycontrol_V1_GetReviewerStatsReply` to respond with.
+        /// - Returns: A `Crm_Qualitycontrol_V1_ReviewerStats` to respond with.
         func getReviewerStats(
             request: Crm_Qualitycontrol_V1_GetReviewerStatsRequest,
             context: GRPCCore.ServerContext
-        ) async throws -> Crm_Qualitycontrol_V1_GetReviewerStatsReply
+        ) async throws -> Crm_Qualitycontrol_V1_ReviewerStats
+
+        /// Handle the "GetCoverage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head (and reporting): the proof of "100%".
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Qualitycontrol_V1_GetCoverageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Qualitycontrol_V1_Coverage` to respond with.
+        func getCoverage(
+            request: Crm_Qualitycontrol_V1_GetCoverageRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Qualitycontrol_V1_Coverage
+
+        /// Handle the "GetAgreement" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head (and reporting): Cohen's kappa per criterion over the double-reviewed items.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Qualitycontrol_V1_GetAgreementRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Qualitycontrol_V1_Agreement` to respond with.
+        func getAgreement(
+            request: Crm_Qualitycontrol_V1_GetAgreementRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Qualitycontrol_V1_Agreement
+
+        /// Handle the "GetRepScores" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head (and reporting): scores per rep code per ISO week, for reporting to map back.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Qualitycontrol_V1_GetRepScoresRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Qualitycontrol_V1_GetRepScoresReply` to respond with.
+        func getRepScores(
+            request: Crm_Qualitycontrol_V1_GetRepScoresRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Qualitycontrol_V1_GetRepScoresReply
     }
 }
 
@@ -251,9 +615,31 @@ extension Crm_Qualitycontrol_V1_QualityControl {
 extension Crm_Qualitycontrol_V1_QualityControl.StreamingServiceProtocol {
     public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
         router.registerHandler(
+            forMethod: Crm_Qualitycontrol_V1_QualityControl.Method.DefineRubric.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Qualitycontrol_V1_DefineRubricRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Qualitycontrol_V1_Rubric>(),
+            handler: { request, context in
+                try await self.defineRubric(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Qualitycontrol_V1_QualityControl.Method.GetRubric.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Qualitycontrol_V1_GetRubricRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Qualitycontrol_V1_Rubric>(),
+            handler: { request, context in
+                try await self.getRubric(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Crm_Qualitycontrol_V1_QualityControl.Method.NextItem.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Qualitycontrol_V1_NextItemRequest>(),
-            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Qualitycontrol_V1_ReviewItem>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Qualitycontrol_V1_NextItemReply>(),
             handler: { request, context in
                 try await self.nextItem(
                     request: request,
@@ -275,9 +661,42 @@ extension Crm_Qualitycontrol_V1_QualityControl.StreamingServiceProtocol {
         router.registerHandler(
             forMethod: Crm_Qualitycontrol_V1_QualityControl.Method.GetReviewerStats.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Qualitycontrol_V1_GetReviewerStatsRequest>(),
-            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Qualitycontrol_V1_GetReviewerStatsReply>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Qualitycontrol_V1_ReviewerStats>(),
             handler: { request, context in
                 try await self.getReviewerStats(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Qualitycontrol_V1_QualityControl.Method.GetCoverage.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Qualitycontrol_V1_GetCoverageRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Qualitycontrol_V1_Coverage>(),
+            handler: { request, context in
+                try await self.getCoverage(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Qualitycontrol_V1_QualityControl.Method.GetAgreement.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Qualitycontrol_V1_GetAgreementRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Qualitycontrol_V1_Agreement>(),
+            handler: { request, context in
+                try await self.getAgreement(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Qualitycontrol_V1_QualityControl.Method.GetRepScores.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Qualitycontrol_V1_GetRepScoresRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Qualitycontrol_V1_GetRepScoresReply>(),
+            handler: { request, context in
+                try await self.getRepScores(
                     request: request,
                     context: context
                 )
@@ -289,10 +708,32 @@ extension Crm_Qualitycontrol_V1_QualityControl.StreamingServiceProtocol {
 // Default implementation of streaming methods from 'StreamingServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Crm_Qualitycontrol_V1_QualityControl.ServiceProtocol {
+    public func defineRubric(
+        request: GRPCCore.StreamingServerRequest<Crm_Qualitycontrol_V1_DefineRubricRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_Rubric> {
+        let response = try await self.defineRubric(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getRubric(
+        request: GRPCCore.StreamingServerRequest<Crm_Qualitycontrol_V1_GetRubricRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_Rubric> {
+        let response = try await self.getRubric(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
     public func nextItem(
         request: GRPCCore.StreamingServerRequest<Crm_Qualitycontrol_V1_NextItemRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_ReviewItem> {
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_NextItemReply> {
         let response = try await self.nextItem(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
@@ -314,8 +755,41 @@ extension Crm_Qualitycontrol_V1_QualityControl.ServiceProtocol {
     public func getReviewerStats(
         request: GRPCCore.StreamingServerRequest<Crm_Qualitycontrol_V1_GetReviewerStatsRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_GetReviewerStatsReply> {
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_ReviewerStats> {
         let response = try await self.getReviewerStats(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getCoverage(
+        request: GRPCCore.StreamingServerRequest<Crm_Qualitycontrol_V1_GetCoverageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_Coverage> {
+        let response = try await self.getCoverage(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getAgreement(
+        request: GRPCCore.StreamingServerRequest<Crm_Qualitycontrol_V1_GetAgreementRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_Agreement> {
+        let response = try await self.getAgreement(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getRepScores(
+        request: GRPCCore.StreamingServerRequest<Crm_Qualitycontrol_V1_GetRepScoresRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Qualitycontrol_V1_GetRepScoresReply> {
+        let response = try await self.getRepScores(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -326,11 +800,37 @@ extension Crm_Qualitycontrol_V1_QualityControl.ServiceProtocol {
 // Default implementation of methods from 'ServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Crm_Qualitycontrol_V1_QualityControl.SimpleServiceProtocol {
+    public func defineRubric(
+        request: GRPCCore.ServerRequest<Crm_Qualitycontrol_V1_DefineRubricRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_Rubric> {
+        return GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_Rubric>(
+            message: try await self.defineRubric(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getRubric(
+        request: GRPCCore.ServerRequest<Crm_Qualitycontrol_V1_GetRubricRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_Rubric> {
+        return GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_Rubric>(
+            message: try await self.getRubric(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
     public func nextItem(
         request: GRPCCore.ServerRequest<Crm_Qualitycontrol_V1_NextItemRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_ReviewItem> {
-        return GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_ReviewItem>(
+    ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_NextItemReply> {
+        return GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_NextItemReply>(
             message: try await self.nextItem(
                 request: request.message,
                 context: context
@@ -355,9 +855,48 @@ extension Crm_Qualitycontrol_V1_QualityControl.SimpleServiceProtocol {
     public func getReviewerStats(
         request: GRPCCore.ServerRequest<Crm_Qualitycontrol_V1_GetReviewerStatsRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_GetReviewerStatsReply> {
-        return GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_GetReviewerStatsReply>(
+    ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_ReviewerStats> {
+        return GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_ReviewerStats>(
             message: try await self.getReviewerStats(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getCoverage(
+        request: GRPCCore.ServerRequest<Crm_Qualitycontrol_V1_GetCoverageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_Coverage> {
+        return GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_Coverage>(
+            message: try await self.getCoverage(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getAgreement(
+        request: GRPCCore.ServerRequest<Crm_Qualitycontrol_V1_GetAgreementRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_Agreement> {
+        return GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_Agreement>(
+            message: try await self.getAgreement(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getRepScores(
+        request: GRPCCore.ServerRequest<Crm_Qualitycontrol_V1_GetRepScoresRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_GetRepScoresReply> {
+        return GRPCCore.ServerResponse<Crm_Qualitycontrol_V1_GetRepScoresReply>(
+            message: try await self.getRepScores(
                 request: request.message,
                 context: context
             ),
@@ -374,17 +913,63 @@ extension Crm_Qualitycontrol_V1_QualityControl {
     ///
     /// You don't need to implement this protocol directly, use the generated
     /// implementation, ``Client``.
-    ///
-    /// > Source IDL Documentation:
-    /// >
-    /// > Sketch: review of calls and meetings behind the wall — codes only, never a person's data.
     public protocol ClientProtocol: Sendable {
+        /// Call the "DefineRubric" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head: a new version of the rubric (criteria, weights, scales).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Qualitycontrol_V1_DefineRubricRequest` message.
+        ///   - serializer: A serializer for `Crm_Qualitycontrol_V1_DefineRubricRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_Rubric` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func defineRubric<Result>(
+            request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_DefineRubricRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Qualitycontrol_V1_DefineRubricRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_Rubric>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_Rubric>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetRubric" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewers and the QC head: a rubric version (0: the current one).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetRubricRequest` message.
+        ///   - serializer: A serializer for `Crm_Qualitycontrol_V1_GetRubricRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_Rubric` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getRubric<Result>(
+            request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetRubricRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Qualitycontrol_V1_GetRubricRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_Rubric>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_Rubric>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
         /// Call the "NextItem" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewer: the oldest item he may take, leased to him (his lease when he holds one already).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Qualitycontrol_V1_NextItemRequest` message.
         ///   - serializer: A serializer for `Crm_Qualitycontrol_V1_NextItemRequest` messages.
-        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_ReviewItem` messages.
+        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_NextItemReply` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
@@ -393,12 +978,16 @@ extension Crm_Qualitycontrol_V1_QualityControl {
         func nextItem<Result>(
             request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_NextItemRequest>,
             serializer: some GRPCCore.MessageSerializer<Crm_Qualitycontrol_V1_NextItemRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_ReviewItem>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_NextItemReply>,
             options: GRPCCore.CallOptions,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_ReviewItem>) async throws -> Result
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_NextItemReply>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "SubmitReview" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewer: the scores of a leased item. Idempotent by request id.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Qualitycontrol_V1_SubmitReviewRequest` message.
@@ -419,10 +1008,14 @@ extension Crm_Qualitycontrol_V1_QualityControl {
 
         /// Call the "GetReviewerStats" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewer: his own counts; the QC head: anyone's.
+        ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetReviewerStatsRequest` message.
         ///   - serializer: A serializer for `Crm_Qualitycontrol_V1_GetReviewerStatsRequest` messages.
-        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_GetReviewerStatsReply` messages.
+        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_ReviewerStats` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
@@ -431,9 +1024,78 @@ extension Crm_Qualitycontrol_V1_QualityControl {
         func getReviewerStats<Result>(
             request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetReviewerStatsRequest>,
             serializer: some GRPCCore.MessageSerializer<Crm_Qualitycontrol_V1_GetReviewerStatsRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_GetReviewerStatsReply>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_ReviewerStats>,
             options: GRPCCore.CallOptions,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_GetReviewerStatsReply>) async throws -> Result
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_ReviewerStats>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetCoverage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head (and reporting): the proof of "100%".
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetCoverageRequest` message.
+        ///   - serializer: A serializer for `Crm_Qualitycontrol_V1_GetCoverageRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_Coverage` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getCoverage<Result>(
+            request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetCoverageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Qualitycontrol_V1_GetCoverageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_Coverage>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_Coverage>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetAgreement" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head (and reporting): Cohen's kappa per criterion over the double-reviewed items.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetAgreementRequest` message.
+        ///   - serializer: A serializer for `Crm_Qualitycontrol_V1_GetAgreementRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_Agreement` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getAgreement<Result>(
+            request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetAgreementRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Qualitycontrol_V1_GetAgreementRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_Agreement>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_Agreement>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetRepScores" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head (and reporting): scores per rep code per ISO week, for reporting to map back.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetRepScoresRequest` message.
+        ///   - serializer: A serializer for `Crm_Qualitycontrol_V1_GetRepScoresRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_GetRepScoresReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getRepScores<Result>(
+            request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetRepScoresRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Qualitycontrol_V1_GetRepScoresRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_GetRepScoresReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_GetRepScoresReply>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -442,10 +1104,6 @@ extension Crm_Qualitycontrol_V1_QualityControl {
     /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
     /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
     /// means of communication with the remote peer.
-    ///
-    /// > Source IDL Documentation:
-    /// >
-    /// > Sketch: review of calls and meetings behind the wall — codes only, never a person's data.
     public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
         private let client: GRPCCore.GRPCClient<Transport>
 
@@ -457,12 +1115,84 @@ extension Crm_Qualitycontrol_V1_QualityControl {
             self.client = client
         }
 
+        /// Call the "DefineRubric" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head: a new version of the rubric (criteria, weights, scales).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Qualitycontrol_V1_DefineRubricRequest` message.
+        ///   - serializer: A serializer for `Crm_Qualitycontrol_V1_DefineRubricRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_Rubric` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func defineRubric<Result>(
+            request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_DefineRubricRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Qualitycontrol_V1_DefineRubricRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_Rubric>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_Rubric>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Qualitycontrol_V1_QualityControl.Method.DefineRubric.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetRubric" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewers and the QC head: a rubric version (0: the current one).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetRubricRequest` message.
+        ///   - serializer: A serializer for `Crm_Qualitycontrol_V1_GetRubricRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_Rubric` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getRubric<Result>(
+            request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetRubricRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Qualitycontrol_V1_GetRubricRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_Rubric>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_Rubric>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Qualitycontrol_V1_QualityControl.Method.GetRubric.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "NextItem" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewer: the oldest item he may take, leased to him (his lease when he holds one already).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Qualitycontrol_V1_NextItemRequest` message.
         ///   - serializer: A serializer for `Crm_Qualitycontrol_V1_NextItemRequest` messages.
-        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_ReviewItem` messages.
+        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_NextItemReply` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
@@ -471,9 +1201,9 @@ extension Crm_Qualitycontrol_V1_QualityControl {
         public func nextItem<Result>(
             request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_NextItemRequest>,
             serializer: some GRPCCore.MessageSerializer<Crm_Qualitycontrol_V1_NextItemRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_ReviewItem>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_NextItemReply>,
             options: GRPCCore.CallOptions = .defaults,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_ReviewItem>) async throws -> Result = { response in
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_NextItemReply>) async throws -> Result = { response in
                 try response.message
             }
         ) async throws -> Result where Result: Sendable {
@@ -488,6 +1218,10 @@ extension Crm_Qualitycontrol_V1_QualityControl {
         }
 
         /// Call the "SubmitReview" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewer: the scores of a leased item. Idempotent by request id.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Qualitycontrol_V1_SubmitReviewRequest` message.
@@ -519,10 +1253,14 @@ extension Crm_Qualitycontrol_V1_QualityControl {
 
         /// Call the "GetReviewerStats" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reviewer: his own counts; the QC head: anyone's.
+        ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetReviewerStatsRequest` message.
         ///   - serializer: A serializer for `Crm_Qualitycontrol_V1_GetReviewerStatsRequest` messages.
-        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_GetReviewerStatsReply` messages.
+        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_ReviewerStats` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
@@ -531,9 +1269,9 @@ extension Crm_Qualitycontrol_V1_QualityControl {
         public func getReviewerStats<Result>(
             request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetReviewerStatsRequest>,
             serializer: some GRPCCore.MessageSerializer<Crm_Qualitycontrol_V1_GetReviewerStatsRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_GetReviewerStatsReply>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_ReviewerStats>,
             options: GRPCCore.CallOptions = .defaults,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_GetReviewerStatsReply>) async throws -> Result = { response in
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_ReviewerStats>) async throws -> Result = { response in
                 try response.message
             }
         ) async throws -> Result where Result: Sendable {
@@ -546,13 +1284,177 @@ extension Crm_Qualitycontrol_V1_QualityControl {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "GetCoverage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head (and reporting): the proof of "100%".
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetCoverageRequest` message.
+        ///   - serializer: A serializer for `Crm_Qualitycontrol_V1_GetCoverageRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_Coverage` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getCoverage<Result>(
+            request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetCoverageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Qualitycontrol_V1_GetCoverageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_Coverage>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_Coverage>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Qualitycontrol_V1_QualityControl.Method.GetCoverage.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetAgreement" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head (and reporting): Cohen's kappa per criterion over the double-reviewed items.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetAgreementRequest` message.
+        ///   - serializer: A serializer for `Crm_Qualitycontrol_V1_GetAgreementRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_Agreement` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getAgreement<Result>(
+            request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetAgreementRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Qualitycontrol_V1_GetAgreementRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_Agreement>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_Agreement>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Qualitycontrol_V1_QualityControl.Method.GetAgreement.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetRepScores" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC head (and reporting): scores per rep code per ISO week, for reporting to map back.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetRepScoresRequest` message.
+        ///   - serializer: A serializer for `Crm_Qualitycontrol_V1_GetRepScoresRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Qualitycontrol_V1_GetRepScoresReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getRepScores<Result>(
+            request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetRepScoresRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Qualitycontrol_V1_GetRepScoresRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Qualitycontrol_V1_GetRepScoresReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_GetRepScoresReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Qualitycontrol_V1_QualityControl.Method.GetRepScores.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
 // Helpers providing default arguments to 'ClientProtocol' methods.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Crm_Qualitycontrol_V1_QualityControl.ClientProtocol {
+    /// Call the "DefineRubric" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > QC head: a new version of the rubric (criteria, weights, scales).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Qualitycontrol_V1_DefineRubricRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func defineRubric<Result>(
+        request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_DefineRubricRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_Rubric>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.defineRubric(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Qualitycontrol_V1_DefineRubricRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Qualitycontrol_V1_Rubric>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetRubric" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reviewers and the QC head: a rubric version (0: the current one).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetRubricRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getRubric<Result>(
+        request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetRubricRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_Rubric>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getRubric(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Qualitycontrol_V1_GetRubricRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Qualitycontrol_V1_Rubric>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "NextItem" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reviewer: the oldest item he may take, leased to him (his lease when he holds one already).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Crm_Qualitycontrol_V1_NextItemRequest` message.
@@ -564,20 +1466,24 @@ extension Crm_Qualitycontrol_V1_QualityControl.ClientProtocol {
     public func nextItem<Result>(
         request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_NextItemRequest>,
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_ReviewItem>) async throws -> Result = { response in
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_NextItemReply>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
         try await self.nextItem(
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Crm_Qualitycontrol_V1_NextItemRequest>(),
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Qualitycontrol_V1_ReviewItem>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Qualitycontrol_V1_NextItemReply>(),
             options: options,
             onResponse: handleResponse
         )
     }
 
     /// Call the "SubmitReview" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reviewer: the scores of a leased item. Idempotent by request id.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Crm_Qualitycontrol_V1_SubmitReviewRequest` message.
@@ -604,6 +1510,10 @@ extension Crm_Qualitycontrol_V1_QualityControl.ClientProtocol {
 
     /// Call the "GetReviewerStats" method.
     ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reviewer: his own counts; the QC head: anyone's.
+    ///
     /// - Parameters:
     ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetReviewerStatsRequest` message.
     ///   - options: Options to apply to this RPC.
@@ -614,14 +1524,101 @@ extension Crm_Qualitycontrol_V1_QualityControl.ClientProtocol {
     public func getReviewerStats<Result>(
         request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetReviewerStatsRequest>,
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_GetReviewerStatsReply>) async throws -> Result = { response in
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_ReviewerStats>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
         try await self.getReviewerStats(
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Crm_Qualitycontrol_V1_GetReviewerStatsRequest>(),
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Qualitycontrol_V1_GetReviewerStatsReply>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Qualitycontrol_V1_ReviewerStats>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCoverage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > QC head (and reporting): the proof of "100%".
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetCoverageRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCoverage<Result>(
+        request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetCoverageRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_Coverage>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getCoverage(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Qualitycontrol_V1_GetCoverageRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Qualitycontrol_V1_Coverage>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetAgreement" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > QC head (and reporting): Cohen's kappa per criterion over the double-reviewed items.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetAgreementRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getAgreement<Result>(
+        request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetAgreementRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_Agreement>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getAgreement(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Qualitycontrol_V1_GetAgreementRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Qualitycontrol_V1_Agreement>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetRepScores" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > QC head (and reporting): scores per rep code per ISO week, for reporting to map back.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Qualitycontrol_V1_GetRepScoresRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getRepScores<Result>(
+        request: GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetRepScoresRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_GetRepScoresReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getRepScores(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Qualitycontrol_V1_GetRepScoresRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Qualitycontrol_V1_GetRepScoresReply>(),
             options: options,
             onResponse: handleResponse
         )
@@ -631,7 +1628,77 @@ extension Crm_Qualitycontrol_V1_QualityControl.ClientProtocol {
 // Helpers providing sugared APIs for 'ClientProtocol' methods.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Crm_Qualitycontrol_V1_QualityControl.ClientProtocol {
+    /// Call the "DefineRubric" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > QC head: a new version of the rubric (criteria, weights, scales).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func defineRubric<Result>(
+        _ message: Crm_Qualitycontrol_V1_DefineRubricRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_Rubric>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_DefineRubricRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.defineRubric(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetRubric" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reviewers and the QC head: a rubric version (0: the current one).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getRubric<Result>(
+        _ message: Crm_Qualitycontrol_V1_GetRubricRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_Rubric>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetRubricRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getRubric(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "NextItem" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reviewer: the oldest item he may take, leased to him (his lease when he holds one already).
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -645,7 +1712,7 @@ extension Crm_Qualitycontrol_V1_QualityControl.ClientProtocol {
         _ message: Crm_Qualitycontrol_V1_NextItemRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_ReviewItem>) async throws -> Result = { response in
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_NextItemReply>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
@@ -661,6 +1728,10 @@ extension Crm_Qualitycontrol_V1_QualityControl.ClientProtocol {
     }
 
     /// Call the "SubmitReview" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reviewer: the scores of a leased item. Idempotent by request id.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -691,6 +1762,10 @@ extension Crm_Qualitycontrol_V1_QualityControl.ClientProtocol {
 
     /// Call the "GetReviewerStats" method.
     ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reviewer: his own counts; the QC head: anyone's.
+    ///
     /// - Parameters:
     ///   - message: request message to send.
     ///   - metadata: Additional metadata to send, defaults to empty.
@@ -703,7 +1778,7 @@ extension Crm_Qualitycontrol_V1_QualityControl.ClientProtocol {
         _ message: Crm_Qualitycontrol_V1_GetReviewerStatsRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_GetReviewerStatsReply>) async throws -> Result = { response in
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_ReviewerStats>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
@@ -712,6 +1787,105 @@ extension Crm_Qualitycontrol_V1_QualityControl.ClientProtocol {
             metadata: metadata
         )
         return try await self.getReviewerStats(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCoverage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > QC head (and reporting): the proof of "100%".
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCoverage<Result>(
+        _ message: Crm_Qualitycontrol_V1_GetCoverageRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_Coverage>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetCoverageRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getCoverage(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetAgreement" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > QC head (and reporting): Cohen's kappa per criterion over the double-reviewed items.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getAgreement<Result>(
+        _ message: Crm_Qualitycontrol_V1_GetAgreementRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_Agreement>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetAgreementRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getAgreement(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetRepScores" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > QC head (and reporting): scores per rep code per ISO week, for reporting to map back.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getRepScores<Result>(
+        _ message: Crm_Qualitycontrol_V1_GetRepScoresRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Qualitycontrol_V1_GetRepScoresReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Qualitycontrol_V1_GetRepScoresRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getRepScores(
             request: request,
             options: options,
             onResponse: handleResponse

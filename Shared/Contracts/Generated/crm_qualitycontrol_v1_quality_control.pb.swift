@@ -20,26 +20,227 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated enum Crm_Qualitycontrol_V1_ReviewItemKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case meeting // = 1
+  case call // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .meeting
+    case 2: self = .call
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .meeting: return 1
+    case .call: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Qualitycontrol_V1_ReviewItemKind] = [
+    .unspecified,
+    .meeting,
+    .call,
+  ]
+
+}
+
+/// Why a text was withheld: a fixed list, so that no words of the report cross in the reason.
+public nonisolated enum Crm_Qualitycontrol_V1_WithheldReason: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// still looks like it holds a phone number
+  case phone // = 1
+  case email // = 2
+
+  /// a postal address or a URL
+  case address // = 3
+
+  /// a known name (in any inflected form or spelling)
+  case name // = 4
+  case other // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .phone
+    case 2: self = .email
+    case 3: self = .address
+    case 4: self = .name
+    case 5: self = .other
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .phone: return 1
+    case .email: return 2
+    case .address: return 3
+    case .name: return 4
+    case .other: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Qualitycontrol_V1_WithheldReason] = [
+    .unspecified,
+    .phone,
+    .email,
+    .address,
+    .name,
+    .other,
+  ]
+
+}
+
+/// Produced by activity (the only writer of the topic) from a meeting or call report, and
+/// published through its outbox as the payload of a crm.events.v1.EventEnvelope with
+/// type "crm.qualitycontrol.v1.ReviewItem", aggregate_id = item_id, and actor "service:activity"
+/// (never the rep: the envelope crosses the wall too). Quality-control takes each item_id once;
+/// an item delivered again, under any event id, changes nothing.
 public nonisolated struct Crm_Qualitycontrol_V1_ReviewItem: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var id: String = String()
+  /// A code of the source activity (stable: the same report always gives the same id).
+  public var itemID: String = String()
 
+  public var kind: Crm_Qualitycontrol_V1_ReviewItemKind = .unspecified
+
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
+  /// Codes only.
   public var repCode: String = String()
 
   public var clientCode: String = String()
 
+  /// Empty when the report names no company, or no deal.
+  public var companyCode: String = String()
+
   public var dealCode: String = String()
 
-  /// call, meeting
-  public var kind: String = String()
-
-  /// [PHONE], [EMAIL], [CLIENT], [REP] …
+  /// The report's text with phones, e-mails, URLs, long numbers and known names replaced by
+  /// [PHONE], [EMAIL], [URL], [NUMBER], [CLIENT], [COMPANY], [REP], [PERSON]. Empty when withheld.
   public var redactedText: String = String()
 
-  public var rubricID: String = String()
+  /// The text could not be cleared (fail closed): the item carries its codes and the reason only.
+  public var withheld: Bool = false
+
+  public var withheldReason: Crm_Qualitycontrol_V1_WithheldReason = .unspecified
+
+  /// Context attributes the attribute catalogue marks as safe: key (a-z, 0-9, _) → text.
+  public var context: Dictionary<String,String> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Qualitycontrol_V1_Criterion: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// a-z, 0-9, _ (e.g. "greeting", "next_step_agreed"); unique within a version.
+  public var key: String = String()
+
+  public var label: String = String()
+
+  /// 1 to 100: the criterion's share of the weighted score.
+  public var weight: Int32 = 0
+
+  /// The scale is 0 to scale_max: 2 or 5.
+  public var scaleMax: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Qualitycontrol_V1_DefineRubricRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var criteria: [Crm_Qualitycontrol_V1_Criterion] = []
+
+  /// The current version (0 when there is none yet): a concurrent definition wins once.
+  public var expectedVersion: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Qualitycontrol_V1_Rubric: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var version: Int64 = 0
+
+  public var name: String = String()
+
+  public var criteria: [Crm_Qualitycontrol_V1_Criterion] = []
+
+  public var definedBy: String = String()
+
+  public var definedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_definedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_definedAt = newValue}
+  }
+  /// Returns true if `definedAt` has been explicitly set.
+  public var hasDefinedAt: Bool {self._definedAt != nil}
+  /// Clears the value of `definedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDefinedAt() {self._definedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _definedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Qualitycontrol_V1_GetRubricRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var version: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -51,11 +252,98 @@ public nonisolated struct Crm_Qualitycontrol_V1_NextItemRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var reviewerCode: String = String()
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// What a reviewer sees of an item: codes, the redacted text and the rubric to score it
+/// against; never another review of it (double reviews are blind).
+public nonisolated struct Crm_Qualitycontrol_V1_LeasedItem: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var itemID: String = String()
+
+  public var kind: Crm_Qualitycontrol_V1_ReviewItemKind = .unspecified
+
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
+  public var repCode: String = String()
+
+  public var clientCode: String = String()
+
+  public var companyCode: String = String()
+
+  public var dealCode: String = String()
+
+  public var redactedText: String = String()
+
+  public var context: Dictionary<String,String> = [:]
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Qualitycontrol_V1_NextItemReply: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Empty when there is nothing he may take now (then `empty_because` says why).
+  public var leaseID: String {
+    get {_storage._leaseID}
+    set {_uniqueStorage()._leaseID = newValue}
+  }
+
+  public var leaseExpiresAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._leaseExpiresAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._leaseExpiresAt = newValue}
+  }
+  /// Returns true if `leaseExpiresAt` has been explicitly set.
+  public var hasLeaseExpiresAt: Bool {_storage._leaseExpiresAt != nil}
+  /// Clears the value of `leaseExpiresAt`. Subsequent reads from it will return its default value.
+  public mutating func clearLeaseExpiresAt() {_uniqueStorage()._leaseExpiresAt = nil}
+
+  public var item: Crm_Qualitycontrol_V1_LeasedItem {
+    get {_storage._item ?? Crm_Qualitycontrol_V1_LeasedItem()}
+    set {_uniqueStorage()._item = newValue}
+  }
+  /// Returns true if `item` has been explicitly set.
+  public var hasItem: Bool {_storage._item != nil}
+  /// Clears the value of `item`. Subsequent reads from it will return its default value.
+  public mutating func clearItem() {_uniqueStorage()._item = nil}
+
+  public var rubric: Crm_Qualitycontrol_V1_Rubric {
+    get {_storage._rubric ?? Crm_Qualitycontrol_V1_Rubric()}
+    set {_uniqueStorage()._rubric = newValue}
+  }
+  /// Returns true if `rubric` has been explicitly set.
+  public var hasRubric: Bool {_storage._rubric != nil}
+  /// Clears the value of `rubric`. Subsequent reads from it will return its default value.
+  public mutating func clearRubric() {_uniqueStorage()._rubric = nil}
+
+  public var emptyBecause: String {
+    get {_storage._emptyBecause}
+    set {_uniqueStorage()._emptyBecause = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Crm_Qualitycontrol_V1_Score: Sendable {
@@ -72,6 +360,23 @@ public nonisolated struct Crm_Qualitycontrol_V1_Score: Sendable {
   public init() {}
 }
 
+public nonisolated struct Crm_Qualitycontrol_V1_SubmitReviewRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var itemID: String = String()
+
+  public var leaseID: String = String()
+
+  /// One per criterion of the item's rubric version.
+  public var scores: [Crm_Qualitycontrol_V1_Score] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Crm_Qualitycontrol_V1_Review: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -81,78 +386,328 @@ public nonisolated struct Crm_Qualitycontrol_V1_Review: Sendable {
 
   public var itemID: String = String()
 
+  public var leaseID: String = String()
+
   public var reviewerCode: String = String()
+
+  /// 1, or 2 for the second (blind) review of a double-reviewed item.
+  public var pass: Int32 = 0
+
+  public var rubricVersion: Int64 = 0
 
   public var scores: [Crm_Qualitycontrol_V1_Score] = []
 
+  /// 0 to 100: Σ weight × value / scale_max over Σ weight.
   public var weightedScore: Double = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-}
-
-public nonisolated struct Crm_Qualitycontrol_V1_SubmitReviewRequest: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var itemID: String = String()
-
-  public var reviewerCode: String = String()
-
-  public var scores: [Crm_Qualitycontrol_V1_Score] = []
+  public var submittedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_submittedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_submittedAt = newValue}
+  }
+  /// Returns true if `submittedAt` has been explicitly set.
+  public var hasSubmittedAt: Bool {self._submittedAt != nil}
+  /// Clears the value of `submittedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSubmittedAt() {self._submittedAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _submittedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
+/// Empty: the caller's own (a QC head may name a reviewer).
 public nonisolated struct Crm_Qualitycontrol_V1_GetReviewerStatsRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  public var reviewerCode: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-public nonisolated struct Crm_Qualitycontrol_V1_GetReviewerStatsReply: Sendable {
+public nonisolated struct Crm_Qualitycontrol_V1_ReviewerStats: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var reviewers: [Crm_Qualitycontrol_V1_GetReviewerStatsReply.ReviewerStats] = []
+  public var reviewerCode: String = String()
+
+  public var reviewsSubmitted: Int64 = 0
+
+  public var reviewsThisWeek: Int64 = 0
+
+  /// Leases he let run out without a review.
+  public var leasesExpired: Int64 = 0
+
+  /// The item he holds now, if any.
+  public var leasedItemID: String = String()
+
+  public var meanWeightedScore: Double = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public nonisolated struct ReviewerStats: Sendable {
-    // SwiftProtobuf.Message conformance is added in an extension below. See the
-    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-    // methods supported on all messages.
+  public init() {}
+}
 
-    public var reviewerCode: String = String()
+public nonisolated struct Crm_Qualitycontrol_V1_GetCoverageRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
 
-    public var reviews: Int64 = 0
-
-    public var agreementKappa: Double = 0
-
-    public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-    public init() {}
-  }
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+/// received = withheld + awaiting_rubric + reviewed + in_review + waiting.
+public nonisolated struct Crm_Qualitycontrol_V1_Coverage: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var received: Int64 = 0
+
+  public var withheld: Int64 = 0
+
+  /// Items that came before any rubric was defined.
+  public var awaitingRubric: Int64 = 0
+
+  /// Every required review submitted.
+  public var reviewed: Int64 = 0
+
+  /// Not fully reviewed, with a lease running now.
+  public var inReview: Int64 = 0
+
+  public var waiting: Int64 = 0
+
+  public var reviewsSubmitted: Int64 = 0
+
+  public var doubleReviewItems: Int64 = 0
+
+  public var doubleReviewed: Int64 = 0
+
+  /// Age of the oldest reviewable item not fully reviewed (0 when none).
+  public var oldestUnreviewedAgeSeconds: Int64 = 0
+
+  public var oldestUnreviewedReceivedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_oldestUnreviewedReceivedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_oldestUnreviewedReceivedAt = newValue}
+  }
+  /// Returns true if `oldestUnreviewedReceivedAt` has been explicitly set.
+  public var hasOldestUnreviewedReceivedAt: Bool {self._oldestUnreviewedReceivedAt != nil}
+  /// Clears the value of `oldestUnreviewedReceivedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOldestUnreviewedReceivedAt() {self._oldestUnreviewedReceivedAt = nil}
+
+  /// The configured share of items reviewed twice.
+  public var doubleReviewShare: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _oldestUnreviewedReceivedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Qualitycontrol_V1_GetAgreementRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0: the current rubric version.
+  public var rubricVersion: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Qualitycontrol_V1_CriterionAgreement: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var criterion: String = String()
+
+  public var label: String = String()
+
+  public var scaleMax: Int32 = 0
+
+  /// Double-reviewed items the figures rest on.
+  public var pairs: Int64 = 0
+
+  /// Cohen's kappa, quadratic-weighted (the scales are ordinal); undefined (false) with no pair
+  /// or when both reviews put every item in one and the same score.
+  public var defined: Bool = false
+
+  public var weightedKappa: Double = 0
+
+  public var unweightedKappa: Double = 0
+
+  /// Share of pairs with the same score.
+  public var exactAgreement: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Qualitycontrol_V1_Agreement: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rubricVersion: Int64 = 0
+
+  public var doubleReviewedItems: Int64 = 0
+
+  public var criteria: [Crm_Qualitycontrol_V1_CriterionAgreement] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Qualitycontrol_V1_GetRepScoresRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Empty: every rep code.
+  public var repCode: String = String()
+
+  /// Unset: from the start.
+  public var since: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_since ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_since = newValue}
+  }
+  /// Returns true if `since` has been explicitly set.
+  public var hasSince: Bool {self._since != nil}
+  /// Clears the value of `since`. Subsequent reads from it will return its default value.
+  public mutating func clearSince() {self._since = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _since: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Qualitycontrol_V1_RepWeekScore: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var repCode: String = String()
+
+  /// ISO week of the reports (occurred_at, UTC), e.g. "2026-W49".
+  public var isoWeek: String = String()
+
+  public var items: Int64 = 0
+
+  public var reviews: Int64 = 0
+
+  /// Mean over the items of each item's mean weighted score (0 to 100).
+  public var meanWeightedScore: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Qualitycontrol_V1_GetRepScoresReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var scores: [Crm_Qualitycontrol_V1_RepWeekScore] = []
+
+  /// More rows than a reply holds: narrow by rep_code or since.
+  public var truncated: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Qualitycontrol_V1_RubricDefined: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rubric: Crm_Qualitycontrol_V1_Rubric {
+    get {_rubric ?? Crm_Qualitycontrol_V1_Rubric()}
+    set {_rubric = newValue}
+  }
+  /// Returns true if `rubric` has been explicitly set.
+  public var hasRubric: Bool {self._rubric != nil}
+  /// Clears the value of `rubric`. Subsequent reads from it will return its default value.
+  public mutating func clearRubric() {self._rubric = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _rubric: Crm_Qualitycontrol_V1_Rubric? = nil
+}
+
+public nonisolated struct Crm_Qualitycontrol_V1_ReviewSubmitted: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var review: Crm_Qualitycontrol_V1_Review {
+    get {_review ?? Crm_Qualitycontrol_V1_Review()}
+    set {_review = newValue}
+  }
+  /// Returns true if `review` has been explicitly set.
+  public var hasReview: Bool {self._review != nil}
+  /// Clears the value of `review`. Subsequent reads from it will return its default value.
+  public mutating func clearReview() {self._review = nil}
+
+  public var repCode: String = String()
+
+  public var clientCode: String = String()
+
+  public var companyCode: String = String()
+
+  public var dealCode: String = String()
+
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _review: Crm_Qualitycontrol_V1_Review? = nil
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.qualitycontrol.v1"
 
+nonisolated extension Crm_Qualitycontrol_V1_ReviewItemKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REVIEW_ITEM_KIND_UNSPECIFIED\0\u{1}REVIEW_ITEM_KIND_MEETING\0\u{1}REVIEW_ITEM_KIND_CALL\0")
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_WithheldReason: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0WITHHELD_REASON_UNSPECIFIED\0\u{1}WITHHELD_REASON_PHONE\0\u{1}WITHHELD_REASON_EMAIL\0\u{1}WITHHELD_REASON_ADDRESS\0\u{1}WITHHELD_REASON_NAME\0\u{1}WITHHELD_REASON_OTHER\0")
+}
+
 nonisolated extension Crm_Qualitycontrol_V1_ReviewItem: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReviewItem"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}rep_code\0\u{3}client_code\0\u{3}deal_code\0\u{1}kind\0\u{3}redacted_text\0\u{3}rubric_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}item_id\0\u{1}kind\0\u{3}occurred_at\0\u{3}rep_code\0\u{3}client_code\0\u{3}company_code\0\u{3}deal_code\0\u{3}redacted_text\0\u{1}withheld\0\u{3}withheld_reason\0\u{1}context\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -160,51 +715,244 @@ nonisolated extension Crm_Qualitycontrol_V1_ReviewItem: SwiftProtobuf.Message, S
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.repCode) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.clientCode) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.dealCode) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.kind) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.redactedText) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.rubricID) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.itemID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.repCode) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.clientCode) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.companyCode) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.dealCode) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.redactedText) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.withheld) }()
+      case 10: try { try decoder.decodeSingularEnumField(value: &self.withheldReason) }()
+      case 11: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.context) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.itemID.isEmpty {
+      try visitor.visitSingularStringField(value: self.itemID, fieldNumber: 1)
     }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 2)
+    }
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     if !self.repCode.isEmpty {
-      try visitor.visitSingularStringField(value: self.repCode, fieldNumber: 2)
+      try visitor.visitSingularStringField(value: self.repCode, fieldNumber: 4)
     }
     if !self.clientCode.isEmpty {
-      try visitor.visitSingularStringField(value: self.clientCode, fieldNumber: 3)
+      try visitor.visitSingularStringField(value: self.clientCode, fieldNumber: 5)
+    }
+    if !self.companyCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.companyCode, fieldNumber: 6)
     }
     if !self.dealCode.isEmpty {
-      try visitor.visitSingularStringField(value: self.dealCode, fieldNumber: 4)
-    }
-    if !self.kind.isEmpty {
-      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 5)
+      try visitor.visitSingularStringField(value: self.dealCode, fieldNumber: 7)
     }
     if !self.redactedText.isEmpty {
-      try visitor.visitSingularStringField(value: self.redactedText, fieldNumber: 6)
+      try visitor.visitSingularStringField(value: self.redactedText, fieldNumber: 8)
     }
-    if !self.rubricID.isEmpty {
-      try visitor.visitSingularStringField(value: self.rubricID, fieldNumber: 7)
+    if self.withheld != false {
+      try visitor.visitSingularBoolField(value: self.withheld, fieldNumber: 9)
+    }
+    if self.withheldReason != .unspecified {
+      try visitor.visitSingularEnumField(value: self.withheldReason, fieldNumber: 10)
+    }
+    if !self.context.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.context, fieldNumber: 11)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Qualitycontrol_V1_ReviewItem, rhs: Crm_Qualitycontrol_V1_ReviewItem) -> Bool {
-    if lhs.id != rhs.id {return false}
+    if lhs.itemID != rhs.itemID {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
     if lhs.repCode != rhs.repCode {return false}
     if lhs.clientCode != rhs.clientCode {return false}
+    if lhs.companyCode != rhs.companyCode {return false}
     if lhs.dealCode != rhs.dealCode {return false}
-    if lhs.kind != rhs.kind {return false}
     if lhs.redactedText != rhs.redactedText {return false}
-    if lhs.rubricID != rhs.rubricID {return false}
+    if lhs.withheld != rhs.withheld {return false}
+    if lhs.withheldReason != rhs.withheldReason {return false}
+    if lhs.context != rhs.context {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_Criterion: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Criterion"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}label\0\u{1}weight\0\u{3}scale_max\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.weight) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.scaleMax) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 2)
+    }
+    if self.weight != 0 {
+      try visitor.visitSingularInt32Field(value: self.weight, fieldNumber: 3)
+    }
+    if self.scaleMax != 0 {
+      try visitor.visitSingularInt32Field(value: self.scaleMax, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Qualitycontrol_V1_Criterion, rhs: Crm_Qualitycontrol_V1_Criterion) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.weight != rhs.weight {return false}
+    if lhs.scaleMax != rhs.scaleMax {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_DefineRubricRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DefineRubricRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}criteria\0\u{3}expected_version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.criteria) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.criteria.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.criteria, fieldNumber: 2)
+    }
+    if self.expectedVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Qualitycontrol_V1_DefineRubricRequest, rhs: Crm_Qualitycontrol_V1_DefineRubricRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.criteria != rhs.criteria {return false}
+    if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_Rubric: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Rubric"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}name\0\u{1}criteria\0\u{3}defined_by\0\u{3}defined_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.criteria) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.definedBy) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._definedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.criteria.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.criteria, fieldNumber: 3)
+    }
+    if !self.definedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.definedBy, fieldNumber: 4)
+    }
+    try { if let v = self._definedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Qualitycontrol_V1_Rubric, rhs: Crm_Qualitycontrol_V1_Rubric) -> Bool {
+    if lhs.version != rhs.version {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.criteria != rhs.criteria {return false}
+    if lhs.definedBy != rhs.definedBy {return false}
+    if lhs._definedAt != rhs._definedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_GetRubricRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetRubricRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Qualitycontrol_V1_GetRubricRequest, rhs: Crm_Qualitycontrol_V1_GetRubricRequest) -> Bool {
+    if lhs.version != rhs.version {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -212,7 +960,26 @@ nonisolated extension Crm_Qualitycontrol_V1_ReviewItem: SwiftProtobuf.Message, S
 
 nonisolated extension Crm_Qualitycontrol_V1_NextItemRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".NextItemRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reviewer_code\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Qualitycontrol_V1_NextItemRequest, rhs: Crm_Qualitycontrol_V1_NextItemRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_LeasedItem: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LeasedItem"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}item_id\0\u{1}kind\0\u{3}occurred_at\0\u{3}rep_code\0\u{3}client_code\0\u{3}company_code\0\u{3}deal_code\0\u{3}redacted_text\0\u{1}context\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -220,21 +987,163 @@ nonisolated extension Crm_Qualitycontrol_V1_NextItemRequest: SwiftProtobuf.Messa
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.reviewerCode) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.itemID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.repCode) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.clientCode) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.companyCode) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.dealCode) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.redactedText) }()
+      case 9: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.context) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.reviewerCode.isEmpty {
-      try visitor.visitSingularStringField(value: self.reviewerCode, fieldNumber: 1)
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.itemID.isEmpty {
+      try visitor.visitSingularStringField(value: self.itemID, fieldNumber: 1)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 2)
+    }
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.repCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.repCode, fieldNumber: 4)
+    }
+    if !self.clientCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientCode, fieldNumber: 5)
+    }
+    if !self.companyCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.companyCode, fieldNumber: 6)
+    }
+    if !self.dealCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.dealCode, fieldNumber: 7)
+    }
+    if !self.redactedText.isEmpty {
+      try visitor.visitSingularStringField(value: self.redactedText, fieldNumber: 8)
+    }
+    if !self.context.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.context, fieldNumber: 9)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Crm_Qualitycontrol_V1_NextItemRequest, rhs: Crm_Qualitycontrol_V1_NextItemRequest) -> Bool {
-    if lhs.reviewerCode != rhs.reviewerCode {return false}
+  public static func ==(lhs: Crm_Qualitycontrol_V1_LeasedItem, rhs: Crm_Qualitycontrol_V1_LeasedItem) -> Bool {
+    if lhs.itemID != rhs.itemID {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
+    if lhs.repCode != rhs.repCode {return false}
+    if lhs.clientCode != rhs.clientCode {return false}
+    if lhs.companyCode != rhs.companyCode {return false}
+    if lhs.dealCode != rhs.dealCode {return false}
+    if lhs.redactedText != rhs.redactedText {return false}
+    if lhs.context != rhs.context {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_NextItemReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".NextItemReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}lease_id\0\u{3}lease_expires_at\0\u{1}item\0\u{1}rubric\0\u{3}empty_because\0")
+
+  fileprivate class _StorageClass {
+    var _leaseID: String = String()
+    var _leaseExpiresAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _item: Crm_Qualitycontrol_V1_LeasedItem? = nil
+    var _rubric: Crm_Qualitycontrol_V1_Rubric? = nil
+    var _emptyBecause: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _leaseID = source._leaseID
+      _leaseExpiresAt = source._leaseExpiresAt
+      _item = source._item
+      _rubric = source._rubric
+      _emptyBecause = source._emptyBecause
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._leaseID) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._leaseExpiresAt) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._item) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._rubric) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._emptyBecause) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._leaseID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._leaseID, fieldNumber: 1)
+      }
+      try { if let v = _storage._leaseExpiresAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._item {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._rubric {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      if !_storage._emptyBecause.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._emptyBecause, fieldNumber: 5)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Qualitycontrol_V1_NextItemReply, rhs: Crm_Qualitycontrol_V1_NextItemReply) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._leaseID != rhs_storage._leaseID {return false}
+        if _storage._leaseExpiresAt != rhs_storage._leaseExpiresAt {return false}
+        if _storage._item != rhs_storage._item {return false}
+        if _storage._rubric != rhs_storage._rubric {return false}
+        if _storage._emptyBecause != rhs_storage._emptyBecause {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -275,59 +1184,9 @@ nonisolated extension Crm_Qualitycontrol_V1_Score: SwiftProtobuf.Message, SwiftP
   }
 }
 
-nonisolated extension Crm_Qualitycontrol_V1_Review: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Review"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}item_id\0\u{3}reviewer_code\0\u{1}scores\0\u{3}weighted_score\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.itemID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.reviewerCode) }()
-      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.scores) }()
-      case 5: try { try decoder.decodeSingularDoubleField(value: &self.weightedScore) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.itemID.isEmpty {
-      try visitor.visitSingularStringField(value: self.itemID, fieldNumber: 2)
-    }
-    if !self.reviewerCode.isEmpty {
-      try visitor.visitSingularStringField(value: self.reviewerCode, fieldNumber: 3)
-    }
-    if !self.scores.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.scores, fieldNumber: 4)
-    }
-    if self.weightedScore.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.weightedScore, fieldNumber: 5)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Crm_Qualitycontrol_V1_Review, rhs: Crm_Qualitycontrol_V1_Review) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.itemID != rhs.itemID {return false}
-    if lhs.reviewerCode != rhs.reviewerCode {return false}
-    if lhs.scores != rhs.scores {return false}
-    if lhs.weightedScore != rhs.weightedScore {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
 nonisolated extension Crm_Qualitycontrol_V1_SubmitReviewRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubmitReviewRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}item_id\0\u{3}reviewer_code\0\u{1}scores\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}item_id\0\u{3}lease_id\0\u{1}scores\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -336,7 +1195,7 @@ nonisolated extension Crm_Qualitycontrol_V1_SubmitReviewRequest: SwiftProtobuf.M
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.itemID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.reviewerCode) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.leaseID) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.scores) }()
       default: break
       }
@@ -347,8 +1206,8 @@ nonisolated extension Crm_Qualitycontrol_V1_SubmitReviewRequest: SwiftProtobuf.M
     if !self.itemID.isEmpty {
       try visitor.visitSingularStringField(value: self.itemID, fieldNumber: 1)
     }
-    if !self.reviewerCode.isEmpty {
-      try visitor.visitSingularStringField(value: self.reviewerCode, fieldNumber: 2)
+    if !self.leaseID.isEmpty {
+      try visitor.visitSingularStringField(value: self.leaseID, fieldNumber: 2)
     }
     if !self.scores.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.scores, fieldNumber: 3)
@@ -358,8 +1217,82 @@ nonisolated extension Crm_Qualitycontrol_V1_SubmitReviewRequest: SwiftProtobuf.M
 
   public static func ==(lhs: Crm_Qualitycontrol_V1_SubmitReviewRequest, rhs: Crm_Qualitycontrol_V1_SubmitReviewRequest) -> Bool {
     if lhs.itemID != rhs.itemID {return false}
-    if lhs.reviewerCode != rhs.reviewerCode {return false}
+    if lhs.leaseID != rhs.leaseID {return false}
     if lhs.scores != rhs.scores {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_Review: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Review"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}item_id\0\u{3}lease_id\0\u{3}reviewer_code\0\u{1}pass\0\u{3}rubric_version\0\u{1}scores\0\u{3}weighted_score\0\u{3}submitted_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.itemID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.leaseID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.reviewerCode) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.pass) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.rubricVersion) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.scores) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.weightedScore) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._submittedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.itemID.isEmpty {
+      try visitor.visitSingularStringField(value: self.itemID, fieldNumber: 2)
+    }
+    if !self.leaseID.isEmpty {
+      try visitor.visitSingularStringField(value: self.leaseID, fieldNumber: 3)
+    }
+    if !self.reviewerCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.reviewerCode, fieldNumber: 4)
+    }
+    if self.pass != 0 {
+      try visitor.visitSingularInt32Field(value: self.pass, fieldNumber: 5)
+    }
+    if self.rubricVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.rubricVersion, fieldNumber: 6)
+    }
+    if !self.scores.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.scores, fieldNumber: 7)
+    }
+    if self.weightedScore.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.weightedScore, fieldNumber: 8)
+    }
+    try { if let v = self._submittedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Qualitycontrol_V1_Review, rhs: Crm_Qualitycontrol_V1_Review) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.itemID != rhs.itemID {return false}
+    if lhs.leaseID != rhs.leaseID {return false}
+    if lhs.reviewerCode != rhs.reviewerCode {return false}
+    if lhs.pass != rhs.pass {return false}
+    if lhs.rubricVersion != rhs.rubricVersion {return false}
+    if lhs.scores != rhs.scores {return false}
+    if lhs.weightedScore != rhs.weightedScore {return false}
+    if lhs._submittedAt != rhs._submittedAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -367,6 +1300,91 @@ nonisolated extension Crm_Qualitycontrol_V1_SubmitReviewRequest: SwiftProtobuf.M
 
 nonisolated extension Crm_Qualitycontrol_V1_GetReviewerStatsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetReviewerStatsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reviewer_code\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.reviewerCode) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.reviewerCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.reviewerCode, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Qualitycontrol_V1_GetReviewerStatsRequest, rhs: Crm_Qualitycontrol_V1_GetReviewerStatsRequest) -> Bool {
+    if lhs.reviewerCode != rhs.reviewerCode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_ReviewerStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReviewerStats"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reviewer_code\0\u{3}reviews_submitted\0\u{3}reviews_this_week\0\u{3}leases_expired\0\u{3}leased_item_id\0\u{3}mean_weighted_score\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.reviewerCode) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.reviewsSubmitted) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.reviewsThisWeek) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.leasesExpired) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.leasedItemID) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.meanWeightedScore) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.reviewerCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.reviewerCode, fieldNumber: 1)
+    }
+    if self.reviewsSubmitted != 0 {
+      try visitor.visitSingularInt64Field(value: self.reviewsSubmitted, fieldNumber: 2)
+    }
+    if self.reviewsThisWeek != 0 {
+      try visitor.visitSingularInt64Field(value: self.reviewsThisWeek, fieldNumber: 3)
+    }
+    if self.leasesExpired != 0 {
+      try visitor.visitSingularInt64Field(value: self.leasesExpired, fieldNumber: 4)
+    }
+    if !self.leasedItemID.isEmpty {
+      try visitor.visitSingularStringField(value: self.leasedItemID, fieldNumber: 5)
+    }
+    if self.meanWeightedScore.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.meanWeightedScore, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Qualitycontrol_V1_ReviewerStats, rhs: Crm_Qualitycontrol_V1_ReviewerStats) -> Bool {
+    if lhs.reviewerCode != rhs.reviewerCode {return false}
+    if lhs.reviewsSubmitted != rhs.reviewsSubmitted {return false}
+    if lhs.reviewsThisWeek != rhs.reviewsThisWeek {return false}
+    if lhs.leasesExpired != rhs.leasesExpired {return false}
+    if lhs.leasedItemID != rhs.leasedItemID {return false}
+    if lhs.meanWeightedScore != rhs.meanWeightedScore {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_GetCoverageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetCoverageRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -378,15 +1396,15 @@ nonisolated extension Crm_Qualitycontrol_V1_GetReviewerStatsRequest: SwiftProtob
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Crm_Qualitycontrol_V1_GetReviewerStatsRequest, rhs: Crm_Qualitycontrol_V1_GetReviewerStatsRequest) -> Bool {
+  public static func ==(lhs: Crm_Qualitycontrol_V1_GetCoverageRequest, rhs: Crm_Qualitycontrol_V1_GetCoverageRequest) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Crm_Qualitycontrol_V1_GetReviewerStatsReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".GetReviewerStatsReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reviewers\0")
+nonisolated extension Crm_Qualitycontrol_V1_Coverage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Coverage"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}received\0\u{1}withheld\0\u{3}awaiting_rubric\0\u{1}reviewed\0\u{3}in_review\0\u{1}waiting\0\u{3}reviews_submitted\0\u{3}double_review_items\0\u{3}double_reviewed\0\u{3}oldest_unreviewed_age_seconds\0\u{3}oldest_unreviewed_received_at\0\u{3}double_review_share\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -394,29 +1412,88 @@ nonisolated extension Crm_Qualitycontrol_V1_GetReviewerStatsReply: SwiftProtobuf
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.reviewers) }()
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.received) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.withheld) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.awaitingRubric) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.reviewed) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.inReview) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.waiting) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.reviewsSubmitted) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.doubleReviewItems) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.doubleReviewed) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.oldestUnreviewedAgeSeconds) }()
+      case 11: try { try decoder.decodeSingularMessageField(value: &self._oldestUnreviewedReceivedAt) }()
+      case 12: try { try decoder.decodeSingularDoubleField(value: &self.doubleReviewShare) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.reviewers.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.reviewers, fieldNumber: 1)
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.received != 0 {
+      try visitor.visitSingularInt64Field(value: self.received, fieldNumber: 1)
+    }
+    if self.withheld != 0 {
+      try visitor.visitSingularInt64Field(value: self.withheld, fieldNumber: 2)
+    }
+    if self.awaitingRubric != 0 {
+      try visitor.visitSingularInt64Field(value: self.awaitingRubric, fieldNumber: 3)
+    }
+    if self.reviewed != 0 {
+      try visitor.visitSingularInt64Field(value: self.reviewed, fieldNumber: 4)
+    }
+    if self.inReview != 0 {
+      try visitor.visitSingularInt64Field(value: self.inReview, fieldNumber: 5)
+    }
+    if self.waiting != 0 {
+      try visitor.visitSingularInt64Field(value: self.waiting, fieldNumber: 6)
+    }
+    if self.reviewsSubmitted != 0 {
+      try visitor.visitSingularInt64Field(value: self.reviewsSubmitted, fieldNumber: 7)
+    }
+    if self.doubleReviewItems != 0 {
+      try visitor.visitSingularInt64Field(value: self.doubleReviewItems, fieldNumber: 8)
+    }
+    if self.doubleReviewed != 0 {
+      try visitor.visitSingularInt64Field(value: self.doubleReviewed, fieldNumber: 9)
+    }
+    if self.oldestUnreviewedAgeSeconds != 0 {
+      try visitor.visitSingularInt64Field(value: self.oldestUnreviewedAgeSeconds, fieldNumber: 10)
+    }
+    try { if let v = self._oldestUnreviewedReceivedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    } }()
+    if self.doubleReviewShare.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.doubleReviewShare, fieldNumber: 12)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Crm_Qualitycontrol_V1_GetReviewerStatsReply, rhs: Crm_Qualitycontrol_V1_GetReviewerStatsReply) -> Bool {
-    if lhs.reviewers != rhs.reviewers {return false}
+  public static func ==(lhs: Crm_Qualitycontrol_V1_Coverage, rhs: Crm_Qualitycontrol_V1_Coverage) -> Bool {
+    if lhs.received != rhs.received {return false}
+    if lhs.withheld != rhs.withheld {return false}
+    if lhs.awaitingRubric != rhs.awaitingRubric {return false}
+    if lhs.reviewed != rhs.reviewed {return false}
+    if lhs.inReview != rhs.inReview {return false}
+    if lhs.waiting != rhs.waiting {return false}
+    if lhs.reviewsSubmitted != rhs.reviewsSubmitted {return false}
+    if lhs.doubleReviewItems != rhs.doubleReviewItems {return false}
+    if lhs.doubleReviewed != rhs.doubleReviewed {return false}
+    if lhs.oldestUnreviewedAgeSeconds != rhs.oldestUnreviewedAgeSeconds {return false}
+    if lhs._oldestUnreviewedReceivedAt != rhs._oldestUnreviewedReceivedAt {return false}
+    if lhs.doubleReviewShare != rhs.doubleReviewShare {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Crm_Qualitycontrol_V1_GetReviewerStatsReply.ReviewerStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = Crm_Qualitycontrol_V1_GetReviewerStatsReply.protoMessageName + ".ReviewerStats"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reviewer_code\0\u{1}reviews\0\u{3}agreement_kappa\0")
+nonisolated extension Crm_Qualitycontrol_V1_GetAgreementRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetAgreementRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}rubric_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -424,31 +1501,343 @@ nonisolated extension Crm_Qualitycontrol_V1_GetReviewerStatsReply.ReviewerStats:
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.reviewerCode) }()
-      case 2: try { try decoder.decodeSingularInt64Field(value: &self.reviews) }()
-      case 3: try { try decoder.decodeSingularDoubleField(value: &self.agreementKappa) }()
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.rubricVersion) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.reviewerCode.isEmpty {
-      try visitor.visitSingularStringField(value: self.reviewerCode, fieldNumber: 1)
+    if self.rubricVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.rubricVersion, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Qualitycontrol_V1_GetAgreementRequest, rhs: Crm_Qualitycontrol_V1_GetAgreementRequest) -> Bool {
+    if lhs.rubricVersion != rhs.rubricVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_CriterionAgreement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CriterionAgreement"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}criterion\0\u{1}label\0\u{3}scale_max\0\u{1}pairs\0\u{1}defined\0\u{3}weighted_kappa\0\u{3}unweighted_kappa\0\u{3}exact_agreement\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.criterion) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.scaleMax) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.pairs) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.defined) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.weightedKappa) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.unweightedKappa) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.exactAgreement) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.criterion.isEmpty {
+      try visitor.visitSingularStringField(value: self.criterion, fieldNumber: 1)
+    }
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 2)
+    }
+    if self.scaleMax != 0 {
+      try visitor.visitSingularInt32Field(value: self.scaleMax, fieldNumber: 3)
+    }
+    if self.pairs != 0 {
+      try visitor.visitSingularInt64Field(value: self.pairs, fieldNumber: 4)
+    }
+    if self.defined != false {
+      try visitor.visitSingularBoolField(value: self.defined, fieldNumber: 5)
+    }
+    if self.weightedKappa.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.weightedKappa, fieldNumber: 6)
+    }
+    if self.unweightedKappa.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.unweightedKappa, fieldNumber: 7)
+    }
+    if self.exactAgreement.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.exactAgreement, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Qualitycontrol_V1_CriterionAgreement, rhs: Crm_Qualitycontrol_V1_CriterionAgreement) -> Bool {
+    if lhs.criterion != rhs.criterion {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.scaleMax != rhs.scaleMax {return false}
+    if lhs.pairs != rhs.pairs {return false}
+    if lhs.defined != rhs.defined {return false}
+    if lhs.weightedKappa != rhs.weightedKappa {return false}
+    if lhs.unweightedKappa != rhs.unweightedKappa {return false}
+    if lhs.exactAgreement != rhs.exactAgreement {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_Agreement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Agreement"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}rubric_version\0\u{3}double_reviewed_items\0\u{1}criteria\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.rubricVersion) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.doubleReviewedItems) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.criteria) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.rubricVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.rubricVersion, fieldNumber: 1)
+    }
+    if self.doubleReviewedItems != 0 {
+      try visitor.visitSingularInt64Field(value: self.doubleReviewedItems, fieldNumber: 2)
+    }
+    if !self.criteria.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.criteria, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Qualitycontrol_V1_Agreement, rhs: Crm_Qualitycontrol_V1_Agreement) -> Bool {
+    if lhs.rubricVersion != rhs.rubricVersion {return false}
+    if lhs.doubleReviewedItems != rhs.doubleReviewedItems {return false}
+    if lhs.criteria != rhs.criteria {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_GetRepScoresRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetRepScoresRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}rep_code\0\u{1}since\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.repCode) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._since) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.repCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.repCode, fieldNumber: 1)
+    }
+    try { if let v = self._since {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Qualitycontrol_V1_GetRepScoresRequest, rhs: Crm_Qualitycontrol_V1_GetRepScoresRequest) -> Bool {
+    if lhs.repCode != rhs.repCode {return false}
+    if lhs._since != rhs._since {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_RepWeekScore: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RepWeekScore"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}rep_code\0\u{3}iso_week\0\u{1}items\0\u{1}reviews\0\u{3}mean_weighted_score\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.repCode) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.isoWeek) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.items) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.reviews) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.meanWeightedScore) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.repCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.repCode, fieldNumber: 1)
+    }
+    if !self.isoWeek.isEmpty {
+      try visitor.visitSingularStringField(value: self.isoWeek, fieldNumber: 2)
+    }
+    if self.items != 0 {
+      try visitor.visitSingularInt64Field(value: self.items, fieldNumber: 3)
     }
     if self.reviews != 0 {
-      try visitor.visitSingularInt64Field(value: self.reviews, fieldNumber: 2)
+      try visitor.visitSingularInt64Field(value: self.reviews, fieldNumber: 4)
     }
-    if self.agreementKappa.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.agreementKappa, fieldNumber: 3)
+    if self.meanWeightedScore.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.meanWeightedScore, fieldNumber: 5)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Crm_Qualitycontrol_V1_GetReviewerStatsReply.ReviewerStats, rhs: Crm_Qualitycontrol_V1_GetReviewerStatsReply.ReviewerStats) -> Bool {
-    if lhs.reviewerCode != rhs.reviewerCode {return false}
+  public static func ==(lhs: Crm_Qualitycontrol_V1_RepWeekScore, rhs: Crm_Qualitycontrol_V1_RepWeekScore) -> Bool {
+    if lhs.repCode != rhs.repCode {return false}
+    if lhs.isoWeek != rhs.isoWeek {return false}
+    if lhs.items != rhs.items {return false}
     if lhs.reviews != rhs.reviews {return false}
-    if lhs.agreementKappa != rhs.agreementKappa {return false}
+    if lhs.meanWeightedScore != rhs.meanWeightedScore {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_GetRepScoresReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetRepScoresReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scores\0\u{1}truncated\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.scores) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.truncated) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.scores.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.scores, fieldNumber: 1)
+    }
+    if self.truncated != false {
+      try visitor.visitSingularBoolField(value: self.truncated, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Qualitycontrol_V1_GetRepScoresReply, rhs: Crm_Qualitycontrol_V1_GetRepScoresReply) -> Bool {
+    if lhs.scores != rhs.scores {return false}
+    if lhs.truncated != rhs.truncated {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_RubricDefined: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RubricDefined"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rubric\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._rubric) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._rubric {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Qualitycontrol_V1_RubricDefined, rhs: Crm_Qualitycontrol_V1_RubricDefined) -> Bool {
+    if lhs._rubric != rhs._rubric {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Qualitycontrol_V1_ReviewSubmitted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReviewSubmitted"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}review\0\u{3}rep_code\0\u{3}client_code\0\u{3}company_code\0\u{3}deal_code\0\u{3}occurred_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._review) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.repCode) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.clientCode) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.companyCode) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.dealCode) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._review {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.repCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.repCode, fieldNumber: 2)
+    }
+    if !self.clientCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientCode, fieldNumber: 3)
+    }
+    if !self.companyCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.companyCode, fieldNumber: 4)
+    }
+    if !self.dealCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.dealCode, fieldNumber: 5)
+    }
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Qualitycontrol_V1_ReviewSubmitted, rhs: Crm_Qualitycontrol_V1_ReviewSubmitted) -> Bool {
+    if lhs._review != rhs._review {return false}
+    if lhs.repCode != rhs.repCode {return false}
+    if lhs.clientCode != rhs.clientCode {return false}
+    if lhs.companyCode != rhs.companyCode {return false}
+    if lhs.dealCode != rhs.dealCode {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

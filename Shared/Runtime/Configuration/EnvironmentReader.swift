@@ -36,6 +36,21 @@ public struct EnvironmentReader: Sendable {
     return value
   }
 
+  /// A decimal number in `range`, e.g. a share 0…1.
+  public func decimal(_ name: String, default fallback: Double, in range: ClosedRange<Double>)
+    throws(ConfigurationError) -> Double
+  {
+    guard let text = optional(name) else { return fallback }
+    let expected = "a number in \(range.lowerBound)…\(range.upperBound)"
+    guard let value = Double(text), value.isFinite else {
+      throw ConfigurationError(variable: name, problem: "is \"\(text)\"", expected: expected)
+    }
+    guard range.contains(value) else {
+      throw ConfigurationError(variable: name, problem: "is \(value), out of range", expected: expected)
+    }
+    return value
+  }
+
   /// One of a fixed set of words, e.g. a log level.
   public func choice<Value>(
     _ name: String,

@@ -42,10 +42,13 @@ public struct ServiceConfiguration: Sendable {
   public var serviceSigningKeyFile: String?
   /// The issuer named in the tokens the service signs (`CRM_TOKEN_ISSUER`).
   public var tokenIssuerName: String
+  /// The variables it was read from: a service reads its own settings (`CRM_QC_…`) here.
+  public var environment: EnvironmentReader
 
   /// Reads the configuration; the error names the first variable that is missing or malformed.
   public init(service: CRMService, environment: [String: String]) throws(ConfigurationError) {
     let env = EnvironmentReader(environment)
+    self.environment = env
     self.service = service
     httpHost = env.optional("CRM_HTTP_HOST") ?? "127.0.0.1"
     httpPort = try env.integer("CRM_HTTP_PORT", default: service.defaultHTTPPort, in: 1...65535)
