@@ -90,6 +90,18 @@ let package = Package(
       path: "Shared/PhoneNumbers/Swift",
       swiftSettings: strict
     ),
+    // Mail over SMTP through Debian's libcurl (libcurl4-openssl-dev): a C shim with a plain header.
+    .target(
+      name: "CCurlSMTP",
+      path: "Shared/Mail/CCurlSMTP",
+      linkerSettings: [.linkedLibrary("curl")]
+    ),
+    .target(
+      name: "CRMMail",
+      dependencies: ["CCurlSMTP"],
+      path: "Shared/Mail/Swift",
+      swiftSettings: strict
+    ),
     // Behind the quality-control wall: the codes for people and deals, and the redaction of
     // report texts (activity makes review items; reporting maps codes back).
     .target(
@@ -375,6 +387,7 @@ let package = Package(
         "CRMContracts",
         "CRMKafka",
         "CRMTestSupport",
+        "CRMMail",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -451,7 +464,7 @@ let package = Package(
     + service("Deals", folder: "Deals", executable: "deals")
     + service(
       "Activity", folder: "Activity", executable: "activity",
-      uses: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")])
+      uses: ["CRMMail", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")])
     + service("QualityControl", folder: "QualityControl", executable: "quality-control")
     + service("Reporting", folder: "Reporting", executable: "reporting")
 )

@@ -91,9 +91,16 @@ enum ActivityHarness {
     }
   }
 
-  static func with(caller: String = "manager:manager-1", _ body: (Context) async throws -> Void) async throws {
+  /// `mailSender`: who SendEmail sends as (an SMTP server configured); nil: it logs only.
+  static func with(
+    caller: String = "manager:manager-1", mailSender: MailSender? = nil, _ body: (Context) async throws -> Void
+  ) async throws {
     let services: (PostgresClient) -> [any RegistrableRPCService] = {
-      [ActivityRPCService(repository: PostgresActivityRepository(client: $0, logger: logger), pageTokens: .random())]
+      [
+        ActivityRPCService(
+          repository: PostgresActivityRepository(client: $0, logger: logger), pageTokens: .random(),
+          mailSender: mailSender)
+      ]
     }
     try await InProcessService.with(
       database: "activity", migrations: ActivitySchema.migrations, caller: caller, access: ActivityComponents.access,

@@ -24,6 +24,8 @@ struct ExecutableLifecycleTests {
         "CRM_DATABASE_URL": LocalStack.databaseURL(name),
         "CRM_KAFKA_BROKERS": broker.brokers,
         "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
+        // The activity service calls contacts (birthdays) as itself.
+        "CRM_SERVICE_SIGNING_KEY_FILE": TestIdentity.privateKeyFile,
         "CRM_HTTP_PORT": "\(port)",
         "CRM_LOG_LEVEL": "warning",
       ]
@@ -76,7 +78,14 @@ struct ExecutableLifecycleTests {
     BadStart(executable: "activity", variable: "CRM_COMPANY_TIME_ZONE", value: "Moscow"),
   ]
 
-  @Test(arguments: badStarts + activityBadStarts)
+  /// The activity service's mail server and birthday run (which calls contacts as itself).
+  static let activityMailBadStarts: [BadStart] = [
+    BadStart(executable: "activity", variable: "CRM_SMTP_URL", value: "http://mail.example.com"),
+    BadStart(executable: "activity", variable: "CRM_BIRTHDAY_TIME", value: "9am"),
+    BadStart(executable: "activity", variable: "CRM_SERVICE_SIGNING_KEY_FILE", value: nil),
+  ]
+
+  @Test(arguments: badStarts + activityBadStarts + activityMailBadStarts)
   func configurationErrorExitsWithCode2NamingTheVariable(_ bad: BadStart) async throws {
     let port = freeLocalPort()
     var environment = [
@@ -84,6 +93,8 @@ struct ExecutableLifecycleTests {
       "CRM_KAFKA_BROKERS": LocalStack.kafkaBrokers,
       "CRM_HTTP_PORT": "\(port)",
       "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
+      // The activity service calls contacts (birthdays) as itself.
+      "CRM_SERVICE_SIGNING_KEY_FILE": TestIdentity.privateKeyFile,
     ]
     environment[bad.variable] = bad.value
     let service = try start(bad.executable, environment)

@@ -13,6 +13,8 @@ struct ActivityRPCService: Crm_Activity_V1_Activity.SimpleServiceProtocol {
   let pageTokens: PageTokenKey
   /// When working days end, for the end-of-day reports (`ActivityRPCService+Hygiene`).
   var hygiene = HygieneSettings.default
+  /// Who mail is sent as; nil without an SMTP server (SendEmail then logs only).
+  var mailSender: MailSender? = nil
 
   // MARK: The attribute catalogue
 

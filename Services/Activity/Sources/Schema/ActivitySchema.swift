@@ -135,6 +135,8 @@ enum ActivitySchema {
         "CREATE INDEX offers_waiting ON offers (answer_by) WHERE outcome = 'pending'",
       ]
     ),
+    mailMigration,
+    birthdayMigration,
     Migration(
       version: 6,
       name: "end-of-day (hygiene) reports",
