@@ -75,6 +75,7 @@ struct ExecutableLifecycleTests {
     BadStart(executable: "activity", variable: "CRM_HOLIDAYS", value: "2026-01-01,2026-02-30"),
     BadStart(executable: "activity", variable: "CRM_WORKING_DAYS", value: "2026-01-10..2026-01-01"),
     BadStart(executable: "activity", variable: "CRM_END_OF_DAY", value: "7pm"),
+    BadStart(executable: "activity", variable: "CRM_END_OF_DAY", value: "00:00"),
     BadStart(executable: "activity", variable: "CRM_COMPANY_TIME_ZONE", value: "Moscow"),
   ]
 

@@ -1172,8 +1172,12 @@ public nonisolated struct Crm_Activity_V1_HygieneDeal: Sendable {
   /// Clears the value of `openedAt`. Subsequent reads from it will return its default value.
   public mutating func clearOpenedAt() {self._openedAt = nil}
 
-  /// Only in deals_with_overdue_task: the tasks past their due time, soonest due first.
+  /// Only in deals_with_overdue_task: the tasks past their due time, soonest due first (the
+  /// first ones only: a report lists 200 tasks in all).
   public var overdueTasks: [Crm_Activity_V1_HygieneTask] = []
+
+  /// How many tasks of the deal were overdue in all (overdue_tasks may list fewer).
+  public var overdueTaskCount: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1183,64 +1187,100 @@ public nonisolated struct Crm_Activity_V1_HygieneDeal: Sendable {
 }
 
 /// What a manager left undone by the end of a working day, as of `as_of`.
-public nonisolated struct Crm_Activity_V1_HygieneReport: Sendable {
+public nonisolated struct Crm_Activity_V1_HygieneReport: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var managerID: String = String()
+  public var managerID: String {
+    get {_storage._managerID}
+    set {_uniqueStorage()._managerID = newValue}
+  }
 
   public var day: Crm_Common_V1_Date {
-    get {_day ?? Crm_Common_V1_Date()}
-    set {_day = newValue}
+    get {_storage._day ?? Crm_Common_V1_Date()}
+    set {_uniqueStorage()._day = newValue}
   }
   /// Returns true if `day` has been explicitly set.
-  public var hasDay: Bool {self._day != nil}
+  public var hasDay: Bool {_storage._day != nil}
   /// Clears the value of `day`. Subsequent reads from it will return its default value.
-  public mutating func clearDay() {self._day = nil}
+  public mutating func clearDay() {_uniqueStorage()._day = nil}
 
   /// The manager's clock (the company's when he has set none) and the end of the day on it.
-  public var timeZone: String = String()
+  public var timeZone: String {
+    get {_storage._timeZone}
+    set {_uniqueStorage()._timeZone = newValue}
+  }
 
   public var asOf: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_asOf ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_asOf = newValue}
+    get {_storage._asOf ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._asOf = newValue}
   }
   /// Returns true if `asOf` has been explicitly set.
-  public var hasAsOf: Bool {self._asOf != nil}
+  public var hasAsOf: Bool {_storage._asOf != nil}
   /// Clears the value of `asOf`. Subsequent reads from it will return its default value.
-  public mutating func clearAsOf() {self._asOf = nil}
+  public mutating func clearAsOf() {_uniqueStorage()._asOf = nil}
 
   public var computedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_computedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_computedAt = newValue}
+    get {_storage._computedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._computedAt = newValue}
   }
   /// Returns true if `computedAt` has been explicitly set.
-  public var hasComputedAt: Bool {self._computedAt != nil}
+  public var hasComputedAt: Bool {_storage._computedAt != nil}
   /// Clears the value of `computedAt`. Subsequent reads from it will return its default value.
-  public mutating func clearComputedAt() {self._computedAt = nil}
+  public mutating func clearComputedAt() {_uniqueStorage()._computedAt = nil}
 
   /// Computed on request (as_of_now) and not stored; false for the day's report.
-  public var preview: Bool = false
+  public var preview: Bool {
+    get {_storage._preview}
+    set {_uniqueStorage()._preview = newValue}
+  }
 
-  public var workingDay: Bool = false
+  public var workingDay: Bool {
+    get {_storage._workingDay}
+    set {_uniqueStorage()._workingDay = newValue}
+  }
 
   /// His open deals with neither an activity nor a task since they were opened.
-  public var unprocessedDeals: [Crm_Activity_V1_HygieneDeal] = []
+  public var unprocessedDeals: [Crm_Activity_V1_HygieneDeal] {
+    get {_storage._unprocessedDeals}
+    set {_uniqueStorage()._unprocessedDeals = newValue}
+  }
 
   /// His open deals with no open task (anyone's).
-  public var dealsWithoutOpenTask: [Crm_Activity_V1_HygieneDeal] = []
+  public var dealsWithoutOpenTask: [Crm_Activity_V1_HygieneDeal] {
+    get {_storage._dealsWithoutOpenTask}
+    set {_uniqueStorage()._dealsWithoutOpenTask = newValue}
+  }
 
   /// Deals with an open task past its due time: his deals (anyone's task) and his tasks.
-  public var dealsWithOverdueTask: [Crm_Activity_V1_HygieneDeal] = []
+  public var dealsWithOverdueTask: [Crm_Activity_V1_HygieneDeal] {
+    get {_storage._dealsWithOverdueTask}
+    set {_uniqueStorage()._dealsWithOverdueTask = newValue}
+  }
+
+  /// How many deals each rule found in all: each list above shows the first 200 only, so that a
+  /// report stays far below the event size cap however many deals a manager has.
+  public var unprocessedDealCount: Int32 {
+    get {_storage._unprocessedDealCount}
+    set {_uniqueStorage()._unprocessedDealCount = newValue}
+  }
+
+  public var dealsWithoutOpenTaskCount: Int32 {
+    get {_storage._dealsWithoutOpenTaskCount}
+    set {_uniqueStorage()._dealsWithoutOpenTaskCount = newValue}
+  }
+
+  public var dealsWithOverdueTaskCount: Int32 {
+    get {_storage._dealsWithOverdueTaskCount}
+    set {_uniqueStorage()._dealsWithOverdueTaskCount = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _day: Crm_Common_V1_Date? = nil
-  fileprivate var _asOf: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _computedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Crm_Activity_V1_GetHygieneReportRequest: Sendable {
@@ -3268,7 +3308,7 @@ nonisolated extension Crm_Activity_V1_HygieneTask: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Crm_Activity_V1_HygieneDeal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HygieneDeal"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{3}contact_id\0\u{3}owner_id\0\u{3}stage_id\0\u{3}opened_at\0\u{3}overdue_tasks\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{3}contact_id\0\u{3}owner_id\0\u{3}stage_id\0\u{3}opened_at\0\u{3}overdue_tasks\0\u{3}overdue_task_count\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3282,6 +3322,7 @@ nonisolated extension Crm_Activity_V1_HygieneDeal: SwiftProtobuf.Message, SwiftP
       case 4: try { try decoder.decodeSingularStringField(value: &self.stageID) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._openedAt) }()
       case 6: try { try decoder.decodeRepeatedMessageField(value: &self.overdueTasks) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.overdueTaskCount) }()
       default: break
       }
     }
@@ -3310,6 +3351,9 @@ nonisolated extension Crm_Activity_V1_HygieneDeal: SwiftProtobuf.Message, SwiftP
     if !self.overdueTasks.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.overdueTasks, fieldNumber: 6)
     }
+    if self.overdueTaskCount != 0 {
+      try visitor.visitSingularInt32Field(value: self.overdueTaskCount, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3320,6 +3364,7 @@ nonisolated extension Crm_Activity_V1_HygieneDeal: SwiftProtobuf.Message, SwiftP
     if lhs.stageID != rhs.stageID {return false}
     if lhs._openedAt != rhs._openedAt {return false}
     if lhs.overdueTasks != rhs.overdueTasks {return false}
+    if lhs.overdueTaskCount != rhs.overdueTaskCount {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3327,78 +3372,153 @@ nonisolated extension Crm_Activity_V1_HygieneDeal: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Crm_Activity_V1_HygieneReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HygieneReport"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{1}day\0\u{3}time_zone\0\u{3}as_of\0\u{3}computed_at\0\u{1}preview\0\u{3}working_day\0\u{3}unprocessed_deals\0\u{3}deals_without_open_task\0\u{3}deals_with_overdue_task\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{1}day\0\u{3}time_zone\0\u{3}as_of\0\u{3}computed_at\0\u{1}preview\0\u{3}working_day\0\u{3}unprocessed_deals\0\u{3}deals_without_open_task\0\u{3}deals_with_overdue_task\0\u{3}unprocessed_deal_count\0\u{3}deals_without_open_task_count\0\u{3}deals_with_overdue_task_count\0")
+
+  fileprivate class _StorageClass {
+    var _managerID: String = String()
+    var _day: Crm_Common_V1_Date? = nil
+    var _timeZone: String = String()
+    var _asOf: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _computedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _preview: Bool = false
+    var _workingDay: Bool = false
+    var _unprocessedDeals: [Crm_Activity_V1_HygieneDeal] = []
+    var _dealsWithoutOpenTask: [Crm_Activity_V1_HygieneDeal] = []
+    var _dealsWithOverdueTask: [Crm_Activity_V1_HygieneDeal] = []
+    var _unprocessedDealCount: Int32 = 0
+    var _dealsWithoutOpenTaskCount: Int32 = 0
+    var _dealsWithOverdueTaskCount: Int32 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _managerID = source._managerID
+      _day = source._day
+      _timeZone = source._timeZone
+      _asOf = source._asOf
+      _computedAt = source._computedAt
+      _preview = source._preview
+      _workingDay = source._workingDay
+      _unprocessedDeals = source._unprocessedDeals
+      _dealsWithoutOpenTask = source._dealsWithoutOpenTask
+      _dealsWithOverdueTask = source._dealsWithOverdueTask
+      _unprocessedDealCount = source._unprocessedDealCount
+      _dealsWithoutOpenTaskCount = source._dealsWithoutOpenTaskCount
+      _dealsWithOverdueTaskCount = source._dealsWithOverdueTaskCount
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._day) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
-      case 4: try { try decoder.decodeSingularMessageField(value: &self._asOf) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._computedAt) }()
-      case 6: try { try decoder.decodeSingularBoolField(value: &self.preview) }()
-      case 7: try { try decoder.decodeSingularBoolField(value: &self.workingDay) }()
-      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.unprocessedDeals) }()
-      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.dealsWithoutOpenTask) }()
-      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.dealsWithOverdueTask) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._managerID) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._day) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._timeZone) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._asOf) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._computedAt) }()
+        case 6: try { try decoder.decodeSingularBoolField(value: &_storage._preview) }()
+        case 7: try { try decoder.decodeSingularBoolField(value: &_storage._workingDay) }()
+        case 8: try { try decoder.decodeRepeatedMessageField(value: &_storage._unprocessedDeals) }()
+        case 9: try { try decoder.decodeRepeatedMessageField(value: &_storage._dealsWithoutOpenTask) }()
+        case 10: try { try decoder.decodeRepeatedMessageField(value: &_storage._dealsWithOverdueTask) }()
+        case 11: try { try decoder.decodeSingularInt32Field(value: &_storage._unprocessedDealCount) }()
+        case 12: try { try decoder.decodeSingularInt32Field(value: &_storage._dealsWithoutOpenTaskCount) }()
+        case 13: try { try decoder.decodeSingularInt32Field(value: &_storage._dealsWithOverdueTaskCount) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.managerID.isEmpty {
-      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 1)
-    }
-    try { if let v = self._day {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
-    if !self.timeZone.isEmpty {
-      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 3)
-    }
-    try { if let v = self._asOf {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-    } }()
-    try { if let v = self._computedAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    } }()
-    if self.preview != false {
-      try visitor.visitSingularBoolField(value: self.preview, fieldNumber: 6)
-    }
-    if self.workingDay != false {
-      try visitor.visitSingularBoolField(value: self.workingDay, fieldNumber: 7)
-    }
-    if !self.unprocessedDeals.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.unprocessedDeals, fieldNumber: 8)
-    }
-    if !self.dealsWithoutOpenTask.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.dealsWithoutOpenTask, fieldNumber: 9)
-    }
-    if !self.dealsWithOverdueTask.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.dealsWithOverdueTask, fieldNumber: 10)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._managerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._managerID, fieldNumber: 1)
+      }
+      try { if let v = _storage._day {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      if !_storage._timeZone.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._timeZone, fieldNumber: 3)
+      }
+      try { if let v = _storage._asOf {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._computedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      if _storage._preview != false {
+        try visitor.visitSingularBoolField(value: _storage._preview, fieldNumber: 6)
+      }
+      if _storage._workingDay != false {
+        try visitor.visitSingularBoolField(value: _storage._workingDay, fieldNumber: 7)
+      }
+      if !_storage._unprocessedDeals.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._unprocessedDeals, fieldNumber: 8)
+      }
+      if !_storage._dealsWithoutOpenTask.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._dealsWithoutOpenTask, fieldNumber: 9)
+      }
+      if !_storage._dealsWithOverdueTask.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._dealsWithOverdueTask, fieldNumber: 10)
+      }
+      if _storage._unprocessedDealCount != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._unprocessedDealCount, fieldNumber: 11)
+      }
+      if _storage._dealsWithoutOpenTaskCount != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._dealsWithoutOpenTaskCount, fieldNumber: 12)
+      }
+      if _storage._dealsWithOverdueTaskCount != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._dealsWithOverdueTaskCount, fieldNumber: 13)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Activity_V1_HygieneReport, rhs: Crm_Activity_V1_HygieneReport) -> Bool {
-    if lhs.managerID != rhs.managerID {return false}
-    if lhs._day != rhs._day {return false}
-    if lhs.timeZone != rhs.timeZone {return false}
-    if lhs._asOf != rhs._asOf {return false}
-    if lhs._computedAt != rhs._computedAt {return false}
-    if lhs.preview != rhs.preview {return false}
-    if lhs.workingDay != rhs.workingDay {return false}
-    if lhs.unprocessedDeals != rhs.unprocessedDeals {return false}
-    if lhs.dealsWithoutOpenTask != rhs.dealsWithoutOpenTask {return false}
-    if lhs.dealsWithOverdueTask != rhs.dealsWithOverdueTask {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._managerID != rhs_storage._managerID {return false}
+        if _storage._day != rhs_storage._day {return false}
+        if _storage._timeZone != rhs_storage._timeZone {return false}
+        if _storage._asOf != rhs_storage._asOf {return false}
+        if _storage._computedAt != rhs_storage._computedAt {return false}
+        if _storage._preview != rhs_storage._preview {return false}
+        if _storage._workingDay != rhs_storage._workingDay {return false}
+        if _storage._unprocessedDeals != rhs_storage._unprocessedDeals {return false}
+        if _storage._dealsWithoutOpenTask != rhs_storage._dealsWithoutOpenTask {return false}
+        if _storage._dealsWithOverdueTask != rhs_storage._dealsWithOverdueTask {return false}
+        if _storage._unprocessedDealCount != rhs_storage._unprocessedDealCount {return false}
+        if _storage._dealsWithoutOpenTaskCount != rhs_storage._dealsWithoutOpenTaskCount {return false}
+        if _storage._dealsWithOverdueTaskCount != rhs_storage._dealsWithOverdueTaskCount {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
