@@ -366,6 +366,7 @@ let package = Package(
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
       ],
       path: "Tests/ActivityTests",
       swiftSettings: strict
@@ -415,7 +416,12 @@ let package = Package(
     + service("Deals", folder: "Deals", executable: "deals")
     + service(
       "Activity", folder: "Activity", executable: "activity",
-      uses: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")])
+      uses: [
+        "CRMPhoneNumbers",
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ])
     + service("QualityControl", folder: "QualityControl", executable: "quality-control")
     + service("Reporting", folder: "Reporting", executable: "reporting")
 )

@@ -37,6 +37,9 @@ public enum ServiceMain {
       try await app.runService()
       app.logger.info("stopped")
       exit(0)
+    } catch let error as ConfigurationError {
+      // A service's own settings, read while it is composed: as malformed as the kit's.
+      fail("\(service.rawValue): configuration error: \(error)", code: 2)
     } catch {
       fail("\(service.rawValue): \(error)", code: 1)
     }

@@ -1,0 +1,27 @@
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// The webhooks' parts: their HTTP routes and the worker that makes unknown callers' leads.
+extension ActivityComponents {
+  /// How often the unknown-caller worker looks without being woken.
+  public static let unknownCallerSweep: Duration = .seconds(5)
+
+  static func webhookRoutes<Context: RequestContext>(
+    settings: WebhookSettings, client: PostgresClient, logger: Logger, wake: WakeSignal
+  ) -> WebhookRoutes<Context> {
+    WebhookRoutes(
+      settings: settings, store: PostgresActivityRepository(client: client, logger: logger), logger: logger,
+      unknownCaller: { wake.signal() })
+  }
+
+  static func unknownCallers(
+    settings: WebhookSettings, leads: any LeadCreating, client: PostgresClient, logger: Logger, wake: WakeSignal
+  ) -> any Service {
+    UnknownCallers(
+      repository: PostgresActivityRepository(client: client, logger: logger), leads: leads,
+      defaultOwner: settings.leadOwner, interval: unknownCallerSweep, wake: wake)
+  }
+}
