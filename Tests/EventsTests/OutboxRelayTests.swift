@@ -143,11 +143,11 @@ struct OutboxBrokerOutageTests {
         let relay = OutboxRelay(client: client, kafka: kafka, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
           group.addTask { try await relay.run() }
-          // Business writes go on the whole time: 14 s, one event every 10 ms.
+          // Business writes go on the whole time, one event every 10 ms, until told to stop.
+          let stop = Locked(false)
           let writer = Task {
-            let end = ContinuousClock.now + .seconds(14)
             var i = 0
-            while ContinuousClock.now < end {
+            while !stop.withLock({ $0 }) {
               let event = OutboxEvent(
                 eventID: "w\(i)",
                 topic: topic,
@@ -166,12 +166,22 @@ struct OutboxBrokerOutageTests {
           try await Task.sleep(for: .seconds(2))
           broker.pause()
           let writtenAtPause = written.withLock { $0 }
-          try await Task.sleep(for: .seconds(10))
+          // The broker stays away for 10 s (several failed batches: their timeout is 3 s) and
+          // until 150 rows were written meanwhile (longer when the machine is busy).
+          let outageEnd = ContinuousClock.now + .seconds(10)
+          let outageLimit = ContinuousClock.now + .seconds(60)
+          while written.withLock({ $0 }) - writtenAtPause < 150 || ContinuousClock.now < outageEnd {
+            try #require(ContinuousClock.now < outageLimit, "150 rows were not written within 60 s")
+            try await Task.sleep(for: .milliseconds(100))
+          }
           // Counted before the pending rows, so that no row written in between is missing from them.
           writtenDuringOutage.withLock { $0 = written.withLock { $0 } - writtenAtPause }
           let pending = try await values(client, "SELECT count(*) FROM outbox WHERE sent_at IS NULL", as: Int.self)
           pendingDuringOutage.withLock { $0 = pending.first ?? 0 }
           broker.resume()
+          // Writes go on for 2 s with the broker back, then stop.
+          try await Task.sleep(for: .seconds(2))
+          stop.withLock { $0 = true }
           try await writer.value
           // Drain: everything written is published.
           let deadline = ContinuousClock.now + .seconds(90)
@@ -185,9 +195,9 @@ struct OutboxBrokerOutageTests {
     }
     let total = written.withLock { $0 }
     // The backlog really built up while the broker was frozen: every row written meanwhile is
-    // still pending (how many were written depends on the machine's load).
+    // still pending.
     let duringOutage = writtenDuringOutage.withLock { $0 }
-    #expect(duringOutage > 100)
+    #expect(duringOutage >= 150)
     #expect(pendingDuringOutage.withLock { $0 } >= duringOutage)
 
     let consumer = try await KafkaConsumer(

@@ -33,8 +33,10 @@ public enum TestIdentity {
     return path
   }
 
-  /// What a service process needs to verify test tokens.
-  public static var environment: [String: String] { ["CRM_TOKEN_VERIFY_KEYS_FILE": publicKeyFile] }
+  /// What a service process needs to verify test tokens, and to sign its calls to other services.
+  public static var environment: [String: String] {
+    ["CRM_TOKEN_VERIFY_KEYS_FILE": publicKeyFile, "CRM_SERVICE_SIGNING_KEY_FILE": privateKeyFile]
+  }
 
   /// The verifier a service named `service` uses in process.
   public static func verifier(for service: CRMService) -> TokenVerifier { verifier(audience: service.rawValue) }

@@ -14,6 +14,8 @@ export CRM_PG_HOST="${CRM_PG_HOST:-127.0.0.1}"
 KEYS="$STATE/keys"
 export CRM_TOKEN_VERIFY_KEYS_FILE="${CRM_TOKEN_VERIFY_KEYS_FILE:-$KEYS/issuer.pub.pem}"
 export CRM_TOKEN_SIGNING_KEY_FILE="${CRM_TOKEN_SIGNING_KEY_FILE:-$KEYS/issuer.pem}"
+# A service calling another signs as itself (service:<name>); locally with the same key.
+export CRM_SERVICE_SIGNING_KEY_FILE="${CRM_SERVICE_SIGNING_KEY_FILE:-$KEYS/issuer.pem}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_OS_USER="${CRM_PG_OS_USER:-crmpg}"
 # The cluster's folder (data, log, socket). Run by root, PostgreSQL runs as $PG_OS_USER, which

@@ -38,6 +38,11 @@ public struct ServiceConfiguration: Sendable {
   /// `CRM_TOKEN_VERIFY_KEYS_FILE`, the issuer `CRM_TOKEN_ISSUER` (default "crm"); the audience is
   /// the service's name.
   public var tokens: TokenVerifier
+  /// The private key (PEM file `CRM_SERVICE_SIGNING_KEY_FILE`) the service signs its own calls
+  /// to other services with (`ServiceCaller`); read only by a service that calls others.
+  public var serviceSigningKeyFile: String?
+  /// The issuer named in the tokens the service signs (`CRM_TOKEN_ISSUER`).
+  public var tokenIssuerName: String
 
   /// Reads the configuration; the error names the first variable that is missing or malformed.
   public init(service: CRMService, environment: [String: String]) throws(ConfigurationError) {
@@ -98,10 +103,10 @@ public struct ServiceConfiguration: Sendable {
         variable: "CRM_TOKEN_VERIFY_KEYS_FILE", problem: "names \(keysFile), which cannot be read",
         expected: keysExpected)
     }
+    tokenIssuerName = env.optional("CRM_TOKEN_ISSUER") ?? TokenIssuer.defaultIssuer
+    serviceSigningKeyFile = env.optional("CRM_SERVICE_SIGNING_KEY_FILE")
     do {
-      tokens = try TokenVerifier(
-        publicKeysPEM: keysPEM, audience: service.rawValue,
-        issuer: env.optional("CRM_TOKEN_ISSUER") ?? TokenIssuer.defaultIssuer)
+      tokens = try TokenVerifier(publicKeysPEM: keysPEM, audience: service.rawValue, issuer: tokenIssuerName)
     } catch {
       throw ConfigurationError(
         variable: "CRM_TOKEN_VERIFY_KEYS_FILE", problem: "\(keysFile): \(error.reason)", expected: keysExpected)
@@ -129,6 +134,23 @@ public struct ServiceConfiguration: Sendable {
     kafka.properties.merge(try Self.kafkaSecurity(env)) { $1 }
     // librdkafka's own debug contexts (e.g. "cgrp,fetch"), logged at debug level.
     if let contexts = env.optional("CRM_KAFKA_DEBUG") { kafka.properties["debug"] = contexts }
+  }
+
+  static let signingKeyExpected = "a PEM P-256 private key whose public half the other services verify"
+
+  /// The issuer of the service's own calls to others; the error names the variable.
+  public func serviceTokenIssuer() throws(ConfigurationError) -> TokenIssuer {
+    guard let file = serviceSigningKeyFile else {
+      throw ConfigurationError(
+        variable: "CRM_SERVICE_SIGNING_KEY_FILE", problem: "is not set, and \(service.rawValue) calls other services",
+        expected: Self.signingKeyExpected)
+    }
+    do {
+      return try TokenIssuer(privateKeyFile: file, issuer: tokenIssuerName)
+    } catch {
+      throw ConfigurationError(
+        variable: "CRM_SERVICE_SIGNING_KEY_FILE", problem: error.reason, expected: Self.signingKeyExpected)
+    }
   }
 
   /// The broker's authentication (production: SASL, each service its own principal whose ACLs

@@ -8,6 +8,9 @@ enum ContactsAccess {
   static let writers: Set<Role> = [.operator, .headOfSales, .manager]
   static let reads = "cards are read by the sales department and the CRM's services, not by quality-control"
   static let writes = "cards are changed by managers (their own) and heads of sales"
+  /// Leads also come from the CRM's services (activity: an unknown caller becomes a lead).
+  static let leadMakers = writers.union([.service])
+  static let makesLeads = "leads are created by managers, heads of sales and the CRM's services"
 
   static let policy = AccessPolicy(
     Dictionary(
@@ -15,7 +18,8 @@ enum ContactsAccess {
         "ListLeads", "GetContact", "GetCompany", "GetCardHistory", "SearchContacts", "ListBirthdays",
       ].map { (service + $0, AccessPolicy.Rule(readers, reads)) }
         + [
-          "CreateLead", "RejectLead", "ConvertLead", "CreateContact", "UpdateContact", "ArchiveContact",
+          "RejectLead", "ConvertLead", "CreateContact", "UpdateContact", "ArchiveContact",
           "CreateCompany", "UpdateCompany",
-        ].map { (service + $0, AccessPolicy.Rule(writers, writes)) }))
+        ].map { (service + $0, AccessPolicy.Rule(writers, writes)) }
+        + [(service + "CreateLead", AccessPolicy.Rule(leadMakers, makesLeads))]))
 }
