@@ -407,6 +407,7 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "Yams", package: "Yams"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       path: "Tests/SystemTests",
       swiftSettings: strict
