@@ -25,3 +25,21 @@ extension ActivityComponents {
       defaultOwner: settings.leadOwner, interval: unknownCallerSweep, wake: wake)
   }
 }
+
+/// The webhooks for tools that host them in process (the bench): the routes on a router of
+/// theirs, and a sender's signature.
+extension ActivityComponents {
+  public static func addWebhookRoutes<Context: RequestContext>(
+    to router: Router<Context>, secret: [UInt8], client: PostgresClient, logger: Logger
+  ) {
+    WebhookRoutes<Context>(
+      settings: WebhookSettings(secret: secret), store: PostgresActivityRepository(client: client, logger: logger),
+      logger: logger
+    ).addRoutes(to: router)
+  }
+
+  /// The `X-CRM-Signature` value of `body` sent at `timestamp` (unix seconds).
+  public static func webhookSignature(_ body: [UInt8], secret: [UInt8], timestamp: Int64) -> String {
+    WebhookSignature(secret: secret).sign(body, timestamp: timestamp)
+  }
+}

@@ -91,3 +91,21 @@ struct CommunicationLinks: Sendable {
     return id
   }
 }
+
+extension CommunicationLinks {
+  /// The activity a communication becomes on `contact`, as stored and published (its id new).
+  static func record(_ communication: Communication, contact: UUID, recordedAt: Date)
+    -> Crm_Activity_V1_ActivityRecord
+  {
+    .with {
+      $0.id = UUID().text
+      $0.kind = communication.channel == .telephony ? .call : .email
+      $0.contactID = contact.text
+      $0.author = communication.managerID.isEmpty ? "service:activity" : "manager:\(communication.managerID)"
+      $0.authorID = communication.managerID.isEmpty ? "activity" : communication.managerID
+      $0.text = communication.summary
+      $0.occurredAt = communication.occurredAt.timestamp
+      $0.recordedAt = recordedAt.timestamp
+    }
+  }
+}
