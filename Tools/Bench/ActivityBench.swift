@@ -7,13 +7,10 @@ import CRMRuntime
 import Foundation
 import GRPCCore
 import Hummingbird
+import HummingbirdTesting
 import Logging
 import PostgresNIO
 import ServiceLifecycle
-
-#if canImport(FoundationNetworking)
-  import FoundationNetworking
-#endif
 
 /// `deploy/local/bench activity`: LogActivity over the Kafka transport at 64 callers beside Echo
 /// over Kafka in the same run (`activity_vs_echo`), and signed telephony webhooks over HTTP from
@@ -154,11 +151,11 @@ struct ActivityBench: AsyncParsableCommand {
       router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
     let group = ServiceGroup(
       configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [], logger: logger))
-    let url = URL(string: "http://127.0.0.1:\(port)/webhooks/telephony")!
     let events = Counter()
     let contacts = self.contacts
-    let session = URLSession(configuration: .default)
-    let post: @Sendable () async throws -> Void = {
+    // One keep-alive connection per sender (NIO, as a provider's HTTP client would hold).
+    let clients = (0..<senders).map { _ in TestClient(host: "127.0.0.1", port: port) }
+    let post: @Sendable (Int) async throws -> Void = { sender in
       let index = Int.random(in: 0..<contacts)
       let body = try JSONSerialization.data(withJSONObject: [
         "event_id": "bench-\(events.next())", "event": "ended", "direction": "in",
@@ -166,26 +163,24 @@ struct ActivityBench: AsyncParsableCommand {
         "occurred_at": ISO8601DateFormatter().string(from: Date()),
       ])
       let timestamp = Int64(Date().timeIntervalSince1970)
-      var request = URLRequest(url: url)
-      request.httpMethod = "POST"
-      request.httpBody = body
-      request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-      request.setValue("\(timestamp)", forHTTPHeaderField: "X-CRM-Timestamp")
-      request.setValue(
-        ActivityComponents.webhookSignature(Array(body), secret: Self.secret, timestamp: timestamp),
-        forHTTPHeaderField: "X-CRM-Signature")
-      let (_, response) = try await session.data(for: request)
-      guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw WebhookFailed() }
+      let headers: HTTPFields = [
+        .contentType: "application/json", .init("X-CRM-Timestamp")!: "\(timestamp)",
+        .init("X-CRM-Signature")!: ActivityComponents.webhookSignature(
+          Array(body), secret: Self.secret, timestamp: timestamp),
+      ]
+      let response = try await clients[sender].post(
+        "/webhooks/telephony", headers: headers, body: ByteBuffer(bytes: body))
+      guard response.head.status == .ok else { throw WebhookFailed() }
     }
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
       tasks.addTask { try await group.run() }
       defer { Task { await group.triggerGracefulShutdown() } }
-      // Until it answers (a refused body is an answer).
-      while (try? await session.data(from: URL(string: "http://127.0.0.1:\(port)/")!)) == nil {
-        try await Task.sleep(for: .milliseconds(50))
-      }
+      // Until it accepts connections.
+      while !PortProbe.accepts(port: port) { try await Task.sleep(for: .milliseconds(50)) }
+      for client in clients { client.connect() }
       _ = await LoadGenerator.run(callers: senders, duration: .seconds(2), post)
       let result = await LoadGenerator.run(callers: senders, duration: .seconds(options.seconds), post)
+      for client in clients { try? await client.shutdown() }
       await group.triggerGracefulShutdown()
       try await tasks.waitForAll()
       return result
@@ -207,5 +202,22 @@ struct ActivityBench: AsyncParsableCommand {
       ).collect()
     }
     return result.callsPerSecond
+  }
+}
+
+/// Whether something accepts TCP connections on a loopback port.
+enum PortProbe {
+  static func accepts(port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) { pointer in
+      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+      }
+    }
   }
 }
