@@ -232,8 +232,11 @@ let package = Package(
         "CRMEvents",
         "ContactsService",
         "DealsService",
+        "ActivityService",
         "CRMDatabase",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -393,6 +396,7 @@ let package = Package(
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
       ],
       path: "Tests/ActivityTests",
       swiftSettings: strict
@@ -455,6 +459,7 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "Yams", package: "Yams"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       path: "Tests/SystemTests",
       swiftSettings: strict
@@ -464,7 +469,13 @@ let package = Package(
     + service("Deals", folder: "Deals", executable: "deals")
     + service(
       "Activity", folder: "Activity", executable: "activity",
-      uses: ["CRMMail", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")])
+      uses: [
+        "CRMMail",
+        "CRMPhoneNumbers",
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ])
     + service("QualityControl", folder: "QualityControl", executable: "quality-control")
     + service("Reporting", folder: "Reporting", executable: "reporting")
 )

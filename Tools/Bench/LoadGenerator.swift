@@ -21,18 +21,27 @@ enum LoadGenerator {
     duration: Duration,
     _ call: @escaping @Sendable () async throws -> Void
   ) async -> LoadResult {
+    await run(callers: callers, duration: duration) { (_: Int) in try await call() }
+  }
+
+  /// The same, telling each call which caller (0..<callers) makes it: e.g. its own connection.
+  static func run(
+    callers: Int,
+    duration: Duration,
+    _ call: @escaping @Sendable (_ caller: Int) async throws -> Void
+  ) async -> LoadResult {
     let clock = ContinuousClock()
     let started = clock.now
     let end = started + duration
     let perCaller = await withTaskGroup(of: (latencies: [UInt64], errors: Int).self) { group in
-      for _ in 0..<callers {
+      for caller in 0..<callers {
         group.addTask {
           var latencies: [UInt64] = []
           var errors = 0
           while clock.now < end {
             let before = clock.now
             do {
-              try await call()
+              try await call(caller)
               let (seconds, attoseconds) = (clock.now - before).components
               latencies.append(UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000))
             } catch {

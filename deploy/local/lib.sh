@@ -16,6 +16,9 @@ export CRM_TOKEN_VERIFY_KEYS_FILE="${CRM_TOKEN_VERIFY_KEYS_FILE:-$KEYS/issuer.pu
 export CRM_TOKEN_SIGNING_KEY_FILE="${CRM_TOKEN_SIGNING_KEY_FILE:-$KEYS/issuer.pem}"
 # A service calling another signs as itself (service:<name>); locally with the same key.
 export CRM_SERVICE_SIGNING_KEY_FILE="${CRM_SERVICE_SIGNING_KEY_FILE:-$KEYS/issuer.pem}"
+# The secret the telephony and mail webhooks are signed with (activity; made by stack up),
+# unless one is given.
+[ -n "${CRM_WEBHOOK_SECRET:-}" ] || export CRM_WEBHOOK_SECRET_FILE="${CRM_WEBHOOK_SECRET_FILE:-$KEYS/webhook.secret}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_OS_USER="${CRM_PG_OS_USER:-crmpg}"
 # The cluster's folder (data, log, socket). Run by root, PostgreSQL runs as $PG_OS_USER, which

@@ -7,8 +7,9 @@ import ServiceLifecycle
 
 /// Composes the activity service: its schema, its event topic, its RPCs, the contacts and deals
 /// events it learns its directory from, the sweep that records offers left without an answer,
-/// the end-of-day reports (`HygieneSettings`: `CRM_END_OF_DAY`, `CRM_HOLIDAYS`, …), and mail
-/// (`MailConfiguration`: `CRM_SMTP_URL`, `CRM_SMTP_FROM`, …).
+/// the end-of-day reports (`HygieneSettings`: `CRM_END_OF_DAY`, `CRM_HOLIDAYS`, …), mail
+/// (`MailConfiguration`: `CRM_SMTP_URL`, `CRM_SMTP_FROM`, …), the morning birthday run, and the
+/// telephony and mail webhooks with the worker that asks contacts for unknown callers' leads.
 public func buildApplication(
   _ configuration: ServiceConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment
 ) throws -> some ApplicationProtocol {
@@ -16,9 +17,11 @@ public func buildApplication(
   let hygiene = try HygieneSettings(environment: environment)
   let smtp = try MailConfiguration.read(EnvironmentReader(environment))
   let birthdays = try BirthdaySettings(environment: environment, companyZone: hygiene.companyZone)
+  let webhooks = try WebhookSettings(environment: environment)
   let infrastructure = try ServiceInfrastructure(configuration)
   let postgres = infrastructure.postgres
   let logger = infrastructure.logger
+  let wake = WakeSignal()
   return try ServiceApplication.build(
     infrastructure,
     migrations: ActivityComponents.migrations,
@@ -29,28 +32,47 @@ public func buildApplication(
         client: postgres, logger: logger, pageTokens: configuration.pageTokenKey, hygiene: hygiene, smtp: smtp)
     ],
     subscriptions: ActivityComponents.subscriptions(logger: logger),
+    routes: { router in
+      ActivityComponents.webhookRoutes(settings: webhooks, client: postgres, logger: logger, wake: wake)
+        .addRoutes(to: router)
+    },
     services: ActivityComponents.services(client: postgres, logger: logger, hygiene: hygiene, smtp: smtp)
-      + birthdayRun(birthdays, infrastructure, smtp: smtp)
+      + (try contactsCallers(infrastructure, birthdays: birthdays, webhooks: webhooks, smtp: smtp, wake: wake))
   )
 }
 
-/// The morning birthday run, asking the contacts service as `service:activity` (none with
-/// `CRM_BIRTHDAY_TIME=off`).
-func birthdayRun(_ settings: BirthdaySettings, _ infrastructure: ServiceInfrastructure, smtp: SMTPSettings?) throws
-  -> [any Service]
-{
-  guard let time = settings.time else { return [] }
+/// What asks the contacts service, as `service:activity` through one client: the morning
+/// birthday run (none with `CRM_BIRTHDAY_TIME=off`) and the unknown callers' leads (only when the
+/// webhooks have their secret). Either needs `CRM_SERVICE_SIGNING_KEY_FILE`.
+func contactsCallers(
+  _ infrastructure: ServiceInfrastructure, birthdays: BirthdaySettings, webhooks: WebhookSettings,
+  smtp: SMTPSettings?, wake: WakeSignal
+) throws -> [any Service] {
+  guard birthdays.time != nil || webhooks.secret != nil else { return [] }
   let caller: ServiceCaller
   do {
     caller = try ServiceCaller(infrastructure, calling: .contacts)
   } catch {
     throw ConfigurationError(
       variable: error.variable, problem: error.problem,
-      expected: error.expected + " (or CRM_BIRTHDAY_TIME=off: the birthday run is what asks contacts)")
+      expected: error.expected
+        + " (or CRM_BIRTHDAY_TIME=off and no CRM_WEBHOOK_SECRET: the birthday run and the unknown callers'"
+        + " leads are what ask contacts)")
   }
-  let run = BirthdayRun(
-    repository: PostgresActivityRepository(client: infrastructure.postgres, logger: infrastructure.logger),
-    source: ContactsBirthdaySource(contacts: Crm_Contacts_V1_Contacts.Client(wrapping: caller.client)), time: time,
-    zone: settings.zone, sender: smtp.map { MailSender(from: $0.from, name: $0.fromName) })
-  return [caller, run]
+  let repository = PostgresActivityRepository(client: infrastructure.postgres, logger: infrastructure.logger)
+  var services: [any Service] = [caller]
+  if let time = birthdays.time {
+    services.append(
+      BirthdayRun(
+        repository: repository,
+        source: ContactsBirthdaySource(contacts: Crm_Contacts_V1_Contacts.Client(wrapping: caller.client)), time: time,
+        zone: birthdays.zone, sender: smtp.map { MailSender(from: $0.from, name: $0.fromName) }))
+  }
+  if webhooks.secret != nil {
+    services.append(
+      ActivityComponents.unknownCallers(
+        settings: webhooks, leads: ContactsLeads(client: caller.client), client: infrastructure.postgres,
+        logger: infrastructure.logger, wake: wake))
+  }
+  return services
 }

@@ -30,16 +30,19 @@ struct ContactsEventsHandler: Sendable {
         let contact = try Crm_Contacts_V1_ContactCreated(serializedBytes: envelope.payload).contact
         try await remember(contact.id, owner: contact.ownerID, archived: contact.archived, on: connection)
         try await rememberMailAddress(of: contact, on: connection)
+        try await rememberAddresses(of: contact, on: connection)
       case Crm_Contacts_V1_ContactUpdated.protoMessageName:
         let contact = try Crm_Contacts_V1_ContactUpdated(serializedBytes: envelope.payload).contact
         try await remember(contact.id, owner: contact.ownerID, archived: contact.archived, on: connection)
         try await rememberMailAddress(of: contact, on: connection)
+        try await rememberAddresses(of: contact, on: connection)
       case Crm_Contacts_V1_ContactArchived.protoMessageName:
         let archived = try Crm_Contacts_V1_ContactArchived(serializedBytes: envelope.payload)
         try await remember(archived.contactID, owner: nil, archived: true, on: connection)
       case Crm_Contacts_V1_LeadConverted.protoMessageName:
         let converted = try Crm_Contacts_V1_LeadConverted(serializedBytes: envelope.payload)
         try await ensure(converted.contactID, owner: converted.lead.ownerID, on: connection)
+        try await attachCalls(of: converted, on: connection)
       default:
         break
       }

@@ -135,6 +135,68 @@ enum ActivitySchema {
         "CREATE INDEX offers_waiting ON offers (answer_by) WHERE outcome = 'pending'",
       ]
     ),
+    // Webhooks (issue 14 item 4): calls and e-mails from the providers, the phones and addresses
+    // of the directory's contacts they are matched by, and unknown callers waiting for their lead.
+    Migration(
+      version: 4,
+      name: "webhook calls and mail, contact addresses, unknown callers",
+      statements: [
+        // A contact's normalised phones (E.164) and e-mails (lower case), from its events.
+        """
+        CREATE TABLE contact_addresses (
+          address text NOT NULL,
+          contact_id uuid NOT NULL,
+          seq bigserial,
+          PRIMARY KEY (address, contact_id)
+        )
+        """,
+        "CREATE INDEX contact_addresses_of_contact ON contact_addresses (contact_id)",
+        // One row per provider event (the key makes a repeat change nothing); `reply` is the first
+        // answer, given again to a repeat. A logged one is linked to its activity once its
+        // counterpart's contact is known (at once, or when the contact or the lead's conversion
+        // is learnt).
+        """
+        CREATE TABLE communications (
+          id uuid PRIMARY KEY,
+          seq bigserial UNIQUE,
+          channel text NOT NULL CHECK (channel IN ('telephony', 'mail')),
+          provider_event_id text NOT NULL,
+          event text NOT NULL,
+          direction text NOT NULL CHECK (direction IN ('in', 'out')),
+          counterpart text NOT NULL,
+          details jsonb NOT NULL,
+          summary text NOT NULL,
+          logged boolean NOT NULL,
+          occurred_at timestamptz NOT NULL,
+          manager_id text NOT NULL,
+          contact_id uuid,
+          activity_id uuid,
+          lead_id text,
+          reply jsonb NOT NULL,
+          received_at timestamptz NOT NULL DEFAULT now(),
+          UNIQUE (channel, provider_event_id)
+        )
+        """,
+        "CREATE INDEX communications_unlinked ON communications (counterpart) WHERE activity_id IS NULL AND logged",
+        "CREATE INDEX communications_of_lead ON communications (lead_id) WHERE activity_id IS NULL AND logged",
+        // A number that called and matched no contact: a lead is made for it once (the worker
+        // calls the contacts service with a request id derived from the number), retried
+        // until the contacts service answers.
+        """
+        CREATE TABLE unknown_callers (
+          number text PRIMARY KEY,
+          manager_id text NOT NULL,
+          lead_id text,
+          attempts integer NOT NULL DEFAULT 0,
+          last_error text NOT NULL DEFAULT '',
+          next_attempt_at timestamptz NOT NULL DEFAULT now(),
+          first_call_at timestamptz NOT NULL,
+          created_at timestamptz NOT NULL DEFAULT now()
+        )
+        """,
+        "CREATE INDEX unknown_callers_waiting ON unknown_callers (next_attempt_at) WHERE lead_id IS NULL",
+      ]
+    ),
     mailMigration,
     birthdayMigration,
     Migration(

@@ -31,7 +31,7 @@ extension PostgresActivityRepository {
           RETURNING \(unescaped: Self.activityColumns)
           """,
           logger: logger)
-        guard let record = try await decodeActivities(rows).first?.activity else {
+        guard let record = try await Self.decodeActivities(rows).first?.activity else {
           throw RuleBroken(description: "the activity was not stored")
         }
         try await publish(
@@ -60,7 +60,7 @@ extension PostgresActivityRepository {
              OR (a.occurred_at, a.seq) < (SELECT occurred_at, seq FROM activities WHERE seq = \(cursor)))
       ORDER BY a.occurred_at DESC, a.seq DESC LIMIT \(limit + 1)
       """
-    let found = try await decodeActivities(try await client.query(query, logger: logger))
+    let found = try await Self.decodeActivities(try await client.query(query, logger: logger))
     if found.isEmpty && cursor == nil { try await requireKnown(subject) }
     guard found.count > limit else { return (found.map(\.activity), nil) }
     return (found.prefix(limit).map(\.activity), found[limit - 1].seq)
@@ -82,7 +82,7 @@ extension PostgresActivityRepository {
     guard !rows.isEmpty else { throw NotFound(entity: entity, id: id.text) }
   }
 
-  func decodeActivities(_ rows: PostgresRowSequence) async throws -> [(
+  static func decodeActivities(_ rows: PostgresRowSequence) async throws -> [(
     activity: Crm_Activity_V1_ActivityRecord, seq: Int64
   )] {
     var activities: [(Crm_Activity_V1_ActivityRecord, Int64)] = []
