@@ -109,7 +109,7 @@ extension PostgresActivityRepository {
       RETURNING \(unescaped: Self.activityColumns)
       """,
       logger: logger)
-    guard let record = try await decodeActivities(rows).first?.activity else {
+    guard let record = try await Self.decodeActivities(rows).first?.activity else {
       throw RuleBroken(description: "the activity was not stored")
     }
     try await publish(
