@@ -97,13 +97,15 @@ struct ContainerDefinitionTests {
     #expect((environment["CRM_KAFKA_SASL_PASSWORD"] as? String)?.contains(":?") == true, "no default password")
     #expect(url.contains(":?"), "no default database password")
     #expect(environment["CRM_TOKEN_VERIFY_KEYS_FILE"] as? String == "/run/secrets/token-verify-keys")
-    // A service that calls others also signs its calls with a private key of its own.
-    let callsOthers = environment["CRM_SERVICE_SIGNING_KEY_FILE"] != nil
-    #expect(
-      service["secrets"] as? [String] == ["token-verify-keys"] + (callsOthers ? ["\(name)-signing-key"] : []))
-    if callsOthers {
-      #expect(environment["CRM_SERVICE_SIGNING_KEY_FILE"] as? String == "/run/secrets/\(name)-signing-key")
-    }
+    // Every other secret file it reads is one of its own secrets (its signing key for calls to
+    // other services, activity's webhook secret), and it has no secret it does not read.
+    let read = Set(
+      environment.values.compactMap { value -> String? in
+        guard let path = value as? String, path.hasPrefix("/run/secrets/") else { return nil }
+        return String(path.dropFirst("/run/secrets/".count))
+      })
+    #expect(Set(service["secrets"] as? [String] ?? []) == read)
+    #expect(read.subtracting(["token-verify-keys"]).allSatisfy { $0.hasPrefix("\(name)-") })
 
     let dependsOn = try #require(service["depends_on"] as? [String: Any])
     for dependency in ["postgres", "kafka"] {
