@@ -369,6 +369,7 @@ let package = Package(
         "CRMIdentity",
         "CRMDomain",
         "ActivityService",
+        "CRMReview",
         "CRMRuntime",
         "CRMEvents",
         "CRMDatabase",
@@ -451,7 +452,10 @@ let package = Package(
     + service("Deals", folder: "Deals", executable: "deals")
     + service(
       "Activity", folder: "Activity", executable: "activity",
-      uses: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")])
+      uses: [
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), "CRMReview",
+        .product(name: "Metrics", package: "swift-metrics"),
+      ])
     + service("QualityControl", folder: "QualityControl", executable: "quality-control")
     + service("Reporting", folder: "Reporting", executable: "reporting")
 )

@@ -28,7 +28,7 @@ struct BrokerRestartTests {
         "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
         "CRM_HTTP_PORT": "\(httpPort)",
         "CRM_LOG_LEVEL": "warning",
-      ]
+      ].merging(TestIdentity.reviewCodeEnvironment("activity")) { _, added in added }
     )
     defer { service.signal(SIGKILL) }
     let ready = "http://127.0.0.1:\(httpPort)/health/ready"

@@ -26,7 +26,7 @@ struct ExecutableLifecycleTests {
         "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
         "CRM_HTTP_PORT": "\(port)",
         "CRM_LOG_LEVEL": "warning",
-      ]
+      ].merging(TestIdentity.reviewCodeEnvironment(name)) { _, added in added }
     )
     let ready = "http://127.0.0.1:\(port)/health/ready"
     let readyStatus = try await HTTPProbe.waitForStatus(ready, 200, within: .seconds(30))
@@ -74,6 +74,9 @@ struct ExecutableLifecycleTests {
     BadStart(executable: "activity", variable: "CRM_WORKING_DAYS", value: "2026-01-10..2026-01-01"),
     BadStart(executable: "activity", variable: "CRM_END_OF_DAY", value: "7pm"),
     BadStart(executable: "activity", variable: "CRM_COMPANY_TIME_ZONE", value: "Moscow"),
+    // The review code key (issue 15): required, and a short one is refused.
+    BadStart(executable: "activity", variable: "CRM_QC_CODE_KEY", value: nil),
+    BadStart(executable: "activity", variable: "CRM_QC_CODE_KEY", value: "too-short-a-key"),
   ]
 
   @Test(arguments: badStarts + activityBadStarts)
@@ -84,7 +87,7 @@ struct ExecutableLifecycleTests {
       "CRM_KAFKA_BROKERS": LocalStack.kafkaBrokers,
       "CRM_HTTP_PORT": "\(port)",
       "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
-    ]
+    ].merging(TestIdentity.reviewCodeEnvironment(bad.executable)) { _, added in added }
     environment[bad.variable] = bad.value
     let service = try start(bad.executable, environment)
     let exitCode = try await service.waitForExit(within: .seconds(10))

@@ -16,6 +16,9 @@ export CRM_TOKEN_VERIFY_KEYS_FILE="${CRM_TOKEN_VERIFY_KEYS_FILE:-$KEYS/issuer.pu
 export CRM_TOKEN_SIGNING_KEY_FILE="${CRM_TOKEN_SIGNING_KEY_FILE:-$KEYS/issuer.pem}"
 # A service calling another signs as itself (service:<name>); locally with the same key.
 export CRM_SERVICE_SIGNING_KEY_FILE="${CRM_SERVICE_SIGNING_KEY_FILE:-$KEYS/issuer.pem}"
+# The key review codes are made with (activity and reporting only; `supervise` gives it to no
+# other service). A development key: codes made locally mean nothing anywhere else.
+export CRM_QC_CODE_KEY="${CRM_QC_CODE_KEY:-local-development-review-code-key-not-a-secret}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_OS_USER="${CRM_PG_OS_USER:-crmpg}"
 # The cluster's folder (data, log, socket). Run by root, PostgreSQL runs as $PG_OS_USER, which

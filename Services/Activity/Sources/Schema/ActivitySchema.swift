@@ -163,5 +163,43 @@ enum ActivitySchema {
         """,
       ]
     ),
+    // Review items for quality control (issue 15): the names review texts are cleared of, which
+    // attributes may cross the wall, and which activities became items.
+    Migration(
+      version: 10,
+      name: "review items: known names, safe attributes, items made",
+      statements: [
+        // Every name a contact or company has had (a report may still use an old one); `seq`
+        // grows with every change, so a replica sees in one indexed read whether its cache of
+        // the directory's names is current.
+        """
+        CREATE TABLE known_names (
+          id uuid NOT NULL,
+          kind text NOT NULL CHECK (kind IN ('contact', 'company')),
+          name text NOT NULL,
+          seq bigserial UNIQUE,
+          PRIMARY KEY (id, name)
+        )
+        """,
+        // A contact's company (its first membership): the report's company.
+        """
+        CREATE TABLE known_contact_companies (
+          contact_id uuid PRIMARY KEY,
+          company_id uuid NOT NULL
+        )
+        """,
+        "ALTER TABLE attributes ADD COLUMN qc_safe boolean NOT NULL DEFAULT false",
+        // One item per activity: made in the transaction that logs it; `withheld` is the reason
+        // a text could not be cleared (counted for the head of sales), NULL when it was cleared.
+        """
+        CREATE TABLE review_items (
+          activity_id uuid PRIMARY KEY,
+          item_id text NOT NULL UNIQUE,
+          withheld text CHECK (withheld IN ('phone', 'email', 'address', 'name')),
+          made_at timestamptz NOT NULL DEFAULT now()
+        )
+        """,
+      ]
+    ),
   ]
 }
