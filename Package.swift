@@ -369,6 +369,7 @@ let package = Package(
         "CRMIdentity",
         "CRMDomain",
         "ActivityService",
+        "QualityControlService",
         "CRMReview",
         "CRMRuntime",
         "CRMEvents",

@@ -41,12 +41,16 @@ extension ContactsEventsHandler {
     let entityID = try ActivityInput.id(id, "\(kind)_id")
     let name = String(name.trimmingCharacters(in: .whitespacesAndNewlines).prefix(Self.nameLength))
     guard !name.isEmpty else { return }
-    _ = try await connection.query(
+    let added = try await connection.query(
       """
       INSERT INTO known_names (id, kind, name) VALUES (\(entityID), \(kind), \(name))
-      ON CONFLICT (id, name) DO NOTHING
+      ON CONFLICT (id, name) DO NOTHING RETURNING 1
       """,
       logger: logger
+    ).collect()
+    guard !added.isEmpty else { return }
+    _ = try await connection.query(
+      "UPDATE known_names_version SET version = version + 1", logger: logger
     ).collect()
   }
 

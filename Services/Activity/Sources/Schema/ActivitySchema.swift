@@ -169,9 +169,8 @@ enum ActivitySchema {
       version: 10,
       name: "review items: known names, safe attributes, items made",
       statements: [
-        // Every name a contact or company has had (a report may still use an old one); `seq`
-        // grows with every change, so a replica sees in one indexed read whether its cache of
-        // the directory's names is current.
+        // Every name a contact or company has had (a report may still use an old one), `seq`
+        // in the order they were learnt.
         """
         CREATE TABLE known_names (
           id uuid NOT NULL,
@@ -181,6 +180,11 @@ enum ActivitySchema {
           PRIMARY KEY (id, name)
         )
         """,
+        // One more with every name added, in the adding transaction: the row lock orders them,
+        // so a replica that reads version v sees every name up to v, and rereads the names
+        // only when it moved (a sequence's maximum would not do: ids commit out of order).
+        "CREATE TABLE known_names_version (version bigint NOT NULL)",
+        "INSERT INTO known_names_version VALUES (0)",
         // A contact's company (its first membership): the report's company.
         """
         CREATE TABLE known_contact_companies (

@@ -25,9 +25,9 @@ extension PostgresActivityRepository {
           // Two heads of sales adding the same key at once: the second learns of the first.
           let inserted = try await connection.query(
             """
-            INSERT INTO attributes (key, label, type, choices, retired)
+            INSERT INTO attributes (key, label, type, choices, retired, qc_safe)
             VALUES (\(definition.key), \(definition.label), \(definition.type.text), \(definition.choices),
-                    \(definition.retired))
+                    \(definition.retired), \(definition.qcSafe))
             ON CONFLICT (key) DO NOTHING RETURNING key
             """,
             logger: logger
