@@ -90,6 +90,18 @@ let package = Package(
       path: "Shared/PhoneNumbers/Swift",
       swiftSettings: strict
     ),
+    // Mail over SMTP through Debian's libcurl (libcurl4-openssl-dev): a C shim with a plain header.
+    .target(
+      name: "CCurlSMTP",
+      path: "Shared/Mail/CCurlSMTP",
+      linkerSettings: [.linkedLibrary("curl")]
+    ),
+    .target(
+      name: "CRMMail",
+      dependencies: ["CCurlSMTP"],
+      path: "Shared/Mail/Swift",
+      swiftSettings: strict
+    ),
     // Behind the quality-control wall: the codes for people and deals, and the redaction of
     // report texts (activity makes review items; reporting maps codes back).
     .target(
@@ -377,6 +389,7 @@ let package = Package(
         "CRMContracts",
         "CRMKafka",
         "CRMTestSupport",
+        "CRMMail",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -454,7 +467,7 @@ let package = Package(
     + service(
       "Activity", folder: "Activity", executable: "activity",
       uses: [
-        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), "CRMReview",
+        "CRMMail", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), "CRMReview",
         .product(name: "Metrics", package: "swift-metrics"),
       ])
     + service("QualityControl", folder: "QualityControl", executable: "quality-control")

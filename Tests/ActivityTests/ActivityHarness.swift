@@ -97,13 +97,17 @@ enum ActivityHarness {
   /// Review items made with the tests' code key (as the executables are given it).
   static let review = ReviewItemMaker(settings: try! ReviewSettings(key: Array(TestIdentity.reviewCodeKey.utf8)))
 
-  static func with(caller: String = "manager:manager-1", _ body: (Context) async throws -> Void) async throws {
+  /// `mailSender`: who SendEmail sends as (an SMTP server configured); nil: it logs only.
+  static func with(
+    caller: String = "manager:manager-1", mailSender: MailSender? = nil, _ body: (Context) async throws -> Void
+  ) async throws {
     // A maker per run: its cache of the directory's names belongs to one fresh schema.
     let review = ReviewItemMaker(settings: Self.review.settings)
     let services: (PostgresClient) -> [any RegistrableRPCService] = {
       [
         ActivityRPCService(
-          repository: PostgresActivityRepository(client: $0, logger: logger, review: review), pageTokens: .random())
+          repository: PostgresActivityRepository(client: $0, logger: logger, review: review), pageTokens: .random(),
+          mailSender: mailSender)
       ]
     }
     try await InProcessService.with(

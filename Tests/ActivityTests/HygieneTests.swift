@@ -34,6 +34,17 @@ struct HygieneTests {
     return id
   }
 
+  /// Reports kept for a month already (migration 9 starts them at the schema's creation).
+  static func reportsKeptSince(_ context: ActivityHarness.Context) async throws {
+    try await sql(context, "UPDATE hygiene_start SET started_at = now() - interval '30 days'")
+  }
+
+  static func sql(_ context: ActivityHarness.Context, _ query: PostgresQuery) async throws {
+    _ = try await context.database.query(query, logger: ActivityHarness.logger).collect()
+  }
+
+  static let moscow = TimeZone(identifier: "Europe/Moscow")!
+
   static func day(of instant: Date) -> CalendarDay { CalendarDay(instant, in: TimeZone(identifier: "Europe/Moscow")!) }
 
   static func task(_ context: ActivityHarness.Context, deal: String, dueIn seconds: Double) async throws
@@ -51,7 +62,9 @@ struct HygieneTests {
     try await ActivityHarness.with { context in
       let now = Date()
       let contact = try await context.knownContact()
-      let untouched = try await Self.openDeal(context, contact: contact, openedAt: now.addingTimeInterval(-3_600))
+      // Alone on its contact: nothing done on it.
+      let untouched = try await Self.openDeal(
+        context, contact: try await context.knownContact(), openedAt: now.addingTimeInterval(-3_600))
       let logged = try await Self.openDeal(context, contact: contact, openedAt: now.addingTimeInterval(-3_600))
       _ = try await context.activity.logActivity(
         .with {
@@ -97,6 +110,35 @@ struct HygieneTests {
         }, on: EventTopics.deals, aggregateID: won, version: 2)
       let other = try await context.knownContact(owner: "manager-2")
       _ = try await Self.openDeal(context, contact: other, owner: "manager-2", openedAt: now)
+      // Rule 1 counts what was done on the deal's contact since the deal was opened (not before):
+      // a call on the contact alone, a task on the contact alone.
+      let called = try await context.knownContact()
+      let calledDeal = try await Self.openDeal(context, contact: called, openedAt: now.addingTimeInterval(-60))
+      _ = try await context.activity.logActivity(
+        .with {
+          $0.kind = .call
+          $0.contactID = called
+          $0.text = "Called about the new deal"
+          $0.occurredAt = Google_Protobuf_Timestamp(date: now)
+        })
+      let tasked = try await context.knownContact()
+      let taskedDeal = try await Self.openDeal(context, contact: tasked, openedAt: now.addingTimeInterval(-60))
+      _ = try await context.activity.createTask(
+        .with {
+          $0.contactID = tasked
+          $0.title = "Send the price list"
+          $0.dueAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(7_200))
+        })
+      // A call on the contact before the deal was opened does not count ("since it was opened").
+      let earlyContact = try await context.knownContact()
+      _ = try await context.activity.logActivity(
+        .with {
+          $0.kind = .call
+          $0.contactID = earlyContact
+          $0.text = "Called before any deal"
+          $0.occurredAt = Google_Protobuf_Timestamp(date: now)
+        })
+      let lateDeal = try await Self.openDeal(context, contact: earlyContact, openedAt: now.addingTimeInterval(600))
 
       let asOf = now.addingTimeInterval(3_600)
       let day = HygieneDay(
@@ -106,9 +148,12 @@ struct HygieneTests {
         return
       }
       #expect(report.managerID == "manager-1" && report.asOf.date == asOf && !report.preview && report.workingDay)
-      #expect(report.unprocessedDeals.map(\.dealID) == [untouched])
+      #expect(report.unprocessedDeals.map(\.dealID) == [untouched, lateDeal])
       #expect(report.unprocessedDeals.first?.stageID == "first-call")
-      #expect(Set(report.dealsWithoutOpenTask.map(\.dealID)) == [untouched, logged, done])
+      #expect(report.unprocessedDealCount == 2)
+      #expect(
+        Set(report.dealsWithoutOpenTask.map(\.dealID)) == [untouched, logged, done, calledDeal, taskedDeal, lateDeal])
+      #expect(report.dealsWithoutOpenTaskCount == 6 && report.dealsWithOverdueTaskCount == 1)
       #expect(report.dealsWithOverdueTask.map(\.dealID) == [late])
       #expect(report.dealsWithOverdueTask.first?.overdueTasks.map(\.taskID) == [lateTask.id])
       #expect(report.dealsWithOverdueTask.first?.hasOpenedAt == false)
@@ -124,9 +169,9 @@ struct HygieneTests {
       }
       #expect(old.unprocessedDeals.map(\.dealID) == [late] && old.dealsWithOverdueTask.isEmpty)
 
-      // The event carries the report, keyed by the manager.
+      // The event carries the report, keyed `hygiene:<manager>` (`manager:<id>` is TimeZoneSet's).
       let events = try await context.events(Self.reported)
-      #expect(events.count == 2 && Set(events.map(\.aggregateID)) == ["manager:manager-1"])
+      #expect(events.count == 2 && Set(events.map(\.aggregateID)) == ["hygiene:manager-1"])
       let published = try Crm_Activity_V1_HygieneReported(serializedBytes: events[0].payload)
       #expect([report, old].contains(published.report))
 
@@ -139,19 +184,21 @@ struct HygieneTests {
 
   @Test func racingRunnersMakeOneReportAndOneEventPerManagerAndDay() async throws {
     try await ActivityHarness.with { context in
+      try await Self.reportsKeptSince(context)
       let contact = try await context.knownContact()
       _ = try await Self.openDeal(context, contact: contact, openedAt: nil)
       let colleague = try await context.knownContact(owner: "manager-2")
       _ = try await Self.openDeal(context, contact: colleague, owner: "manager-2", openedAt: nil)
-      // Every day a working day, the day ending at midnight: today's and yesterday's are due.
+      // Every day a working day ending at 23:59: yesterday's and the day before's are due at noon.
       var settings = HygieneSettings.default
       settings.calendar.weekend = []
-      settings.endOfDay = DailyRun("00:00")!
+      settings.endOfDay = DailyRun("23:59")!
       settings.catchUpDays = 1
       let runners = (0..<4).map { _ in
         EndOfDayReports(repository: context.repository, settings: settings, interval: .seconds(30))
       }
-      let now = Date()
+      // Pinned to the last Moscow noon: far from the end of a day either side.
+      let now = DailyRun("12:00")!.last(atOrBefore: Date(), in: Self.moscow).at
       let made = try await withThrowingTaskGroup(of: Int.self) { group in
         for runner in runners { group.addTask { try await runner.reportDue(now: now) } }
         return try await group.reduce(0, +)
@@ -208,6 +255,7 @@ struct HygieneTests {
 
   @Test func readingReportsMineOrAsTheirHead() async throws {
     try await ActivityHarness.with { context in
+      try await Self.reportsKeptSince(context)
       let contact = try await context.knownContact()
       let deal = try await Self.openDeal(context, contact: contact, openedAt: nil)
       let now = Date()
@@ -246,6 +294,7 @@ struct HygieneTests {
       }
     }
     try await ActivityHarness.with(caller: "head_of_sales:head-1") { context in
+      try await Self.reportsKeptSince(context)
       let contact = try await context.knownContact(owner: "manager-2")
       _ = try await Self.openDeal(context, contact: contact, owner: "manager-2", openedAt: nil)
       let report = try await context.activity.getHygieneReport(
@@ -254,6 +303,19 @@ struct HygieneTests {
           $0.asOfNow = true
         })
       #expect(report.managerID == "manager-2" && report.unprocessedDeals.count == 1)
+      // Manager ids as long as deal owners may be (200 bytes; 64 refused them before); longer refused.
+      let long = String(repeating: "m", count: DealsEventsHandler.ownerLength)
+      let longReport = try await context.activity.getHygieneReport(
+        .with {
+          $0.managerID = long
+          $0.asOfNow = true
+        })
+      #expect(longReport.managerID == long && longReport.preview)
+      let tooLong = Crm_Activity_V1_GetHygieneReportRequest.with {
+        $0.managerID = long + "m"
+        $0.asOfNow = true
+      }
+      #expect(await statusCode { try await context.activity.getHygieneReport(tooLong) } == .invalidArgument)
     }
   }
 }

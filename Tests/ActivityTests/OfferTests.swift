@@ -194,6 +194,28 @@ struct OfferTests {
     }
   }
 
+  /// Past its deadline an offer has had no answer even before the sweep records it: a late
+  /// answer is refused, and nothing changes.
+  @Test func anAnswerAfterTheDeadlineIsRefusedBeforeTheSweep() async throws {
+    try await ActivityHarness.with { context in
+      let contact = try await context.knownContact()
+      let deal = try await context.knownDeal(contact: contact)
+      let offer = try await context.activity.makeOffer(Self.offer(deal: deal, variant: "late", in: 60))
+      _ = try await context.database.query(
+        "UPDATE offers SET answer_by = now() - interval '1 second' WHERE id = \(UUID(uuidString: offer.id)!)",
+        logger: ActivityHarness.logger)
+      let late = Crm_Activity_V1_AnswerOfferRequest.with {
+        $0.offerID = offer.id
+        $0.outcome = .accepted
+        $0.expectedVersion = 1
+      }
+      #expect(await statusCode { try await context.activity.answerOffer(late) } == .failedPrecondition)
+      #expect(await failure { try await context.activity.answerOffer(late) }.contains("no answer"))
+      #expect(try await context.count("SELECT count(*) FROM offers WHERE outcome = 'pending'") == 1)
+      #expect(try await context.events("crm.activity.v1.OfferAnswered").isEmpty)
+    }
+  }
+
   @Test func aManagerMakesAndAnswersOffersOnlyOnHisOwnDeals() async throws {
     try await ActivityHarness.with(caller: "manager:manager-2") { context in
       let contact = try await context.knownContact(owner: "manager-1")

@@ -151,6 +151,12 @@ struct ScheduleTests {
       } catch { return error.description }
     }
     #expect(error(["CRM_END_OF_DAY": "7pm"]).hasPrefix("CRM_END_OF_DAY is \"7pm\"; expected a time of day HH:MM"))
+    // Midnight names the start of a day: refused, saying so.
+    #expect(
+      error(["CRM_END_OF_DAY": "00:00"])
+        == "CRM_END_OF_DAY is \"00:00\", the start of the day, not its end; "
+        + "expected a time of day HH:MM from 00:01 to 23:59 (23:59 for the end of the day)")
+    #expect(error(["CRM_END_OF_DAY": "00:01"]) == "no error")
     #expect(error(["CRM_COMPANY_TIME_ZONE": "Moscow"]).hasPrefix("CRM_COMPANY_TIME_ZONE is \"Moscow\", not a known"))
     #expect(
       error(["CRM_HOLIDAYS": "2026-01-01,2026-02-30"])

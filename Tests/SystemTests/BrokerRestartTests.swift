@@ -26,6 +26,8 @@ struct BrokerRestartTests {
         "CRM_DATABASE_URL": LocalStack.databaseURL("activity"),
         "CRM_KAFKA_BROKERS": broker.brokers,
         "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
+        // The activity service calls contacts (birthdays) as itself.
+        "CRM_SERVICE_SIGNING_KEY_FILE": TestIdentity.privateKeyFile,
         "CRM_HTTP_PORT": "\(httpPort)",
         "CRM_LOG_LEVEL": "warning",
       ].merging(TestIdentity.reviewCodeEnvironment("activity")) { _, added in added }

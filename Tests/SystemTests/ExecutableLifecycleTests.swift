@@ -24,6 +24,8 @@ struct ExecutableLifecycleTests {
         "CRM_DATABASE_URL": LocalStack.databaseURL(name),
         "CRM_KAFKA_BROKERS": broker.brokers,
         "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
+        // The activity service calls contacts (birthdays) as itself.
+        "CRM_SERVICE_SIGNING_KEY_FILE": TestIdentity.privateKeyFile,
         "CRM_HTTP_PORT": "\(port)",
         "CRM_LOG_LEVEL": "warning",
       ].merging(TestIdentity.reviewCodeEnvironment(name)) { _, added in added }
@@ -73,13 +75,21 @@ struct ExecutableLifecycleTests {
     BadStart(executable: "activity", variable: "CRM_HOLIDAYS", value: "2026-01-01,2026-02-30"),
     BadStart(executable: "activity", variable: "CRM_WORKING_DAYS", value: "2026-01-10..2026-01-01"),
     BadStart(executable: "activity", variable: "CRM_END_OF_DAY", value: "7pm"),
+    BadStart(executable: "activity", variable: "CRM_END_OF_DAY", value: "00:00"),
     BadStart(executable: "activity", variable: "CRM_COMPANY_TIME_ZONE", value: "Moscow"),
     // The review code key (issue 15): required, and a short one is refused.
     BadStart(executable: "activity", variable: "CRM_QC_CODE_KEY", value: nil),
     BadStart(executable: "activity", variable: "CRM_QC_CODE_KEY", value: "too-short-a-key"),
   ]
 
-  @Test(arguments: badStarts + activityBadStarts)
+  /// The activity service's mail server and birthday run (which calls contacts as itself).
+  static let activityMailBadStarts: [BadStart] = [
+    BadStart(executable: "activity", variable: "CRM_SMTP_URL", value: "http://mail.example.com"),
+    BadStart(executable: "activity", variable: "CRM_BIRTHDAY_TIME", value: "9am"),
+    BadStart(executable: "activity", variable: "CRM_SERVICE_SIGNING_KEY_FILE", value: nil),
+  ]
+
+  @Test(arguments: badStarts + activityBadStarts + activityMailBadStarts)
   func configurationErrorExitsWithCode2NamingTheVariable(_ bad: BadStart) async throws {
     let port = freeLocalPort()
     var environment = [
@@ -87,6 +97,8 @@ struct ExecutableLifecycleTests {
       "CRM_KAFKA_BROKERS": LocalStack.kafkaBrokers,
       "CRM_HTTP_PORT": "\(port)",
       "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
+      // The activity service calls contacts (birthdays) as itself.
+      "CRM_SERVICE_SIGNING_KEY_FILE": TestIdentity.privateKeyFile,
     ].merging(TestIdentity.reviewCodeEnvironment(bad.executable)) { _, added in added }
     environment[bad.variable] = bad.value
     let service = try start(bad.executable, environment)

@@ -52,6 +52,8 @@ struct WireFuzzTests {
         "CRM_DATABASE_URL": LocalStack.databaseURL(service) + "&search_path=\(schema)",
         "CRM_KAFKA_BROKERS": brokers,
         "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
+        // The activity service calls contacts (birthdays) as itself.
+        "CRM_SERVICE_SIGNING_KEY_FILE": TestIdentity.privateKeyFile,
         "CRM_HTTP_PORT": "\(port)",
         "CRM_LOG_LEVEL": "error",
       ].merging(TestIdentity.reviewCodeEnvironment(service)) { _, added in added }

@@ -1,6 +1,7 @@
 import CRMDatabase
 import CRMEvents
 import CRMIdentity
+import CRMMail
 import CRMRuntime
 import GRPCCore
 import Logging
@@ -17,19 +18,21 @@ public enum ActivityComponents {
   public static var reviewItemsTopic: String { ReviewItemMaker.topic }
 
   /// Who may call which of its methods.
-  public static var access: AccessPolicy { ActivityAccess.policy }
+  public static var access: AccessPolicy { ActivityAccess.policy.merging(ActivityAccess.mail) }
 
   /// The RPC service on the PostgreSQL repository.
-  /// `pageTokens` seals its page tokens: the same key on every replica; `review` makes the
-  /// review items of meeting and call reports.
+  /// `pageTokens` seals its page tokens: the same key on every replica. `smtp`: the mail
+  /// server (`MailConfiguration`); without one SendEmail logs and does not send. `review` makes
+  /// the review items of meeting and call reports.
   public static func rpcService(
     client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random(), hygiene: HygieneSettings = .default,
-    review: ReviewSettings
+    smtp: SMTPSettings? = nil, review: ReviewSettings
   ) -> any RegistrableRPCService {
     ActivityRPCService(
       repository: PostgresActivityRepository(
         client: client, logger: logger, review: ReviewItemMaker(settings: review)),
-      pageTokens: pageTokens, hygiene: hygiene)
+      pageTokens: pageTokens, hygiene: hygiene,
+      mailSender: smtp.map { MailSender(from: $0.from, name: $0.fromName) })
   }
 
   /// The consumers of the contacts and deals services' events: the directory of contacts and
@@ -44,17 +47,15 @@ public enum ActivityComponents {
   /// How often the end-of-day reports due are looked for.
   public static let endOfDaySweep: Duration = .seconds(30)
 
-  /// The background work: recording "no answer" on offers past their deadline, and the
-  /// managers' end-of-day reports.
-  public static func services(client: PostgresClient, logger: Logger, hygiene: HygieneSettings = .default)
-    -> [any Service]
-  {
-    [
-      OfferDeadlines(
-        repository: PostgresActivityRepository(client: client, logger: logger), interval: offerDeadlineSweep),
-      EndOfDayReports(
-        repository: PostgresActivityRepository(client: client, logger: logger), settings: hygiene,
-        interval: endOfDaySweep),
-    ]
+  /// The background work: recording "no answer" on offers past their deadline, the managers'
+  /// end-of-day reports, and, with an SMTP server, delivering the mail waiting in `outgoing_mail`.
+  public static func services(
+    client: PostgresClient, logger: Logger, hygiene: HygieneSettings = .default, smtp: SMTPSettings? = nil
+  ) -> [any Service] {
+    let repository = PostgresActivityRepository(client: client, logger: logger)
+    return [
+      OfferDeadlines(repository: repository, interval: offerDeadlineSweep),
+      EndOfDayReports(repository: repository, settings: hygiene, interval: endOfDaySweep),
+    ] + (smtp.map { [OutgoingMailSender(repository: repository, smtp: SMTPClient(settings: $0))] } ?? [])
   }
 }

@@ -111,6 +111,20 @@ extension CRMMethod {
       output: Crm_Activity_V1_HygieneReport.self
     ),
     CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "SendEmail"),
+      input: Crm_Activity_V1_SendEmailRequest.self,
+      output: Crm_Activity_V1_SendEmailReply.self
+    ),
+    CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "GetEmail"),
+      input: Crm_Activity_V1_GetEmailRequest.self,
+      output: Crm_Activity_V1_Email.self
+    ),
+    CRMMethod(
       server: "contacts",
       descriptor: MethodDescriptor(
         fullyQualifiedService: "crm.common.v1.Diagnostics", method: "Echo"),

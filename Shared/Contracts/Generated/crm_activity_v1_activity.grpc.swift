@@ -215,6 +215,32 @@ public enum Crm_Activity_V1_Activity: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "SendEmail" metadata.
+        public enum SendEmail: Sendable {
+            /// Request type for "SendEmail".
+            public typealias Input = Crm_Activity_V1_SendEmailRequest
+            /// Response type for "SendEmail".
+            public typealias Output = Crm_Activity_V1_SendEmailReply
+            /// Descriptor for "SendEmail".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "SendEmail",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetEmail" metadata.
+        public enum GetEmail: Sendable {
+            /// Request type for "GetEmail".
+            public typealias Input = Crm_Activity_V1_GetEmailRequest
+            /// Response type for "GetEmail".
+            public typealias Output = Crm_Activity_V1_Email
+            /// Descriptor for "GetEmail".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "GetEmail",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "crm.activity.v1.Activity" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             DefineAttribute.descriptor,
@@ -231,7 +257,9 @@ public enum Crm_Activity_V1_Activity: Sendable {
             MakeOffer.descriptor,
             AnswerOffer.descriptor,
             ListOffers.descriptor,
-            GetHygieneReport.descriptor
+            GetHygieneReport.descriptor,
+            SendEmail.descriptor,
+            GetEmail.descriptor
         ]
     }
 }
@@ -518,6 +546,45 @@ extension Crm_Activity_V1_Activity {
             request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_GetHygieneReportRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_HygieneReport>
+
+        /// Handle the "SendEmail" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Mail (issue 14 item 4) ----
+        /// > An e-mail to a contact (to its address on record, or to `to`), logged as an activity of
+        /// > kind EMAIL either way; sent through SMTP when the service has a server configured
+        /// > (CRM_SMTP_URL), by a background sender that retries while the server is unreachable.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Activity_V1_SendEmailRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Activity_V1_SendEmailReply` messages.
+        func sendEmail(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_SendEmailRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_SendEmailReply>
+
+        /// Handle the "GetEmail" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Where an e-mail stands: waiting, sent, or failed with the server's reason.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Activity_V1_GetEmailRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Activity_V1_Email` messages.
+        func getEmail(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_GetEmailRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Email>
     }
 
     /// Service protocol for the "crm.activity.v1.Activity" service.
@@ -788,6 +855,45 @@ extension Crm_Activity_V1_Activity {
             request: GRPCCore.ServerRequest<Crm_Activity_V1_GetHygieneReportRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_HygieneReport>
+
+        /// Handle the "SendEmail" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Mail (issue 14 item 4) ----
+        /// > An e-mail to a contact (to its address on record, or to `to`), logged as an activity of
+        /// > kind EMAIL either way; sent through SMTP when the service has a server configured
+        /// > (CRM_SMTP_URL), by a background sender that retries while the server is unreachable.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_SendEmailRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Activity_V1_SendEmailReply` message.
+        func sendEmail(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_SendEmailRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_SendEmailReply>
+
+        /// Handle the "GetEmail" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Where an e-mail stands: waiting, sent, or failed with the server's reason.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_GetEmailRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Activity_V1_Email` message.
+        func getEmail(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_GetEmailRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Email>
     }
 
     /// Simple service protocol for the "crm.activity.v1.Activity" service.
@@ -1056,6 +1162,45 @@ extension Crm_Activity_V1_Activity {
             request: Crm_Activity_V1_GetHygieneReportRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Crm_Activity_V1_HygieneReport
+
+        /// Handle the "SendEmail" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Mail (issue 14 item 4) ----
+        /// > An e-mail to a contact (to its address on record, or to `to`), logged as an activity of
+        /// > kind EMAIL either way; sent through SMTP when the service has a server configured
+        /// > (CRM_SMTP_URL), by a background sender that retries while the server is unreachable.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Activity_V1_SendEmailRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Activity_V1_SendEmailReply` to respond with.
+        func sendEmail(
+            request: Crm_Activity_V1_SendEmailRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Activity_V1_SendEmailReply
+
+        /// Handle the "GetEmail" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Where an e-mail stands: waiting, sent, or failed with the server's reason.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Activity_V1_GetEmailRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Activity_V1_Email` to respond with.
+        func getEmail(
+            request: Crm_Activity_V1_GetEmailRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Activity_V1_Email
     }
 }
 
@@ -1228,6 +1373,28 @@ extension Crm_Activity_V1_Activity.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.SendEmail.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_SendEmailRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_SendEmailReply>(),
+            handler: { request, context in
+                try await self.sendEmail(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.GetEmail.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_GetEmailRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_Email>(),
+            handler: { request, context in
+                try await self.getEmail(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1393,6 +1560,28 @@ extension Crm_Activity_V1_Activity.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_HygieneReport> {
         let response = try await self.getHygieneReport(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func sendEmail(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_SendEmailRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_SendEmailReply> {
+        let response = try await self.sendEmail(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getEmail(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_GetEmailRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Email> {
+        let response = try await self.getEmail(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1591,6 +1780,32 @@ extension Crm_Activity_V1_Activity.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_HygieneReport> {
         return GRPCCore.ServerResponse<Crm_Activity_V1_HygieneReport>(
             message: try await self.getHygieneReport(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func sendEmail(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_SendEmailRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_SendEmailReply> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_SendEmailReply>(
+            message: try await self.sendEmail(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getEmail(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_GetEmailRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Email> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_Email>(
+            message: try await self.getEmail(
                 request: request.message,
                 context: context
             ),
@@ -1942,6 +2157,55 @@ extension Crm_Activity_V1_Activity {
             deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_HygieneReport>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_HygieneReport>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SendEmail" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Mail (issue 14 item 4) ----
+        /// > An e-mail to a contact (to its address on record, or to `to`), logged as an activity of
+        /// > kind EMAIL either way; sent through SMTP when the service has a server configured
+        /// > (CRM_SMTP_URL), by a background sender that retries while the server is unreachable.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_SendEmailRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_SendEmailRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_SendEmailReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func sendEmail<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_SendEmailRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_SendEmailRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_SendEmailReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_SendEmailReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetEmail" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Where an e-mail stands: waiting, sent, or failed with the server's reason.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_GetEmailRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_GetEmailRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_Email` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getEmail<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_GetEmailRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_GetEmailRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_Email>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Email>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2461,6 +2725,77 @@ extension Crm_Activity_V1_Activity {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "SendEmail" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Mail (issue 14 item 4) ----
+        /// > An e-mail to a contact (to its address on record, or to `to`), logged as an activity of
+        /// > kind EMAIL either way; sent through SMTP when the service has a server configured
+        /// > (CRM_SMTP_URL), by a background sender that retries while the server is unreachable.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_SendEmailRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_SendEmailRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_SendEmailReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func sendEmail<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_SendEmailRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_SendEmailRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_SendEmailReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_SendEmailReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Activity_V1_Activity.Method.SendEmail.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetEmail" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Where an e-mail stands: waiting, sent, or failed with the server's reason.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_GetEmailRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_GetEmailRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_Email` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getEmail<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_GetEmailRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_GetEmailRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_Email>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Email>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Activity_V1_Activity.Method.GetEmail.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2883,6 +3218,67 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_GetHygieneReportRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_HygieneReport>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SendEmail" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ---- Mail (issue 14 item 4) ----
+    /// > An e-mail to a contact (to its address on record, or to `to`), logged as an activity of
+    /// > kind EMAIL either way; sent through SMTP when the service has a server configured
+    /// > (CRM_SMTP_URL), by a background sender that retries while the server is unreachable.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Activity_V1_SendEmailRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func sendEmail<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_SendEmailRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_SendEmailReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.sendEmail(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_SendEmailRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_SendEmailReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetEmail" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Where an e-mail stands: waiting, sent, or failed with the server's reason.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Activity_V1_GetEmailRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getEmail<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_GetEmailRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Email>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getEmail(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_GetEmailRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_Email>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3367,6 +3763,75 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
             metadata: metadata
         )
         return try await self.getHygieneReport(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SendEmail" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ---- Mail (issue 14 item 4) ----
+    /// > An e-mail to a contact (to its address on record, or to `to`), logged as an activity of
+    /// > kind EMAIL either way; sent through SMTP when the service has a server configured
+    /// > (CRM_SMTP_URL), by a background sender that retries while the server is unreachable.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func sendEmail<Result>(
+        _ message: Crm_Activity_V1_SendEmailRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_SendEmailReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_SendEmailRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.sendEmail(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetEmail" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Where an e-mail stands: waiting, sent, or failed with the server's reason.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getEmail<Result>(
+        _ message: Crm_Activity_V1_GetEmailRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Email>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_GetEmailRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getEmail(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -224,6 +224,60 @@ public nonisolated enum Crm_Activity_V1_OfferOutcome: SwiftProtobuf.Enum, Swift.
 
 }
 
+public nonisolated enum Crm_Activity_V1_EmailStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Waiting for the SMTP server (the first attempt, or a retry after it was unreachable).
+  case pending // = 1
+
+  /// The server took the message.
+  case sent // = 2
+
+  /// The server refused it for good (5xx), or it could not be delivered for three days: `reason`.
+  case failed // = 3
+
+  /// Logged only: the service has no SMTP server configured (`reason` says so).
+  case notSent // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .pending
+    case 2: self = .sent
+    case 3: self = .failed
+    case 4: self = .notSent
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .pending: return 1
+    case .sent: return 2
+    case .failed: return 3
+    case .notSent: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Activity_V1_EmailStatus] = [
+    .unspecified,
+    .pending,
+    .sent,
+    .failed,
+    .notSent,
+  ]
+
+}
+
 public nonisolated struct Crm_Activity_V1_AttributeDefinition: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1125,8 +1179,12 @@ public nonisolated struct Crm_Activity_V1_HygieneDeal: Sendable {
   /// Clears the value of `openedAt`. Subsequent reads from it will return its default value.
   public mutating func clearOpenedAt() {self._openedAt = nil}
 
-  /// Only in deals_with_overdue_task: the tasks past their due time, soonest due first.
+  /// Only in deals_with_overdue_task: the tasks past their due time, soonest due first (the
+  /// first ones only: a report lists 200 tasks in all).
   public var overdueTasks: [Crm_Activity_V1_HygieneTask] = []
+
+  /// How many tasks of the deal were overdue in all (overdue_tasks may list fewer).
+  public var overdueTaskCount: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1136,64 +1194,100 @@ public nonisolated struct Crm_Activity_V1_HygieneDeal: Sendable {
 }
 
 /// What a manager left undone by the end of a working day, as of `as_of`.
-public nonisolated struct Crm_Activity_V1_HygieneReport: Sendable {
+public nonisolated struct Crm_Activity_V1_HygieneReport: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var managerID: String = String()
+  public var managerID: String {
+    get {_storage._managerID}
+    set {_uniqueStorage()._managerID = newValue}
+  }
 
   public var day: Crm_Common_V1_Date {
-    get {_day ?? Crm_Common_V1_Date()}
-    set {_day = newValue}
+    get {_storage._day ?? Crm_Common_V1_Date()}
+    set {_uniqueStorage()._day = newValue}
   }
   /// Returns true if `day` has been explicitly set.
-  public var hasDay: Bool {self._day != nil}
+  public var hasDay: Bool {_storage._day != nil}
   /// Clears the value of `day`. Subsequent reads from it will return its default value.
-  public mutating func clearDay() {self._day = nil}
+  public mutating func clearDay() {_uniqueStorage()._day = nil}
 
   /// The manager's clock (the company's when he has set none) and the end of the day on it.
-  public var timeZone: String = String()
+  public var timeZone: String {
+    get {_storage._timeZone}
+    set {_uniqueStorage()._timeZone = newValue}
+  }
 
   public var asOf: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_asOf ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_asOf = newValue}
+    get {_storage._asOf ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._asOf = newValue}
   }
   /// Returns true if `asOf` has been explicitly set.
-  public var hasAsOf: Bool {self._asOf != nil}
+  public var hasAsOf: Bool {_storage._asOf != nil}
   /// Clears the value of `asOf`. Subsequent reads from it will return its default value.
-  public mutating func clearAsOf() {self._asOf = nil}
+  public mutating func clearAsOf() {_uniqueStorage()._asOf = nil}
 
   public var computedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_computedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_computedAt = newValue}
+    get {_storage._computedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._computedAt = newValue}
   }
   /// Returns true if `computedAt` has been explicitly set.
-  public var hasComputedAt: Bool {self._computedAt != nil}
+  public var hasComputedAt: Bool {_storage._computedAt != nil}
   /// Clears the value of `computedAt`. Subsequent reads from it will return its default value.
-  public mutating func clearComputedAt() {self._computedAt = nil}
+  public mutating func clearComputedAt() {_uniqueStorage()._computedAt = nil}
 
   /// Computed on request (as_of_now) and not stored; false for the day's report.
-  public var preview: Bool = false
+  public var preview: Bool {
+    get {_storage._preview}
+    set {_uniqueStorage()._preview = newValue}
+  }
 
-  public var workingDay: Bool = false
+  public var workingDay: Bool {
+    get {_storage._workingDay}
+    set {_uniqueStorage()._workingDay = newValue}
+  }
 
   /// His open deals with neither an activity nor a task since they were opened.
-  public var unprocessedDeals: [Crm_Activity_V1_HygieneDeal] = []
+  public var unprocessedDeals: [Crm_Activity_V1_HygieneDeal] {
+    get {_storage._unprocessedDeals}
+    set {_uniqueStorage()._unprocessedDeals = newValue}
+  }
 
   /// His open deals with no open task (anyone's).
-  public var dealsWithoutOpenTask: [Crm_Activity_V1_HygieneDeal] = []
+  public var dealsWithoutOpenTask: [Crm_Activity_V1_HygieneDeal] {
+    get {_storage._dealsWithoutOpenTask}
+    set {_uniqueStorage()._dealsWithoutOpenTask = newValue}
+  }
 
   /// Deals with an open task past its due time: his deals (anyone's task) and his tasks.
-  public var dealsWithOverdueTask: [Crm_Activity_V1_HygieneDeal] = []
+  public var dealsWithOverdueTask: [Crm_Activity_V1_HygieneDeal] {
+    get {_storage._dealsWithOverdueTask}
+    set {_uniqueStorage()._dealsWithOverdueTask = newValue}
+  }
+
+  /// How many deals each rule found in all: each list above shows the first 200 only, so that a
+  /// report stays far below the event size cap however many deals a manager has.
+  public var unprocessedDealCount: Int32 {
+    get {_storage._unprocessedDealCount}
+    set {_uniqueStorage()._unprocessedDealCount = newValue}
+  }
+
+  public var dealsWithoutOpenTaskCount: Int32 {
+    get {_storage._dealsWithoutOpenTaskCount}
+    set {_uniqueStorage()._dealsWithoutOpenTaskCount = newValue}
+  }
+
+  public var dealsWithOverdueTaskCount: Int32 {
+    get {_storage._dealsWithOverdueTaskCount}
+    set {_uniqueStorage()._dealsWithOverdueTaskCount = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _day: Crm_Common_V1_Date? = nil
-  fileprivate var _asOf: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _computedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Crm_Activity_V1_GetHygieneReportRequest: Sendable {
@@ -1445,6 +1539,208 @@ public nonisolated struct Crm_Activity_V1_HygieneReported: Sendable {
   fileprivate var _report: Crm_Activity_V1_HygieneReport? = nil
 }
 
+public nonisolated struct Crm_Activity_V1_Email: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Empty when not sent (no SMTP server configured).
+  public var id: String = String()
+
+  public var activityID: String = String()
+
+  public var contactID: String = String()
+
+  public var dealID: String = String()
+
+  public var to: String = String()
+
+  public var subject: String = String()
+
+  /// The Message-ID header (without angle brackets): the same on every attempt, so a message
+  /// sent again after a crash is recognisable as the same message.
+  public var messageID: String = String()
+
+  public var status: Crm_Activity_V1_EmailStatus = .unspecified
+
+  public var reason: String = String()
+
+  public var attempts: Int32 = 0
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  public var sentAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_sentAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_sentAt = newValue}
+  }
+  /// Returns true if `sentAt` has been explicitly set.
+  public var hasSentAt: Bool {self._sentAt != nil}
+  /// Clears the value of `sentAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSentAt() {self._sentAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _sentAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Activity_V1_SendEmailRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The contact, the deal (its contact), or both.
+  public var contactID: String = String()
+
+  public var dealID: String = String()
+
+  /// Empty: the contact's first e-mail address on record.
+  public var to: String = String()
+
+  /// One line (a line break is refused: it would start a header of its own).
+  public var subject: String = String()
+
+  public var body: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Activity_V1_SendEmailReply: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var activity: Crm_Activity_V1_ActivityRecord {
+    get {_storage._activity ?? Crm_Activity_V1_ActivityRecord()}
+    set {_uniqueStorage()._activity = newValue}
+  }
+  /// Returns true if `activity` has been explicitly set.
+  public var hasActivity: Bool {_storage._activity != nil}
+  /// Clears the value of `activity`. Subsequent reads from it will return its default value.
+  public mutating func clearActivity() {_uniqueStorage()._activity = nil}
+
+  public var email: Crm_Activity_V1_Email {
+    get {_storage._email ?? Crm_Activity_V1_Email()}
+    set {_uniqueStorage()._email = newValue}
+  }
+  /// Returns true if `email` has been explicitly set.
+  public var hasEmail: Bool {_storage._email != nil}
+  /// Clears the value of `email`. Subsequent reads from it will return its default value.
+  public mutating func clearEmail() {_uniqueStorage()._email = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Crm_Activity_V1_GetEmailRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var emailID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The SMTP server took the message.
+public nonisolated struct Crm_Activity_V1_EmailSent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var email: Crm_Activity_V1_Email {
+    get {_email ?? Crm_Activity_V1_Email()}
+    set {_email = newValue}
+  }
+  /// Returns true if `email` has been explicitly set.
+  public var hasEmail: Bool {self._email != nil}
+  /// Clears the value of `email`. Subsequent reads from it will return its default value.
+  public mutating func clearEmail() {self._email = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _email: Crm_Activity_V1_Email? = nil
+}
+
+/// The SMTP server refused the message for good, or it could not be delivered in time.
+public nonisolated struct Crm_Activity_V1_EmailFailed: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var email: Crm_Activity_V1_Email {
+    get {_email ?? Crm_Activity_V1_Email()}
+    set {_email = newValue}
+  }
+  /// Returns true if `email` has been explicitly set.
+  public var hasEmail: Bool {self._email != nil}
+  /// Clears the value of `email`. Subsequent reads from it will return its default value.
+  public mutating func clearEmail() {self._email = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _email: Crm_Activity_V1_Email? = nil
+}
+
+/// A contact's birthday was seen to, once per contact and year: a greeting e-mail (`email`),
+/// a greeting recorded without an SMTP server (`recorded`), or a postcard task for the owner
+/// when the card has no e-mail address (`postcard`); the owner also got a reminder task (none
+/// for a contact without owner).
+public nonisolated struct Crm_Activity_V1_BirthdayGreeted: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var contactID: String = String()
+
+  public var year: Int32 = 0
+
+  public var day: Crm_Common_V1_Date {
+    get {_day ?? Crm_Common_V1_Date()}
+    set {_day = newValue}
+  }
+  /// Returns true if `day` has been explicitly set.
+  public var hasDay: Bool {self._day != nil}
+  /// Clears the value of `day`. Subsequent reads from it will return its default value.
+  public mutating func clearDay() {self._day = nil}
+
+  public var channel: String = String()
+
+  public var activityID: String = String()
+
+  public var emailID: String = String()
+
+  public var postcardTaskID: String = String()
+
+  public var reminderTaskID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _day: Crm_Common_V1_Date? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.activity.v1"
@@ -1463,6 +1759,10 @@ nonisolated extension Crm_Activity_V1_TaskStatus: SwiftProtobuf._ProtoNameProvid
 
 nonisolated extension Crm_Activity_V1_OfferOutcome: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0OFFER_OUTCOME_UNSPECIFIED\0\u{1}OFFER_OUTCOME_PENDING\0\u{1}OFFER_OUTCOME_ACCEPTED\0\u{1}OFFER_OUTCOME_DECLINED\0\u{1}OFFER_OUTCOME_NO_ANSWER\0")
+}
+
+nonisolated extension Crm_Activity_V1_EmailStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EMAIL_STATUS_UNSPECIFIED\0\u{1}EMAIL_STATUS_PENDING\0\u{1}EMAIL_STATUS_SENT\0\u{1}EMAIL_STATUS_FAILED\0\u{1}EMAIL_STATUS_NOT_SENT\0")
 }
 
 nonisolated extension Crm_Activity_V1_AttributeDefinition: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -3025,7 +3325,7 @@ nonisolated extension Crm_Activity_V1_HygieneTask: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Crm_Activity_V1_HygieneDeal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HygieneDeal"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{3}contact_id\0\u{3}owner_id\0\u{3}stage_id\0\u{3}opened_at\0\u{3}overdue_tasks\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{3}contact_id\0\u{3}owner_id\0\u{3}stage_id\0\u{3}opened_at\0\u{3}overdue_tasks\0\u{3}overdue_task_count\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3039,6 +3339,7 @@ nonisolated extension Crm_Activity_V1_HygieneDeal: SwiftProtobuf.Message, SwiftP
       case 4: try { try decoder.decodeSingularStringField(value: &self.stageID) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._openedAt) }()
       case 6: try { try decoder.decodeRepeatedMessageField(value: &self.overdueTasks) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.overdueTaskCount) }()
       default: break
       }
     }
@@ -3067,6 +3368,9 @@ nonisolated extension Crm_Activity_V1_HygieneDeal: SwiftProtobuf.Message, SwiftP
     if !self.overdueTasks.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.overdueTasks, fieldNumber: 6)
     }
+    if self.overdueTaskCount != 0 {
+      try visitor.visitSingularInt32Field(value: self.overdueTaskCount, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3077,6 +3381,7 @@ nonisolated extension Crm_Activity_V1_HygieneDeal: SwiftProtobuf.Message, SwiftP
     if lhs.stageID != rhs.stageID {return false}
     if lhs._openedAt != rhs._openedAt {return false}
     if lhs.overdueTasks != rhs.overdueTasks {return false}
+    if lhs.overdueTaskCount != rhs.overdueTaskCount {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3084,78 +3389,153 @@ nonisolated extension Crm_Activity_V1_HygieneDeal: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Crm_Activity_V1_HygieneReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HygieneReport"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{1}day\0\u{3}time_zone\0\u{3}as_of\0\u{3}computed_at\0\u{1}preview\0\u{3}working_day\0\u{3}unprocessed_deals\0\u{3}deals_without_open_task\0\u{3}deals_with_overdue_task\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{1}day\0\u{3}time_zone\0\u{3}as_of\0\u{3}computed_at\0\u{1}preview\0\u{3}working_day\0\u{3}unprocessed_deals\0\u{3}deals_without_open_task\0\u{3}deals_with_overdue_task\0\u{3}unprocessed_deal_count\0\u{3}deals_without_open_task_count\0\u{3}deals_with_overdue_task_count\0")
+
+  fileprivate class _StorageClass {
+    var _managerID: String = String()
+    var _day: Crm_Common_V1_Date? = nil
+    var _timeZone: String = String()
+    var _asOf: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _computedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _preview: Bool = false
+    var _workingDay: Bool = false
+    var _unprocessedDeals: [Crm_Activity_V1_HygieneDeal] = []
+    var _dealsWithoutOpenTask: [Crm_Activity_V1_HygieneDeal] = []
+    var _dealsWithOverdueTask: [Crm_Activity_V1_HygieneDeal] = []
+    var _unprocessedDealCount: Int32 = 0
+    var _dealsWithoutOpenTaskCount: Int32 = 0
+    var _dealsWithOverdueTaskCount: Int32 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _managerID = source._managerID
+      _day = source._day
+      _timeZone = source._timeZone
+      _asOf = source._asOf
+      _computedAt = source._computedAt
+      _preview = source._preview
+      _workingDay = source._workingDay
+      _unprocessedDeals = source._unprocessedDeals
+      _dealsWithoutOpenTask = source._dealsWithoutOpenTask
+      _dealsWithOverdueTask = source._dealsWithOverdueTask
+      _unprocessedDealCount = source._unprocessedDealCount
+      _dealsWithoutOpenTaskCount = source._dealsWithoutOpenTaskCount
+      _dealsWithOverdueTaskCount = source._dealsWithOverdueTaskCount
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._day) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
-      case 4: try { try decoder.decodeSingularMessageField(value: &self._asOf) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._computedAt) }()
-      case 6: try { try decoder.decodeSingularBoolField(value: &self.preview) }()
-      case 7: try { try decoder.decodeSingularBoolField(value: &self.workingDay) }()
-      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.unprocessedDeals) }()
-      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.dealsWithoutOpenTask) }()
-      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.dealsWithOverdueTask) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._managerID) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._day) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._timeZone) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._asOf) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._computedAt) }()
+        case 6: try { try decoder.decodeSingularBoolField(value: &_storage._preview) }()
+        case 7: try { try decoder.decodeSingularBoolField(value: &_storage._workingDay) }()
+        case 8: try { try decoder.decodeRepeatedMessageField(value: &_storage._unprocessedDeals) }()
+        case 9: try { try decoder.decodeRepeatedMessageField(value: &_storage._dealsWithoutOpenTask) }()
+        case 10: try { try decoder.decodeRepeatedMessageField(value: &_storage._dealsWithOverdueTask) }()
+        case 11: try { try decoder.decodeSingularInt32Field(value: &_storage._unprocessedDealCount) }()
+        case 12: try { try decoder.decodeSingularInt32Field(value: &_storage._dealsWithoutOpenTaskCount) }()
+        case 13: try { try decoder.decodeSingularInt32Field(value: &_storage._dealsWithOverdueTaskCount) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.managerID.isEmpty {
-      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 1)
-    }
-    try { if let v = self._day {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
-    if !self.timeZone.isEmpty {
-      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 3)
-    }
-    try { if let v = self._asOf {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-    } }()
-    try { if let v = self._computedAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    } }()
-    if self.preview != false {
-      try visitor.visitSingularBoolField(value: self.preview, fieldNumber: 6)
-    }
-    if self.workingDay != false {
-      try visitor.visitSingularBoolField(value: self.workingDay, fieldNumber: 7)
-    }
-    if !self.unprocessedDeals.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.unprocessedDeals, fieldNumber: 8)
-    }
-    if !self.dealsWithoutOpenTask.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.dealsWithoutOpenTask, fieldNumber: 9)
-    }
-    if !self.dealsWithOverdueTask.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.dealsWithOverdueTask, fieldNumber: 10)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._managerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._managerID, fieldNumber: 1)
+      }
+      try { if let v = _storage._day {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      if !_storage._timeZone.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._timeZone, fieldNumber: 3)
+      }
+      try { if let v = _storage._asOf {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._computedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      if _storage._preview != false {
+        try visitor.visitSingularBoolField(value: _storage._preview, fieldNumber: 6)
+      }
+      if _storage._workingDay != false {
+        try visitor.visitSingularBoolField(value: _storage._workingDay, fieldNumber: 7)
+      }
+      if !_storage._unprocessedDeals.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._unprocessedDeals, fieldNumber: 8)
+      }
+      if !_storage._dealsWithoutOpenTask.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._dealsWithoutOpenTask, fieldNumber: 9)
+      }
+      if !_storage._dealsWithOverdueTask.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._dealsWithOverdueTask, fieldNumber: 10)
+      }
+      if _storage._unprocessedDealCount != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._unprocessedDealCount, fieldNumber: 11)
+      }
+      if _storage._dealsWithoutOpenTaskCount != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._dealsWithoutOpenTaskCount, fieldNumber: 12)
+      }
+      if _storage._dealsWithOverdueTaskCount != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._dealsWithOverdueTaskCount, fieldNumber: 13)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Activity_V1_HygieneReport, rhs: Crm_Activity_V1_HygieneReport) -> Bool {
-    if lhs.managerID != rhs.managerID {return false}
-    if lhs._day != rhs._day {return false}
-    if lhs.timeZone != rhs.timeZone {return false}
-    if lhs._asOf != rhs._asOf {return false}
-    if lhs._computedAt != rhs._computedAt {return false}
-    if lhs.preview != rhs.preview {return false}
-    if lhs.workingDay != rhs.workingDay {return false}
-    if lhs.unprocessedDeals != rhs.unprocessedDeals {return false}
-    if lhs.dealsWithoutOpenTask != rhs.dealsWithoutOpenTask {return false}
-    if lhs.dealsWithOverdueTask != rhs.dealsWithOverdueTask {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._managerID != rhs_storage._managerID {return false}
+        if _storage._day != rhs_storage._day {return false}
+        if _storage._timeZone != rhs_storage._timeZone {return false}
+        if _storage._asOf != rhs_storage._asOf {return false}
+        if _storage._computedAt != rhs_storage._computedAt {return false}
+        if _storage._preview != rhs_storage._preview {return false}
+        if _storage._workingDay != rhs_storage._workingDay {return false}
+        if _storage._unprocessedDeals != rhs_storage._unprocessedDeals {return false}
+        if _storage._dealsWithoutOpenTask != rhs_storage._dealsWithoutOpenTask {return false}
+        if _storage._dealsWithOverdueTask != rhs_storage._dealsWithOverdueTask {return false}
+        if _storage._unprocessedDealCount != rhs_storage._unprocessedDealCount {return false}
+        if _storage._dealsWithoutOpenTaskCount != rhs_storage._dealsWithoutOpenTaskCount {return false}
+        if _storage._dealsWithOverdueTaskCount != rhs_storage._dealsWithOverdueTaskCount {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3550,6 +3930,389 @@ nonisolated extension Crm_Activity_V1_HygieneReported: SwiftProtobuf.Message, Sw
 
   public static func ==(lhs: Crm_Activity_V1_HygieneReported, rhs: Crm_Activity_V1_HygieneReported) -> Bool {
     if lhs._report != rhs._report {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_Email: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Email"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}activity_id\0\u{3}contact_id\0\u{3}deal_id\0\u{1}to\0\u{1}subject\0\u{3}message_id\0\u{1}status\0\u{1}reason\0\u{1}attempts\0\u{3}created_at\0\u{3}sent_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.activityID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.contactID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.dealID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.to) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.subject) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.messageID) }()
+      case 8: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 10: try { try decoder.decodeSingularInt32Field(value: &self.attempts) }()
+      case 11: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 12: try { try decoder.decodeSingularMessageField(value: &self._sentAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.activityID.isEmpty {
+      try visitor.visitSingularStringField(value: self.activityID, fieldNumber: 2)
+    }
+    if !self.contactID.isEmpty {
+      try visitor.visitSingularStringField(value: self.contactID, fieldNumber: 3)
+    }
+    if !self.dealID.isEmpty {
+      try visitor.visitSingularStringField(value: self.dealID, fieldNumber: 4)
+    }
+    if !self.to.isEmpty {
+      try visitor.visitSingularStringField(value: self.to, fieldNumber: 5)
+    }
+    if !self.subject.isEmpty {
+      try visitor.visitSingularStringField(value: self.subject, fieldNumber: 6)
+    }
+    if !self.messageID.isEmpty {
+      try visitor.visitSingularStringField(value: self.messageID, fieldNumber: 7)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 8)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 9)
+    }
+    if self.attempts != 0 {
+      try visitor.visitSingularInt32Field(value: self.attempts, fieldNumber: 10)
+    }
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    } }()
+    try { if let v = self._sentAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_Email, rhs: Crm_Activity_V1_Email) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.activityID != rhs.activityID {return false}
+    if lhs.contactID != rhs.contactID {return false}
+    if lhs.dealID != rhs.dealID {return false}
+    if lhs.to != rhs.to {return false}
+    if lhs.subject != rhs.subject {return false}
+    if lhs.messageID != rhs.messageID {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.attempts != rhs.attempts {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs._sentAt != rhs._sentAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_SendEmailRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SendEmailRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}contact_id\0\u{3}deal_id\0\u{1}to\0\u{1}subject\0\u{1}body\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.contactID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.dealID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.to) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.subject) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.body) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.contactID.isEmpty {
+      try visitor.visitSingularStringField(value: self.contactID, fieldNumber: 1)
+    }
+    if !self.dealID.isEmpty {
+      try visitor.visitSingularStringField(value: self.dealID, fieldNumber: 2)
+    }
+    if !self.to.isEmpty {
+      try visitor.visitSingularStringField(value: self.to, fieldNumber: 3)
+    }
+    if !self.subject.isEmpty {
+      try visitor.visitSingularStringField(value: self.subject, fieldNumber: 4)
+    }
+    if !self.body.isEmpty {
+      try visitor.visitSingularStringField(value: self.body, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_SendEmailRequest, rhs: Crm_Activity_V1_SendEmailRequest) -> Bool {
+    if lhs.contactID != rhs.contactID {return false}
+    if lhs.dealID != rhs.dealID {return false}
+    if lhs.to != rhs.to {return false}
+    if lhs.subject != rhs.subject {return false}
+    if lhs.body != rhs.body {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_SendEmailReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SendEmailReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}activity\0\u{1}email\0")
+
+  fileprivate class _StorageClass {
+    var _activity: Crm_Activity_V1_ActivityRecord? = nil
+    var _email: Crm_Activity_V1_Email? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _activity = source._activity
+      _email = source._email
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._activity) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._email) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._activity {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._email {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_SendEmailReply, rhs: Crm_Activity_V1_SendEmailReply) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._activity != rhs_storage._activity {return false}
+        if _storage._email != rhs_storage._email {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_GetEmailRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetEmailRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}email_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.emailID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.emailID.isEmpty {
+      try visitor.visitSingularStringField(value: self.emailID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_GetEmailRequest, rhs: Crm_Activity_V1_GetEmailRequest) -> Bool {
+    if lhs.emailID != rhs.emailID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_EmailSent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EmailSent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}email\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._email) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._email {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_EmailSent, rhs: Crm_Activity_V1_EmailSent) -> Bool {
+    if lhs._email != rhs._email {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_EmailFailed: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EmailFailed"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}email\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._email) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._email {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_EmailFailed, rhs: Crm_Activity_V1_EmailFailed) -> Bool {
+    if lhs._email != rhs._email {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Activity_V1_BirthdayGreeted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BirthdayGreeted"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}contact_id\0\u{1}year\0\u{1}day\0\u{1}channel\0\u{3}activity_id\0\u{3}email_id\0\u{3}postcard_task_id\0\u{3}reminder_task_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.contactID) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.year) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._day) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.channel) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.activityID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.emailID) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.postcardTaskID) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.reminderTaskID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.contactID.isEmpty {
+      try visitor.visitSingularStringField(value: self.contactID, fieldNumber: 1)
+    }
+    if self.year != 0 {
+      try visitor.visitSingularInt32Field(value: self.year, fieldNumber: 2)
+    }
+    try { if let v = self._day {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.channel.isEmpty {
+      try visitor.visitSingularStringField(value: self.channel, fieldNumber: 4)
+    }
+    if !self.activityID.isEmpty {
+      try visitor.visitSingularStringField(value: self.activityID, fieldNumber: 5)
+    }
+    if !self.emailID.isEmpty {
+      try visitor.visitSingularStringField(value: self.emailID, fieldNumber: 6)
+    }
+    if !self.postcardTaskID.isEmpty {
+      try visitor.visitSingularStringField(value: self.postcardTaskID, fieldNumber: 7)
+    }
+    if !self.reminderTaskID.isEmpty {
+      try visitor.visitSingularStringField(value: self.reminderTaskID, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Activity_V1_BirthdayGreeted, rhs: Crm_Activity_V1_BirthdayGreeted) -> Bool {
+    if lhs.contactID != rhs.contactID {return false}
+    if lhs.year != rhs.year {return false}
+    if lhs._day != rhs._day {return false}
+    if lhs.channel != rhs.channel {return false}
+    if lhs.activityID != rhs.activityID {return false}
+    if lhs.emailID != rhs.emailID {return false}
+    if lhs.postcardTaskID != rhs.postcardTaskID {return false}
+    if lhs.reminderTaskID != rhs.reminderTaskID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -100,7 +100,8 @@ enum TimelineSubject: Sendable, Equatable {
     }
     if !request.contactID.isEmpty { return .contact(try ActivityInput.id(request.contactID, "contact_id")) }
     if !request.dealID.isEmpty { return .deal(try ActivityInput.id(request.dealID, "deal_id")) }
-    return .manager(try Text.field(request.managerID, "manager_id", limit: 64, required: true))
+    return .manager(
+      try Text.field(request.managerID, "manager_id", limit: DealsEventsHandler.ownerLength, required: true))
   }
 
   /// The page-token scope: the method and the timeline.

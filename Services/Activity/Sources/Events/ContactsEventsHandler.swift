@@ -29,10 +29,12 @@ struct ContactsEventsHandler: Sendable {
       case Crm_Contacts_V1_ContactCreated.protoMessageName:
         let contact = try Crm_Contacts_V1_ContactCreated(serializedBytes: envelope.payload).contact
         try await remember(contact.id, owner: contact.ownerID, archived: contact.archived, on: connection)
+        try await rememberMailAddress(of: contact, on: connection)
         try await rememberNames(of: contact, on: connection)
       case Crm_Contacts_V1_ContactUpdated.protoMessageName:
         let contact = try Crm_Contacts_V1_ContactUpdated(serializedBytes: envelope.payload).contact
         try await remember(contact.id, owner: contact.ownerID, archived: contact.archived, on: connection)
+        try await rememberMailAddress(of: contact, on: connection)
         try await rememberNames(of: contact, on: connection)
       case Crm_Contacts_V1_ContactArchived.protoMessageName:
         let archived = try Crm_Contacts_V1_ContactArchived(serializedBytes: envelope.payload)

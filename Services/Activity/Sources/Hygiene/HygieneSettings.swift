@@ -3,7 +3,7 @@ import Foundation
 
 /// When the end-of-day (hygiene) reports run, read from the environment at startup:
 ///
-/// - `CRM_END_OF_DAY`: `HH:MM` on each manager's own clock (default `19:00`);
+/// - `CRM_END_OF_DAY`: `HH:MM` on each manager's own clock (default `19:00`; not `00:00`);
 /// - `CRM_COMPANY_TIME_ZONE`: the clock of managers who have not set theirs (default
 ///   `Europe/Moscow`);
 /// - `CRM_HOLIDAYS`, `CRM_WORKING_DAYS`: ISO dates (`2026-01-07`) or ranges
@@ -35,7 +35,14 @@ public struct HygieneSettings: Sendable, Equatable {
     if let text = env.optional("CRM_END_OF_DAY") {
       guard let run = DailyRun(text) else {
         throw ConfigurationError(
-          variable: "CRM_END_OF_DAY", problem: "is \"\(text)\"", expected: "a time of day HH:MM (00:00 to 23:59)")
+          variable: "CRM_END_OF_DAY", problem: "is \"\(text)\"", expected: "a time of day HH:MM (00:01 to 23:59)")
+      }
+      // Midnight would be the start of the day it names: each report would be made before its
+      // day had begun.
+      guard run.hour != 0 || run.minute != 0 else {
+        throw ConfigurationError(
+          variable: "CRM_END_OF_DAY", problem: "is \"\(text)\", the start of the day, not its end",
+          expected: "a time of day HH:MM from 00:01 to 23:59 (23:59 for the end of the day)")
       }
       endOfDay = run
     }

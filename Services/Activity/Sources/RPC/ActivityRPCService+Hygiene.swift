@@ -15,7 +15,8 @@ extension ActivityRPCService {
       let principal = try Principal.verified
       let manager =
         request.managerID.isEmpty
-        ? principal.subject : try Text.field(request.managerID, "manager_id", limit: 64, required: true)
+        ? principal.subject
+        : try Text.field(request.managerID, "manager_id", limit: DealsEventsHandler.ownerLength, required: true)
       // A manager reads his own; heads of sales (and operators, services) anyone's.
       try Self.checkMayRead(manager, "end-of-day reports")
       let now = Date()
@@ -29,6 +30,12 @@ extension ActivityRPCService {
       }
       if let stored = try await repository.storedHygieneReport(manager: manager, day: day) { return stored }
       let reportDay = HygieneDay(manager: manager, zoneName: zoneName, day: day, settings: hygiene)
+      // A day that ended before reports started has none, nor a preview but today's (the deals
+      // of then may lack their opening and closing times; today's are off by a few hours at most).
+      let start = try await repository.hygieneStart()
+      if reportDay.asOf < start && (day < today || !request.asOfNow) {
+        throw NoHygieneReport(day: reportDay, now: now, settings: hygiene, start: start)
+      }
       if request.asOfNow { return try await repository.previewHygieneReport(reportDay.asOf(now), now: now) }
       throw NoHygieneReport(day: reportDay, now: now, settings: hygiene)
     }
@@ -50,12 +57,17 @@ struct NoHygieneReport: DomainError {
   let day: HygieneDay
   let now: Date
   let settings: HygieneSettings
+  /// When reports started, when the day ended before.
+  var start: Date? = nil
 
   var status: FailureStatus { .notFound }
 
   var description: String {
     let none = "no end-of-day report for \(day.managerID) on \(day.day)"
     let preview = "ask with as_of_now for a preview"
+    if let start {
+      return "\(none): reports are kept for the days ending from \(LocalClock.utc.reading(start)) UTC on"
+    }
     if !day.workingDay { return "\(none): not a working day; \(preview)" }
     if day.asOf > now {
       return "\(none): the day ends at \(settings.endOfDay) \(day.zoneName) (\(LocalClock.utc.reading(day.asOf)) UTC); "

@@ -13,6 +13,8 @@ struct ActivityRPCService: Crm_Activity_V1_Activity.SimpleServiceProtocol {
   let pageTokens: PageTokenKey
   /// When working days end, for the end-of-day reports (`ActivityRPCService+Hygiene`).
   var hygiene = HygieneSettings.default
+  /// Who mail is sent as; nil without an SMTP server (SendEmail then logs only).
+  var mailSender: MailSender? = nil
 
   // MARK: The attribute catalogue
 
@@ -85,7 +87,8 @@ struct ActivityRPCService: Crm_Activity_V1_Activity.SimpleServiceProtocol {
       let principal = try Principal.verified
       let manager =
         request.managerID.isEmpty
-        ? principal.subject : try Text.field(request.managerID, "manager_id", limit: 64, required: true)
+        ? principal.subject
+        : try Text.field(request.managerID, "manager_id", limit: DealsEventsHandler.ownerLength, required: true)
       let zone = try LocalClock.zoneName(request.timeZone, "time_zone").name
       try PostgresActivityRepository.checkMay(principal, workOn: "the settings of \(manager)", ownedBy: manager)
       return try await repository.setTimeZone(manager: manager, zone: zone, actor: principal.description)
@@ -159,7 +162,8 @@ struct ActivityRPCService: Crm_Activity_V1_Activity.SimpleServiceProtocol {
       let principal = try Principal.verified
       let assignee =
         request.assigneeID.isEmpty
-        ? principal.subject : try Text.field(request.assigneeID, "assignee_id", limit: 64, required: true)
+        ? principal.subject
+        : try Text.field(request.assigneeID, "assignee_id", limit: DealsEventsHandler.ownerLength, required: true)
       try Self.checkMayRead(assignee, "tasks")
       let filter = TaskFilter(
         assigneeID: assignee, overdueOnly: request.overdueOnly, dueOn: request.hasDueOn ? request.dueOn : nil)

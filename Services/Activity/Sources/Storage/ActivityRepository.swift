@@ -42,6 +42,12 @@ protocol ActivityRepository: HygieneRepository {
   ) async throws -> Crm_Activity_V1_Offer
   /// Newest first; `cursor` is the `seq` of the last offer of the page before.
   func offers(deal: UUID, after cursor: Int64?, limit: Int) async throws -> ([Crm_Activity_V1_Offer], next: Int64?)
+
+  // Mail (PostgresActivityRepository+Mail.swift). `sender` is nil without an SMTP server:
+  // the e-mail is then logged only.
+  func sendEmail(_ email: EmailInput.NewEmail, sender: MailSender?, by principal: Principal, now: Date) async throws
+    -> Crm_Activity_V1_SendEmailReply
+  func email(id: String) async throws -> Crm_Activity_V1_Email
 }
 
 /// Which open tasks a listing shows: one assignee's, optionally only the overdue ones or those

@@ -13,6 +13,8 @@ protocol HygieneRepository: Sendable {
   func storedHygieneReport(manager: String, day: CalendarDay) async throws -> Crm_Activity_V1_HygieneReport?
   /// The report for `day` computed now as of `day.asOf` (a preview: neither stored nor published).
   func previewHygieneReport(_ day: HygieneDay, now: Date) async throws -> Crm_Activity_V1_HygieneReport
+  /// When reports started: no day that ended before is reported.
+  func hygieneStart() async throws -> Date
 }
 
 /// End-of-day reports, made as of the end of a manager's day from what the tables say held then:
@@ -21,6 +23,24 @@ protocol HygieneRepository: Sendable {
 extension PostgresActivityRepository {
   /// Who publishes the reports.
   static let hygieneActor = "service:activity"
+  /// The most deals a list of a report shows (each list has its count in all), and the most
+  /// overdue tasks it shows in all: a report stays far below `OutboxEvent.recordCap` (about
+  /// 0.3 MB at most, with ids and titles at their limits) however much a manager has.
+  static let hygieneListCap = 200
+  static let hygieneTaskCap = 200
+
+  func hygieneStart() async throws -> Date {
+    // Written by migration 9; written now if it is missing (one statement: one row either way).
+    let rows = try await client.query(
+      """
+      WITH made AS (INSERT INTO hygiene_start DEFAULT VALUES ON CONFLICT (one) DO NOTHING RETURNING started_at)
+      SELECT started_at FROM made UNION ALL SELECT started_at FROM hygiene_start
+      """, logger: logger)
+    guard let start = try await rows.decode(Date.self).first(where: { _ in true }) else {
+      throw HygieneStartMissing()
+    }
+    return start
+  }
 
   func managerZone(_ manager: String) async throws -> String? {
     let rows = try await client.query(
@@ -37,13 +57,16 @@ extension PostgresActivityRepository {
   }
 
   /// Managers who may have a report to make since `since`: an open deal or task now, or one
-  /// closed since then; with their own zone when set.
+  /// closed since then; with their own zone when set. Each branch reads a partial index (open
+  /// ones by owner, closed ones by when), not the whole history.
   func hygieneManagers(since: Date) async throws -> [(manager: String, zone: String?)] {
     let rows = try await client.query(
       """
       SELECT m.id, s.time_zone FROM (
-        SELECT owner_id FROM known_deals WHERE status = 'open' OR closed_at > \(since)
-        UNION SELECT assignee_id FROM tasks WHERE status = 'open' OR closed_at > \(since)
+        SELECT owner_id FROM known_deals WHERE status = 'open'
+        UNION SELECT owner_id FROM known_deals WHERE status <> 'open' AND closed_at > \(since)
+        UNION SELECT assignee_id FROM tasks WHERE status = 'open'
+        UNION SELECT assignee_id FROM tasks WHERE status <> 'open' AND closed_at > \(since)
       ) AS m (id) LEFT JOIN manager_settings s ON s.manager_id = m.id ORDER BY m.id
       """, logger: logger)
     var managers: [(String, String?)] = []
@@ -91,9 +114,10 @@ extension PostgresActivityRepository {
         ON CONFLICT (manager_id, day) DO NOTHING RETURNING 1
         """, logger: logger)
       guard try await claimed.decode(Int.self).first(where: { _ in true }) != nil else { return .madeAlready }
-      // Keyed by the manager; versions are days (1970-01-01 = 1), rising with every report.
+      // Keyed `hygiene:<manager>` (not `manager:<id>`, TimeZoneSet's key, whose versions count
+      // his settings); versions are days (1970-01-01 = 1), rising with every report.
       try await publish(
-        Crm_Activity_V1_HygieneReported.with { $0.report = report }, aggregateID: "manager:\(day.managerID)",
+        Crm_Activity_V1_HygieneReported.with { $0.report = report }, aggregateID: "hygiene:\(day.managerID)",
         version: Int64(day.day.ordinal) + 1, actor: Self.hygieneActor, on: connection)
       return .made(report)
     }
@@ -113,13 +137,21 @@ extension PostgresActivityRepository {
       $0.computedAt = now.timestamp
       $0.workingDay = day.workingDay
     }
-    // His deals open then: whether anything was done on each since it was opened, and whether
-    // it had an open task.
+    // His deals open then: whether anything was done since it was opened, on the deal or on
+    // its contact (an activity or a task; on the deal itself any counts: it cannot precede the
+    // deal, whatever the two services' clocks say; a deal learnt without its opening time is
+    // taken as opened ever since), and whether it had an open task.
     let deals = try await connection.query(
       """
       SELECT d.id, d.contact_id, d.owner_id, d.stage_id, d.opened_at,
         NOT EXISTS (SELECT 1 FROM activities a WHERE a.deal_id = d.id AND a.recorded_at <= \(asOf))
-          AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.deal_id = d.id AND t.created_at <= \(asOf)),
+          AND NOT EXISTS (
+            SELECT 1 FROM activities a WHERE a.contact_id = d.contact_id AND a.recorded_at <= \(asOf)
+              AND a.recorded_at >= COALESCE(d.opened_at, '-infinity'))
+          AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.deal_id = d.id AND t.created_at <= \(asOf))
+          AND NOT EXISTS (
+            SELECT 1 FROM tasks t WHERE t.contact_id = d.contact_id AND t.created_at <= \(asOf)
+              AND t.created_at >= COALESCE(d.opened_at, '-infinity')),
         NOT EXISTS (
           SELECT 1 FROM tasks t WHERE t.deal_id = d.id AND t.created_at <= \(asOf)
             AND (t.status = 'open' OR t.closed_at > \(asOf)))
@@ -129,36 +161,64 @@ extension PostgresActivityRepository {
       ORDER BY d.opened_at NULLS FIRST, d.id
       """, logger: logger)
     var anything = false
+    // Every deal is counted; the first `hygieneListCap` of each list are listed.
     for try await (id, contact, owner, stage, opened, unprocessed, withoutTask) in deals.decode(
       (UUID, UUID, String, String, Date?, Bool, Bool).self)
     {
       anything = true
       let deal = Self.hygieneDeal(id, contact, owner, stage, opened)
-      if unprocessed { report.unprocessedDeals.append(deal) }
-      if withoutTask { report.dealsWithoutOpenTask.append(deal) }
+      if unprocessed {
+        if report.unprocessedDeals.count < Self.hygieneListCap { report.unprocessedDeals.append(deal) }
+        report.unprocessedDealCount += 1
+      }
+      if withoutTask {
+        if report.dealsWithoutOpenTask.count < Self.hygieneListCap { report.dealsWithoutOpenTask.append(deal) }
+        report.dealsWithoutOpenTaskCount += 1
+      }
     }
-    // Tasks open then and past their due time then, on his deals or his own, by deal.
+    // Tasks open then and past their due time then, on his deals (anyone's) or his own (on
+    // anyone's deal), by deal; deals closed by then are left out as in the other lists. Two
+    // branches, each by its index (his tasks; his deals' tasks), not one scan of every task.
     let overdue = try await connection.query(
       """
       SELECT d.id, d.contact_id, d.owner_id, d.stage_id, d.opened_at, t.id, t.title, t.assignee_id, t.due_then
       FROM (
-        SELECT t.*, COALESCE(
+        SELECT t.id, t.seq, t.title, t.assignee_id, t.deal_id, COALESCE(
           (SELECT c.due_at FROM task_changes c WHERE c.task_id = t.id AND c.at <= \(asOf) ORDER BY c.seq DESC LIMIT 1),
           t.due_at) AS due_then
-        FROM tasks t
-        WHERE t.deal_id IS NOT NULL AND t.created_at <= \(asOf) AND (t.status = 'open' OR t.closed_at > \(asOf))
-          AND (t.assignee_id = \(manager) OR t.deal_id IN (SELECT id FROM known_deals WHERE owner_id = \(manager)))
+        FROM (
+          SELECT * FROM tasks
+          WHERE assignee_id = \(manager) AND deal_id IS NOT NULL AND created_at <= \(asOf)
+            AND (status = 'open' OR closed_at > \(asOf))
+          UNION ALL
+          SELECT t.* FROM known_deals o JOIN tasks t ON t.deal_id = o.id
+          WHERE o.owner_id = \(manager) AND t.assignee_id <> \(manager) AND t.created_at <= \(asOf)
+            AND (t.status = 'open' OR t.closed_at > \(asOf))
+        ) AS t
       ) AS t JOIN known_deals d ON d.id = t.deal_id
-      WHERE t.due_then < \(asOf)
+      WHERE t.due_then < \(asOf) AND (d.status = 'open' OR d.closed_at > \(asOf))
       ORDER BY d.opened_at NULLS FIRST, d.id, t.due_then, t.seq
       """, logger: logger)
+    var listedTasks = 0
+    var current: UUID?
+    var listed = false
     for try await (id, contact, owner, stage, opened, taskID, title, assignee, due) in overdue.decode(
       (UUID, UUID, String, String, Date?, UUID, String, String, Date).self)
     {
-      if report.dealsWithOverdueTask.last?.dealID != id.text {
-        report.dealsWithOverdueTask.append(Self.hygieneDeal(id, contact, owner, stage, opened))
+      anything = true
+      if current != id {
+        // The next deal: counted always, listed while the list has room.
+        current = id
+        report.dealsWithOverdueTaskCount += 1
+        listed = report.dealsWithOverdueTask.count < Self.hygieneListCap
+        if listed { report.dealsWithOverdueTask.append(Self.hygieneDeal(id, contact, owner, stage, opened)) }
       }
-      report.dealsWithOverdueTask[report.dealsWithOverdueTask.count - 1].overdueTasks.append(
+      guard listed else { continue }
+      let last = report.dealsWithOverdueTask.count - 1
+      report.dealsWithOverdueTask[last].overdueTaskCount += 1
+      guard listedTasks < Self.hygieneTaskCap else { continue }
+      listedTasks += 1
+      report.dealsWithOverdueTask[last].overdueTasks.append(
         .with {
           $0.taskID = taskID.text
           $0.title = title
@@ -189,4 +249,9 @@ extension PostgresActivityRepository {
       if let opened { $0.openedAt = opened.timestamp }
     }
   }
+}
+
+/// The row of `hygiene_start` is missing and could not be written.
+struct HygieneStartMissing: Error, CustomStringConvertible {
+  var description: String { "hygiene_start has no row (migration 9 writes it)" }
 }

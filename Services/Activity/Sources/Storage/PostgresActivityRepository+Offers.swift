@@ -79,6 +79,12 @@ extension PostgresActivityRepository {
         throw RuleBroken(
           description: "offer \(offer.id) is answered already (\(offer.outcome.text)); an answer is final")
       }
+      // Past its deadline an offer has had no answer, whether or not the sweep recorded it yet.
+      if offer.hasAnswerBy, offer.answerBy.date <= Date() {
+        throw RuleBroken(
+          description: "offer \(offer.id) had to be answered by \(offer.answerBy.date.ISO8601Format()); past its "
+            + "deadline it counts as no answer (make a new offer for a late answer)")
+      }
       let updated = try await connection.query(
         """
         UPDATE offers AS o SET outcome = \(outcome.text), decline_reason = \(reason),

@@ -48,7 +48,9 @@ enum TaskInput {
   static func newTask(_ request: Crm_Activity_V1_CreateTaskRequest, caller: String) throws(InvalidField) -> NewTask {
     try request.requireKnownFields("request")
     let assignee =
-      request.assigneeID.isEmpty ? caller : try Text.field(request.assigneeID, "assignee_id", limit: 64, required: true)
+      request.assigneeID.isEmpty
+      ? caller
+      : try Text.field(request.assigneeID, "assignee_id", limit: DealsEventsHandler.ownerLength, required: true)
     let links = try ActivityInput.links(contact: request.contactID, deal: request.dealID)
     let title = try Text.field(request.title, "title", limit: titleLength, required: true)
     let due = try Self.due(
