@@ -384,6 +384,8 @@ let package = Package(
         "CRMIdentity",
         "CRMDomain",
         "ActivityService",
+        "QualityControlService",
+        "CRMReview",
         "CRMRuntime",
         "CRMEvents",
         "CRMDatabase",
@@ -475,6 +477,8 @@ let package = Package(
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "Crypto", package: "swift-crypto"),
+        "CRMReview",
+        .product(name: "Metrics", package: "swift-metrics"),
       ])
     + service("QualityControl", folder: "QualityControl", executable: "quality-control")
     + service("Reporting", folder: "Reporting", executable: "reporting")

@@ -23,8 +23,11 @@ public struct KnownNames: Sendable {
     var role: Role
   }
 
-  /// Stems by their first three skeleton letters.
+  /// Stems by their first two skeleton letters.
   var stems: [Substring: [Stem]] = [:]
+  /// Stems of four letters or more by their first four: `mentions` looks up each four letters
+  /// of a word instead of trying every stem (a directory holds thousands of names).
+  var longStems: [Substring: Set<String>] = [:]
 
   /// Legal forms and other words of a company's name that name nobody.
   static let ignored: Set<String> = [
@@ -49,6 +52,9 @@ public struct KnownNames: Sendable {
       let stem = Self.stem(of: skeleton)
       let entry = Stem(skeleton: stem.count >= 2 ? stem : skeleton, role: role)
       stems[Self.bucket(entry.skeleton), default: []].append(entry)
+      if entry.skeleton.count >= 4 {
+        longStems[Substring(entry.skeleton.prefix(4)), default: []].insert(entry.skeleton)
+      }
     }
   }
 
@@ -86,10 +92,12 @@ public struct KnownNames: Sendable {
   /// or with an ending not foreseen): the fail-closed check after redaction. Shorter stems would
   /// withhold every text with a common syllable.
   func mentions(_ word: some StringProtocol) -> Bool {
-    let skeleton = NameSkeleton.of(word)
+    let skeleton = Array(NameSkeleton.of(word))
     guard skeleton.count >= 4 else { return false }
-    for stems in stems.values {
-      for stem in stems where stem.skeleton.count >= 4 && skeleton.contains(stem.skeleton) { return true }
+    for start in 0...(skeleton.count - 4) {
+      guard let candidates = longStems[Substring(String(skeleton[start..<start + 4]))] else { continue }
+      let rest = String(skeleton[start...])
+      if candidates.contains(where: { rest.hasPrefix($0) }) { return true }
     }
     return false
   }

@@ -16,8 +16,29 @@ public struct TextRedactor: Sendable {
 
   public enum Outcome: Sendable, Equatable {
     case cleared(String)
-    /// Not cleared: why (never quoting the text).
-    case withheld(reason: String)
+    /// Not cleared: why (a kind of a fixed list, never quoting the text).
+    case withheld(Withheld)
+  }
+
+  /// Why a text could not be cleared: what it still seems to hold after redaction.
+  public enum Withheld: String, Sendable, Equatable, CaseIterable, CustomStringConvertible {
+    /// Seven digits close together (a phone number?).
+    case phone
+    /// What looks like an e-mail address.
+    case email
+    /// What looks like a web address.
+    case address
+    /// A known name inside another word (or with an ending not foreseen).
+    case name
+
+    public var description: String {
+      switch self {
+      case .phone: "it still holds seven digits close together (a phone number?)"
+      case .email: "it still holds what looks like an e-mail address"
+      case .address: "it still holds what looks like a web address"
+      case .name: "it still holds a known name inside another word"
+      }
+    }
   }
 
   // Patterns over the whole text; each match becomes its placeholder.
@@ -33,7 +54,8 @@ public struct TextRedactor: Sendable {
   /// What is left that still looks like a phone (seven digits within a short stretch), an
   /// address or a link.
   static let leftoverDigits = try! NSRegularExpression(pattern: #"\d(?:\D{0,3}\d){6,}"#)
-  static let leftoverAddress = try! NSRegularExpression(pattern: #"@\s*[\p{L}\p{N}-]+\s*[.,]\s*\p{L}{2,}|://|\bwww\b"#)
+  static let leftoverEmail = try! NSRegularExpression(pattern: #"@\s*[\p{L}\p{N}-]+\s*[.,]\s*\p{L}{2,}"#)
+  static let leftoverAddress = try! NSRegularExpression(pattern: #"://|\bwww\b"#)
 
   public func redact(_ text: String) -> Outcome {
     var text = text
@@ -49,23 +71,18 @@ public struct TextRedactor: Sendable {
         if let role = names.role(of: text[range]) { text.replaceSubrange(range, with: role.placeholder) }
       }
     }
-    if let reason = leftover(in: text) { return .withheld(reason: reason) }
+    if let reason = leftover(in: text) { return .withheld(reason) }
     return .cleared(text)
   }
 
   /// Why the redacted `text` cannot be cleared, if it cannot.
-  func leftover(in text: String) -> String? {
+  func leftover(in text: String) -> Withheld? {
     let unmarked = Self.withoutPlaceholders(text)
-    if !matches(Self.leftoverDigits, in: unmarked).isEmpty {
-      return "it still holds seven digits close together (a phone number?)"
-    }
-    if !matches(Self.leftoverAddress, in: unmarked).isEmpty {
-      return "it still holds what looks like an e-mail or web address"
-    }
+    if !matches(Self.leftoverDigits, in: unmarked).isEmpty { return .phone }
+    if !matches(Self.leftoverEmail, in: unmarked).isEmpty { return .email }
+    if !matches(Self.leftoverAddress, in: unmarked).isEmpty { return .address }
     for match in matches(Self.word, in: unmarked) {
-      if names.mentions(unmarked[Range(match.range, in: unmarked)!]) {
-        return "it still holds a known name inside another word"
-      }
+      if names.mentions(unmarked[Range(match.range, in: unmarked)!]) { return .name }
     }
     return nil
   }

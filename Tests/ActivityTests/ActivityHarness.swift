@@ -20,8 +20,11 @@ enum ActivityHarness {
   struct Context {
     let activity: Crm_Activity_V1_Activity.Client<InProcessTransport.Client>
     let database: PostgresClient
+    let review: ReviewItemMaker
     /// The repository under the RPCs, for setting up what another principal would have done.
-    var repository: PostgresActivityRepository { PostgresActivityRepository(client: database, logger: logger) }
+    var repository: PostgresActivityRepository {
+      PostgresActivityRepository(client: database, logger: logger, review: review)
+    }
 
     func events(_ type: String) async throws -> [Crm_Events_V1_EventEnvelope] {
       try await database.outboxEvents(type)
@@ -91,14 +94,19 @@ enum ActivityHarness {
     }
   }
 
+  /// Review items made with the tests' code key (as the executables are given it).
+  static let review = ReviewItemMaker(settings: try! ReviewSettings(key: Array(TestIdentity.reviewCodeKey.utf8)))
+
   /// `mailSender`: who SendEmail sends as (an SMTP server configured); nil: it logs only.
   static func with(
     caller: String = "manager:manager-1", mailSender: MailSender? = nil, _ body: (Context) async throws -> Void
   ) async throws {
+    // A maker per run: its cache of the directory's names belongs to one fresh schema.
+    let review = ReviewItemMaker(settings: Self.review.settings)
     let services: (PostgresClient) -> [any RegistrableRPCService] = {
       [
         ActivityRPCService(
-          repository: PostgresActivityRepository(client: $0, logger: logger), pageTokens: .random(),
+          repository: PostgresActivityRepository(client: $0, logger: logger, review: review), pageTokens: .random(),
           mailSender: mailSender)
       ]
     }
@@ -106,7 +114,8 @@ enum ActivityHarness {
       database: "activity", migrations: ActivitySchema.migrations, caller: caller, access: ActivityComponents.access,
       services: services
     ) { client, database in
-      try await body(Context(activity: Crm_Activity_V1_Activity.Client(wrapping: client), database: database))
+      try await body(
+        Context(activity: Crm_Activity_V1_Activity.Client(wrapping: client), database: database, review: review))
     }
   }
 }

@@ -20,7 +20,9 @@ public enum ServiceProcess {
         "CRM_KAFKA_BROKERS": brokers,
         "CRM_HTTP_PORT": "\(port)",
         "CRM_LOG_LEVEL": "warning",
-      ].merging(TestIdentity.environment) { _, added in added }.merging(environment) { _, added in added }
+      ].merging(TestIdentity.environment) { _, added in added }
+        .merging(TestIdentity.reviewCodeEnvironment(service)) { _, added in added }
+        .merging(environment) { _, added in added }
     )
     // Generous: on a loaded machine (the whole suite beside other builds) migrations alone took 39 s.
     let ready = try await HTTPProbe.waitForStatus("http://127.0.0.1:\(port)/health/ready", 200, within: .seconds(120))

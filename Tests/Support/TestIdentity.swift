@@ -38,6 +38,15 @@ public enum TestIdentity {
     ["CRM_TOKEN_VERIFY_KEYS_FILE": publicKeyFile, "CRM_SERVICE_SIGNING_KEY_FILE": privateKeyFile]
   }
 
+  /// The key of review codes (DESIGN §6) in tests: given to the services that make or map codes.
+  public static let reviewCodeKey = "crm-test-review-code-key-of-32-bytes-or-more"
+
+  /// `CRM_QC_CODE_KEY` for activity and reporting; nothing for any other service (never
+  /// quality-control).
+  public static func reviewCodeEnvironment(_ service: String) -> [String: String] {
+    ["activity", "reporting"].contains(service) ? ["CRM_QC_CODE_KEY": reviewCodeKey] : [:]
+  }
+
   /// The verifier a service named `service` uses in process.
   public static func verifier(for service: CRMService) -> TokenVerifier { verifier(audience: service.rawValue) }
 

@@ -30,7 +30,7 @@ struct BrokerRestartTests {
         "CRM_SERVICE_SIGNING_KEY_FILE": TestIdentity.privateKeyFile,
         "CRM_HTTP_PORT": "\(httpPort)",
         "CRM_LOG_LEVEL": "warning",
-      ]
+      ].merging(TestIdentity.reviewCodeEnvironment("activity")) { _, added in added }
     )
     defer { service.signal(SIGKILL) }
     let ready = "http://127.0.0.1:\(httpPort)/health/ready"

@@ -107,6 +107,15 @@ struct ContainerDefinitionTests {
     #expect(Set(service["secrets"] as? [String] ?? []) == read)
     #expect(read.subtracting(["token-verify-keys"]).allSatisfy { $0.hasPrefix("\(name)-") })
 
+    // The review code key (DESIGN §6): activity's, from .env with no default; never
+    // quality-control's (reporting's when it maps codes back).
+    let codeKey = environment["CRM_QC_CODE_KEY"] as? String
+    if name == "activity" {
+      #expect(codeKey?.contains(":?") == true, "activity's code key has no default")
+    } else if name != "reporting" {
+      #expect(codeKey == nil, "\(name) must not hold the review code key")
+    }
+
     let dependsOn = try #require(service["depends_on"] as? [String: Any])
     for dependency in ["postgres", "kafka"] {
       #expect((dependsOn[dependency] as? [String: Any])?["condition"] as? String == "service_healthy")

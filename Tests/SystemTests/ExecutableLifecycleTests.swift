@@ -28,7 +28,7 @@ struct ExecutableLifecycleTests {
         "CRM_SERVICE_SIGNING_KEY_FILE": TestIdentity.privateKeyFile,
         "CRM_HTTP_PORT": "\(port)",
         "CRM_LOG_LEVEL": "warning",
-      ]
+      ].merging(TestIdentity.reviewCodeEnvironment(name)) { _, added in added }
     )
     let ready = "http://127.0.0.1:\(port)/health/ready"
     let readyStatus = try await HTTPProbe.waitForStatus(ready, 200, within: .seconds(30))
@@ -77,6 +77,9 @@ struct ExecutableLifecycleTests {
     BadStart(executable: "activity", variable: "CRM_END_OF_DAY", value: "7pm"),
     BadStart(executable: "activity", variable: "CRM_END_OF_DAY", value: "00:00"),
     BadStart(executable: "activity", variable: "CRM_COMPANY_TIME_ZONE", value: "Moscow"),
+    // The review code key (issue 15): required, and a short one is refused.
+    BadStart(executable: "activity", variable: "CRM_QC_CODE_KEY", value: nil),
+    BadStart(executable: "activity", variable: "CRM_QC_CODE_KEY", value: "too-short-a-key"),
   ]
 
   /// The activity service's mail server and birthday run (which calls contacts as itself).
@@ -96,7 +99,7 @@ struct ExecutableLifecycleTests {
       "CRM_TOKEN_VERIFY_KEYS_FILE": TestIdentity.publicKeyFile,
       // The activity service calls contacts (birthdays) as itself.
       "CRM_SERVICE_SIGNING_KEY_FILE": TestIdentity.privateKeyFile,
-    ]
+    ].merging(TestIdentity.reviewCodeEnvironment(bad.executable)) { _, added in added }
     environment[bad.variable] = bad.value
     let service = try start(bad.executable, environment)
     let exitCode = try await service.waitForExit(within: .seconds(10))

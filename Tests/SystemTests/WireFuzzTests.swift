@@ -56,7 +56,7 @@ struct WireFuzzTests {
         "CRM_SERVICE_SIGNING_KEY_FILE": TestIdentity.privateKeyFile,
         "CRM_HTTP_PORT": "\(port)",
         "CRM_LOG_LEVEL": "error",
-      ]
+      ].merging(TestIdentity.reviewCodeEnvironment(service)) { _, added in added }
     )
     let ready = try await HTTPProbe.waitForStatus("http://127.0.0.1:\(port)/health/ready", 200, within: .seconds(60))
     guard ready == 200 else {

@@ -83,7 +83,9 @@ struct ActivityBench: AsyncParsableCommand {
       """, logger: logger
     ).collect()
     let contactIDs = (0..<contacts).map { String(format: "00000000-0000-4000-8000-%012d", $0) }
-    let rpc = ActivityComponents.rpcService(client: client, logger: logger)
+    // Calls with text become review items too, as on a real system (a bench key: codes mean nothing).
+    let rpc = ActivityComponents.rpcService(
+      client: client, logger: logger, review: try ReviewSettings(key: Array(repeating: 7, count: 32)))
 
     print("measuring Echo for \(options.seconds) s at \(options.callers) callers over Kafka …")
     let echo = try await withKafkaPhase(

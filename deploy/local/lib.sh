@@ -19,6 +19,9 @@ export CRM_SERVICE_SIGNING_KEY_FILE="${CRM_SERVICE_SIGNING_KEY_FILE:-$KEYS/issue
 # The secret the telephony and mail webhooks are signed with (activity; made by stack up),
 # unless one is given.
 [ -n "${CRM_WEBHOOK_SECRET:-}" ] || export CRM_WEBHOOK_SECRET_FILE="${CRM_WEBHOOK_SECRET_FILE:-$KEYS/webhook.secret}"
+# The key review codes are made with (activity and reporting only; `supervise` gives it to no
+# other service). A development key: codes made locally mean nothing anywhere else.
+export CRM_QC_CODE_KEY="${CRM_QC_CODE_KEY:-local-development-review-code-key-not-a-secret}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_OS_USER="${CRM_PG_OS_USER:-crmpg}"
 # The cluster's folder (data, log, socket). Run by root, PostgreSQL runs as $PG_OS_USER, which

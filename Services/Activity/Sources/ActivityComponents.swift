@@ -14,19 +14,24 @@ public enum ActivityComponents {
   public static var migrations: [Migration] { ActivitySchema.migrations }
   /// The topic its events go to.
   public static var eventTopic: String { ActivityEvents.topic }
+  /// The topic of review items for quality control (issue 15).
+  public static var reviewItemsTopic: String { ReviewItemMaker.topic }
 
   /// Who may call which of its methods.
   public static var access: AccessPolicy { ActivityAccess.policy.merging(ActivityAccess.mail) }
 
   /// The RPC service on the PostgreSQL repository.
   /// `pageTokens` seals its page tokens: the same key on every replica. `smtp`: the mail
-  /// server (`MailConfiguration`); without one SendEmail logs and does not send.
+  /// server (`MailConfiguration`); without one SendEmail logs and does not send. `review` makes
+  /// the review items of meeting and call reports.
   public static func rpcService(
     client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random(), hygiene: HygieneSettings = .default,
-    smtp: SMTPSettings? = nil
+    smtp: SMTPSettings? = nil, review: ReviewSettings
   ) -> any RegistrableRPCService {
     ActivityRPCService(
-      repository: PostgresActivityRepository(client: client, logger: logger), pageTokens: pageTokens, hygiene: hygiene,
+      repository: PostgresActivityRepository(
+        client: client, logger: logger, review: ReviewItemMaker(settings: review)),
+      pageTokens: pageTokens, hygiene: hygiene,
       mailSender: smtp.map { MailSender(from: $0.from, name: $0.fromName) })
   }
 

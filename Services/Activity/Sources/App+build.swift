@@ -8,8 +8,9 @@ import ServiceLifecycle
 /// Composes the activity service: its schema, its event topic, its RPCs, the contacts and deals
 /// events it learns its directory from, the sweep that records offers left without an answer,
 /// the end-of-day reports (`HygieneSettings`: `CRM_END_OF_DAY`, `CRM_HOLIDAYS`, …), mail
-/// (`MailConfiguration`: `CRM_SMTP_URL`, `CRM_SMTP_FROM`, …), the morning birthday run, and the
-/// telephony and mail webhooks with the worker that asks contacts for unknown callers' leads.
+/// (`MailConfiguration`: `CRM_SMTP_URL`, `CRM_SMTP_FROM`, …), the morning birthday run, the
+/// telephony and mail webhooks with the worker that asks contacts for unknown callers' leads, and
+/// review items for quality control (`ReviewSettings`: `CRM_QC_CODE_KEY`).
 public func buildApplication(
   _ configuration: ServiceConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment
 ) throws -> some ApplicationProtocol {
@@ -18,6 +19,7 @@ public func buildApplication(
   let smtp = try MailConfiguration.read(EnvironmentReader(environment))
   let birthdays = try BirthdaySettings(environment: environment, companyZone: hygiene.companyZone)
   let webhooks = try WebhookSettings(environment: environment)
+  let review = try ReviewSettings(environment: configuration.environment)
   let infrastructure = try ServiceInfrastructure(configuration)
   let postgres = infrastructure.postgres
   let logger = infrastructure.logger
@@ -25,11 +27,12 @@ public func buildApplication(
   return try ServiceApplication.build(
     infrastructure,
     migrations: ActivityComponents.migrations,
-    publishes: [ActivityComponents.eventTopic],
+    publishes: [ActivityComponents.eventTopic, ActivityComponents.reviewItemsTopic],
     access: ActivityComponents.access,
     rpcServices: [
       ActivityComponents.rpcService(
-        client: postgres, logger: logger, pageTokens: configuration.pageTokenKey, hygiene: hygiene, smtp: smtp)
+        client: postgres, logger: logger, pageTokens: configuration.pageTokenKey, hygiene: hygiene, smtp: smtp,
+        review: review)
     ],
     subscriptions: ActivityComponents.subscriptions(logger: logger),
     routes: { router in

@@ -298,6 +298,10 @@ public nonisolated struct Crm_Activity_V1_AttributeDefinition: Sendable {
 
   public var version: Int64 = 0
 
+  /// Review items (issue 15): the attribute's values may cross the quality-control wall (they
+  /// name no one). Default false: an attribute is left out of review items unless marked.
+  public var qcSafe: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -321,6 +325,9 @@ public nonisolated struct Crm_Activity_V1_DefineAttributeRequest: Sendable {
 
   /// 0 for a new attribute; the current version for a revision.
   public var expectedVersion: Int64 = 0
+
+  /// Review items (issue 15): see AttributeDefinition.qc_safe; a revision may change it.
+  public var qcSafe: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1760,7 +1767,7 @@ nonisolated extension Crm_Activity_V1_EmailStatus: SwiftProtobuf._ProtoNameProvi
 
 nonisolated extension Crm_Activity_V1_AttributeDefinition: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AttributeDefinition"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}label\0\u{1}type\0\u{1}choices\0\u{1}retired\0\u{1}version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}label\0\u{1}type\0\u{1}choices\0\u{1}retired\0\u{1}version\0\u{3}qc_safe\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1774,6 +1781,7 @@ nonisolated extension Crm_Activity_V1_AttributeDefinition: SwiftProtobuf.Message
       case 4: try { try decoder.decodeRepeatedStringField(value: &self.choices) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.retired) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.qcSafe) }()
       default: break
       }
     }
@@ -1798,6 +1806,9 @@ nonisolated extension Crm_Activity_V1_AttributeDefinition: SwiftProtobuf.Message
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 6)
     }
+    if self.qcSafe != false {
+      try visitor.visitSingularBoolField(value: self.qcSafe, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1808,6 +1819,7 @@ nonisolated extension Crm_Activity_V1_AttributeDefinition: SwiftProtobuf.Message
     if lhs.choices != rhs.choices {return false}
     if lhs.retired != rhs.retired {return false}
     if lhs.version != rhs.version {return false}
+    if lhs.qcSafe != rhs.qcSafe {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1815,7 +1827,7 @@ nonisolated extension Crm_Activity_V1_AttributeDefinition: SwiftProtobuf.Message
 
 nonisolated extension Crm_Activity_V1_DefineAttributeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DefineAttributeRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}label\0\u{1}type\0\u{1}choices\0\u{1}retired\0\u{3}expected_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}label\0\u{1}type\0\u{1}choices\0\u{1}retired\0\u{3}expected_version\0\u{3}qc_safe\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1829,6 +1841,7 @@ nonisolated extension Crm_Activity_V1_DefineAttributeRequest: SwiftProtobuf.Mess
       case 4: try { try decoder.decodeRepeatedStringField(value: &self.choices) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.retired) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.qcSafe) }()
       default: break
       }
     }
@@ -1853,6 +1866,9 @@ nonisolated extension Crm_Activity_V1_DefineAttributeRequest: SwiftProtobuf.Mess
     if self.expectedVersion != 0 {
       try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 6)
     }
+    if self.qcSafe != false {
+      try visitor.visitSingularBoolField(value: self.qcSafe, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1863,6 +1879,7 @@ nonisolated extension Crm_Activity_V1_DefineAttributeRequest: SwiftProtobuf.Mess
     if lhs.choices != rhs.choices {return false}
     if lhs.retired != rhs.retired {return false}
     if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs.qcSafe != rhs.qcSafe {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -15,6 +15,8 @@ struct AttributeDefinition: Equatable, Sendable {
   var type: Crm_Activity_V1_AttributeType
   var choices: [String]
   var retired: Bool
+  /// Its values may go into review items across the quality-control wall (issue 15).
+  var qcSafe = false
 
   /// A checked `DefineAttributeRequest`: a key of `a-z 0-9 _` starting with a letter, a label,
   /// a type, and (for a choice, only then) its distinct values.
@@ -45,7 +47,8 @@ struct AttributeDefinition: Equatable, Sendable {
     } else if !request.choices.isEmpty {
       throw InvalidField(field: "choices", reason: "only a choice attribute lists values")
     }
-    return AttributeDefinition(key: key, label: label, type: request.type, choices: choices, retired: request.retired)
+    return AttributeDefinition(
+      key: key, label: label, type: request.type, choices: choices, retired: request.retired, qcSafe: request.qcSafe)
   }
 
   static let types: [Crm_Activity_V1_AttributeType] = [.text, .number, .time, .choice]
@@ -79,6 +82,7 @@ struct AttributeDefinition: Equatable, Sendable {
       $0.type = type
       $0.choices = choices
       $0.retired = retired
+      $0.qcSafe = qcSafe
     }
   }
 }

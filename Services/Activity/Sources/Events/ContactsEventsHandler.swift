@@ -31,11 +31,13 @@ struct ContactsEventsHandler: Sendable {
         try await remember(contact.id, owner: contact.ownerID, archived: contact.archived, on: connection)
         try await rememberMailAddress(of: contact, on: connection)
         try await rememberAddresses(of: contact, on: connection)
+        try await rememberNames(of: contact, on: connection)
       case Crm_Contacts_V1_ContactUpdated.protoMessageName:
         let contact = try Crm_Contacts_V1_ContactUpdated(serializedBytes: envelope.payload).contact
         try await remember(contact.id, owner: contact.ownerID, archived: contact.archived, on: connection)
         try await rememberMailAddress(of: contact, on: connection)
         try await rememberAddresses(of: contact, on: connection)
+        try await rememberNames(of: contact, on: connection)
       case Crm_Contacts_V1_ContactArchived.protoMessageName:
         let archived = try Crm_Contacts_V1_ContactArchived(serializedBytes: envelope.payload)
         try await remember(archived.contactID, owner: nil, archived: true, on: connection)
@@ -43,6 +45,13 @@ struct ContactsEventsHandler: Sendable {
         let converted = try Crm_Contacts_V1_LeadConverted(serializedBytes: envelope.payload)
         try await ensure(converted.contactID, owner: converted.lead.ownerID, on: connection)
         try await attachCalls(of: converted, on: connection)
+        try await rememberNames(of: converted, on: connection)
+      case Crm_Contacts_V1_CompanyCreated.protoMessageName:
+        let company = try Crm_Contacts_V1_CompanyCreated(serializedBytes: envelope.payload).company
+        try await rememberName(company.name, of: company.id, kind: "company", on: connection)
+      case Crm_Contacts_V1_CompanyUpdated.protoMessageName:
+        let company = try Crm_Contacts_V1_CompanyUpdated(serializedBytes: envelope.payload).company
+        try await rememberName(company.name, of: company.id, kind: "company", on: connection)
       default:
         break
       }

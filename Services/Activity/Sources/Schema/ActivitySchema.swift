@@ -250,5 +250,47 @@ enum ActivitySchema {
         "CREATE INDEX closed_tasks ON tasks (closed_at) WHERE status <> 'open'",
       ]
     ),
+    // Review items for quality control (issue 15): the names review texts are cleared of, which
+    // attributes may cross the wall, and which activities became items.
+    Migration(
+      version: 10,
+      name: "review items: known names, safe attributes, items made",
+      statements: [
+        // Every name a contact or company has had (a report may still use an old one), `seq`
+        // in the order they were learnt.
+        """
+        CREATE TABLE known_names (
+          id uuid NOT NULL,
+          kind text NOT NULL CHECK (kind IN ('contact', 'company')),
+          name text NOT NULL,
+          seq bigserial UNIQUE,
+          PRIMARY KEY (id, name)
+        )
+        """,
+        // One more with every name added, in the adding transaction: the row lock orders them,
+        // so a replica that reads version v sees every name up to v, and rereads the names
+        // only when it moved (a sequence's maximum would not do: ids commit out of order).
+        "CREATE TABLE known_names_version (version bigint NOT NULL)",
+        "INSERT INTO known_names_version VALUES (0)",
+        // A contact's company (its first membership): the report's company.
+        """
+        CREATE TABLE known_contact_companies (
+          contact_id uuid PRIMARY KEY,
+          company_id uuid NOT NULL
+        )
+        """,
+        "ALTER TABLE attributes ADD COLUMN qc_safe boolean NOT NULL DEFAULT false",
+        // One item per activity: made in the transaction that logs it; `withheld` is the reason
+        // a text could not be cleared (counted for the head of sales), NULL when it was cleared.
+        """
+        CREATE TABLE review_items (
+          activity_id uuid PRIMARY KEY,
+          item_id text NOT NULL UNIQUE,
+          withheld text CHECK (withheld IN ('phone', 'email', 'address', 'name')),
+          made_at timestamptz NOT NULL DEFAULT now()
+        )
+        """,
+      ]
+    ),
   ]
 }

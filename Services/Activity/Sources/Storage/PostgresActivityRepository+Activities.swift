@@ -38,6 +38,7 @@ extension PostgresActivityRepository {
         try await publish(
           Crm_Activity_V1_ActivityLogged.with { $0.activity = record }, aggregateID: record.id, version: 1,
           actor: principal.description, on: connection)
+        try await review?.append(for: record, on: connection, logger: logger)
         try await RequestReplies.record(record, key: key, on: connection, logger: logger)
         return record
       }

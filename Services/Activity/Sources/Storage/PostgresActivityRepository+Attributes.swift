@@ -7,7 +7,7 @@ import PostgresNIO
 
 /// The attribute catalogue: defined and revised by a head of sales, read by everyone who logs.
 extension PostgresActivityRepository {
-  static let attributeColumns = "key, label, type, choices, retired, version"
+  static let attributeColumns = "key, label, type, choices, retired, version, qc_safe"
 
   func defineAttribute(_ definition: AttributeDefinition, expectedVersion: Int64, actor: String) async throws
     -> Crm_Activity_V1_AttributeDefinition
@@ -25,9 +25,9 @@ extension PostgresActivityRepository {
           // Two heads of sales adding the same key at once: the second learns of the first.
           let inserted = try await connection.query(
             """
-            INSERT INTO attributes (key, label, type, choices, retired)
+            INSERT INTO attributes (key, label, type, choices, retired, qc_safe)
             VALUES (\(definition.key), \(definition.label), \(definition.type.text), \(definition.choices),
-                    \(definition.retired))
+                    \(definition.retired), \(definition.qcSafe))
             ON CONFLICT (key) DO NOTHING RETURNING key
             """,
             logger: logger
@@ -50,7 +50,7 @@ extension PostgresActivityRepository {
           _ = try await connection.query(
             """
             UPDATE attributes SET label = \(definition.label), choices = \(definition.choices),
-              retired = \(definition.retired), version = version + 1
+              retired = \(definition.retired), qc_safe = \(definition.qcSafe), version = version + 1
             WHERE key = \(definition.key)
             """,
             logger: logger
@@ -81,8 +81,8 @@ extension PostgresActivityRepository {
 
   func decodeAttributes(_ rows: PostgresRowSequence) async throws -> [Crm_Activity_V1_AttributeDefinition] {
     var attributes: [Crm_Activity_V1_AttributeDefinition] = []
-    for try await (key, label, type, choices, retired, version) in rows.decode(
-      (String, String, String, [String], Bool, Int64).self)
+    for try await (key, label, type, choices, retired, version, qcSafe) in rows.decode(
+      (String, String, String, [String], Bool, Int64, Bool).self)
     {
       attributes.append(
         .with {
@@ -92,6 +92,7 @@ extension PostgresActivityRepository {
           $0.choices = choices
           $0.retired = retired
           $0.version = version
+          $0.qcSafe = qcSafe
         })
     }
     return attributes
@@ -99,6 +100,7 @@ extension PostgresActivityRepository {
 
   static func definition(_ message: Crm_Activity_V1_AttributeDefinition) -> AttributeDefinition {
     AttributeDefinition(
-      key: message.key, label: message.label, type: message.type, choices: message.choices, retired: message.retired)
+      key: message.key, label: message.label, type: message.type, choices: message.choices, retired: message.retired,
+      qcSafe: message.qcSafe)
   }
 }

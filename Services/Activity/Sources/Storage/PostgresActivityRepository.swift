@@ -12,6 +12,9 @@ import SwiftProtobuf
 struct PostgresActivityRepository: ActivityRepository {
   let client: PostgresClient
   let logger: Logger
+  /// Makes review items of meeting and call reports (issue 15); nil only where no activity is
+  /// logged (background sweeps) or in tests that do not look at items.
+  var review: ReviewItemMaker? = nil
 
   /// Writes one of this service's events to the outbox, in the caller's transaction.
   func publish(
