@@ -32,7 +32,6 @@ public final class SMTPTestServer: Sendable {
     guard FileManager.default.isExecutableFile(atPath: Self.python.path) else {
       throw NotInstalled(path: Self.python.path)
     }
-    self.port = port ?? freeLocalPort()
     let folder =
       mailDirectory
       ?? FileManager.default.temporaryDirectory.appendingPathComponent("crm-smtp-\(UUID().uuidString)")
@@ -40,19 +39,36 @@ public final class SMTPTestServer: Sendable {
     let code = folder.appendingPathComponent("handler")
     try FileManager.default.createDirectory(at: code, withIntermediateDirectories: true)
     try Self.handler.write(to: code.appendingPathComponent("crm_test_smtp.py"), atomically: true, encoding: .utf8)
-    child = try ChildProcess(
-      Self.python,
-      arguments: [
-        "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(self.port)", "-c", "crm_test_smtp.Handler",
-        folder.appendingPathComponent("maildir").path,
-      ],
-      environment: ["PATH": "/usr/bin:/bin", "PYTHONPATH": code.path, "PYTHONDONTWRITEBYTECODE": "1"])
-    let deadline = ContinuousClock.now + .seconds(20)
-    while !PrivateBroker.accepts(port: self.port) {
-      guard ContinuousClock.now < deadline, child.process.isRunning else {
-        throw DidNotStart(stderr: child.standardError)
+    // A free port may be taken by another test before the server binds it: then another one
+    // (only when the caller named none).
+    var attempt = 0
+    while true {
+      attempt += 1
+      let chosen = port ?? freeLocalPort()
+      let child = try ChildProcess(
+        Self.python,
+        arguments: [
+          "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(chosen)", "-c", "crm_test_smtp.Handler",
+          folder.appendingPathComponent("maildir").path,
+        ],
+        environment: ["PATH": "/usr/bin:/bin", "PYTHONPATH": code.path, "PYTHONDONTWRITEBYTECODE": "1"])
+      let deadline = ContinuousClock.now + .seconds(20)
+      var started = true
+      while !PrivateBroker.accepts(port: chosen) {
+        guard ContinuousClock.now < deadline, child.process.isRunning else {
+          started = false
+          break
+        }
+        try await Task.sleep(for: .milliseconds(50))
       }
-      try await Task.sleep(for: .milliseconds(50))
+      if started {
+        self.port = chosen
+        self.child = child
+        return
+      }
+      child.signal(SIGKILL)
+      let portTaken = child.standardError.contains("address already in use")
+      guard port == nil, portTaken, attempt < 5 else { throw DidNotStart(stderr: child.standardError) }
     }
   }
 
