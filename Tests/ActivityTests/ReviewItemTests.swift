@@ -172,6 +172,33 @@ struct ReviewItemTests {
     }
   }
 
+  /// A text that grows past quality-control's limit when redacted ("Ян" → "[PERSON]") is
+  /// withheld as "other", and the report is still logged.
+  @Test func aReportTooLongOnceRedactedIsWithheldAsOther() async throws {
+    try await ActivityHarness.with(caller: Self.caller) { context in
+      let seeded = try await Self.seed(context)
+      let yan = UUID().uuidString.lowercased()
+      try await context.deliver(
+        Crm_Contacts_V1_ContactCreated.with {
+          $0.contact.id = yan
+          $0.contact.name = "Ян"
+          $0.contact.ownerID = "someone-else"
+        }, on: EventTopics.contacts, aggregateID: yan)
+      let logged = try await context.activity.logActivity(
+        .with {
+          $0.kind = .meeting
+          $0.contactID = seeded.contact
+          $0.text = String(repeating: "Ян ", count: 3_333)
+        })
+      #expect(!logged.id.isEmpty)
+      let items = try await Self.items(context)
+      try #require(items.count == 1)
+      #expect(items[0].item.withheld && items[0].item.withheldReason == .other)
+      #expect(items[0].item.redactedText.isEmpty)
+      #expect(try await context.count("SELECT count(*)::int FROM review_items WHERE withheld = 'other'") == 1)
+    }
+  }
+
   @Test func onlyMeetingsAndCallsWithTextBecomeItemsAndOnlyOnce() async throws {
     try await ActivityHarness.with(caller: Self.caller) { context in
       let seeded = try await Self.seed(context)
