@@ -199,6 +199,42 @@ struct ReviewItemTests {
     }
   }
 
+  /// A head of sales sees how many reports went to quality control and how many could not be
+  /// cleared; a manager may not ask.
+  @Test func aHeadOfSalesCountsTheItemsMadeAndWithheld() async throws {
+    try await ActivityHarness.with(caller: "head_of_sales:hs-1") { context in
+      let seeded = try await Self.seed(context)
+      let started = Date().addingTimeInterval(-1)
+      for (kind, text) in [
+        (Crm_Activity_V1_ActivityKind.meeting, "Обсудили прицеп с Зюзюкиным"),
+        (.call, "Звонил суперЗюзюкину насчёт прицепа"), (.note, "Заметка без проверки"),
+      ] {
+        _ = try await context.activity.logActivity(
+          .with {
+            $0.kind = kind
+            $0.contactID = seeded.contact
+            $0.text = text
+          })
+      }
+      let counts = try await context.activity.getReviewItemCounts(
+        .with { $0.from = Google_Protobuf_Timestamp(date: started) })
+      #expect(counts.made == 2)
+      #expect(counts.withheld == 1)
+      #expect(counts.withheldByReason == ["name": 1])
+      let later = try await context.activity.getReviewItemCounts(
+        .with { $0.from = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(3600)) })
+      #expect(later.made == 0 && later.withheld == 0)
+      let empty = Crm_Activity_V1_GetReviewItemCountsRequest.with {
+        $0.from = Google_Protobuf_Timestamp(date: started)
+        $0.to = Google_Protobuf_Timestamp(date: started)
+      }
+      #expect(await statusCode { try await context.activity.getReviewItemCounts(empty) } == .invalidArgument)
+    }
+    try await ActivityHarness.with(caller: Self.caller) { context in
+      #expect(await statusCode { try await context.activity.getReviewItemCounts(.init()) } == .permissionDenied)
+    }
+  }
+
   @Test func onlyMeetingsAndCallsWithTextBecomeItemsAndOnlyOnce() async throws {
     try await ActivityHarness.with(caller: Self.caller) { context in
       let seeded = try await Self.seed(context)

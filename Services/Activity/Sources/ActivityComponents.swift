@@ -18,7 +18,9 @@ public enum ActivityComponents {
   public static var reviewItemsTopic: String { ReviewItemMaker.topic }
 
   /// Who may call which of its methods.
-  public static var access: AccessPolicy { ActivityAccess.policy.merging(ActivityAccess.mail) }
+  public static var access: AccessPolicy {
+    ActivityAccess.policy.merging(ActivityAccess.mail).merging(ActivityAccess.review)
+  }
 
   /// The RPC service on the PostgreSQL repository.
   /// `pageTokens` seals its page tokens: the same key on every replica. `smtp`: the mail

@@ -125,6 +125,13 @@ extension CRMMethod {
       output: Crm_Activity_V1_Email.self
     ),
     CRMMethod(
+      server: "activity",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.activity.v1.Activity", method: "GetReviewItemCounts"),
+      input: Crm_Activity_V1_GetReviewItemCountsRequest.self,
+      output: Crm_Activity_V1_ReviewItemCounts.self
+    ),
+    CRMMethod(
       server: "contacts",
       descriptor: MethodDescriptor(
         fullyQualifiedService: "crm.common.v1.Diagnostics", method: "Echo"),

@@ -241,6 +241,19 @@ public enum Crm_Activity_V1_Activity: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetReviewItemCounts" metadata.
+        public enum GetReviewItemCounts: Sendable {
+            /// Request type for "GetReviewItemCounts".
+            public typealias Input = Crm_Activity_V1_GetReviewItemCountsRequest
+            /// Response type for "GetReviewItemCounts".
+            public typealias Output = Crm_Activity_V1_ReviewItemCounts
+            /// Descriptor for "GetReviewItemCounts".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.activity.v1.Activity"),
+                method: "GetReviewItemCounts",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "crm.activity.v1.Activity" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             DefineAttribute.descriptor,
@@ -259,7 +272,8 @@ public enum Crm_Activity_V1_Activity: Sendable {
             ListOffers.descriptor,
             GetHygieneReport.descriptor,
             SendEmail.descriptor,
-            GetEmail.descriptor
+            GetEmail.descriptor,
+            GetReviewItemCounts.descriptor
         ]
     }
 }
@@ -585,6 +599,27 @@ extension Crm_Activity_V1_Activity {
             request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_GetEmailRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Email>
+
+        /// Handle the "GetReviewItemCounts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Review items for quality control (issue 15) ----
+        /// > How many meeting and call reports went to quality control in a period, and how many of them
+        /// > could not be cleared of what identifies a person and went without their text (by reason):
+        /// > for a head of sales. No codes, no texts.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Activity_V1_GetReviewItemCountsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Activity_V1_ReviewItemCounts` messages.
+        func getReviewItemCounts(
+            request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_GetReviewItemCountsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ReviewItemCounts>
     }
 
     /// Service protocol for the "crm.activity.v1.Activity" service.
@@ -894,6 +929,27 @@ extension Crm_Activity_V1_Activity {
             request: GRPCCore.ServerRequest<Crm_Activity_V1_GetEmailRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Email>
+
+        /// Handle the "GetReviewItemCounts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Review items for quality control (issue 15) ----
+        /// > How many meeting and call reports went to quality control in a period, and how many of them
+        /// > could not be cleared of what identifies a person and went without their text (by reason):
+        /// > for a head of sales. No codes, no texts.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_GetReviewItemCountsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Activity_V1_ReviewItemCounts` message.
+        func getReviewItemCounts(
+            request: GRPCCore.ServerRequest<Crm_Activity_V1_GetReviewItemCountsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ReviewItemCounts>
     }
 
     /// Simple service protocol for the "crm.activity.v1.Activity" service.
@@ -1201,6 +1257,27 @@ extension Crm_Activity_V1_Activity {
             request: Crm_Activity_V1_GetEmailRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Crm_Activity_V1_Email
+
+        /// Handle the "GetReviewItemCounts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Review items for quality control (issue 15) ----
+        /// > How many meeting and call reports went to quality control in a period, and how many of them
+        /// > could not be cleared of what identifies a person and went without their text (by reason):
+        /// > for a head of sales. No codes, no texts.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Activity_V1_GetReviewItemCountsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Activity_V1_ReviewItemCounts` to respond with.
+        func getReviewItemCounts(
+            request: Crm_Activity_V1_GetReviewItemCountsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Activity_V1_ReviewItemCounts
     }
 }
 
@@ -1395,6 +1472,17 @@ extension Crm_Activity_V1_Activity.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Crm_Activity_V1_Activity.Method.GetReviewItemCounts.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_GetReviewItemCountsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_ReviewItemCounts>(),
+            handler: { request, context in
+                try await self.getReviewItemCounts(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1582,6 +1670,17 @@ extension Crm_Activity_V1_Activity.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_Email> {
         let response = try await self.getEmail(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getReviewItemCounts(
+        request: GRPCCore.StreamingServerRequest<Crm_Activity_V1_GetReviewItemCountsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Activity_V1_ReviewItemCounts> {
+        let response = try await self.getReviewItemCounts(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1806,6 +1905,19 @@ extension Crm_Activity_V1_Activity.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_Email> {
         return GRPCCore.ServerResponse<Crm_Activity_V1_Email>(
             message: try await self.getEmail(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getReviewItemCounts(
+        request: GRPCCore.ServerRequest<Crm_Activity_V1_GetReviewItemCountsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Activity_V1_ReviewItemCounts> {
+        return GRPCCore.ServerResponse<Crm_Activity_V1_ReviewItemCounts>(
+            message: try await self.getReviewItemCounts(
                 request: request.message,
                 context: context
             ),
@@ -2206,6 +2318,32 @@ extension Crm_Activity_V1_Activity {
             deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_Email>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_Email>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetReviewItemCounts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Review items for quality control (issue 15) ----
+        /// > How many meeting and call reports went to quality control in a period, and how many of them
+        /// > could not be cleared of what identifies a person and went without their text (by reason):
+        /// > for a head of sales. No codes, no texts.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_GetReviewItemCountsRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_GetReviewItemCountsRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_ReviewItemCounts` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getReviewItemCounts<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_GetReviewItemCountsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_GetReviewItemCountsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_ReviewItemCounts>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ReviewItemCounts>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2796,6 +2934,43 @@ extension Crm_Activity_V1_Activity {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "GetReviewItemCounts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Review items for quality control (issue 15) ----
+        /// > How many meeting and call reports went to quality control in a period, and how many of them
+        /// > could not be cleared of what identifies a person and went without their text (by reason):
+        /// > for a head of sales. No codes, no texts.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Activity_V1_GetReviewItemCountsRequest` message.
+        ///   - serializer: A serializer for `Crm_Activity_V1_GetReviewItemCountsRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Activity_V1_ReviewItemCounts` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getReviewItemCounts<Result>(
+            request: GRPCCore.ClientRequest<Crm_Activity_V1_GetReviewItemCountsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Activity_V1_GetReviewItemCountsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Activity_V1_ReviewItemCounts>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ReviewItemCounts>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Activity_V1_Activity.Method.GetReviewItemCounts.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -3279,6 +3454,38 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_GetEmailRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_Email>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetReviewItemCounts" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ---- Review items for quality control (issue 15) ----
+    /// > How many meeting and call reports went to quality control in a period, and how many of them
+    /// > could not be cleared of what identifies a person and went without their text (by reason):
+    /// > for a head of sales. No codes, no texts.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Activity_V1_GetReviewItemCountsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getReviewItemCounts<Result>(
+        request: GRPCCore.ClientRequest<Crm_Activity_V1_GetReviewItemCountsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ReviewItemCounts>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getReviewItemCounts(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Activity_V1_GetReviewItemCountsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Activity_V1_ReviewItemCounts>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3832,6 +4039,42 @@ extension Crm_Activity_V1_Activity.ClientProtocol {
             metadata: metadata
         )
         return try await self.getEmail(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetReviewItemCounts" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ---- Review items for quality control (issue 15) ----
+    /// > How many meeting and call reports went to quality control in a period, and how many of them
+    /// > could not be cleared of what identifies a person and went without their text (by reason):
+    /// > for a head of sales. No codes, no texts.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getReviewItemCounts<Result>(
+        _ message: Crm_Activity_V1_GetReviewItemCountsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Activity_V1_ReviewItemCounts>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Activity_V1_GetReviewItemCountsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getReviewItemCounts(
             request: request,
             options: options,
             onResponse: handleResponse

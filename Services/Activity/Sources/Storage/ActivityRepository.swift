@@ -5,7 +5,7 @@ import Foundation
 
 /// Where the attribute catalogue, activities and tasks are kept. Every change writes its event
 /// to the outbox in the same transaction and names its actor (the verified principal).
-protocol ActivityRepository: HygieneRepository {
+protocol ActivityRepository: HygieneRepository, ReviewCountsRepository {
   func defineAttribute(_ definition: AttributeDefinition, expectedVersion: Int64, actor: String) async throws
     -> Crm_Activity_V1_AttributeDefinition
   func attributes() async throws -> [Crm_Activity_V1_AttributeDefinition]
@@ -93,4 +93,10 @@ struct NotYours: DomainError, Equatable {
     "permission denied: a manager works only on his own contacts and deals; \(what) belongs to "
       + "\(owner.isEmpty ? "nobody" : owner), the caller is \(caller)"
   }
+}
+
+/// Review items made and withheld (issue 15), counted for a head of sales.
+protocol ReviewCountsRepository: Sendable {
+  /// Items made in [from, to) (either end open when nil), and the withheld ones by reason.
+  func reviewItemCounts(from: Date?, to: Date?) async throws -> (made: Int64, withheldByReason: [String: Int64])
 }
