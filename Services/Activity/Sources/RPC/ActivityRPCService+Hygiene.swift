@@ -12,13 +12,8 @@ extension ActivityRPCService {
   {
     try await answering {
       try request.requireKnownFields("request")
-      let principal = try Principal.verified
-      let manager =
-        request.managerID.isEmpty
-        ? principal.subject
-        : try Text.field(request.managerID, "manager_id", limit: DealsEventsHandler.ownerLength, required: true)
       // A manager reads his own; heads of sales (and operators, services) anyone's.
-      try Self.checkMayRead(manager, "end-of-day reports")
+      let manager = try Self.managerToRead(request.managerID, "manager_id", "end-of-day reports")
       let now = Date()
       let zoneName = try await repository.managerZone(manager)
       let (shownZone, zone) = hygiene.zone(zoneName)

@@ -67,6 +67,17 @@ struct ActivityRPCService: Crm_Activity_V1_Activity.SimpleServiceProtocol {
     }
   }
 
+  /// The manager whose `what` a request asks for in `field`: the caller himself when empty;
+  /// refused unless the caller may read it (`checkMayRead`).
+  static func managerToRead(_ requested: String, _ field: String, _ what: String) throws -> String {
+    let manager =
+      requested.isEmpty
+      ? try Principal.verified.subject
+      : try Text.field(requested, field, limit: DealsEventsHandler.ownerLength, required: true)
+    try checkMayRead(manager, what)
+    return manager
+  }
+
   /// A manager reads only his own timeline and tasks; heads of sales, operators and the CRM's
   /// services read everyone's.
   static func checkMayRead(_ manager: String, _ what: String) throws {
@@ -159,12 +170,7 @@ struct ActivityRPCService: Crm_Activity_V1_Activity.SimpleServiceProtocol {
   {
     try await answering {
       try request.requireKnownFields("request")
-      let principal = try Principal.verified
-      let assignee =
-        request.assigneeID.isEmpty
-        ? principal.subject
-        : try Text.field(request.assigneeID, "assignee_id", limit: DealsEventsHandler.ownerLength, required: true)
-      try Self.checkMayRead(assignee, "tasks")
+      let assignee = try Self.managerToRead(request.assigneeID, "assignee_id", "tasks")
       let filter = TaskFilter(
         assigneeID: assignee, overdueOnly: request.overdueOnly, dueOn: request.hasDueOn ? request.dueOn : nil)
       let page = try Page(request.page, scope: filter.scope, key: pageTokens)
