@@ -272,13 +272,18 @@ struct ReviewItemTests {
         AttributeDefinition(key: "weather", label: "Weather", type: .text, choices: [], retired: false, qcSafe: true),
         AttributeDefinition(key: "arrival_delay_min", label: "Delay", type: .number, choices: [], retired: false),
         AttributeDefinition(key: "host", label: "Who met us", type: .text, choices: [], retired: false),
+        AttributeDefinition(
+          key: "visitors", label: "Visitors", type: .number, choices: [], retired: false, qcSafe: true),
+        // Safe by mistake: a number that is a phone must not cross all the same.
+        AttributeDefinition(
+          key: "callback", label: "Call back", type: .number, choices: [], retired: false, qcSafe: true),
       ]
       for definition in definitions {
         _ = try await context.repository.defineAttribute(
           definition, expectedVersion: 0, actor: "head_of_sales:head-1")
       }
       let listed = try await context.activity.listAttributes(.init()).attributes
-      #expect(Set(listed.filter(\.qcSafe).map(\.key)) == ["meeting_place", "weather"])
+      #expect(Set(listed.filter(\.qcSafe).map(\.key)) == ["meeting_place", "weather", "visitors", "callback"])
 
       _ = try await context.activity.logActivity(
         .with {
@@ -290,13 +295,17 @@ struct ReviewItemTests {
             "weather": Self.value { $0.text = "снег, Зюзюкин опоздал" },
             "arrival_delay_min": Self.value { $0.number = 12 },
             "host": Self.value { $0.text = "Агафья" },
+            "visitors": Self.value { $0.number = 3 },
+            "callback": Self.value { $0.number = 79_123_456_789 },
           ]
         })
       let items = try await Self.items(context)
       try #require(items.count == 1)
       let item = items[0].item
-      #expect(item.context == ["meeting_place": "Client site", "weather": "снег, [CLIENT] опоздал"])
+      #expect(
+        item.context == ["meeting_place": "Client site", "weather": "снег, [CLIENT] опоздал", "visitors": "3"])
       #expect(Data(items[0].bytes).range(of: Data("Агафья".utf8)) == nil)
+      #expect(Data(items[0].bytes).range(of: Data("9123456789".utf8)) == nil)
       _ = try ReviewItemInput.check(item)
     }
   }

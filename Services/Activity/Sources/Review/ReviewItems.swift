@@ -77,7 +77,7 @@ enum ReviewItems {
   }
 
   /// A safe attribute's value as text: free text and choices cleared as the report is (left
-  /// out when they cannot be), numbers and times as written.
+  /// out when they cannot be), numbers only when nothing in them needs clearing, times as written.
   static func text(_ value: Crm_Activity_V1_AttributeValue, redactor: TextRedactor) -> String? {
     let text: String
     switch value.value {
@@ -85,7 +85,11 @@ enum ReviewItems {
       guard case .cleared(let cleared) = redactor.redact(raw) else { return nil }
       text = cleared
     case .number(let number):
-      text = number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+      // A number may be a phone, a tax number or an account: it goes only as the redactor
+      // leaves it, untouched (five digits or more are not).
+      let written = number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+      guard case .cleared(let cleared) = redactor.redact(written), cleared == written else { return nil }
+      text = written
     case .time(let time):
       text = time.date.formatted(.iso8601)
     case nil:
