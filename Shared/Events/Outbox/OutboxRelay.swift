@@ -151,7 +151,10 @@ public final class OutboxRelay: Service, Sendable {
     var lastPrune = ContinuousClock.now
     var topicsExist = configuration.topics.isEmpty
     var checkTopics = false
-    var sleeping = false  // as this relay last set `outbox_relay_state`
+    // As this relay last set `outbox_relay_state`. A relay that stopped while asleep left it set,
+    // and every append then notified (notifying commits serialise with each other): a relay
+    // starts by setting it "awake" (a failure here is no worse than before), and stops so.
+    var sleeping = (try? await setSleeping(false)) == nil
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
       do {
         if !topicsExist {
@@ -214,6 +217,7 @@ public final class OutboxRelay: Service, Sendable {
         backoff = min(backoff * 2, configuration.maximumBackoff)
       }
     }
+    if sleeping { try? await setSleeping(false) }
   }
 
   /// Whether appends notify the relay (`Outbox.appendedChannel`): only while it sleeps.
