@@ -68,7 +68,8 @@ struct ActivityProcessTests {
         contacts: contacts, headOfSales: Crm_Deals_V1_Deals.Client(wrapping: headClient))
       let converted = run.converted
       let contactID = converted.contact.id
-      let deal = try await eventually("the deal of the converted lead") { () async throws -> Crm_Deals_V1_Deal? in
+      let deal = try await eventually("the deal of the converted lead", every: .milliseconds(100)) {
+        () async throws -> Crm_Deals_V1_Deal? in
         do {
           return try await deals.listOpenDealsOfContact(.with { $0.contactID = contactID }).deals.first
         } catch let error as RPCError where error.code == .notFound {
@@ -82,7 +83,7 @@ struct ActivityProcessTests {
         $0.dealID = deal.id
         $0.text = "Showed the trailer at the client's yard"
       }
-      let logged = try await eventually("the deal known to the activity service") {
+      let logged = try await eventually("the deal known to the activity service", every: .milliseconds(100)) {
         () async throws -> Crm_Activity_V1_ActivityRecord? in
         do {
           return try await activity.logActivity(meeting, metadata: ["crm-request-id": "meeting-1"])
@@ -155,15 +156,4 @@ struct ActivityProcessTests {
     }
   }
 
-  /// The first non-nil value of `probe` within 30 s.
-  func eventually<T>(_ what: String, _ probe: () async throws -> T?) async throws -> T {
-    let deadline = ContinuousClock.now + .seconds(30)
-    while true {
-      if let value = try await probe() { return value }
-      guard ContinuousClock.now < deadline else {
-        throw RPCError(code: .deadlineExceeded, message: "\(what): not within 30 s")
-      }
-      try await Task.sleep(for: .milliseconds(100))
-    }
-  }
 }

@@ -114,15 +114,4 @@ struct MailProcessTests {
     }
   }
 
-  /// The first non-nil value of `probe` within 30 s.
-  func eventually<T>(_ what: String, _ probe: () async throws -> T?) async throws -> T {
-    let deadline = ContinuousClock.now + .seconds(30)
-    while true {
-      if let value = try await probe() { return value }
-      guard ContinuousClock.now < deadline else {
-        throw RPCError(code: .deadlineExceeded, message: "\(what): not within 30 s")
-      }
-      try await Task.sleep(for: .milliseconds(200))
-    }
-  }
 }

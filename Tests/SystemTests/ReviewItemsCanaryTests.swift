@@ -125,7 +125,8 @@ struct ReviewItemsCanaryTests {
           $0.phones = [.with { $0.number = Self.otherPhone }]
           $0.emails = [.with { $0.address = Self.otherEmail }]
         })
-      let deal = try await eventually("the converted lead's deal") { () async throws -> Crm_Deals_V1_Deal? in
+      let deal = try await eventually("the converted lead's deal", within: .seconds(60)) {
+        () async throws -> Crm_Deals_V1_Deal? in
         do {
           return try await deals.listOpenDealsOfContact(.with { $0.contactID = contactID }).deals.first
         } catch let error as RPCError where error.code == .notFound {
@@ -140,7 +141,7 @@ struct ReviewItemsCanaryTests {
       let activityDatabase = PostgresClient(
         configuration: try DatabaseURL.parse(LocalStack.databaseURL("activity")), backgroundLogger: Self.logger)
       try await whileRunning(activityDatabase) {
-        _ = try await eventually("the names known to activity") { () async throws -> Bool? in
+        _ = try await eventually("the names known to activity", within: .seconds(60)) { () async throws -> Bool? in
           let known = try await activityDatabase.count(
             """
             SELECT (SELECT count(DISTINCT id) FROM \(unescaped: "\"\(schemas.activity)\"").known_names)::int
@@ -164,7 +165,7 @@ struct ReviewItemsCanaryTests {
         (.call, "Звонок суперЗюзюкину, перезвонить"),
       ]
       for (index, (kind, text)) in reports.enumerated() {
-        _ = try await eventually("report \(index) logged with every name known") {
+        _ = try await eventually("report \(index) logged with every name known", within: .seconds(60)) {
           () async throws -> Crm_Activity_V1_ActivityRecord? in
           do {
             return try await activity.logActivity(
@@ -180,7 +181,7 @@ struct ReviewItemsCanaryTests {
       }
 
       // Quality-control has every item (and one of them withheld).
-      let coverage = try await eventually("quality-control has the items") {
+      let coverage = try await eventually("quality-control has the items", within: .seconds(60)) {
         () async throws -> Crm_Qualitycontrol_V1_Coverage? in
         let coverage = try await qc.getCoverage(.init())
         return coverage.received >= 3 ? coverage : nil
@@ -231,15 +232,4 @@ struct ReviewItemsCanaryTests {
     #expect(hits(in: replies.joined()).isEmpty, "in quality-control's replies")
   }
 
-  /// The first non-nil value of `probe` within 60 s.
-  func eventually<T>(_ what: String, _ probe: () async throws -> T?) async throws -> T {
-    let deadline = ContinuousClock.now + .seconds(60)
-    while true {
-      if let value = try await probe() { return value }
-      guard ContinuousClock.now < deadline else {
-        throw RPCError(code: .deadlineExceeded, message: "\(what): not within 60 s")
-      }
-      try await Task.sleep(for: .milliseconds(200))
-    }
-  }
 }

@@ -104,7 +104,8 @@ struct WebhookProcessTests {
       group.addTask { try await headClient.runConnections() }
       defer { headClient.beginGracefulShutdown() }
       let contacts = Crm_Contacts_V1_Contacts.Client(wrapping: headClient)
-      let lead = try await eventually("the unknown caller's lead") { () async throws -> Crm_Contacts_V1_Lead? in
+      let lead = try await eventually("the unknown caller's lead", within: .seconds(40)) {
+        () async throws -> Crm_Contacts_V1_Lead? in
         try await contacts.listLeads(.with { $0.status = .open }).leads.first { $0.source == "incoming call" }
       }
       #expect(lead.phone == "+79125550011" && lead.ownerID == "unassigned")
@@ -123,7 +124,8 @@ struct WebhookProcessTests {
           $0.expectedVersion = lead.version
         })
       let contact = converted.contact.id
-      let logged = try await eventually("the calls on the converted contact") { () async throws -> Int? in
+      let logged = try await eventually("the calls on the converted contact", within: .seconds(40)) {
+        () async throws -> Int? in
         let calls = try await count(
           "SELECT count(*)::int FROM activities WHERE contact_id = \(UUID(uuidString: contact)!) AND kind = 'call'")
         return calls == 2 ? calls : nil
@@ -132,14 +134,4 @@ struct WebhookProcessTests {
     }
   }
 
-  func eventually<T>(_ what: String, _ probe: () async throws -> T?) async throws -> T {
-    let deadline = ContinuousClock.now + .seconds(40)
-    while true {
-      if let value = try await probe() { return value }
-      guard ContinuousClock.now < deadline else {
-        throw RPCError(code: .deadlineExceeded, message: "\(what): not within 40 s")
-      }
-      try await Task.sleep(for: .milliseconds(200))
-    }
-  }
 }
