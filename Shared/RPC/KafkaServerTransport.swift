@@ -298,7 +298,9 @@ public final class KafkaServerTransport: ServerTransport {
   private func requestsArrived(
     since watch: IdleWatch, _ held: Set<KafkaTopicPartition>, _ consumer: KafkaConsumer
   ) async -> [KafkaTopicPartition: Int64]? {
-    guard let ends = try? await consumer.endOffsets(Array(held), timeout: .seconds(1)) else { return nil }
+    // Half a second: a broker that does not answer by then is asked again at the next probe, and
+    // a longer wait only holds a shutdown (SIGTERM with the broker gone) for its whole length.
+    guard let ends = try? await consumer.endOffsets(Array(held), timeout: .milliseconds(500)) else { return nil }
     let arrived = held.contains { (ends[$0] ?? .max) > (watch.readUpTo[$0] ?? 0) }
     return arrived ? ends.filter { $0.value > (watch.readUpTo[$0.key] ?? 0) } : nil
   }

@@ -10,7 +10,8 @@ extension OutboxRelay {
   func lookForLostTopics() async {
     guard let watch = try? currentTopicWatch() else { return }
     watch.add(lossWatch.topics)
-    guard let lost = try? await watch.lostTopics(timeout: .seconds(1)), !lost.isEmpty else { return }
+    // Half a second: the relay's shutdown waits for this look (the next one asks again).
+    guard let lost = try? await watch.lostTopics(timeout: .milliseconds(500)), !lost.isEmpty else { return }
     logger.error("outbox relay: the broker lost topic \(lost.joined(separator: ", ")) (restarted empty?)")
     lostTopics.withLock { $0.formUnion(lost) }
     await renewProducer()
