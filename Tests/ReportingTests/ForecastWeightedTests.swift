@@ -49,7 +49,8 @@ struct ForecastWeightedTests {
     // Amounts chosen so products have fractions: every raw figure must round alike both ways.
     let deals = (1...60).map { i in
       OpenPipeline(
-        owner: ["a", "b", "c"][i % 3], currency: i % 4 == 0 ? "EUR" : "RUB", probability: [10, 25, 50, 75, 90, 33][i % 6],
+        owner: ["a", "b", "c"][i % 3], currency: i % 4 == 0 ? "EUR" : "RUB",
+        probability: [10, 25, 50, 75, 90, 33][i % 6],
         amountMinor: Int64(i) * 1_234_567 + 89)
     }
     let forecast = try WeightedForecast.make(deals) { _ in 1 }
@@ -60,8 +61,10 @@ struct ForecastWeightedTests {
     var buckets: [String: OpenPipeline] = [:]
     for deal in deals {
       let key = "\(deal.owner)|\(deal.currency)|\(deal.probability)"
-      var bucket = buckets[key] ?? OpenPipeline(
-        owner: deal.owner, currency: deal.currency, probability: deal.probability, amountMinor: 0, deals: 0)
+      var bucket =
+        buckets[key]
+        ?? OpenPipeline(
+          owner: deal.owner, currency: deal.currency, probability: deal.probability, amountMinor: 0, deals: 0)
       bucket.amountMinor += deal.amountMinor
       bucket.deals += 1
       buckets[key] = bucket
