@@ -1,4 +1,5 @@
 import CRMDomain
+import CRMTestSupport
 import Foundation
 import Testing
 
@@ -159,8 +160,8 @@ struct ForecastBacktestTests {
       for (owner, stated, winRate, count) in managers {
         for i in 0..<count {
           let p = stated[i % stated.count]
-          let won = random.unit() < (winRate ?? Double(p) / 100)
-          let amount = Int64(10_000 + random.below(5_000))
+          let won = random.chance(winRate ?? Double(p) / 100)
+          let amount = Int64.random(in: 10_000..<15_000, using: &random)
           let expected = Double((month + 1) * 30 + 10)
           histories.append(
             Self.deal(
@@ -181,7 +182,9 @@ struct ForecastBacktestTests {
     #expect(summary.correctedCloser >= 9)
     let last = try #require(backtest.months.last)
     #expect(try #require(try Self.row(last.managers, "inflated").coefficient) < 0.65)
-    #expect(try #require(try Self.row(last.managers, "anna").coefficient) > 0.85)
+    for owner in ["anna", "boris", "vera"] {
+      #expect(try #require(try Self.row(last.managers, owner).coefficient) > 0.8, "\(owner)")
+    }
   }
 
   @Test func unfinishedMonthsAreMarkedAndLeftOutOfTheSummary() throws {
@@ -212,24 +215,4 @@ struct ForecastBacktestTests {
       try Backtest.run([DealHistory(dealID: "z", versions: [])], months: Self.months, now: Self.day(61))
     }
   }
-}
-
-/// A small fixed-seed generator (SplitMix64), so planted histories are the same on every run.
-struct SplitMix64 {
-  var state: UInt64
-
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  /// Uniform in [0, 1).
-  mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-
-  mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }

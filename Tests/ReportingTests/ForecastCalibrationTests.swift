@@ -164,6 +164,9 @@ struct ForecastCalibrationTests {
     #expect(throws: InvalidField(field: "records[0].statedPercent", reason: "is 250; must be within 0…200")) {
       try Calibration.fit([CalibrationRecord(owner: "a", closed: 2, won: 1, statedPercent: 250)])
     }
+    #expect(throws: InvalidField(field: "records[0].closed", reason: "is \(Int.max); must be within 0…1000000000")) {
+      try Calibration.fit([CalibrationRecord(owner: "a", closed: .max, won: 0, statedPercent: 0)])
+    }
     // Two records of one owner count as one.
     let split = try Calibration.fit([
       Self.record("a", closed: 10, at: 50, won: 4), Self.record("a", closed: 10, at: 50, won: 6),

@@ -31,8 +31,8 @@ struct BacktestPeriod: Sendable, Equatable {
 /// correction answers. A deal that slips past the month counts as not won in it, for raw and
 /// corrected alike.
 ///
-/// Errors are forecast − won in minor units (positive: promised more than was won) and that over
-/// what was won (nil when nothing was).
+/// Errors are forecast − won in minor units (positive: promised more than was won; the magnitude is
+/// the absolute error) and that over what was won (nil when nothing was).
 struct BacktestRow: Sendable, Equatable {
   /// nil: the team's row.
   var owner: String?
@@ -161,24 +161,25 @@ struct Backtest: Sendable, Equatable {
   }
 
   private static func summarize(_ months: [BacktestMonth]) -> [BacktestSummary] {
-    var byCurrency: [String: BacktestSummary] = [:]
+    var byCurrency: [String: (months: Int, raw: Double, corrected: Double, closer: Int, farther: Int)] = [:]
     for row in months.flatMap(\.team) {
-      var summary =
-        byCurrency[row.currency]
-        ?? BacktestSummary(
-          currency: row.currency, months: 0, rawMeanAbsoluteError: 0, correctedMeanAbsoluteError: 0,
-          correctedCloser: 0, correctedFarther: 0)
+      var sums = byCurrency[row.currency] ?? (0, 0, 0, 0, 0)
+      // In Double: a sum of many errors near Int64.max loses only precision, never overflows.
       let raw = Double(row.rawError.magnitude)
       let corrected = Double(row.correctedError.magnitude)
-      // Running means: sums of many errors near Int64.max would lose nothing but precision.
-      summary.months += 1
-      summary.rawMeanAbsoluteError += (raw - summary.rawMeanAbsoluteError) / Double(summary.months)
-      summary.correctedMeanAbsoluteError += (corrected - summary.correctedMeanAbsoluteError) / Double(summary.months)
-      if corrected < raw { summary.correctedCloser += 1 }
-      if corrected > raw { summary.correctedFarther += 1 }
-      byCurrency[row.currency] = summary
+      sums.months += 1
+      sums.raw += raw
+      sums.corrected += corrected
+      sums.closer += corrected < raw ? 1 : 0
+      sums.farther += corrected > raw ? 1 : 0
+      byCurrency[row.currency] = sums
     }
-    return byCurrency.values.sorted { $0.currency < $1.currency }
+    return byCurrency.sorted { $0.key < $1.key }.map { currency, sums in
+      BacktestSummary(
+        currency: currency, months: sums.months, rawMeanAbsoluteError: sums.raw / Double(sums.months),
+        correctedMeanAbsoluteError: sums.corrected / Double(sums.months), correctedCloser: sums.closer,
+        correctedFarther: sums.farther)
+    }
   }
 }
 

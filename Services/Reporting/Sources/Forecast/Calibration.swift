@@ -84,10 +84,11 @@ struct ManagerCalibration: Sendable, Equatable {
 
 /// The calibration's knobs.
 struct CalibrationSettings: Sendable, Equatable {
-  /// The intervals' coverage.
+  /// The intervals' coverage (kept within 0.5…0.999).
   var level = 0.95
-  /// The range κ is kept in. Below 2 a manager with one lucky deal would be far from the team;
-  /// above 100 a manager's own 100 closed deals would count for less than half.
+  /// The range κ is kept in (its bounds at least 0.1). Below 2 a manager with one lucky deal
+  /// would be far from the team; above 100 a manager's own 100 closed deals would count for less
+  /// than half.
   var strength: ClosedRange<Double> = 2...100
   /// The range a prior mean is kept in: a Beta prior needs a mean strictly between 0 and 1.
   var priorMean: ClosedRange<Double> = 0.005...0.995
@@ -127,7 +128,8 @@ extension Calibration {
     let priorMean = { (record: CalibrationRecord) -> Double in
       min(max((team ?? 1) * record.meanStated, settings.priorMean.lowerBound), settings.priorMean.upperBound)
     }
-    let (strength, fit) = priorStrength(informative, priorMean: priorMean, range: settings.strength)
+    let range = max(settings.strength.lowerBound, 0.1)...max(settings.strength.upperBound, 0.1)
+    let (strength, fit) = priorStrength(informative, priorMean: priorMean, range: range)
     let managers = records.map { record -> ManagerCalibration in
       let n = Double(record.closed)
       guard record.promisedWins > 0, team != nil else {

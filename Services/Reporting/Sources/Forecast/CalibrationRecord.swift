@@ -31,10 +31,15 @@ struct CalibrationRecord: Sendable, Equatable {
   /// The mean stated probability as a fraction (0 without closed deals).
   var meanStated: Double { closed > 0 ? promisedWins / Double(closed) : 0 }
 
+  /// More closed deals than one manager can have: a bound that keeps every sum far from overflow.
+  static let closedLimit = 1_000_000_000
+
   /// Checks a record from a query: counts in range and a sum a set of 0–100 probabilities can have.
   func checked(_ field: String) throws(InvalidField) -> CalibrationRecord {
     if owner.isEmpty { throw InvalidField(field: "\(field).owner", reason: "is empty") }
-    guard closed >= 0 else { throw InvalidField(field: "\(field).closed", reason: "is negative (\(closed))") }
+    guard (0...Self.closedLimit).contains(closed) else {
+      throw InvalidField(field: "\(field).closed", reason: "is \(closed); must be within 0…\(Self.closedLimit)")
+    }
     guard (0...closed).contains(won) else {
       throw InvalidField(field: "\(field).won", reason: "is \(won); must be within 0…\(closed) (the closed deals)")
     }
