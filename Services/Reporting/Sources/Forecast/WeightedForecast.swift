@@ -29,15 +29,15 @@ struct ForecastRow: Sendable, Equatable {
   var coefficient: Double?
 }
 
-/// A total that a signed 64-bit count of minor units cannot hold: refused rather than wrapped,
-/// naming the row.
+/// A total (forecast, pipeline or won) that a signed 64-bit count of minor units cannot hold:
+/// refused rather than wrapped, naming the row.
 struct ForecastOverflow: DomainError, Equatable {
   var owner: String?
   var currency: String
   var status: FailureStatus { .failedPrecondition }
   var description: String {
-    "the forecast of \(owner.map { "manager \(Text.quoted($0))" } ?? "the team") in \(Text.quoted(currency)) "
-      + "exceeds \(Int64.max) minor units: an open deal's amount is implausible"
+    "a total of \(owner.map { "manager \(Text.quoted($0))" } ?? "the team") in \(Text.quoted(currency)) "
+      + "exceeds \(Int64.max) minor units: a deal's amount is implausible"
   }
 }
 
