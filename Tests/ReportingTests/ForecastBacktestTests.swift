@@ -193,6 +193,17 @@ struct ForecastBacktestTests {
     #expect(backtest.summary.first?.months == 1)
   }
 
+  @Test func hugeAmountsAreRefusedNotWrapped() {
+    let huge = (1...2).map { i in
+      Self.deal(
+        "huge-\(i)", Self.version(-5, .open, "anna", p: 10, amount: .max, expected: 10),
+        Self.version(10, .won, "anna", p: 10, amount: .max, expected: 10))
+    }
+    #expect(throws: ForecastOverflow(owner: "anna", currency: "RUB")) {
+      try Backtest.run(huge, months: Self.months, now: Self.day(61))
+    }
+  }
+
   @Test func badHistoriesAndMonthsAreRefusedNamingTheField() {
     let disordered = Self.deal(
       "x", Self.version(5, .open, "anna", p: 50, amount: 1, expected: 10),
