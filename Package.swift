@@ -481,5 +481,7 @@ let package = Package(
         .product(name: "Metrics", package: "swift-metrics"),
       ])
     + service("QualityControl", folder: "QualityControl", executable: "quality-control")
-    + service("Reporting", folder: "Reporting", executable: "reporting")
+    + service(
+      "Reporting", folder: "Reporting", executable: "reporting",
+      uses: [.product(name: "Metrics", package: "swift-metrics")])
 )
