@@ -40,7 +40,8 @@ struct ProjectionTests {
           "SELECT count(*) FROM deal_activity WHERE deal_id = \(flow.deals[3]) AND last_activity_at = \(SalesFlow.day(2))"
         ) == 1)
       #expect(try await context.count("SELECT unprocessed_deals FROM hygiene_reports WHERE manager_id = 'm-1'") == 2)
-      #expect(try await context.count("SELECT weighted_score::int FROM qc_reviews WHERE rep_code = 'REPCODE234567ABC'") == 75)
+      #expect(
+        try await context.count("SELECT weighted_score::int FROM qc_reviews WHERE rep_code = 'REPCODE234567ABC'") == 75)
       #expect(try await context.count("SELECT optional_filled * 10 + optional_total FROM card_completeness") == 28)
       #expect(try await context.count("SELECT count(*) FROM leads WHERE status = 'rejected'") == 2)
     }
@@ -89,7 +90,8 @@ struct ProjectionTests {
       // A deal event without its opening time: named, rejected.
       let (state, _) = try flow.open(1, owner: "m-1", kind: .active, source: "x", amount: 1, at: SalesFlow.day(0))
       state.deal.clearOpenedAt()
-      let untimed = try flow.dealEvent(Crm_Deals_V1_DealOpened.with { $0.deal = state.deal }, state, at: SalesFlow.day(0))
+      let untimed = try flow.dealEvent(
+        Crm_Deals_V1_DealOpened.with { $0.deal = state.deal }, state, at: SalesFlow.day(0))
       let error = await #expect(throws: EventRejected.self) { try await context.deliver([untimed]) }
       #expect(error?.reason.contains("deal.opened_at") == true, "\(String(describing: error))")
       #expect(try await context.count("SELECT count(*) FROM events") == 1)

@@ -34,7 +34,8 @@ struct ReportTests {
       #expect(first.conversionToNext.successes == 3 && first.conversionToNext.trials == 4)
       let wilson = WilsonInterval(successes: 3, trials: 4)
       #expect(first.conversionToNext.lower == wilson.lower && first.conversionToNext.upper == wilson.upper)
-      #expect(abs(first.conversionToNext.lower - 0.3006) < 0.000_1 && abs(first.conversionToNext.upper - 0.9544) < 0.000_1)
+      #expect(
+        abs(first.conversionToNext.lower - 0.3006) < 0.000_1 && abs(first.conversionToNext.upper - 0.9544) < 0.000_1)
       #expect(first.conversionToWon.successes == 1 && first.conversionToWon.trials == 3)
       // Stays at stage 1 of 1, 2, 1 and 5 days.
       #expect(first.medianSecondsInStage == Median.of([1, 2, 1, 5].map { $0 * 86_400.0 }))
@@ -112,7 +113,9 @@ struct ReportTests {
       #expect(Set(head.rows.map(\.ownerID)) == ["", "m-1", "m-2"])
       for caller in ["qc_reviewer:r-1", "qc_head:q-1"] {
         let code = await statusCode {
-          try await context.as(caller) { try await context.reporting.getFunnel(.with { $0.pipelineID = flow.pipelineID }) }
+          try await context.as(caller) {
+            try await context.reporting.getFunnel(.with { $0.pipelineID = flow.pipelineID })
+          }
         }
         #expect(code == .permissionDenied, "\(caller)")
       }

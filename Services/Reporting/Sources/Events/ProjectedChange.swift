@@ -182,7 +182,8 @@ struct PipelineRow: Equatable, Sendable {
     stages = try pipeline.stages.enumerated().map { index, stage throws(InvalidField) in
       let field = "pipeline.stages[\(index)]"
       return Stage(
-        id: try ProjectedChange.id(stage.id, field + ".id"), name: try ProjectedChange.text(stage.name, field + ".name"),
+        id: try ProjectedChange.id(stage.id, field + ".id"),
+        name: try ProjectedChange.text(stage.name, field + ".name"),
         result: try ProjectedChange.text(stage.result, field + ".result"),
         // Positions as given; a pipeline that gives none is ordered as listed.
         position: stage.position == 0 ? Int32(index + 1) : stage.position,
@@ -238,7 +239,8 @@ struct DealRow: Equatable, Sendable {
       case .open: "open"
       case .won: "won"
       case .lost: "lost"
-      default: throw InvalidField(field: "deal.status", reason: "is \(deal.status.rawValue); expected open, won or lost")
+      default:
+        throw InvalidField(field: "deal.status", reason: "is \(deal.status.rawValue); expected open, won or lost")
       }
     stageID = try ProjectedChange.id(deal.stageID, "deal.stage_id")
     guard (0...100).contains(deal.probability) else {
@@ -287,9 +289,11 @@ struct LeadRow: Equatable, Sendable {
       case .converted: "converted"
       case .rejected: "rejected"
       default:
-        throw InvalidField(field: "lead.status", reason: "is \(lead.status.rawValue); expected open, converted, rejected")
+        throw InvalidField(
+          field: "lead.status", reason: "is \(lead.status.rawValue); expected open, converted, rejected")
       }
-    rejectionReason = status == "rejected" ? try ProjectedChange.text(lead.rejectionReason, "lead.rejection_reason") : nil
+    rejectionReason =
+      status == "rejected" ? try ProjectedChange.text(lead.rejectionReason, "lead.rejection_reason") : nil
     guard lead.hasCreatedAt else { throw InvalidField(field: "lead.created_at", reason: "is missing") }
     createdAt = lead.createdAt.date
     self.closedAt = status == "open" ? nil : closedAt
@@ -368,7 +372,8 @@ struct QCReviewRow: Equatable, Sendable {
     pass = submitted.review.pass
     repCode = try ProjectedChange.id(submitted.repCode, "rep_code")
     guard (0...100).contains(submitted.review.weightedScore) else {
-      throw InvalidField(field: "review.weighted_score", reason: "is \(submitted.review.weightedScore); expected 0 to 100")
+      throw InvalidField(
+        field: "review.weighted_score", reason: "is \(submitted.review.weightedScore); expected 0 to 100")
     }
     weightedScore = submitted.review.weightedScore
     guard submitted.review.hasSubmittedAt else {

@@ -6,13 +6,14 @@ import Logging
 import Metrics
 import PostgresNIO
 
-/// Reporting's one inbox (group and dead letters `reporting`): every event of contacts, deals,
-/// activity and quality-control. A poll batch is stored in `events` with one statement, then
-/// projected event by event in that order (`Projector`), in the inbox's transaction. A bad
-/// payload is `EventRejected`: the inbox applies that batch again one by one and dead-letters
-/// the one event, which is then not stored either.
+/// Reporting's one inbox, `reporting-events` (group `crm.inbox.reporting-events`, dead letters
+/// `crm.dlq.reporting-events`: inside the broker ACLs' `reporting-` prefixes): every event of
+/// contacts, deals, activity and quality-control. A poll batch is stored in `events` with one
+/// statement, then projected event by event in that order (`Projector`), in the inbox's
+/// transaction. A bad payload is `EventRejected`: the inbox applies that batch again one by
+/// one and dead-letters the one event, which is then not stored either.
 struct ReportingEventsHandler: Sendable {
-  static let name = "reporting"
+  static let name = "reporting-events"
   static let topics = [EventTopics.contacts, EventTopics.deals, EventTopics.activity, EventTopics.qualityControl]
   /// Seconds from an event's occurred_at to its projection (the producer's clock against ours:
   /// one host locally). `events.stored_at − events.occurred_at` keeps the same for benches.

@@ -6,7 +6,9 @@ import PostgresNIO
 /// The funnel per stage × manager, with the team row, from the stage visits.
 extension PostgresReportingRepository {
   func funnel(_ query: FunnelQuery) async throws -> Crm_Reporting_V1_GetFunnelReply {
-    guard let stages = try await stages(of: query.pipelineID) else { throw UnknownPipeline(pipelineID: query.pipelineID) }
+    guard let stages = try await stages(of: query.pipelineID) else {
+      throw UnknownPipeline(pipelineID: query.pipelineID)
+    }
     // Team rows (GROUPING SETS' (stage)) cover every manager; the owner filter and the
     // caller's visibility thin only the managers' rows.
     let rows = try await client.query(

@@ -2,8 +2,8 @@ import CRMContracts
 import CRMDatabase
 import CRMRuntime
 import Foundation
-import SwiftProtobuf
 import PostgresNIO
+import SwiftProtobuf
 
 /// Open deals with no move and no activity since `idleSince` (as of `asOf`): opened by then,
 /// longest idle first, paged by the keyset (last touch in microseconds, deal seq).
