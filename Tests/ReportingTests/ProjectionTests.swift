@@ -25,6 +25,13 @@ struct ProjectionTests {
       #expect(try await context.count("SELECT count(*) FROM deal_versions WHERE deal_id = \(d0)") == 5)
       #expect(
         try await context.count(
+          "SELECT count(*) FROM deal_versions WHERE deal_id = \(d0) AND version = 2 AND occurred_at = \(SalesFlow.day(1))"
+        ) == 1, "a version's time is the move's, not the envelope's")
+      #expect(
+        try await context.count(
+          "SELECT count(*) FROM deals WHERE id = \(d0) AND last_moved_at = \(SalesFlow.day(3))") == 1)
+      #expect(
+        try await context.count(
           "SELECT count(*) FROM stage_visits WHERE deal_id = \(d0) AND stage_id = \(flow.stages[2]) AND outcome = 'skipped'"
         ) == 1)
       #expect(try await context.count("SELECT last_open_probability FROM deals WHERE id = \(d1)") == 30)

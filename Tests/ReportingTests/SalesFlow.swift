@@ -72,6 +72,8 @@ struct SalesFlow {
     return (state, try dealEvent(Crm_Deals_V1_DealOpened.with { $0.deal = state.deal }, state, at: at))
   }
 
+  /// Published an hour after the move (as an import of past moves would be): the move's own
+  /// time is the one that counts.
   func move(_ state: DealState, to stage: Int, skipping skipped: [Int] = [], at: Date) throws -> ReceivedEvent {
     let from = state.deal.stageID
     state.deal.stageID = stages[stage]
@@ -86,7 +88,7 @@ struct SalesFlow {
           $0.skippedStageIds = skipped.map { stages[$0] }
           $0.movedAt = Google_Protobuf_Timestamp(date: at)
         }
-      }, state, at: at)
+      }, state, at: at.addingTimeInterval(3_600))
   }
 
   func object(_ state: DealState, _ kind: Crm_Deals_V1_ObjectionKind, at: Date) throws -> (

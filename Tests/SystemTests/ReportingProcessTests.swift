@@ -9,7 +9,7 @@ import Testing
 
 /// The reporting executable beside contacts and deals on one broker: a lead converted into a
 /// deal, and that deal moved through the deals RPC, show in reporting's funnel and lead funnel
-/// through the events alone.
+/// through the events alone; `crmctl reporting RebuildProjections` rebuilds them to the same.
 @Suite("Reporting executable")
 struct ReportingProcessTests {
   static let logger = Logger(label: "reporting-process-test")
@@ -81,6 +81,24 @@ struct ReportingProcessTests {
       let leads = try await managersReporting.getLeadFunnel(.with { $0.businessLine = run.pipeline.businessLine })
       let website = try #require(leads.rows.first { $0.source == "website" && $0.ownerID == "manager-9" })
       #expect(website.leads == 1 && website.converted == 1)
+
+      // The operators' command: every projection again from the stored events, the same funnel.
+      func crmctl(as principal: String) async throws -> (status: Int32?, output: String) {
+        let child = try ChildProcess(
+          LocalStack.binDirectory.appendingPathComponent("crmctl"),
+          arguments: [
+            "reporting", "RebuildProjections", "--brokers", broker.brokers, "--as", principal, "--json", "{}",
+          ],
+          environment: TestIdentity.crmctlEnvironment)
+        let status = try await child.waitForExit(within: .seconds(30))
+        return (status, child.standardOutput + child.standardError)
+      }
+      let denied = try await crmctl(as: "manager:manager-9")
+      #expect(denied.status == 7, "PERMISSION_DENIED: \(denied.output)")
+      let rebuilt = try await crmctl(as: "operator:crmctl")
+      #expect(rebuilt.status == 0 && rebuilt.output.contains("\"projected\""), "\(rebuilt.output)")
+      let again = try await reporting.getFunnel(.with { $0.pipelineID = run.pipeline.id })
+      #expect(again == funnel)
     }
   }
 }

@@ -53,13 +53,17 @@ enum ProjectedChange: Equatable, Sendable {
       return .pipeline(try PipelineRow(try Crm_Deals_V1_PipelineDefined(serializedBytes: payload).pipeline))
     case Crm_Deals_V1_DealOpened.protoMessageName:
       let deal = try Crm_Deals_V1_DealOpened(serializedBytes: payload).deal
-      let row = try DealRow(deal, at: occurredAt)
+      let row = try DealRow(deal, at: deal.hasOpenedAt ? deal.openedAt.date : occurredAt)
       return .deal(row, .opened(at: row.openedAt))
     case Crm_Deals_V1_DealMoved.protoMessageName:
       let moved = try Crm_Deals_V1_DealMoved(serializedBytes: payload)
-      return .deal(try DealRow(moved.deal, at: occurredAt), try DealStep.moved(moved.transition, at: occurredAt))
+      let step = try DealStep.moved(moved.transition, at: occurredAt)
+      guard case .moved(_, _, _, let at) = step else { return nil }
+      return .deal(try DealRow(moved.deal, at: at), step)
     case Crm_Deals_V1_ObjectionRaised.protoMessageName:
-      return .deal(try DealRow(try Crm_Deals_V1_ObjectionRaised(serializedBytes: payload).deal, at: occurredAt), .none)
+      let raised = try Crm_Deals_V1_ObjectionRaised(serializedBytes: payload)
+      let at = raised.objection.hasRaisedAt ? raised.objection.raisedAt.date : occurredAt
+      return .deal(try DealRow(raised.deal, at: at), .none)
     case Crm_Deals_V1_ProbabilityEstimated.protoMessageName:
       let deal = try Crm_Deals_V1_ProbabilityEstimated(serializedBytes: payload).deal
       return .deal(try DealRow(deal, at: occurredAt), .none)
@@ -67,11 +71,12 @@ enum ProjectedChange: Equatable, Sendable {
       let deal = try Crm_Deals_V1_DealAmountChanged(serializedBytes: payload).deal
       return .deal(try DealRow(deal, at: occurredAt), .none)
     case Crm_Deals_V1_DealWon.protoMessageName:
-      let row = try DealRow(try Crm_Deals_V1_DealWon(serializedBytes: payload).deal, at: occurredAt)
+      let deal = try Crm_Deals_V1_DealWon(serializedBytes: payload).deal
+      let row = try DealRow(deal, at: deal.hasClosedAt ? deal.closedAt.date : occurredAt)
       return .deal(row, .closed(outcome: "won", at: try row.requireClosedAt()))
     case Crm_Deals_V1_DealLost.protoMessageName:
       let lost = try Crm_Deals_V1_DealLost(serializedBytes: payload)
-      var row = try DealRow(lost.deal, at: occurredAt)
+      var row = try DealRow(lost.deal, at: lost.deal.hasClosedAt ? lost.deal.closedAt.date : occurredAt)
       row.lossKind =
         switch lost.lastObjection.kind {
         case .real: "real"
@@ -217,7 +222,8 @@ struct DealRow: Equatable, Sendable {
   var lossKind: String?
   var leadID: String
   var version: Int64
-  /// When this version came to be (the event's time).
+  /// When this version came to be: the payload's own time (opened, moved, objection raised,
+  /// closed), else the envelope's (an estimate, an amount).
   var occurredAt: Date
 
   init(_ deal: Crm_Deals_V1_Deal, at occurredAt: Date?) throws(InvalidField) {
