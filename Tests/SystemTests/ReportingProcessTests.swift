@@ -26,7 +26,13 @@ struct ReportingProcessTests {
 
   func run(contacts contactsSchema: String, deals dealsSchema: String, reporting reportingSchema: String) async throws {
     let broker = try await PrivateBroker()
-    let reportingProcess = try await ServiceProcess.start("reporting", brokers: broker.brokers, schema: reportingSchema)
+    // As deployed: the runtime role owns nothing (the rebuild must make do with its grants).
+    let reportingProcess = try await ServiceProcess.start(
+      "reporting", brokers: broker.brokers, schema: reportingSchema,
+      environment: [
+        "CRM_DATABASE_URL": LocalStack.runtimeDatabaseURL("reporting") + "&search_path=\(reportingSchema)",
+        "CRM_MIGRATION_DATABASE_URL": LocalStack.databaseURL("reporting") + "&search_path=\(reportingSchema)",
+      ])
     defer { reportingProcess.signal(SIGKILL) }
     let contactsProcess = try await ServiceProcess.start("contacts", brokers: broker.brokers, schema: contactsSchema)
     defer { contactsProcess.signal(SIGKILL) }

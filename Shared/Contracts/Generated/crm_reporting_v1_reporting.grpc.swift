@@ -190,7 +190,7 @@ extension Crm_Reporting_V1_Reporting {
         /// > Source IDL Documentation:
         /// >
         /// > ---- Operators
-        /// > Truncates every projection and replays the stored events (operators only).
+        /// > Empties every projection and replays the stored events (operators only).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Crm_Reporting_V1_RebuildProjectionsRequest` messages.
@@ -285,7 +285,7 @@ extension Crm_Reporting_V1_Reporting {
         /// > Source IDL Documentation:
         /// >
         /// > ---- Operators
-        /// > Truncates every projection and replays the stored events (operators only).
+        /// > Empties every projection and replays the stored events (operators only).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Reporting_V1_RebuildProjectionsRequest` message.
@@ -378,7 +378,7 @@ extension Crm_Reporting_V1_Reporting {
         /// > Source IDL Documentation:
         /// >
         /// > ---- Operators
-        /// > Truncates every projection and replays the stored events (operators only).
+        /// > Empties every projection and replays the stored events (operators only).
         ///
         /// - Parameters:
         ///   - request: A `Crm_Reporting_V1_RebuildProjectionsRequest` message.
@@ -685,7 +685,7 @@ extension Crm_Reporting_V1_Reporting {
         /// > Source IDL Documentation:
         /// >
         /// > ---- Operators
-        /// > Truncates every projection and replays the stored events (operators only).
+        /// > Empties every projection and replays the stored events (operators only).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Reporting_V1_RebuildProjectionsRequest` message.
@@ -857,7 +857,7 @@ extension Crm_Reporting_V1_Reporting {
         /// > Source IDL Documentation:
         /// >
         /// > ---- Operators
-        /// > Truncates every projection and replays the stored events (operators only).
+        /// > Empties every projection and replays the stored events (operators only).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Reporting_V1_RebuildProjectionsRequest` message.
@@ -1001,7 +1001,7 @@ extension Crm_Reporting_V1_Reporting.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > ---- Operators
-    /// > Truncates every projection and replays the stored events (operators only).
+    /// > Empties every projection and replays the stored events (operators only).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Crm_Reporting_V1_RebuildProjectionsRequest` message.
@@ -1155,7 +1155,7 @@ extension Crm_Reporting_V1_Reporting.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > ---- Operators
-    /// > Truncates every projection and replays the stored events (operators only).
+    /// > Empties every projection and replays the stored events (operators only).
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// Rebuilds every projection from `events`: in one transaction, truncates them all (their
+/// Rebuilds every projection from `events`: in one transaction, empties them all (their
 /// serial counters too) and replays the stored events by seq through the same `Projector` the
 /// inbox uses. `events` is locked against inserts meanwhile (SHARE), so the inbox waits and
 /// then projects its batch onto the rebuilt rows; readers see the old rows until the commit.
@@ -30,9 +30,16 @@ struct ProjectionRebuild: Sendable {
   func rebuild(on connection: PostgresConnection) async throws -> Summary {
     // The inbox takes events then projections; so does this: no deadlock between them.
     _ = try await connection.query("LOCK TABLE events IN SHARE MODE", logger: logger).collect()
-    let tables = ReportingSchema.projectionTables.joined(separator: ", ")
-    _ = try await connection.query(PostgresQuery(unsafeSQL: "TRUNCATE \(tables) RESTART IDENTITY"), logger: logger)
-      .collect()
+    // DELETE, not TRUNCATE: the runtime role owns nothing and may not truncate (nor restart a
+    // sequence it does not own); it may set one. Referencing tables first.
+    for table in ReportingSchema.projectionTables.reversed() {
+      _ = try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table)"), logger: logger).collect()
+    }
+    for (table, column) in ReportingSchema.projectionSerials {
+      _ = try await connection.query(
+        "SELECT setval(pg_get_serial_sequence(\(table), \(column)), 1, false)", logger: logger
+      ).collect()
+    }
     let projector = Projector(logger: logger)
     var summary = Summary()
     var after: Int64 = 0

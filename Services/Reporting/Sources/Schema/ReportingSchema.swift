@@ -2,7 +2,7 @@ import CRMDatabase
 
 /// The reporting database: every event applied (`events`, append-only) and the read models
 /// derived from it alone. Projections take their times from the events, never from now(), so a
-/// rebuild (`ProjectionRebuild`: truncate them all, replay `events` by seq) gives the same rows.
+/// rebuild (`ProjectionRebuild`: empty them all, replay `events` by seq) gives the same rows.
 /// Versions 1–19 are the reporting core's; later sections (forecast, discipline) take 20 on.
 enum ReportingSchema {
   /// Every projection table, in the order a dump lists them. A new projection joins this list,
@@ -11,6 +11,8 @@ enum ReportingSchema {
     "aggregate_versions", "pipelines", "pipeline_stages", "deals", "deal_versions", "stage_visits", "leads",
     "deal_activity", "activity_counts", "hygiene_reports", "qc_reviews", "card_completeness",
   ]
+  /// The projections' serial columns (table, column): a rebuild starts them again at 1.
+  static let projectionSerials = [("deals", "seq")]
 
   static let migrations = [
     Migration(
