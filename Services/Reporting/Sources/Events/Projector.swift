@@ -86,9 +86,18 @@ struct Projector: Sendable {
       case .opened(let at), .moved(_, _, _, let at): at
       default: nil
       }
-    // The open probability is the one a closing event still carries (won and lost keep it).
+    // One statement for the deal and its version row; the open probability is the one a
+    // closing event still carries (won and lost keep it).
     try await run(
       """
+      WITH version AS (
+        INSERT INTO deal_versions (deal_id, version, occurred_at, status, stage_id, owner_id, pipeline_id,
+          amount_minor, currency, probability, owner_estimated, expected_close)
+        VALUES (\(deal.id), \(deal.version), \(deal.occurredAt), \(deal.status), \(deal.stageID), \(deal.ownerID),
+          \(deal.pipelineID), \(deal.amountMinor), \(deal.currency), \(deal.probability), \(deal.ownerEstimated),
+          \(deal.expectedClose)::date)
+        ON CONFLICT (deal_id, version) DO NOTHING
+      )
       INSERT INTO deals (id, contact_id, pipeline_id, owner_id, kind, source, amount_minor, currency, status,
         stage_id, probability, owner_estimated, expected_close, opened_at, closed_at, loss_stage_id, loss_reason,
         loss_kind, lead_id, last_moved_at, last_open_probability, version)
@@ -109,41 +118,40 @@ struct Projector: Sendable {
                                      ELSE deals.last_open_probability END,
         version = excluded.version
       """, on: connection)
-    try await run(
-      """
-      INSERT INTO deal_versions (deal_id, version, occurred_at, status, stage_id, owner_id, pipeline_id,
-        amount_minor, currency, probability, owner_estimated, expected_close)
-      VALUES (\(deal.id), \(deal.version), \(deal.occurredAt), \(deal.status), \(deal.stageID), \(deal.ownerID),
-        \(deal.pipelineID), \(deal.amountMinor), \(deal.currency), \(deal.probability), \(deal.ownerEstimated),
-        \(deal.expectedClose)::date)
-      ON CONFLICT (deal_id, version) DO NOTHING
-      """, on: connection)
     try await visit(deal, step, on: connection)
   }
 
-  /// The stage visits a step opens and closes. A visit's filters are the deal's at entry.
+  /// The stage visits a step opens and closes, in one statement (the rows it touches are
+  /// distinct: the stage left, the ones passed over, the one entered). A visit's filters are
+  /// the deal's at entry.
   private func visit(_ deal: DealRow, _ step: DealStep, on connection: PostgresConnection) async throws {
-    func enter(_ stage: String, at: Date, leftAt: Date?, outcome: String) async throws {
-      try await run(
-        """
-        INSERT INTO stage_visits (deal_id, stage_id, pipeline_id, owner_id, kind, source, entered_at, left_at, outcome)
-        VALUES (\(deal.id), \(stage), \(deal.pipelineID), \(deal.ownerID), \(deal.kind), \(deal.source), \(at),
-          \(leftAt), \(outcome))
-        ON CONFLICT (deal_id, stage_id) DO NOTHING
-        """, on: connection)
-    }
     switch step {
     case .none: return
     case .opened(let at):
-      try await enter(deal.stageID, at: at, leftAt: nil, outcome: "open")
-    case .moved(let from, let to, let skipped, let at):
       try await run(
         """
-        UPDATE stage_visits SET left_at = \(at), outcome = 'advanced'
-        WHERE deal_id = \(deal.id) AND stage_id = \(from) AND outcome = 'open'
+        INSERT INTO stage_visits (deal_id, stage_id, pipeline_id, owner_id, kind, source, entered_at, left_at, outcome)
+        VALUES (\(deal.id), \(deal.stageID), \(deal.pipelineID), \(deal.ownerID), \(deal.kind), \(deal.source), \(at),
+          NULL, 'open')
+        ON CONFLICT (deal_id, stage_id) DO NOTHING
         """, on: connection)
-      for stage in skipped { try await enter(stage, at: at, leftAt: at, outcome: "skipped") }
-      try await enter(to, at: at, leftAt: nil, outcome: "open")
+    case .moved(let from, let to, let skipped, let at):
+      // Skipped stages first, then the one entered (ordinality keeps the list's order).
+      let stages = skipped + [to]
+      let outcomes = skipped.map { _ in "skipped" } + ["open"]
+      try await run(
+        """
+        WITH left_stage AS (
+          UPDATE stage_visits SET left_at = \(at), outcome = 'advanced'
+          WHERE deal_id = \(deal.id) AND stage_id = \(from) AND outcome = 'open'
+        )
+        INSERT INTO stage_visits (deal_id, stage_id, pipeline_id, owner_id, kind, source, entered_at, left_at, outcome)
+        SELECT \(deal.id), stage, \(deal.pipelineID), \(deal.ownerID), \(deal.kind), \(deal.source), \(at),
+          CASE WHEN outcome = 'skipped' THEN \(at)::timestamptz END, outcome
+        FROM unnest(\(stages)::text[], \(outcomes)::text[]) WITH ORDINALITY AS v (stage, outcome, position)
+        ORDER BY position
+        ON CONFLICT (deal_id, stage_id) DO NOTHING
+        """, on: connection)
     case .closed(let outcome, let at):
       try await run(
         """
