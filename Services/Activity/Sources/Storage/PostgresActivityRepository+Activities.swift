@@ -32,7 +32,7 @@ extension PostgresActivityRepository {
       let id = UUID()
       let contextJSON = try StoredValue.json(context)
       let recordedAt = Date()
-      let record = Crm_Activity_V1_ActivityRecord.with {
+      let stored = try Crm_Activity_V1_ActivityRecord.with {
         $0.id = id.text
         $0.kind = activity.kind
         $0.contactID = subject.row.contact.text
@@ -42,9 +42,8 @@ extension PostgresActivityRepository {
         $0.text = activity.text
         $0.occurredAt = StoredTime.of(activity.occurredAt).timestamp
         $0.recordedAt = StoredTime.of(recordedAt).timestamp
+        $0.context = try StoredValue.context(contextJSON)
       }
-      var stored = record
-      stored.context = try StoredValue.context(contextJSON)
       let made =
         reviewed
         ? try await review?.item(
