@@ -179,8 +179,13 @@ struct ActivityBench: AsyncParsableCommand {
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
       tasks.addTask { try await group.run() }
       defer { Task { await group.triggerGracefulShutdown() } }
-      // Until it accepts connections.
-      while !PortProbe.accepts(port: port) { try await Task.sleep(for: .milliseconds(50)) }
+      // Until it accepts connections; a server that never does (its random port taken: the
+      // group's error waits until the end) fails the bench instead of hanging it (seen once).
+      let deadline = ContinuousClock.now + .seconds(15)
+      while !PortProbe.accepts(port: port) {
+        guard ContinuousClock.now < deadline else { throw WebhookServerDown(port: port) }
+        try await Task.sleep(for: .milliseconds(50))
+      }
       for client in clients { client.connect() }
       _ = await LoadGenerator.run(callers: senders, duration: .seconds(2), post)
       let result = await LoadGenerator.run(callers: senders, duration: .seconds(options.seconds), post)
@@ -192,6 +197,7 @@ struct ActivityBench: AsyncParsableCommand {
   }
 
   struct WebhookFailed: Error {}
+  struct WebhookServerDown: Error { var port: Int }
 
   /// Autocommitted single-row inserts from `senders` clients for the phase's length.
   private func singleRowInserts(client: PostgresClient, logger: Logger) async throws -> Double {
