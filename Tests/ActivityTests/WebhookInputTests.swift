@@ -67,6 +67,39 @@ struct WebhookInputTests {
     }
   }
 
+  /// The hand-read times (`WebhookTimes.wholeSeconds`) answer what the formatters answer: the
+  /// same instant for what it reads, and everything else is left to them.
+  @Test func timesReadByHandAreTheFormattersTimes() {
+    let plain = ISO8601DateFormatter()
+    let fractional = ISO8601DateFormatter()
+    fractional.formatOptions.insert(.withFractionalSeconds)
+    let reference = { (text: String) in plain.date(from: text) ?? fractional.date(from: text) }
+    var texts = [
+      "2026-11-30T10:15:00Z", "2024-02-29T23:59:59Z", "2023-02-29T10:00:00Z", "2026-04-31T10:00:00Z",
+      "2026-13-01T10:00:00Z", "2026-12-01T24:00:00Z", "2026-12-01T10:60:00Z", "2026-12-01T10:15:60Z",
+      "2000-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "2100-02-29T00:00:00Z",
+      "2000-02-29T12:00:00+03:00", "2026-12-01T00:30:00-09:30", "2026-12-01T10:15:00+05:45",
+      "2026-12-01T10:15:00+14:00", "2026-12-01T10:15:00+15:00", "2026-12-01t10:15:00z", "2026-12-01T10:15:00",
+      "2026-12-01 10:15:00Z", "2026-12-01T10:15:00.250Z", "2026-12-01T10:15:00+0300", "+026-12-01T10:15:00Z",
+      "2026-1a-01T10:15:00Z", "",
+    ]
+    // Every day of a leap year and an ordinary one, at times and offsets across the day.
+    var generator = SystemRandomNumberGenerator()
+    for day in 0..<(366 + 365) {
+      let seconds = 1_704_067_200 + day * 86_400 + Int.random(in: 0..<86_400, using: &generator)
+      let offset = [0, 3 * 3600, -(9 * 3600 + 1800), 5 * 3600 + 2700][day % 4]
+      let formatter = ISO8601DateFormatter()
+      formatter.timeZone = TimeZone(secondsFromGMT: offset)!
+      texts.append(formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds))))
+    }
+    for text in texts {
+      #expect(WebhookTimes.date(text) == reference(text), "\(text)")
+    }
+    #expect(WebhookTimes.wholeSeconds("2026-11-30T10:15:00Z") == reference("2026-11-30T10:15:00Z"))
+    #expect(WebhookTimes.wholeSeconds("2026-12-01T00:30:00-09:30") == reference("2026-12-01T00:30:00-09:30"))
+    #expect(texts.filter { WebhookTimes.wholeSeconds($0) != nil }.count > 700, "the common spellings are read by hand")
+  }
+
   @Test func aCallIsNormalisedAndSummarised() throws {
     let call = try CommunicationInput.telephony(
       Self.call(["recording_url": "https://rec.example/1.mp3", "manager_id": "m-7", "extension": "204"]),

@@ -89,7 +89,7 @@ public struct RequestContextInterceptor: ServerInterceptor {
     let (stream, continuation) = AsyncThrowingStream<Input, any Error>.makeStream()
     for message in read { continuation.yield(message) }
     continuation.finish()
-    return (RPCAsyncSequence(wrapping: stream), hash.finalize().map { String(format: "%02x", $0) }.joined())
+    return (RPCAsyncSequence(wrapping: stream), Hex.lowercase(hash.finalize()))
   }
 
   /// `kind:` and the SHA-256 of method, caller and id, each length-prefixed: no two different
@@ -101,7 +101,7 @@ public struct RequestContextInterceptor: ServerInterceptor {
       let bytes = Array(part.utf8)
       hash.update(data: withUnsafeBytes(of: UInt32(bytes.count).bigEndian) { Array($0) } + bytes)
     }
-    return kind + ":" + hash.finalize().map { String(format: "%02x", $0) }.joined()
+    return kind + ":" + Hex.lowercase(hash.finalize())
   }
 
   /// The first value of a metadata entry, checked; nil when absent.

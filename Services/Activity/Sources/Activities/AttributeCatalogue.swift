@@ -120,6 +120,9 @@ struct AttributeCatalogue: Sendable {
     self.attributes = Dictionary(attributes.map { ($0.key, $0) }) { first, _ in first }
   }
 
+  /// The attributes whose values may go along with a review item (issue 15).
+  var safeKeys: Set<String> { Set(attributes.values.filter(\.qcSafe).map(\.key)) }
+
   /// The context of an activity checked key by key: an unknown or retired key, a value of
   /// another type or a choice the catalogue does not list is refused, naming the key.
   func check(_ context: [String: Crm_Activity_V1_AttributeValue]) throws(InvalidField) -> [String: ContextValue] {

@@ -7,9 +7,10 @@ import Synchronization
 /// The names of every contact in the directory, as `KnownNames` of the role `.person`, kept in
 /// memory: a report is cleared of anyone the service knows, not only of its own client.
 /// Building them is the cost (a read of every name, a skeleton per word), so a replica builds
-/// them once and again only when a name was added (`known_names_version` moved: a one-row read
-/// per report). At most `limit` names, the newest: past that, a report still loses its own client's,
-/// company's and every phone, e-mail and number, but not the oldest names of other contacts.
+/// them once and again only when a name was added (`known_names_version` moved: read with each
+/// report's subject). At most `limit` names, the newest: past that, a report still loses its own
+/// client's, company's and every phone, e-mail and number, but not the oldest names of other
+/// contacts.
 final class DirectoryNames: Sendable {
   static let limit = 200_000
 
@@ -17,14 +18,14 @@ final class DirectoryNames: Sendable {
 
   init() {}
 
-  /// The directory's names as of now, read on `connection` when they changed.
-  func current(on connection: PostgresConnection, logger: Logger) async throws -> KnownNames {
-    let latestRows = try await connection.query("SELECT version FROM known_names_version", logger: logger)
-    let latest = try await latestRows.decode(Int64.self).first { _ in true } ?? 0
+  /// The directory's names as of `latest` (`known_names_version`, read by the caller with what
+  /// it reads anyway), read again only when it moved. A read may hold names added after
+  /// `latest`: they are cleared too, and the next version reads them again.
+  func current(version latest: Int64, client: PostgresClient, logger: Logger) async throws -> KnownNames {
     if let names = cache.withLock({ $0.version == latest ? $0.names : nil }) { return names }
     var names = KnownNames()
     var count = 0
-    let rows = try await connection.query(
+    let rows = try await client.query(
       """
       SELECT name FROM known_names WHERE kind = 'contact' ORDER BY seq DESC LIMIT \(Self.limit)
       """,

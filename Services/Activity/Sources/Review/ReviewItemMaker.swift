@@ -6,7 +6,7 @@ import Logging
 import Metrics
 import PostgresNIO
 
-/// Makes the review item of a meeting or call report in the transaction that logs it (issue 15):
+/// Makes the review item of a meeting or call report, written with the activity (issue 15):
 /// once per activity (`review_items`), onto `crm.qc.review-items` through the outbox, with the
 /// actor `service:activity` (never the rep: the envelope crosses the wall too).
 struct ReviewItemMaker: Sendable {
@@ -27,48 +27,47 @@ struct ReviewItemMaker: Sendable {
   }
   static let madeCounter = Counter(label: "crm_activity_review_items_total")
 
-  /// Appends the item of `activity` (nothing for other kinds or an empty text).
-  func append(for activity: Crm_Activity_V1_ActivityRecord, on connection: PostgresConnection, logger: Logger)
-    async throws
-  {
-    guard ReviewItems.kind(activity.kind) != nil, !activity.text.isEmpty,
-      let contactID = UUID(uuidString: activity.contactID), let activityID = UUID(uuidString: activity.id)
-    else { return }
-    var names = try await directory.current(on: connection, logger: logger)
-    let companyRows = try await connection.query(
-      "SELECT company_id FROM known_contact_companies WHERE contact_id = \(contactID)", logger: logger)
-    let company = try await companyRows.decode(UUID.self).first { _ in true }
-    let rows = try await connection.query(
-      "SELECT kind, name FROM known_names WHERE id = \(contactID) OR id = \(company)", logger: logger)
-    for try await (kind, name) in rows.decode((String, String).self) {
+  /// The item of a report and its event, made before the write that claims it
+  /// (`LogActivityWrite`, which writes the event only with a new claim).
+  struct Made: Sendable {
+    var item: Crm_Qualitycontrol_V1_ReviewItem
+    var withheld: ReviewItems.Withheld?
+    var event: OutboxEvent
+  }
+
+  /// Whether logging `activity` makes an item (a meeting or call with text): only then does
+  /// its write read what the item needs (`ActivitySubjectRead`).
+  static func reviews(_ activity: ActivityInput.NewActivity) -> Bool {
+    ReviewItems.kind(activity.kind) != nil && !activity.text.isEmpty
+  }
+
+  /// The item of `activity` (nil for other kinds or an empty text), cleared of the directory's
+  /// names as of `namesVersion`, of its client's and company's `names`, and carrying only the
+  /// context attributes in `safeKeys`.
+  func item(
+    for activity: Crm_Activity_V1_ActivityRecord, company: UUID?, names clientNames: [(kind: String, name: String)],
+    namesVersion: Int64, safeKeys: Set<String>, client: PostgresClient, logger: Logger
+  ) async throws -> Made? {
+    guard ReviewItems.kind(activity.kind) != nil, !activity.text.isEmpty else { return nil }
+    var names = try await directory.current(version: namesVersion, client: client, logger: logger)
+    for (kind, name) in clientNames {
       names.add(name, as: kind == "contact" ? .client : .company)
     }
     // Rep names are not known here: a rep is an id (the token's subject), no manager's name
     // reaches the activity service.
-    let safeRows = try await connection.query("SELECT key FROM attributes WHERE qc_safe", logger: logger)
-    var safeKeys: Set<String> = []
-    for try await key in safeRows.decode(String.self) { safeKeys.insert(key) }
     guard
       let (item, withheld) = ReviewItems.item(
         of: activity, company: company, safeKeys: safeKeys, codes: settings.codes,
         redactor: TextRedactor(names: names))
-    else { return }
-    let claimed = try await connection.query(
-      """
-      INSERT INTO review_items (activity_id, item_id, withheld) VALUES (\(activityID), \(item.itemID),
-        \(withheld?.rawValue))
-      ON CONFLICT DO NOTHING RETURNING 1
-      """,
-      logger: logger
-    ).collect()
-    guard !claimed.isEmpty else { return }
-    try await Outbox.append(
-      [
-        try OutboxEvent(
-          topic: Self.topic, aggregateID: item.itemID, aggregateVersion: 1, actor: Self.actor, payload: item)
-      ],
-      on: connection, logger: logger)
-    Self.madeCounter.increment()
-    if let withheld { Self.withheldCounter(withheld).increment() }
+    else { return nil }
+    let event = try OutboxEvent(
+      topic: Self.topic, aggregateID: item.itemID, aggregateVersion: 1, actor: Self.actor, payload: item)
+    return Made(item: item, withheld: withheld, event: event)
+  }
+
+  /// Counts an item its write claimed.
+  static func count(_ made: Made) {
+    madeCounter.increment()
+    if let withheld = made.withheld { withheldCounter(withheld).increment() }
   }
 }

@@ -11,16 +11,9 @@ import PostgresNIO
 struct CommunicationLinks: Sendable {
   let logger: Logger
 
-  /// The contact a number or address belongs to: an active one first, then the one the
-  /// directory learnt first (two cards may share a number; the contacts service's claim goes
-  /// to the oldest active card the same way).
+  /// The contact a number or address belongs to (`ContactOfAddress`).
   func contact(of address: String, on connection: PostgresConnection) async throws -> UUID? {
-    let rows = try await connection.query(
-      """
-      SELECT a.contact_id FROM contact_addresses a JOIN known_contacts k ON k.id = a.contact_id
-      WHERE a.address = \(address) ORDER BY k.archived, a.seq LIMIT 1
-      """, logger: logger)
-    return try await rows.decode(UUID.self).first { _ in true }
+    try await connection.execute(ContactOfAddress(address: address), logger: logger).first { _ in true }
   }
 
   /// Replaces the directory's phones and e-mails of a contact (already normalised by contacts).

@@ -14,35 +14,81 @@ extension PostgresActivityRepository {
     a.recorded_at, a.seq
     """
 
+  /// Logs an activity in two round trips: one read (`ActivitySubjectRead`, with the catalogue's
+  /// when it carries a context) and one write (`LogActivityWrite`) that commits the row, its
+  /// event, its review item and the request's reply at once, or nothing. The record is made
+  /// before the write, with its times as a read of the row gives them (`StoredTime`).
   func logActivity(_ activity: ActivityInput.NewActivity, by principal: Principal) async throws
     -> Crm_Activity_V1_ActivityRecord
   {
     try await idempotent(client: client, logger: logger) { key in
-      try await client.withTransaction(logger: logger) { connection in
-        let about = try await subject(contact: activity.contactID, deal: activity.dealID, on: connection)
-        try Self.checkMay(principal, workOn: about.what, ownedBy: about.owner)
-        // Most activities carry no context: no need to read the catalogue for them.
-        let context = activity.context.isEmpty ? [:] : try await catalogue(on: connection).check(activity.context)
-        let id = UUID()
-        let rows = try await connection.query(
-          """
-          INSERT INTO activities AS a (id, kind, contact_id, deal_id, author, author_id, text, context, occurred_at)
-          VALUES (\(id), \(activity.kind.text), \(about.contact), \(activity.dealID), \(principal.description),
-                  \(principal.subject), \(activity.text), \(try StoredValue.json(context))::jsonb, \(activity.occurredAt))
-          RETURNING \(unescaped: Self.activityColumns)
-          """,
-          logger: logger)
-        guard let record = try await Self.decodeActivities(rows).first?.activity else {
-          throw RuleBroken(description: "the activity was not stored")
-        }
-        try await publish(
-          Crm_Activity_V1_ActivityLogged.with { $0.activity = record }, aggregateID: record.id, version: 1,
-          actor: principal.description, on: connection)
-        try await review?.append(for: record, on: connection, logger: logger)
-        try await RequestReplies.record(record, key: key, on: connection, logger: logger)
-        return record
+      let reviewed = review != nil && ReviewItemMaker.reviews(activity)
+      let subject = try await loggingSubject(of: activity, forReview: reviewed)
+      try Self.checkMay(principal, workOn: subject.what, ownedBy: subject.row.owner)
+      // Most activities carry no context: no need to read the catalogue for them (and with no
+      // context, no attribute is safe to send along).
+      let catalogue = activity.context.isEmpty ? nil : try await catalogue()
+      let context = try catalogue?.check(activity.context) ?? [:]
+      let id = UUID()
+      let contextJSON = try StoredValue.json(context)
+      let recordedAt = Date()
+      let stored = try Crm_Activity_V1_ActivityRecord.with {
+        $0.id = id.text
+        $0.kind = activity.kind
+        $0.contactID = subject.row.contact.text
+        $0.dealID = activity.dealID?.text ?? ""
+        $0.author = principal.description
+        $0.authorID = principal.subject
+        $0.text = activity.text
+        $0.occurredAt = StoredTime.of(activity.occurredAt).timestamp
+        $0.recordedAt = StoredTime.of(recordedAt).timestamp
+        $0.context = try StoredValue.context(contextJSON)
       }
+      let made =
+        reviewed
+        ? try await review?.item(
+          for: stored, company: subject.row.company, names: subject.row.names,
+          namesVersion: subject.row.namesVersion ?? 0, safeKeys: catalogue?.safeKeys ?? [], client: client,
+          logger: logger) : nil
+      let logged = try ActivityEvents.event(
+        aggregateID: stored.id, version: 1, actor: principal.description,
+        Crm_Activity_V1_ActivityLogged.with { $0.activity = stored })
+      let claimed =
+        try await client.execute(
+          LogActivityWrite(
+            activity: stored, id: id, contact: subject.row.contact, deal: activity.dealID, contextJSON: contextJSON,
+            occurredAt: activity.occurredAt, recordedAt: recordedAt, logged: logged,
+            review: made.map { (itemID: $0.item.itemID, withheld: $0.withheld?.rawValue, event: $0.event) },
+            requestKey: key, reply: try stored.serializedBytes()),
+          logger: logger
+        ).first { _ in true } ?? 0
+      if claimed > 0, let made { ReviewItemMaker.count(made) }
+      return stored
     }
+  }
+
+  /// What an activity is about (`subject(contact:deal:on:)`'s rules), read with what its review
+  /// item needs.
+  private func loggingSubject(of activity: ActivityInput.NewActivity, forReview: Bool) async throws -> (
+    row: ActivitySubjectRead.Row, what: String
+  ) {
+    guard activity.contactID != nil || activity.dealID != nil else {
+      throw InvalidField(field: "contact_id", reason: "is empty and so is deal_id")
+    }
+    let read = ActivitySubjectRead(deal: activity.dealID, contact: activity.contactID, forReview: forReview)
+    let row = try await client.execute(read, logger: logger).first { _ in true }
+    if let deal = activity.dealID {
+      guard let row else { throw NotFound(entity: "deal", id: deal.text) }
+      if let contact = activity.contactID, contact != row.contact {
+        throw InvalidField(
+          field: "contact_id", reason: "deal \(deal.text) is with contact \(row.contact.text), not \(contact.text)")
+      }
+      return (row, "deal \(deal.text)")
+    }
+    guard let row, let contact = activity.contactID else {
+      throw NotFound(entity: "contact", id: activity.contactID?.text ?? "")
+    }
+    return (row, "contact \(contact.text)")
   }
 
   func timeline(_ subject: TimelineSubject, after cursor: Int64?, limit: Int) async throws -> (

@@ -72,10 +72,9 @@ extension PostgresActivityRepository {
       try await client.query("SELECT \(unescaped: Self.attributeColumns) FROM attributes ORDER BY seq", logger: logger))
   }
 
-  /// The whole catalogue, for checking a context in the transaction that stores it.
-  func catalogue(on connection: PostgresConnection) async throws -> AttributeCatalogue {
-    let rows = try await connection.query(
-      "SELECT \(unescaped: Self.attributeColumns) FROM attributes", logger: logger)
+  /// The whole catalogue, for checking a context before it is stored.
+  func catalogue() async throws -> AttributeCatalogue {
+    let rows = try await client.query("SELECT \(unescaped: Self.attributeColumns) FROM attributes", logger: logger)
     return AttributeCatalogue(try await decodeAttributes(rows).map(Self.definition))
   }
 

@@ -8,12 +8,13 @@ import PostgresNIO
 extension PostgresActivityRepository: CommunicationStore {
   func receive(_ communication: Communication) async throws -> (reply: WebhookReply, replay: Bool) {
     let links = CommunicationLinks(logger: logger)
-    // The common case, a known contact's call or mail, is one statement; the rest (unknown
-    // numbers, starts of calls) one transaction of a few.
-    if let contact = try await client.withConnection({ try await links.contact(of: communication.counterpart, on: $0) })
-    {
-      return try await receive(communication, from: contact)
+    // The common case, a known contact's call or mail, is one statement after the lookup, on
+    // the same connection; the rest (unknown numbers, starts of calls) one transaction of a few.
+    let known = try await client.withConnection { connection -> (reply: WebhookReply, replay: Bool)? in
+      guard let contact = try await links.contact(of: communication.counterpart, on: connection) else { return nil }
+      return try await receive(communication, from: contact, on: connection)
     }
+    if let known { return known }
     return try await client.withTransaction(logger: logger) { connection in
       let id = UUID()
       let channel = communication.channel.rawValue
@@ -86,27 +87,25 @@ extension PostgresActivityRepository: CommunicationStore {
     }
   }
 
-  /// A known contact's communication in one statement: the row (its key decides whether this
-  /// is the first delivery), and for a finished call or a mail its activity and `ActivityLogged`,
-  /// written only when the row was. A repeat reads the first reply.
-  private func receive(_ communication: Communication, from contact: UUID) async throws -> (
-    reply: WebhookReply, replay: Bool
-  ) {
+  /// A known contact's communication in one statement (`StoreKnownCommunication`): the row, and
+  /// for a finished call or a mail its activity and `ActivityLogged`. A repeat reads the first
+  /// reply.
+  private func receive(_ communication: Communication, from contact: UUID, on connection: PostgresConnection)
+    async throws -> (reply: WebhookReply, replay: Bool)
+  {
     let id = UUID()
-    let channel = communication.channel.rawValue
     var reply = WebhookReply(status: "recorded", id: id.text, contactID: contact.text)
-    var events: [OutboxEvent] = []
-    var activity: Crm_Activity_V1_ActivityRecord?
+    var activity: (id: UUID, record: Crm_Activity_V1_ActivityRecord, recordedAt: Date, event: OutboxEvent)?
     if communication.logged {
       // The database keeps microseconds: the event carries what a read gives.
       let now = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1_000_000).rounded() / 1_000_000)
       let record = CommunicationLinks.record(communication, contact: contact, recordedAt: now)
-      events = [
-        try ActivityEvents.event(
-          aggregateID: record.id, version: 1, actor: record.author,
-          Crm_Activity_V1_ActivityLogged.with { $0.activity = record })
-      ]
-      activity = record
+      let event = try ActivityEvents.event(
+        aggregateID: record.id, version: 1, actor: record.author,
+        Crm_Activity_V1_ActivityLogged.with { $0.activity = record })
+      if let activityID = UUID(uuidString: record.id) {
+        activity = (activityID, record, record.recordedAt.date, event)
+      }
       reply.status = "logged"
       reply.activityID = record.id
     }
@@ -114,31 +113,19 @@ extension PostgresActivityRepository: CommunicationStore {
       decoding: try JSONSerialization.data(withJSONObject: communication.details, options: [.sortedKeys]), as: UTF8.self
     )
     let replyJSON = String(decoding: try JSONEncoder().encode(reply), as: UTF8.self)
-    let activityID = activity.flatMap { UUID(uuidString: $0.id) }
-    let rows = try await client.query(
+    let stored = try await connection.execute(
+      StoreKnownCommunication(
+        id: id, communication: communication, details: details, contact: contact, reply: replyJSON,
+        activity: activity),
+      logger: logger
+    ).first { _ in true }
+    guard stored == 0 else { return (reply, false) }
+    let rows = try await connection.query(
       """
-      WITH stored AS (
-        INSERT INTO communications (id, channel, provider_event_id, event, direction, counterpart, details, summary,
-                                    logged, occurred_at, manager_id, contact_id, activity_id, reply)
-        VALUES (\(id), \(channel), \(communication.eventID), \(communication.event), \(communication.direction),
-                \(communication.counterpart), \(details)::jsonb, \(communication.summary), \(communication.logged),
-                \(communication.occurredAt), \(communication.managerID), \(contact), \(activityID),
-                \(replyJSON)::jsonb)
-        ON CONFLICT (channel, provider_event_id) DO NOTHING RETURNING id
-      ), logged AS (
-        INSERT INTO activities (id, kind, contact_id, author, author_id, text, context, occurred_at, recorded_at)
-        SELECT \(activityID), \(activity?.kind.text), \(contact), \(activity?.author), \(activity?.authorID),
-               \(communication.summary), '{}'::jsonb, \(communication.occurredAt), \(activity?.recordedAt.date)
-        WHERE \(activityID)::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM stored)
-      ), appended AS (\(outboxInsertOf: events, whenRowsIn: "stored"))
-      SELECT count(*)::int FROM stored
+      SELECT reply::text FROM communications WHERE channel = \(communication.channel.rawValue)
+        AND provider_event_id = \(communication.eventID)
       """, logger: logger)
-    guard try await rows.decode(Int.self).first(where: { _ in true }) == 0 else { return (reply, false) }
-    let stored = try await client.query(
-      """
-      SELECT reply::text FROM communications WHERE channel = \(channel) AND provider_event_id = \(communication.eventID)
-      """, logger: logger)
-    guard let first = try await stored.decode(String.self).first(where: { _ in true }) else {
+    guard let first = try await rows.decode(String.self).first(where: { _ in true }) else {
       throw RuleBroken(description: "webhook event \(communication.eventID) is neither new nor stored")
     }
     return (try JSONDecoder().decode(WebhookReply.self, from: Data(first.utf8)), true)

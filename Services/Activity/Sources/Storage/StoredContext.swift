@@ -45,6 +45,8 @@ struct StoredValue: Codable, Equatable {
 
   /// The column's JSON text of a checked context (keys in order).
   static func json(_ context: [String: ContextValue]) throws -> String {
+    // Most activities carry none: the encoder's "{}" without making one.
+    guard !context.isEmpty else { return "{}" }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     return String(decoding: try encoder.encode(context.mapValues(StoredValue.init)), as: UTF8.self)
@@ -52,6 +54,7 @@ struct StoredValue: Codable, Equatable {
 
   /// The context of the column's JSON text.
   static func context(_ json: String) throws -> [String: Crm_Activity_V1_AttributeValue] {
-    try JSONDecoder().decode([String: StoredValue].self, from: Data(json.utf8)).mapValues(\.message)
+    guard json != "{}" else { return [:] }
+    return try JSONDecoder().decode([String: StoredValue].self, from: Data(json.utf8)).mapValues(\.message)
   }
 }

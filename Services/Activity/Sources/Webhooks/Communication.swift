@@ -73,7 +73,7 @@ enum CommunicationInput {
     if !recording.isEmpty { summary += "\nrecording: \(recording)" }
     var details = [
       "event_id": eventID, "event": event, "direction": direction, "from": from, "to": to,
-      "occurred_at": ISO8601DateFormatter().string(from: occurredAt),
+      "occurred_at": WebhookTimes.text(occurredAt),
     ]
     for (key, value) in [
       ("call_id", callID), ("recording_url", recording), ("manager_id", manager), ("extension", extensionNumber),
@@ -106,7 +106,7 @@ enum CommunicationInput {
     summary += subject.isEmpty ? " (no subject)" : ": \(subject)"
     var details = [
       "event_id": eventID, "event": event, "from": from, "to": to.joined(separator: ", "),
-      "occurred_at": ISO8601DateFormatter().string(from: occurredAt),
+      "occurred_at": WebhookTimes.text(occurredAt),
     ]
     for (key, value) in [("subject", subject), ("message_id", messageID), ("manager_id", manager)]
     where !value.isEmpty {

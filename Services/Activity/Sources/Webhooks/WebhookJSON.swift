@@ -128,10 +128,7 @@ struct WebhookFields {
   /// An RFC 3339 instant (`2026-12-01T10:15:00Z`, fractions and offsets allowed).
   func instant(_ name: String) throws(InvalidField) -> Date {
     let value = try text(name, limit: 64, required: true)
-    let formatter = ISO8601DateFormatter()
-    if let date = formatter.date(from: value) { return date }
-    formatter.formatOptions.insert(.withFractionalSeconds)
-    guard let date = formatter.date(from: value) else {
+    guard let date = WebhookTimes.date(value) else {
       throw InvalidField(
         field: name, reason: "is \(Text.quoted(value)); expected an RFC 3339 time, e.g. 2026-12-01T10:15:00Z")
     }

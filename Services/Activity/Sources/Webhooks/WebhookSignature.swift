@@ -1,3 +1,4 @@
+import CRMDomain
 import Crypto
 import Foundation
 
@@ -21,7 +22,7 @@ struct WebhookSignature: Sendable {
   /// The `X-CRM-Signature` value for `body` sent at `timestamp` (senders, tests, the bench).
   func sign(_ body: [UInt8], timestamp: Int64) -> String {
     let mac = HMAC<SHA256>.authenticationCode(for: Self.signed(body, timestamp: timestamp), using: key)
-    return Self.scheme + mac.map { String(format: "%02x", $0) }.joined()
+    return Self.scheme + Hex.lowercase(mac)
   }
 
   /// Accepts the request or says precisely why not (nothing is stored for a refused request).
