@@ -44,8 +44,8 @@ struct ContactInsert {
       INSERT INTO contact_companies (contact_id, company_id, role)
       SELECT inserted.id, m.c, m.r FROM inserted, unnest($12::uuid[], $13::text[]) AS m(c, r)
     ), history AS (
-      INSERT INTO card_history (card_id, actor, field, old_value, new_value)
-      SELECT inserted.id, $14, h.f, h.o, h.n FROM inserted, (
+      INSERT INTO card_history (card_id, actor, changed_at, field, old_value, new_value)
+      SELECT inserted.id, $14, $9, h.f, h.o, h.n FROM inserted, (
         SELECT f, o, n, i FROM unnest($15::text[], $16::text[], $17::text[]) WITH ORDINALITY AS c(f, o, n, i)
         UNION ALL
         SELECT 'duplicate_forced', '',
