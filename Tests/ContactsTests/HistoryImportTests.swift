@@ -92,7 +92,15 @@ struct ContactsHistoryImportTests {
   @Test func aBackdatedContactIsCreatedThen() async throws {
     try await ContactsHarness.with(caller: "operator:importer") { context in
       let created = Self.daysAgo(50)
-      var request = contactRequest("Олег Старый", phones: ["+79120000003"])
+      var request = contactRequest("Олег Старый", phones: ["+79120000003"], emails: ["oleg@example.ru"])
+      request.position = "Директор"
+      request.address = "г. Екатеринбург, ул. Заводская, 5"
+      request.birthday = .with {
+        $0.year = 1970
+        $0.month = 3
+        $0.day = 12
+      }
+      request.notes = "Парк техники: 12 единиц"
       request.occurredAt = Self.at(created)
       let contact = try await context.contacts.createContact(request)
       #expect(contact.createdAt.date == created)
