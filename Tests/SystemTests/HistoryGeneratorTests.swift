@@ -10,8 +10,9 @@ import Testing
 
 /// The history generator against the contacts, deals and activity executables on one broker:
 /// a month of about sixty deals lands as planted (deals and leads per manager, won and lost,
-/// times spread over the month, activities on each manager's timeline), and a second run of the
-/// same seed changes nothing.
+/// times spread over the month, activities on each manager's timeline, each report reviewed by
+/// quality control with each manager's planted score), and a second run of the same seed
+/// changes nothing.
 @Suite("History generator")
 struct HistoryGeneratorTests {
   static let logger = Logger(label: "history-generator-test")
@@ -20,7 +21,9 @@ struct HistoryGeneratorTests {
     try await TestSchema.with(database: "contacts") { _, contactsSchema in
       try await TestSchema.with(database: "deals") { _, dealsSchema in
         try await TestSchema.with(database: "activity") { _, activitySchema in
-          try await run(schemas: (contactsSchema, dealsSchema, activitySchema))
+          try await TestSchema.with(database: "quality-control") { _, qualitySchema in
+            try await run(schemas: (contactsSchema, dealsSchema, activitySchema, qualitySchema))
+          }
         }
       }
     }
@@ -33,7 +36,7 @@ struct HistoryGeneratorTests {
     var activities: [String: Int] = [:]
   }
 
-  func run(schemas: (contacts: String, deals: String, activity: String)) async throws {
+  func run(schemas: (contacts: String, deals: String, activity: String, quality: String)) async throws {
     let broker = try await PrivateBroker()
     let contactsProcess = try await ServiceProcess.start("contacts", brokers: broker.brokers, schema: schemas.contacts)
     defer { contactsProcess.signal(SIGKILL) }
@@ -46,6 +49,13 @@ struct HistoryGeneratorTests {
         "CRM_MIGRATION_DATABASE_URL": LocalStack.databaseURL("activity") + "&search_path=\(schemas.activity)",
       ])
     defer { activityProcess.signal(SIGKILL) }
+    let qualityProcess = try await ServiceProcess.start(
+      "quality-control", brokers: broker.brokers, schema: schemas.quality,
+      environment: [
+        "CRM_DATABASE_URL": LocalStack.runtimeDatabaseURL("quality-control") + "&search_path=\(schemas.quality)",
+        "CRM_MIGRATION_DATABASE_URL": LocalStack.databaseURL("quality-control") + "&search_path=\(schemas.quality)",
+      ])
+    defer { qualityProcess.signal(SIGKILL) }
 
     let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "history-generator-test")
     let options = HistoryOptions(seed: 2_026, months: 1, deals: 60)
@@ -54,18 +64,39 @@ struct HistoryGeneratorTests {
     let connection = HistoryConnection(kafka: kafka, issuer: TestIdentity.issuer, logger: Self.logger)
     let first = try await HistoryGenerator.run(plan, connection: connection)
     #expect(first.stepsWritten == plan.deals.reduce(0) { $0 + $1.steps.count })
-    #expect(first.activitiesLogged == truth.managers.reduce(0) { $0 + $1.activities })
+    let reports = truth.managers.reduce(0) { $0 + $1.activities }
+    #expect(first.activitiesLogged == reports)
+    #expect(first.reviewsSubmitted >= reports)
 
-    let clients = ["contacts", "deals", "activity"].map {
-      TestIdentity.kafkaClient(kafka, service: $0, as: "head_of_sales:head-1", logger: Self.logger)
-    }
+    let clients =
+      ["contacts", "deals", "activity"].map {
+        TestIdentity.kafkaClient(kafka, service: $0, as: "head_of_sales:head-1", logger: Self.logger)
+      } + [TestIdentity.kafkaClient(kafka, service: "quality-control", as: "qc_head:q-1", logger: Self.logger)]
     try await withThrowingTaskGroup(of: Void.self) { group in
       for client in clients { group.addTask { try await client.runConnections() } }
       defer { for client in clients { client.beginGracefulShutdown() } }
       let contacts = Crm_Contacts_V1_Contacts.Client(wrapping: clients[0])
       let deals = Crm_Deals_V1_Deals.Client(wrapping: clients[1])
       let activity = Crm_Activity_V1_Activity.Client(wrapping: clients[2])
+      let quality = Crm_Qualitycontrol_V1_QualityControl.Client(wrapping: clients[3])
       let landed = try await read(contacts: contacts, deals: deals, activity: activity, expecting: truth)
+
+      // Every report reviewed; each rep's mean score is his planted one (codes only: compared
+      // as a set, one per manager).
+      let coverage = try await quality.getCoverage(.init())
+      #expect(
+        coverage.received == reports && coverage.withheld == 0 && coverage.reviewed == reports, "\(coverage)")
+      #expect(first.reviewsSubmitted == Int(coverage.reviewsSubmitted))
+      var sums: [String: (items: Int64, score: Double)] = [:]
+      for week in try await quality.getRepScores(.init()).scores {
+        sums[week.repCode, default: (0, 0)].items += week.items
+        sums[week.repCode, default: (0, 0)].score += Double(week.items) * week.meanWeightedScore
+      }
+      // Quality control keeps scores to two decimals.
+      let recovered = sums.values.map { $0.score / Double($0.items) }.sorted()
+      let planted = truth.managers.compactMap(\.expectedReviewScore).sorted()
+      #expect(recovered.count == planted.count, "\(recovered) \(planted)")
+      #expect(zip(recovered, planted).allSatisfy { abs($0 - $1) < 0.01 }, "\(recovered) \(planted)")
 
       for manager in truth.managers {
         let id = manager.planted.id
@@ -96,6 +127,7 @@ struct HistoryGeneratorTests {
       // The same seed again: every request repeats the first, nothing is written.
       let second = try await HistoryGenerator.run(plan, connection: connection)
       #expect(second.stepsWritten == 0 && second.activitiesLogged == 0 && second.offersMade == 0)
+      #expect(second.reviewsSubmitted == 0)
       let again = try await read(contacts: contacts, deals: deals, activity: activity, expecting: truth)
       #expect(again == landed)
     }

@@ -15,7 +15,7 @@ struct CRMHistoryCommand: AsyncParsableCommand {
       Two business lines (pipelines «Оборудование», consultative, and «Сервис», active), six managers \
       with planted strengths per stage and optimism in their estimates, leads from several sources \
       converted or rejected, deals that move, skip, meet objections and close, activities with context \
-      attributes and offers. Changes of contacts and deals are imported with their past times \
+      attributes and offers, quality-control reviews of the meeting and call reports. Changes of contacts and deals are imported with their past times \
       (occurred_at, as the operator); activities carry theirs; offers are made now. The same seed and \
       --end write the same history: a second run changes nothing.
       """)
@@ -47,6 +47,9 @@ struct CRMHistoryCommand: AsyncParsableCommand {
       (made by deploy/local/stack up).
       """)
   var signingKey: String?
+
+  @Flag(help: "Leave out quality control (no rubric, no reviews): for a system without quality-control running.")
+  var skipReviews = false
 
   @Flag(help: "Only plan: write --truth and print the counts, calling nothing.")
   var dryRun = false
@@ -100,10 +103,11 @@ struct CRMHistoryCommand: AsyncParsableCommand {
       plan,
       connection: HistoryConnection(
         kafka: kafka, issuer: issuer, concurrency: concurrency, logger: Logger(label: "crm-history"),
-        progress: log))
+        progress: log),
+      reviews: !skipReviews)
     log(
-      "done: \(report.stepsWritten) deal steps, \(report.activitiesLogged) activities, \(report.offersMade) offers "
-        + "(a repeated run writes none)")
+      "done: \(report.stepsWritten) deal steps, \(report.activitiesLogged) activities, \(report.offersMade) offers, "
+        + "\(report.reviewsSubmitted) reviews (a repeated run writes none)")
   }
 }
 

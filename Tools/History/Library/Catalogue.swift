@@ -46,26 +46,39 @@ public enum Catalogue {
     public var optimism: Double
     public var leadConversion: Double
     public var fillsOptionalCardFields: Bool
+    /// The chance that each element of a good report (`reportElements`) is in one of his meeting
+    /// or call reports: what quality control's scores of him recover.
+    public var reportQuality: Double
   }
 
   /// Six managers. m-early opens contact well and closes badly; m-late the reverse; m-steady is
   /// honest; m-inflated's estimates are ×1.6; m-careful is a pessimist; m-weak is weak all along.
   public static let managers: [Manager] = [
-    manager("m-early", "Алексей Ранний", early: 0.85, late: 0.35, win: 0.3, optimism: 1.3, leads: 0.75, fills: false),
-    manager("m-late", "Борис Поздний", early: 0.5, late: 0.85, win: 0.85, optimism: 1.0, leads: 0.55, fills: true),
-    manager("m-steady", "Виктория Ровная", early: 0.7, late: 0.7, win: 0.7, optimism: 1.0, leads: 0.65, fills: true),
     manager(
-      "m-inflated", "Дмитрий Оптимист", early: 0.65, late: 0.6, win: 0.55, optimism: 1.6, leads: 0.6, fills: false),
+      "m-early", "Алексей Ранний", early: 0.85, late: 0.35, win: 0.3, optimism: 1.3, leads: 0.75, fills: false,
+      reports: 0.8),
     manager(
-      "m-careful", "Галина Осторожная", early: 0.7, late: 0.75, win: 0.75, optimism: 0.8, leads: 0.6, fills: true),
-    manager("m-weak", "Егор Слабый", early: 0.5, late: 0.45, win: 0.4, optimism: 1.2, leads: 0.45, fills: false),
+      "m-late", "Борис Поздний", early: 0.5, late: 0.85, win: 0.85, optimism: 1.0, leads: 0.55, fills: true,
+      reports: 0.5),
+    manager(
+      "m-steady", "Виктория Ровная", early: 0.7, late: 0.7, win: 0.7, optimism: 1.0, leads: 0.65, fills: true,
+      reports: 0.9),
+    manager(
+      "m-inflated", "Дмитрий Оптимист", early: 0.65, late: 0.6, win: 0.55, optimism: 1.6, leads: 0.6, fills: false,
+      reports: 0.6),
+    manager(
+      "m-careful", "Галина Осторожная", early: 0.7, late: 0.75, win: 0.75, optimism: 0.8, leads: 0.6, fills: true,
+      reports: 0.85),
+    manager(
+      "m-weak", "Егор Слабый", early: 0.5, late: 0.45, win: 0.4, optimism: 1.2, leads: 0.45, fills: false,
+      reports: 0.3),
   ]
 
   /// A manager whose chance to move on goes linearly from `early` (the first stage) to `late`
   /// (the last but one), the same on both lines.
   static func manager(
     _ id: String, _ name: String, early: Double, late: Double, win: Double, optimism: Double, leads: Double,
-    fills: Bool
+    fills: Bool, reports: Double
   ) -> Manager {
     var advance: [String: [Double]] = [:]
     for line in lines {
@@ -77,7 +90,7 @@ public enum Catalogue {
     }
     return Manager(
       id: id, name: name, advance: advance, win: win, optimism: optimism, leadConversion: leads,
-      fillsOptionalCardFields: fills)
+      fillsOptionalCardFields: fills, reportQuality: reports)
   }
 
   public static let leadSources = ["site", "incoming call", "exhibition", "referral"]
@@ -97,6 +110,24 @@ public enum Catalogue {
     Attribute(key: "client_mood", label: "Настрой клиента", choices: ["warm", "neutral", "cold"]),
     Attribute(key: "decision_maker_present", label: "Был ЛПР", choices: ["yes", "no"]),
   ]
+
+  /// What a good meeting or call report says: one rubric criterion each (scale 0 to 2, equal
+  /// weights), scored by whether its phrase is in the (redacted) text — words no redaction
+  /// touches (no word of a client's or company's name: those become [CLIENT] in any form).
+  public struct ReportElement: Sendable {
+    public var criterion: String
+    public var label: String
+    public var phrase: String
+  }
+
+  public static let reportElements = [
+    ReportElement(criterion: "greeting", label: "Представился и поздоровался", phrase: "Представился и поздоровался."),
+    ReportElement(
+      criterion: "needs_identified", label: "Выяснил потребности", phrase: "Выяснил потребности и сроки."),
+    ReportElement(
+      criterion: "next_step_agreed", label: "Договорился о следующем шаге", phrase: "Договорились о следующем шаге."),
+  ]
+  public static let rubricName = "Отчёты о встречах и звонках (история)"
 
   public static let objections: [(reason: String, conditions: String)] = [
     ("Дорого", "Купит при скидке 7% и рассрочке на 6 месяцев"),

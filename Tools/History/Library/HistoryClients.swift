@@ -36,11 +36,17 @@ public struct HistoryConnection: Sendable {
 /// author is the caller).
 struct HistoryClients: Sendable {
   static let operatorPrincipal = "operator:crm-history"
+  static let reviewerCount = 6
 
   let contacts: Crm_Contacts_V1_Contacts.Client<KafkaClientTransport>
   let deals: Crm_Deals_V1_Deals.Client<KafkaClientTransport>
   let catalogue: Crm_Activity_V1_Activity.Client<KafkaClientTransport>
   let activity: [String: Crm_Activity_V1_Activity.Client<KafkaClientTransport>]
+  /// Quality control: its head defines the rubric; six reviewers. A sample of items is reviewed
+  /// twice (by someone else the second time) and nobody takes the same rep twice in a row: the
+  /// last items, when they are one rep's, need as many reviewers as there are of them.
+  let qcHead: Crm_Qualitycontrol_V1_QualityControl.Client<KafkaClientTransport>
+  let reviewers: [Crm_Qualitycontrol_V1_QualityControl.Client<KafkaClientTransport>]
   private let all: [GRPCClient<KafkaClientTransport>]
 
   init(_ connection: HistoryConnection) throws {
@@ -62,7 +68,11 @@ struct HistoryClients: Sendable {
     self.deals = Crm_Deals_V1_Deals.Client(wrapping: deals)
     self.catalogue = Crm_Activity_V1_Activity.Client(wrapping: catalogue)
     self.activity = activity.mapValues { Crm_Activity_V1_Activity.Client(wrapping: $0) }
-    all = [contacts, deals, catalogue] + Array(activity.values)
+    let qcHead = try client("quality-control", as: "qc_head:history-qc")
+    let reviewers = try (1...Self.reviewerCount).map { try client("quality-control", as: "qc_reviewer:history-r\($0)") }
+    self.qcHead = Crm_Qualitycontrol_V1_QualityControl.Client(wrapping: qcHead)
+    self.reviewers = reviewers.map { Crm_Qualitycontrol_V1_QualityControl.Client(wrapping: $0) }
+    all = [contacts, deals, catalogue, qcHead] + reviewers + Array(activity.values)
   }
 
   /// Runs `body` while the clients' connections run; shuts them down after.

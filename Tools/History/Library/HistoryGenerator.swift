@@ -18,13 +18,24 @@ public enum HistoryGenerator {
     public var stepsWritten = 0
     public var activitiesLogged = 0
     public var offersMade = 0
+    /// Reviews submitted by this run's reviewers.
+    public var reviewsSubmitted = 0
   }
 
-  public static func run(_ plan: HistoryPlan, connection: HistoryConnection) async throws -> Report {
+  /// Writes `plan`; with `reviews`, the quality-control service (which must run) gets the
+  /// generator's rubric first and every review item the activities made is then reviewed.
+  public static func run(_ plan: HistoryPlan, connection: HistoryConnection, reviews: Bool = true) async throws
+    -> Report
+  {
     let clients = try HistoryClients(connection)
     return try await clients.whileConnected {
-      let writer = try await HistoryWriter.prepare(plan, clients: clients, connection: connection)
-      return try await writer.writeAll()
+      let writer = try await HistoryWriter.prepare(plan, clients: clients, connection: connection, reviews: reviews)
+      var report = try await writer.writeAll()
+      if reviews {
+        let expected = plan.deals.reduce(0) { $0 + $1.steps.reduce(0) { $0 + $1.activities.count } }
+        report.reviewsSubmitted = try await writer.reviewAll(expecting: expected)
+      }
+      return report
     }
   }
 }
@@ -43,10 +54,12 @@ struct HistoryWriter: Sendable {
 
   var seed: UInt64 { plan.options.seed }
 
-  static func prepare(_ plan: HistoryPlan, clients: HistoryClients, connection: HistoryConnection) async throws
-    -> HistoryWriter
-  {
+  static func prepare(
+    _ plan: HistoryPlan, clients: HistoryClients, connection: HistoryConnection, reviews: Bool
+  ) async throws -> HistoryWriter {
     let seed = plan.options.seed
+    // Before any report: items that come before a rubric wait for one.
+    if reviews { try await defineRubric(clients, seed: seed) }
     var existing = Dictionary(
       try await clients.deals.listPipelines(.init()).pipelines.map { ($0.businessLine, $0) }
     ) { first, _ in first }
@@ -425,15 +438,6 @@ struct HistoryWriter: Sendable {
     }
   }
 
-  /// `call`, its failure named `what`.
-  func labelled<Result: Sendable>(_ what: String, _ call: () async throws -> Result) async throws -> Result {
-    do {
-      return try await call()
-    } catch let error as RPCError {
-      throw HistoryError("\(what): \(error.code): \(error.message)")
-    }
-  }
-
   /// `call` until it stops answering NOT_FOUND (a service that has not learnt of a record from
   /// the events yet), for up to 60 seconds.
   func eventually<Result: Sendable>(_ what: String, _ call: () async throws -> Result) async throws -> Result {
@@ -451,6 +455,15 @@ struct HistoryWriter: Sendable {
         throw HistoryError("\(what): \(error.code): \(error.message)")
       }
     }
+  }
+}
+
+/// `call`, its failure named `what`.
+func labelled<Result: Sendable>(_ what: String, _ call: () async throws -> Result) async throws -> Result {
+  do {
+    return try await call()
+  } catch let error as RPCError {
+    throw HistoryError("\(what): \(error.code): \(error.message)")
   }
 }
 

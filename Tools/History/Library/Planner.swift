@@ -81,7 +81,8 @@ public enum Planner {
     func add(_ action: DealStep.Action, at: Date, offer: PlannedOffer? = nil, talk: Bool = true) {
       let since = steps.last?.at ?? openedAt
       let activities =
-        talk ? [activity(between: since, and: at, stage: line.stages[stage], random: &random)] : []
+        talk
+        ? [activity(between: since, and: at, stage: line.stages[stage], manager: manager, random: &random)] : []
       steps.append(DealStep(at: at, action: action, activities: activities, offer: offer))
     }
     if needsAmount {
@@ -152,9 +153,9 @@ public enum Planner {
     return chance
   }
 
-  static func activity(between from: Date, and to: Date, stage: String, random: inout SeededRandom)
-    -> PlannedActivity
-  {
+  static func activity(
+    between from: Date, and to: Date, stage: String, manager: Catalogue.Manager, random: inout SeededRandom
+  ) -> PlannedActivity {
     let meeting = random.chance(0.4)
     let span = max(60, to.timeIntervalSince(from))
     let at = from.addingTimeInterval(span * random.double(in: 0.3...0.9))
@@ -163,9 +164,11 @@ public enum Planner {
       context["meeting_place"] = random.pick(Catalogue.attributes[0].choices)
       context["decision_maker_present"] = random.pick(["yes", "no"])
     }
+    // The report says what a good one says as often as the manager's habit has it.
+    let said = Catalogue.reportElements.filter { _ in random.chance(manager.reportQuality) }.map(\.phrase)
     return PlannedActivity(
       meeting: meeting, at: at,
-      text: meeting ? "Встреча на этапе «\(stage)»: обсудили условия" : "Звонок на этапе «\(stage)»",
+      text: ([meeting ? "Встреча на этапе «\(stage)»." : "Звонок на этапе «\(stage)»."] + said).joined(separator: " "),
       context: context)
   }
 
@@ -190,7 +193,7 @@ public enum Planner {
   ) -> PlannedLead {
     PlannedLead(
       index: index, managerID: manager.id,
-      name: "\(random.pick(firstNames)) \(random.pick(lastNames)) (лид \(index + 1))",
+      name: "\(random.pick(firstNames)) \(random.pick(lastNames))",
       phone: phone(seed: seed, kind: 0, index: index), source: random.pick(Catalogue.leadSources), createdAt: at,
       outcome: outcome, dealIndex: dealIndex)
   }
@@ -200,7 +203,7 @@ public enum Planner {
   ) -> PlannedContact {
     let fills = manager.fillsOptionalCardFields
     return PlannedContact(
-      name: "\(random.pick(firstNames)) \(random.pick(lastNames)) (клиент \(index + 1))",
+      name: "\(random.pick(firstNames)) \(random.pick(lastNames))",
       phone: phone(seed: seed, kind: 1, index: index),
       email: fills ? "client\(index + 1).s\(seed)@example.ru" : "",
       position: fills ? random.pick(["Директор", "Главный инженер", "Снабженец", "Механик"]) : "",

@@ -54,6 +54,9 @@ public struct PlantedTruth: Codable, Sendable {
     public var optionalCardFieldsFilled = 0
     public var optionalCardFieldsPossible = 0
     public var activities = 0
+    /// The mean weighted score (0 to 100) quality control gives his reports when scored by
+    /// `ReportScoring` (every report is a meeting or a call).
+    public var expectedReviewScore: Double?
     public var offersAccepted = 0
     public var offersDeclined = 0
   }
@@ -86,7 +89,13 @@ public struct PlantedTruth: Codable, Sendable {
       if case .converted = lead.outcome { counts.converted += 1 } else { counts.rejected += 1 }
       byID[lead.managerID]!.leadsBySource[lead.source] = counts
     }
-    for deal in plan.deals { Self.count(deal, into: &byID[deal.managerID]!) }
+    var reviewScores: [String: Double] = [:]
+    for deal in plan.deals {
+      Self.count(deal, into: &byID[deal.managerID]!)
+      for activity in deal.steps.flatMap(\.activities) {
+        reviewScores[deal.managerID, default: 0] += ReportScoring.weightedScore(of: activity.text)
+      }
+    }
     managers = Catalogue.managers.map { manager in
       var truth = byID[manager.id]!
       truth.leads = truth.leadsBySource.values.reduce(into: LeadCounts()) {
@@ -108,6 +117,8 @@ public struct PlantedTruth: Codable, Sendable {
           return counts
         }
       }
+      truth.expectedReviewScore =
+        truth.activities > 0 ? reviewScores[manager.id, default: 0] / Double(truth.activities) : nil
       let calibration = truth.calibration
       truth.calibration.coefficient =
         calibration.statedWins > 0 ? Double(calibration.won) / calibration.statedWins : nil
