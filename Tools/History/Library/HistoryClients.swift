@@ -36,21 +36,19 @@ public struct HistoryConnection: Sendable {
 /// author is the caller).
 struct HistoryClients: Sendable {
   static let operatorPrincipal = "operator:crm-history"
-  static let reviewerCount = 6
 
   let contacts: Crm_Contacts_V1_Contacts.Client<KafkaClientTransport>
   let deals: Crm_Deals_V1_Deals.Client<KafkaClientTransport>
   let catalogue: Crm_Activity_V1_Activity.Client<KafkaClientTransport>
   let activity: [String: Crm_Activity_V1_Activity.Client<KafkaClientTransport>]
-  /// Quality control: its head defines the rubric; six reviewers. A sample of items is reviewed
-  /// twice (by someone else the second time) and nobody takes the same rep twice in a row: the
-  /// last items, when they are one rep's, need as many reviewers as there are of them.
+  /// Quality control: its head defines the rubric; reviewers are made as the reviews need
+  /// them (`reviewer(_:)`, in `reviewAll`).
   let qcHead: Crm_Qualitycontrol_V1_QualityControl.Client<KafkaClientTransport>
-  let reviewers: [Crm_Qualitycontrol_V1_QualityControl.Client<KafkaClientTransport>]
+  let reviewer: @Sendable (Int) throws -> GRPCClient<KafkaClientTransport>
   private let all: [GRPCClient<KafkaClientTransport>]
 
   init(_ connection: HistoryConnection) throws {
-    func client(_ service: String, as text: String) throws -> GRPCClient<KafkaClientTransport> {
+    @Sendable func client(_ service: String, as text: String) throws -> GRPCClient<KafkaClientTransport> {
       let principal = try Principal(parsing: text)
       return GRPCClient(
         transport: KafkaClientTransport(
@@ -69,10 +67,9 @@ struct HistoryClients: Sendable {
     self.catalogue = Crm_Activity_V1_Activity.Client(wrapping: catalogue)
     self.activity = activity.mapValues { Crm_Activity_V1_Activity.Client(wrapping: $0) }
     let qcHead = try client("quality-control", as: "qc_head:history-qc")
-    let reviewers = try (1...Self.reviewerCount).map { try client("quality-control", as: "qc_reviewer:history-r\($0)") }
     self.qcHead = Crm_Qualitycontrol_V1_QualityControl.Client(wrapping: qcHead)
-    self.reviewers = reviewers.map { Crm_Qualitycontrol_V1_QualityControl.Client(wrapping: $0) }
-    all = [contacts, deals, catalogue, qcHead] + reviewers + Array(activity.values)
+    reviewer = { number in try client("quality-control", as: "qc_reviewer:history-r\(number)") }
+    all = [contacts, deals, catalogue, qcHead] + Array(activity.values)
   }
 
   /// Runs `body` while the clients' connections run; shuts them down after.

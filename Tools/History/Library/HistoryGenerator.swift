@@ -192,14 +192,23 @@ struct HistoryWriter: Sendable {
     case .rejectedLead(let planned):
       let lead = try await createLead(planned)
       guard case .rejected(let at, let reason) = planned.outcome, lead.status == .open else { return }
-      _ = try await labelled("RejectLead") {
-        try await clients.contacts.rejectLead(
-          .with {
-            $0.leadID = lead.id
-            $0.reason = reason
-            $0.expectedVersion = lead.version
-            $0.occurredAt = Google_Protobuf_Timestamp(date: at)
-          })
+      for attempt in 1...3 {
+        do {
+          _ = try await clients.contacts.rejectLead(
+            .with {
+              $0.leadID = lead.id
+              $0.reason = reason
+              $0.expectedVersion = lead.version
+              $0.occurredAt = Google_Protobuf_Timestamp(date: at)
+            })
+          return
+        } catch let error as RPCError where lostReply(error) && attempt < 3 {
+          continue
+        } catch let error as RPCError where error.code == .failedPrecondition && attempt > 1 {
+          return  // the call whose reply was lost rejected it
+        } catch let error as RPCError {
+          throw HistoryError("RejectLead: \(error.code): \(error.message)")
+        }
       }
     case .deal(let planned):
       let dealID = try await open(planned)
@@ -315,7 +324,13 @@ struct HistoryWriter: Sendable {
 
   func apply(_ step: DealStep, to dealID: String, expectedVersion: Int64, stages: [String]) async throws {
     do {
-      try await applying(step, to: dealID, expectedVersion: expectedVersion, stages: stages)
+      do {
+        try await applying(step, to: dealID, expectedVersion: expectedVersion, stages: stages)
+      } catch let error as RPCError where lostReply(error) {
+        // Sent again: a first call that was made after all makes this one ABORTED (below).
+        connection.logger.warning("a deal step sent again", metadata: ["error": "\(error.code)"])
+        try await applying(step, to: dealID, expectedVersion: expectedVersion, stages: stages)
+      }
     } catch let error as RPCError where error.code == .aborted {
       // A call whose reply was lost and that the transport sent again: written once, the
       // second found the next version.
@@ -423,18 +438,23 @@ struct HistoryWriter: Sendable {
     }
     counter.add(offers: 1)
     guard offer.outcome == .pending else { return }
-    do {
-      _ = try await activity.answerOffer(
-        .with {
-          $0.offerID = offer.id
-          $0.outcome = planned.accepted ? .accepted : .declined
-          $0.reason = planned.declineReason
-          $0.expectedVersion = offer.version
-        })
-    } catch let error as RPCError where [.aborted, .failedPrecondition].contains(error.code) {
-      // Answered by a run before this one (its offer came back as first made).
-    } catch let error as RPCError {
-      throw HistoryError("AnswerOffer: \(error.code): \(error.message)")
+    for attempt in 1...3 {
+      do {
+        _ = try await activity.answerOffer(
+          .with {
+            $0.offerID = offer.id
+            $0.outcome = planned.accepted ? .accepted : .declined
+            $0.reason = planned.declineReason
+            $0.expectedVersion = offer.version
+          })
+        return
+      } catch let error as RPCError where lostReply(error) && attempt < 3 {
+        continue
+      } catch let error as RPCError where [.aborted, .failedPrecondition].contains(error.code) {
+        return  // answered by a run before this one (its offer came back as first made), or a lost reply's call
+      } catch let error as RPCError {
+        throw HistoryError("AnswerOffer: \(error.code): \(error.message)")
+      }
     }
   }
 
@@ -451,6 +471,9 @@ struct HistoryWriter: Sendable {
         pause = min(pause * 2, .milliseconds(500))
       } catch let error as RPCError where error.code == .notFound {
         throw HistoryError("\(what): still NOT_FOUND after 60 s (\(error.message))")
+      } catch let error as RPCError where lostReply(error) && ContinuousClock.now < deadline {
+        // Every call here is safe to send again (a create repeats its request id).
+        connection.logger.warning("a call sent again", metadata: ["call": "\(what)", "error": "\(error.code)"])
       } catch let error as RPCError {
         throw HistoryError("\(what): \(error.code): \(error.message)")
       }
@@ -459,13 +482,27 @@ struct HistoryWriter: Sendable {
 }
 
 /// `call`, its failure named `what`.
-func labelled<Result: Sendable>(_ what: String, _ call: () async throws -> Result) async throws -> Result {
-  do {
-    return try await call()
-  } catch let error as RPCError {
-    throw HistoryError("\(what): \(error.code): \(error.message)")
+/// Calls the generator makes through `labelled` are safe to send again (reads, creates with a
+/// request id), and a call whose reply was lost (a loaded machine, a busy broker) is sent up
+/// to `attempts` times.
+func labelled<Result: Sendable>(_ what: String, attempts: Int = 3, _ call: () async throws -> Result) async throws
+  -> Result
+{
+  for attempt in 1... {
+    do {
+      return try await call()
+    } catch let error as RPCError where lostReply(error) && attempt < attempts {
+      continue
+    } catch let error as RPCError {
+      throw HistoryError("\(what): \(error.code): \(error.message)")
+    }
   }
+  fatalError("unreachable")
 }
+
+/// No answer came (DEADLINE_EXCEEDED) or the service was not there (UNAVAILABLE): the call may
+/// or may not have been made.
+func lostReply(_ error: RPCError) -> Bool { error.code == .deadlineExceeded || error.code == .unavailable }
 
 /// Counts of what a run wrote, from its concurrent tasks.
 final class Counter: @unchecked Sendable {

@@ -87,6 +87,7 @@ public enum Planner {
     }
     if needsAmount {
       time = time.addingTimeInterval(random.double(in: 0.5...4) * hour)
+      guard time < end else { return steps }  // opened just before the end: no amount yet
       add(.changeAmount(minorUnits: amount(line, random: &random)), at: time, talk: false)
     }
     while true {
@@ -130,7 +131,8 @@ public enum Planner {
       if target < last, random.chance(skipChance) { target += 1 }
       add(.move(toStage: target, skipped: Array((stage + 1)..<target)), at: time, offer: offer)
       stage = target
-      if random.chance(estimateChance) {
+      // Nothing after the end: the history is what happened before it.
+      if random.chance(estimateChance), time.addingTimeInterval(hour) < end {
         let stated = (chances[stage] * manager.optimism * 100).rounded()
         add(.estimate(probability: Int32(min(99, max(1, stated)))), at: time.addingTimeInterval(hour), talk: false)
       }
