@@ -41,6 +41,7 @@ let package = Package(
     .executable(name: "quality-control", targets: ["quality-control"]),
     .executable(name: "reporting", targets: ["reporting"]),
     .executable(name: "crmctl", targets: ["crmctl"]),
+    .executable(name: "crm-history", targets: ["crm-history"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -218,6 +219,34 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ],
       path: "Tools/CRMCtl",
+      swiftSettings: strict
+    ),
+    // A generated sales history written through the services' RPCs (issue 16): the plan and
+    // its planted truths (pure), and the writer; used by tests, benches and the demo.
+    .target(
+      name: "CRMHistory",
+      dependencies: [
+        "CRMContracts",
+        "CRMIdentity",
+        "CRMRPC",
+        "CRMKafka",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tools/History/Library",
+      swiftSettings: strict
+    ),
+    .executableTarget(
+      name: "crm-history",
+      dependencies: [
+        "CRMHistory",
+        "CRMIdentity",
+        "CRMKafka",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tools/History/App",
       swiftSettings: strict
     ),
     // Benchmarks behind deploy/local/bench.
@@ -479,6 +508,7 @@ let package = Package(
         "CRMRPC",
         "CRMRuntime",
         "CRMEvents",
+        "CRMHistory",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -101,11 +101,22 @@ public nonisolated struct Crm_Contacts_V1_Lead: Sendable {
 
   public var version: Int64 = 0
 
+  /// When it was converted or rejected (unset while open).
+  public var closedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_closedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_closedAt = newValue}
+  }
+  /// Returns true if `closedAt` has been explicitly set.
+  public var hasClosedAt: Bool {self._closedAt != nil}
+  /// Clears the value of `closedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearClosedAt() {self._closedAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _closedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Contacts_V1_CreateLeadRequest: Sendable {
@@ -125,9 +136,22 @@ public nonisolated struct Crm_Contacts_V1_CreateLeadRequest: Sendable {
 
   public var businessLine: String = String()
 
+  /// History import (operators only): when it happened; now when absent. Not in the future,
+  /// not before 2000-01-01.
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Contacts_V1_ListLeadsRequest: Sendable {
@@ -182,9 +206,22 @@ public nonisolated struct Crm_Contacts_V1_RejectLeadRequest: Sendable {
 
   public var expectedVersion: Int64 = 0
 
+  /// History import (operators only): when it happened; now when absent. Not in the future,
+  /// not before 2000-01-01, not before the lead was created.
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Contacts_V1_ConvertLeadRequest: Sendable {
@@ -202,9 +239,22 @@ public nonisolated struct Crm_Contacts_V1_ConvertLeadRequest: Sendable {
 
   public var expectedVersion: Int64 = 0
 
+  /// History import (operators only): when it happened; now when absent. Not in the future,
+  /// not before 2000-01-01, not before the lead was created.
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Contacts_V1_ConvertLeadReply: @unchecked Sendable {
@@ -424,11 +474,23 @@ public nonisolated struct Crm_Contacts_V1_CreateContactRequest: Sendable {
   /// Create even when a contact with the same phone or e-mail exists (recorded in history).
   public var force: Bool = false
 
+  /// History import (operators only): when it happened; now when absent. Not in the future,
+  /// not before 2000-01-01.
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _birthday: Crm_Common_V1_Date? = nil
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Contacts_V1_GetContactRequest: Sendable {
@@ -444,29 +506,35 @@ public nonisolated struct Crm_Contacts_V1_GetContactRequest: Sendable {
 }
 
 /// Replaces the card's fields with the given ones; history records each changed field.
-public nonisolated struct Crm_Contacts_V1_UpdateContactRequest: Sendable {
+public nonisolated struct Crm_Contacts_V1_UpdateContactRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var contactID: String = String()
+  public var contactID: String {
+    get {_storage._contactID}
+    set {_uniqueStorage()._contactID = newValue}
+  }
 
-  public var expectedVersion: Int64 = 0
+  public var expectedVersion: Int64 {
+    get {_storage._expectedVersion}
+    set {_uniqueStorage()._expectedVersion = newValue}
+  }
 
   public var card: Crm_Contacts_V1_CreateContactRequest {
-    get {_card ?? Crm_Contacts_V1_CreateContactRequest()}
-    set {_card = newValue}
+    get {_storage._card ?? Crm_Contacts_V1_CreateContactRequest()}
+    set {_uniqueStorage()._card = newValue}
   }
   /// Returns true if `card` has been explicitly set.
-  public var hasCard: Bool {self._card != nil}
+  public var hasCard: Bool {_storage._card != nil}
   /// Clears the value of `card`. Subsequent reads from it will return its default value.
-  public mutating func clearCard() {self._card = nil}
+  public mutating func clearCard() {_uniqueStorage()._card = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _card: Crm_Contacts_V1_CreateContactRequest? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Crm_Contacts_V1_ArchiveContactRequest: Sendable {
@@ -772,31 +840,40 @@ public nonisolated struct Crm_Contacts_V1_LeadCreated: Sendable {
   fileprivate var _lead: Crm_Contacts_V1_Lead? = nil
 }
 
-public nonisolated struct Crm_Contacts_V1_LeadConverted: Sendable {
+public nonisolated struct Crm_Contacts_V1_LeadConverted: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var lead: Crm_Contacts_V1_Lead {
-    get {_lead ?? Crm_Contacts_V1_Lead()}
-    set {_lead = newValue}
+    get {_storage._lead ?? Crm_Contacts_V1_Lead()}
+    set {_uniqueStorage()._lead = newValue}
   }
   /// Returns true if `lead` has been explicitly set.
-  public var hasLead: Bool {self._lead != nil}
+  public var hasLead: Bool {_storage._lead != nil}
   /// Clears the value of `lead`. Subsequent reads from it will return its default value.
-  public mutating func clearLead() {self._lead = nil}
+  public mutating func clearLead() {_uniqueStorage()._lead = nil}
 
-  public var contactID: String = String()
+  public var contactID: String {
+    get {_storage._contactID}
+    set {_uniqueStorage()._contactID = newValue}
+  }
 
-  public var companyID: String = String()
+  public var companyID: String {
+    get {_storage._companyID}
+    set {_uniqueStorage()._companyID = newValue}
+  }
 
-  public var pipelineID: String = String()
+  public var pipelineID: String {
+    get {_storage._pipelineID}
+    set {_uniqueStorage()._pipelineID = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _lead: Crm_Contacts_V1_Lead? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Crm_Contacts_V1_LeadRejected: Sendable {
@@ -930,7 +1007,7 @@ nonisolated extension Crm_Contacts_V1_LeadStatus: SwiftProtobuf._ProtoNameProvid
 
 nonisolated extension Crm_Contacts_V1_Lead: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Lead"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}phone\0\u{1}email\0\u{1}source\0\u{3}owner_id\0\u{3}business_line\0\u{1}status\0\u{3}rejection_reason\0\u{3}contact_id\0\u{3}created_at\0\u{1}version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}phone\0\u{1}email\0\u{1}source\0\u{3}owner_id\0\u{3}business_line\0\u{1}status\0\u{3}rejection_reason\0\u{3}contact_id\0\u{3}created_at\0\u{1}version\0\u{3}closed_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -950,6 +1027,7 @@ nonisolated extension Crm_Contacts_V1_Lead: SwiftProtobuf.Message, SwiftProtobuf
       case 10: try { try decoder.decodeSingularStringField(value: &self.contactID) }()
       case 11: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
       case 12: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 13: try { try decoder.decodeSingularMessageField(value: &self._closedAt) }()
       default: break
       }
     }
@@ -996,6 +1074,9 @@ nonisolated extension Crm_Contacts_V1_Lead: SwiftProtobuf.Message, SwiftProtobuf
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 12)
     }
+    try { if let v = self._closedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1012,6 +1093,7 @@ nonisolated extension Crm_Contacts_V1_Lead: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.contactID != rhs.contactID {return false}
     if lhs._createdAt != rhs._createdAt {return false}
     if lhs.version != rhs.version {return false}
+    if lhs._closedAt != rhs._closedAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1019,7 +1101,7 @@ nonisolated extension Crm_Contacts_V1_Lead: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Crm_Contacts_V1_CreateLeadRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateLeadRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}phone\0\u{1}email\0\u{1}source\0\u{3}owner_id\0\u{3}business_line\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}phone\0\u{1}email\0\u{1}source\0\u{3}owner_id\0\u{3}business_line\0\u{3}occurred_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1033,12 +1115,17 @@ nonisolated extension Crm_Contacts_V1_CreateLeadRequest: SwiftProtobuf.Message, 
       case 4: try { try decoder.decodeSingularStringField(value: &self.source) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.businessLine) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.name.isEmpty {
       try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
     }
@@ -1057,6 +1144,9 @@ nonisolated extension Crm_Contacts_V1_CreateLeadRequest: SwiftProtobuf.Message, 
     if !self.businessLine.isEmpty {
       try visitor.visitSingularStringField(value: self.businessLine, fieldNumber: 6)
     }
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1067,6 +1157,7 @@ nonisolated extension Crm_Contacts_V1_CreateLeadRequest: SwiftProtobuf.Message, 
     if lhs.source != rhs.source {return false}
     if lhs.ownerID != rhs.ownerID {return false}
     if lhs.businessLine != rhs.businessLine {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1158,7 +1249,7 @@ nonisolated extension Crm_Contacts_V1_ListLeadsReply: SwiftProtobuf.Message, Swi
 
 nonisolated extension Crm_Contacts_V1_RejectLeadRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RejectLeadRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}lead_id\0\u{1}reason\0\u{3}expected_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}lead_id\0\u{1}reason\0\u{3}expected_version\0\u{3}occurred_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1169,12 +1260,17 @@ nonisolated extension Crm_Contacts_V1_RejectLeadRequest: SwiftProtobuf.Message, 
       case 1: try { try decoder.decodeSingularStringField(value: &self.leadID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.leadID.isEmpty {
       try visitor.visitSingularStringField(value: self.leadID, fieldNumber: 1)
     }
@@ -1184,6 +1280,9 @@ nonisolated extension Crm_Contacts_V1_RejectLeadRequest: SwiftProtobuf.Message, 
     if self.expectedVersion != 0 {
       try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 3)
     }
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1191,6 +1290,7 @@ nonisolated extension Crm_Contacts_V1_RejectLeadRequest: SwiftProtobuf.Message, 
     if lhs.leadID != rhs.leadID {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1198,7 +1298,7 @@ nonisolated extension Crm_Contacts_V1_RejectLeadRequest: SwiftProtobuf.Message, 
 
 nonisolated extension Crm_Contacts_V1_ConvertLeadRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ConvertLeadRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}lead_id\0\u{3}company_name\0\u{3}pipeline_id\0\u{3}expected_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}lead_id\0\u{3}company_name\0\u{3}pipeline_id\0\u{3}expected_version\0\u{3}occurred_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1210,12 +1310,17 @@ nonisolated extension Crm_Contacts_V1_ConvertLeadRequest: SwiftProtobuf.Message,
       case 2: try { try decoder.decodeSingularStringField(value: &self.companyName) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.pipelineID) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.leadID.isEmpty {
       try visitor.visitSingularStringField(value: self.leadID, fieldNumber: 1)
     }
@@ -1228,6 +1333,9 @@ nonisolated extension Crm_Contacts_V1_ConvertLeadRequest: SwiftProtobuf.Message,
     if self.expectedVersion != 0 {
       try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 4)
     }
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1236,6 +1344,7 @@ nonisolated extension Crm_Contacts_V1_ConvertLeadRequest: SwiftProtobuf.Message,
     if lhs.companyName != rhs.companyName {return false}
     if lhs.pipelineID != rhs.pipelineID {return false}
     if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1600,7 +1709,7 @@ nonisolated extension Crm_Contacts_V1_Contact: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Crm_Contacts_V1_CreateContactRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateContactRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}phones\0\u{1}emails\0\u{1}position\0\u{1}address\0\u{1}birthday\0\u{3}owner_id\0\u{1}notes\0\u{1}tags\0\u{1}attributes\0\u{1}companies\0\u{1}force\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}phones\0\u{1}emails\0\u{1}position\0\u{1}address\0\u{1}birthday\0\u{3}owner_id\0\u{1}notes\0\u{1}tags\0\u{1}attributes\0\u{1}companies\0\u{1}force\0\u{3}occurred_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1620,6 +1729,7 @@ nonisolated extension Crm_Contacts_V1_CreateContactRequest: SwiftProtobuf.Messag
       case 10: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.attributes) }()
       case 11: try { try decoder.decodeRepeatedMessageField(value: &self.companies) }()
       case 12: try { try decoder.decodeSingularBoolField(value: &self.force) }()
+      case 13: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
       default: break
       }
     }
@@ -1666,6 +1776,9 @@ nonisolated extension Crm_Contacts_V1_CreateContactRequest: SwiftProtobuf.Messag
     if self.force != false {
       try visitor.visitSingularBoolField(value: self.force, fieldNumber: 12)
     }
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1682,6 +1795,7 @@ nonisolated extension Crm_Contacts_V1_CreateContactRequest: SwiftProtobuf.Messag
     if lhs.attributes != rhs.attributes {return false}
     if lhs.companies != rhs.companies {return false}
     if lhs.force != rhs.force {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1721,41 +1835,81 @@ nonisolated extension Crm_Contacts_V1_UpdateContactRequest: SwiftProtobuf.Messag
   public static let protoMessageName: String = _protobuf_package + ".UpdateContactRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}contact_id\0\u{3}expected_version\0\u{1}card\0")
 
+  fileprivate class _StorageClass {
+    var _contactID: String = String()
+    var _expectedVersion: Int64 = 0
+    var _card: Crm_Contacts_V1_CreateContactRequest? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _contactID = source._contactID
+      _expectedVersion = source._expectedVersion
+      _card = source._card
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.contactID) }()
-      case 2: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._card) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._contactID) }()
+        case 2: try { try decoder.decodeSingularInt64Field(value: &_storage._expectedVersion) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._card) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.contactID.isEmpty {
-      try visitor.visitSingularStringField(value: self.contactID, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._contactID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contactID, fieldNumber: 1)
+      }
+      if _storage._expectedVersion != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._expectedVersion, fieldNumber: 2)
+      }
+      try { if let v = _storage._card {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
     }
-    if self.expectedVersion != 0 {
-      try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 2)
-    }
-    try { if let v = self._card {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Contacts_V1_UpdateContactRequest, rhs: Crm_Contacts_V1_UpdateContactRequest) -> Bool {
-    if lhs.contactID != rhs.contactID {return false}
-    if lhs.expectedVersion != rhs.expectedVersion {return false}
-    if lhs._card != rhs._card {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._contactID != rhs_storage._contactID {return false}
+        if _storage._expectedVersion != rhs_storage._expectedVersion {return false}
+        if _storage._card != rhs_storage._card {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2367,46 +2521,88 @@ nonisolated extension Crm_Contacts_V1_LeadConverted: SwiftProtobuf.Message, Swif
   public static let protoMessageName: String = _protobuf_package + ".LeadConverted"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lead\0\u{3}contact_id\0\u{3}company_id\0\u{3}pipeline_id\0")
 
+  fileprivate class _StorageClass {
+    var _lead: Crm_Contacts_V1_Lead? = nil
+    var _contactID: String = String()
+    var _companyID: String = String()
+    var _pipelineID: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _lead = source._lead
+      _contactID = source._contactID
+      _companyID = source._companyID
+      _pipelineID = source._pipelineID
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._lead) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.contactID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.companyID) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.pipelineID) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._lead) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._contactID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._companyID) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._pipelineID) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._lead {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    if !self.contactID.isEmpty {
-      try visitor.visitSingularStringField(value: self.contactID, fieldNumber: 2)
-    }
-    if !self.companyID.isEmpty {
-      try visitor.visitSingularStringField(value: self.companyID, fieldNumber: 3)
-    }
-    if !self.pipelineID.isEmpty {
-      try visitor.visitSingularStringField(value: self.pipelineID, fieldNumber: 4)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._lead {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._contactID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contactID, fieldNumber: 2)
+      }
+      if !_storage._companyID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._companyID, fieldNumber: 3)
+      }
+      if !_storage._pipelineID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._pipelineID, fieldNumber: 4)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Contacts_V1_LeadConverted, rhs: Crm_Contacts_V1_LeadConverted) -> Bool {
-    if lhs._lead != rhs._lead {return false}
-    if lhs.contactID != rhs.contactID {return false}
-    if lhs.companyID != rhs.companyID {return false}
-    if lhs.pipelineID != rhs.pipelineID {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._lead != rhs_storage._lead {return false}
+        if _storage._contactID != rhs_storage._contactID {return false}
+        if _storage._companyID != rhs_storage._companyID {return false}
+        if _storage._pipelineID != rhs_storage._pipelineID {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

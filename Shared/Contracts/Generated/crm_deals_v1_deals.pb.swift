@@ -500,12 +500,24 @@ public nonisolated struct Crm_Deals_V1_OpenDealRequest: Sendable {
   /// Clears the value of `expectedClose`. Subsequent reads from it will return its default value.
   public mutating func clearExpectedClose() {self._expectedClose = nil}
 
+  /// History import (operators only): when the change happened; now when absent. Not in the
+  /// future, not before 2000-01-01, not before the deal's last change.
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _amount: Crm_Common_V1_Money? = nil
   fileprivate var _expectedClose: Crm_Common_V1_Date? = nil
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Deals_V1_MoveDealRequest: Sendable {
@@ -519,9 +531,22 @@ public nonisolated struct Crm_Deals_V1_MoveDealRequest: Sendable {
 
   public var expectedVersion: Int64 = 0
 
+  /// History import (operators only): when the change happened; now when absent. Not in the
+  /// future, not before 2000-01-01, not before the deal's last change.
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Deals_V1_RaiseObjectionRequest: Sendable {
@@ -539,9 +564,22 @@ public nonisolated struct Crm_Deals_V1_RaiseObjectionRequest: Sendable {
 
   public var expectedVersion: Int64 = 0
 
+  /// History import (operators only): when the change happened; now when absent. Not in the
+  /// future, not before 2000-01-01, not before the deal's last change.
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Deals_V1_EstimateProbabilityRequest: Sendable {
@@ -555,9 +593,22 @@ public nonisolated struct Crm_Deals_V1_EstimateProbabilityRequest: Sendable {
 
   public var expectedVersion: Int64 = 0
 
+  /// History import (operators only): when the change happened; now when absent. Not in the
+  /// future, not before 2000-01-01, not before the deal's last change.
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Deals_V1_ChangeAmountRequest: Sendable {
@@ -578,11 +629,23 @@ public nonisolated struct Crm_Deals_V1_ChangeAmountRequest: Sendable {
 
   public var expectedVersion: Int64 = 0
 
+  /// History import (operators only): when the change happened; now when absent. Not in the
+  /// future, not before 2000-01-01, not before the deal's last change.
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _amount: Crm_Common_V1_Money? = nil
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Deals_V1_WinDealRequest: Sendable {
@@ -594,9 +657,22 @@ public nonisolated struct Crm_Deals_V1_WinDealRequest: Sendable {
 
   public var expectedVersion: Int64 = 0
 
+  /// History import (operators only): when the change happened; now when absent. Not in the
+  /// future, not before 2000-01-01, not before the deal's last change.
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Deals_V1_LoseDealRequest: Sendable {
@@ -611,9 +687,22 @@ public nonisolated struct Crm_Deals_V1_LoseDealRequest: Sendable {
 
   public var expectedVersion: Int64 = 0
 
+  /// History import (operators only): when the change happened; now when absent. Not in the
+  /// future, not before 2000-01-01, not before the deal's last change.
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Deals_V1_GetDealRequest: Sendable {
@@ -1525,7 +1614,7 @@ nonisolated extension Crm_Deals_V1_DealWithHistory: SwiftProtobuf.Message, Swift
 
 nonisolated extension Crm_Deals_V1_OpenDealRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OpenDealRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}contact_id\0\u{3}company_id\0\u{3}pipeline_id\0\u{3}owner_id\0\u{1}kind\0\u{1}source\0\u{1}amount\0\u{3}expected_close\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}contact_id\0\u{3}company_id\0\u{3}pipeline_id\0\u{3}owner_id\0\u{1}kind\0\u{1}source\0\u{1}amount\0\u{3}expected_close\0\u{3}occurred_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1541,6 +1630,7 @@ nonisolated extension Crm_Deals_V1_OpenDealRequest: SwiftProtobuf.Message, Swift
       case 6: try { try decoder.decodeSingularStringField(value: &self.source) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
       case 8: try { try decoder.decodeSingularMessageField(value: &self._expectedClose) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
       default: break
       }
     }
@@ -1575,6 +1665,9 @@ nonisolated extension Crm_Deals_V1_OpenDealRequest: SwiftProtobuf.Message, Swift
     try { if let v = self._expectedClose {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
     } }()
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1587,6 +1680,7 @@ nonisolated extension Crm_Deals_V1_OpenDealRequest: SwiftProtobuf.Message, Swift
     if lhs.source != rhs.source {return false}
     if lhs._amount != rhs._amount {return false}
     if lhs._expectedClose != rhs._expectedClose {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1594,7 +1688,7 @@ nonisolated extension Crm_Deals_V1_OpenDealRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Crm_Deals_V1_MoveDealRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MoveDealRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{3}to_stage_id\0\u{3}expected_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{3}to_stage_id\0\u{3}expected_version\0\u{3}occurred_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1605,12 +1699,17 @@ nonisolated extension Crm_Deals_V1_MoveDealRequest: SwiftProtobuf.Message, Swift
       case 1: try { try decoder.decodeSingularStringField(value: &self.dealID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.toStageID) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.dealID.isEmpty {
       try visitor.visitSingularStringField(value: self.dealID, fieldNumber: 1)
     }
@@ -1620,6 +1719,9 @@ nonisolated extension Crm_Deals_V1_MoveDealRequest: SwiftProtobuf.Message, Swift
     if self.expectedVersion != 0 {
       try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 3)
     }
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1627,6 +1729,7 @@ nonisolated extension Crm_Deals_V1_MoveDealRequest: SwiftProtobuf.Message, Swift
     if lhs.dealID != rhs.dealID {return false}
     if lhs.toStageID != rhs.toStageID {return false}
     if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1634,7 +1737,7 @@ nonisolated extension Crm_Deals_V1_MoveDealRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Crm_Deals_V1_RaiseObjectionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RaiseObjectionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{1}reason\0\u{1}kind\0\u{1}conditions\0\u{3}expected_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{1}reason\0\u{1}kind\0\u{1}conditions\0\u{3}expected_version\0\u{3}occurred_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1647,12 +1750,17 @@ nonisolated extension Crm_Deals_V1_RaiseObjectionRequest: SwiftProtobuf.Message,
       case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.conditions) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.dealID.isEmpty {
       try visitor.visitSingularStringField(value: self.dealID, fieldNumber: 1)
     }
@@ -1668,6 +1776,9 @@ nonisolated extension Crm_Deals_V1_RaiseObjectionRequest: SwiftProtobuf.Message,
     if self.expectedVersion != 0 {
       try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 5)
     }
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1677,6 +1788,7 @@ nonisolated extension Crm_Deals_V1_RaiseObjectionRequest: SwiftProtobuf.Message,
     if lhs.kind != rhs.kind {return false}
     if lhs.conditions != rhs.conditions {return false}
     if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1684,7 +1796,7 @@ nonisolated extension Crm_Deals_V1_RaiseObjectionRequest: SwiftProtobuf.Message,
 
 nonisolated extension Crm_Deals_V1_EstimateProbabilityRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EstimateProbabilityRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{1}probability\0\u{3}expected_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{1}probability\0\u{3}expected_version\0\u{3}occurred_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1695,12 +1807,17 @@ nonisolated extension Crm_Deals_V1_EstimateProbabilityRequest: SwiftProtobuf.Mes
       case 1: try { try decoder.decodeSingularStringField(value: &self.dealID) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.probability) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.dealID.isEmpty {
       try visitor.visitSingularStringField(value: self.dealID, fieldNumber: 1)
     }
@@ -1710,6 +1827,9 @@ nonisolated extension Crm_Deals_V1_EstimateProbabilityRequest: SwiftProtobuf.Mes
     if self.expectedVersion != 0 {
       try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 3)
     }
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1717,6 +1837,7 @@ nonisolated extension Crm_Deals_V1_EstimateProbabilityRequest: SwiftProtobuf.Mes
     if lhs.dealID != rhs.dealID {return false}
     if lhs.probability != rhs.probability {return false}
     if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1724,7 +1845,7 @@ nonisolated extension Crm_Deals_V1_EstimateProbabilityRequest: SwiftProtobuf.Mes
 
 nonisolated extension Crm_Deals_V1_ChangeAmountRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ChangeAmountRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{1}amount\0\u{3}expected_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{1}amount\0\u{3}expected_version\0\u{3}occurred_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1735,6 +1856,7 @@ nonisolated extension Crm_Deals_V1_ChangeAmountRequest: SwiftProtobuf.Message, S
       case 1: try { try decoder.decodeSingularStringField(value: &self.dealID) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
       default: break
       }
     }
@@ -1754,6 +1876,9 @@ nonisolated extension Crm_Deals_V1_ChangeAmountRequest: SwiftProtobuf.Message, S
     if self.expectedVersion != 0 {
       try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 3)
     }
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1761,6 +1886,7 @@ nonisolated extension Crm_Deals_V1_ChangeAmountRequest: SwiftProtobuf.Message, S
     if lhs.dealID != rhs.dealID {return false}
     if lhs._amount != rhs._amount {return false}
     if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1768,7 +1894,7 @@ nonisolated extension Crm_Deals_V1_ChangeAmountRequest: SwiftProtobuf.Message, S
 
 nonisolated extension Crm_Deals_V1_WinDealRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WinDealRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{3}expected_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{3}expected_version\0\u{3}occurred_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1778,24 +1904,33 @@ nonisolated extension Crm_Deals_V1_WinDealRequest: SwiftProtobuf.Message, SwiftP
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.dealID) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.dealID.isEmpty {
       try visitor.visitSingularStringField(value: self.dealID, fieldNumber: 1)
     }
     if self.expectedVersion != 0 {
       try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 2)
     }
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Deals_V1_WinDealRequest, rhs: Crm_Deals_V1_WinDealRequest) -> Bool {
     if lhs.dealID != rhs.dealID {return false}
     if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1803,7 +1938,7 @@ nonisolated extension Crm_Deals_V1_WinDealRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Crm_Deals_V1_LoseDealRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".LoseDealRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{1}reason\0\u{3}expected_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{1}reason\0\u{3}expected_version\0\u{3}occurred_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1814,12 +1949,17 @@ nonisolated extension Crm_Deals_V1_LoseDealRequest: SwiftProtobuf.Message, Swift
       case 1: try { try decoder.decodeSingularStringField(value: &self.dealID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.dealID.isEmpty {
       try visitor.visitSingularStringField(value: self.dealID, fieldNumber: 1)
     }
@@ -1829,6 +1969,9 @@ nonisolated extension Crm_Deals_V1_LoseDealRequest: SwiftProtobuf.Message, Swift
     if self.expectedVersion != 0 {
       try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 3)
     }
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1836,6 +1979,7 @@ nonisolated extension Crm_Deals_V1_LoseDealRequest: SwiftProtobuf.Message, Swift
     if lhs.dealID != rhs.dealID {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -6,6 +6,7 @@ import CRMRPC
 import CRMRuntime
 import Foundation
 import GRPCCore
+import SwiftProtobuf
 
 /// The contacts service's RPCs: checks and normalises input (INVALID_ARGUMENT names the field,
 /// nothing is written), then hands it to the repository; maps domain failures to statuses.
@@ -17,6 +18,17 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   static let searchDepth = 1_000
 
   /// A new card's owner: a manager creates only cards he owns (no mass assignment to others).
+  /// A request's `occurred_at` (history import) when it has one: checked, operators only.
+  func occurredAt(_ has: Bool, _ timestamp: Google_Protobuf_Timestamp) throws -> Date? {
+    guard has else { return nil }
+    let requested = try HistoryTime.requested(timestamp.date, byOperator: try Principal.verified.holds(.operator))
+    try timestamp.requireKnownFields("occurred_at")
+    guard (0..<1_000_000_000).contains(timestamp.nanos) else {
+      throw InvalidField(field: "occurred_at.nanos", reason: "is \(timestamp.nanos); expected 0 to 999999999")
+    }
+    return requested
+  }
+
   func creator(owning owner: String) throws -> String {
     let principal = try Principal.verified
     try principal.checkMayChange("new card", ownedBy: owner)
@@ -49,7 +61,8 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       lead.source = try Text.field(request.source, "source", limit: CardLimits.nameLength)
       lead.ownerID = try Text.field(request.ownerID, "owner_id", limit: CardLimits.nameLength, required: true)
       lead.businessLine = try Text.field(request.businessLine, "business_line", limit: CardLimits.nameLength)
-      return try await repository.createLead(lead, actor: try creator(owning: lead.ownerID))
+      return try await repository.createLead(
+        lead, at: try occurredAt(request.hasOccurredAt, request.occurredAt), actor: try creator(owning: lead.ownerID))
     }
   }
 
@@ -76,7 +89,8 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       let reason = try Text.field(
         request.reason, "reason", limit: CardLimits.textLength, required: true, multiline: true)
       return try await repository.rejectLead(
-        id: request.leadID, reason: reason, expectedVersion: request.expectedVersion, actor: try Principal.verified)
+        id: request.leadID, reason: reason, expectedVersion: request.expectedVersion,
+        at: try occurredAt(request.hasOccurredAt, request.occurredAt), actor: try Principal.verified)
     }
   }
 
@@ -89,7 +103,7 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
       let pipeline = try Text.field(request.pipelineID, "pipeline_id", limit: CardLimits.nameLength, required: true)
       return try await repository.convertLead(
         id: request.leadID, companyName: company, pipelineID: pipeline, expectedVersion: request.expectedVersion,
-        actor: try Principal.verified)
+        at: try occurredAt(request.hasOccurredAt, request.occurredAt), actor: try Principal.verified)
     }
   }
 
@@ -100,7 +114,9 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
   {
     try await answering {
       let card = try ContactCardInput.validate(request)
-      return try await repository.createContact(card, force: request.force, actor: try creator(owning: card.ownerID))
+      return try await repository.createContact(
+        card, force: request.force, at: try occurredAt(request.hasOccurredAt, request.occurredAt),
+        actor: try creator(owning: card.ownerID))
     }
   }
 
@@ -119,6 +135,9 @@ struct ContactsRPCService: Crm_Contacts_V1_Contacts.SimpleServiceProtocol {
     try await answering {
       try request.requireKnownFields("request")
       guard request.hasCard else { throw InvalidField(field: "card", reason: "is missing") }
+      guard !request.card.hasOccurredAt else {
+        throw InvalidField(field: "card.occurred_at", reason: "is set; only a new card is imported with its time")
+      }
       let card = try ContactCardInput.validate(request.card, field: "card.")
       return try await repository.updateContact(
         id: request.contactID, expectedVersion: request.expectedVersion, card: card, actor: try Principal.verified)

@@ -163,5 +163,11 @@ enum ContactsSchema {
         "ALTER TABLE card_history ADD PRIMARY KEY (card_id, seq)",
       ]
     ),
+    // History import (issue 16): when a lead was converted or rejected, for the lead funnel.
+    Migration(
+      version: 6,
+      name: "when a lead was closed",
+      statements: ["ALTER TABLE leads ADD COLUMN closed_at timestamptz"]
+    ),
   ]
 }

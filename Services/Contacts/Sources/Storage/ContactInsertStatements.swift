@@ -31,7 +31,7 @@ struct ContactInsert {
       ORDER BY c.created_at LIMIT 1
     ), inserted AS (
       INSERT INTO contacts (id, name, name_search, phone_numbers, email_addresses, birthday, owner_id, card, created_at)
-      VALUES ($1, $2, $3, $4, $5, $6::date, $7, $8, $9)
+      VALUES ($1, $2, $3, $4, $5, NULLIF($6::text, '')::date, $7, $8, $9)
       RETURNING id
     ), claimed AS (
       INSERT INTO contact_claims (value, contact_id)
@@ -44,8 +44,8 @@ struct ContactInsert {
       INSERT INTO contact_companies (contact_id, company_id, role)
       SELECT inserted.id, m.c, m.r FROM inserted, unnest($12::uuid[], $13::text[]) AS m(c, r)
     ), history AS (
-      INSERT INTO card_history (card_id, actor, field, old_value, new_value)
-      SELECT inserted.id, $14, h.f, h.o, h.n FROM inserted, (
+      INSERT INTO card_history (card_id, actor, changed_at, field, old_value, new_value)
+      SELECT inserted.id, $14, $9, h.f, h.o, h.n FROM inserted, (
         SELECT f, o, n, i FROM unnest($15::text[], $16::text[], $17::text[]) WITH ORDINALITY AS c(f, o, n, i)
         UNION ALL
         SELECT 'duplicate_forced', '',
@@ -71,7 +71,10 @@ struct ContactInsert {
     bindings.append(SearchQuery.searchable(card.name))
     bindings.append(card.phones.map(\.number))
     bindings.append(card.emails.map(\.address))
-    if card.hasBirthday { bindings.append(Birthday.text(card.birthday)) } else { bindings.appendNull() }
+    // Always text ('' for none): a prepared statement keeps the parameter types of its first
+    // execution on a connection, and an untyped NULL there made $6 a date, which a later
+    // birthday sent as text then broke (22P03, seen: a card without a birthday, then one with).
+    bindings.append(card.hasBirthday ? Birthday.text(card.birthday) : "")
     bindings.append(card.ownerID)
     bindings.append(cardBytes)
     bindings.append(createdAt)

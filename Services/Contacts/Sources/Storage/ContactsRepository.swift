@@ -1,6 +1,7 @@
 import CRMContracts
 import CRMDomain
 import CRMIdentity
+import Foundation
 
 /// A contact whose phone or e-mail the new card repeats: ALREADY_EXISTS unless forced.
 struct DuplicateContact: DomainError {
@@ -40,16 +41,18 @@ struct SearchHit {
 /// Where leads, cards and their history are kept. Every mutation writes its events to the
 /// outbox in the same transaction; `actor` is who made the change (kept in history and events).
 protocol ContactsRepository: Sendable {
-  func createLead(_ lead: Crm_Contacts_V1_Lead, actor: String) async throws -> Crm_Contacts_V1_Lead
+  // `at`: a history import's checked time (nil: now); a lead is closed no earlier than created.
+  func createLead(_ lead: Crm_Contacts_V1_Lead, at: Date?, actor: String) async throws -> Crm_Contacts_V1_Lead
   func leads(_ filter: LeadFilter, after cursor: Int64?, limit: Int) async throws -> (
     [Crm_Contacts_V1_Lead], next: Int64?
   )
-  func rejectLead(id: String, reason: String, expectedVersion: Int64, actor: Principal) async throws
+  func rejectLead(id: String, reason: String, expectedVersion: Int64, at: Date?, actor: Principal) async throws
     -> Crm_Contacts_V1_Lead
-  func convertLead(id: String, companyName: String, pipelineID: String, expectedVersion: Int64, actor: Principal)
-    async throws -> Crm_Contacts_V1_ConvertLeadReply
+  func convertLead(
+    id: String, companyName: String, pipelineID: String, expectedVersion: Int64, at: Date?, actor: Principal
+  ) async throws -> Crm_Contacts_V1_ConvertLeadReply
 
-  func createContact(_ card: Crm_Contacts_V1_Contact, force: Bool, actor: String) async throws
+  func createContact(_ card: Crm_Contacts_V1_Contact, force: Bool, at: Date?, actor: String) async throws
     -> Crm_Contacts_V1_Contact
   func contact(id: String) async throws -> Crm_Contacts_V1_Contact
   func updateContact(id: String, expectedVersion: Int64, card: Crm_Contacts_V1_Contact, actor: Principal) async throws

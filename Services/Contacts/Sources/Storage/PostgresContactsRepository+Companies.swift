@@ -17,27 +17,28 @@ extension PostgresContactsRepository {
     }
   }
 
-  func insertCompany(_ card: Crm_Contacts_V1_Company, actor: String, on connection: PostgresConnection) async throws
-    -> Crm_Contacts_V1_Company
-  {
+  /// `at`: an imported history's time of creation (nil: now).
+  func insertCompany(
+    _ card: Crm_Contacts_V1_Company, actor: String, at requested: Date? = nil, on connection: PostgresConnection
+  ) async throws -> Crm_Contacts_V1_Company {
     let id = UUID()
     var stored = card
     stored.id = id.uuidString.lowercased()
     stored.version = 1
     let createdAt = try await connection.query(
       """
-      INSERT INTO companies (id, name, name_search, card)
-      VALUES (\(id), \(card.name), \(SearchQuery.searchable(card.name)), \(try bytes(card)))
+      INSERT INTO companies (id, name, name_search, card, created_at)
+      VALUES (\(id), \(card.name), \(SearchQuery.searchable(card.name)), \(try bytes(card)), coalesce(\(requested), now()))
       RETURNING created_at
       """,
       logger: logger
     ).decode(Date.self).first { _ in true }
     stored.createdAt = timestamp(createdAt ?? Date())
     try await recordHistory(
-      CardChanges.between(nil, CardChanges.fields(card)), cardID: id, actor: actor, on: connection)
+      CardChanges.between(nil, CardChanges.fields(card)), cardID: id, actor: actor, at: requested, on: connection)
     try await publish(
       Crm_Contacts_V1_CompanyCreated.with { $0.company = stored }, aggregateID: stored.id, version: 1, actor: actor,
-      on: connection)
+      occurredAt: requested ?? Date(), on: connection)
     return stored
   }
 

@@ -7,7 +7,7 @@ import Foundation
 import PostgresNIO
 
 extension PostgresContactsRepository {
-  func createContact(_ card: Crm_Contacts_V1_Contact, force: Bool, actor: String) async throws
+  func createContact(_ card: Crm_Contacts_V1_Contact, force: Bool, at createdAt: Date?, actor: String) async throws
     -> Crm_Contacts_V1_Contact
   {
     try await idempotent(client: client, logger: logger) { key in
@@ -17,7 +17,8 @@ extension PostgresContactsRepository {
         // on or freed), the create is simply tried again.
         for _ in 0..<3 {
           do {
-            return try await insertContact(card, force: force, actor: actor, requestKey: key, on: connection)
+            return try await insertContact(
+              card, force: force, actor: actor, at: createdAt, requestKey: key, on: connection)
           } catch is IdentityClaimed {
             if let duplicate = try await claimHolder(of: Self.identities(card), on: connection) {
               throw duplicate
@@ -34,11 +35,11 @@ extension PostgresContactsRepository {
   /// round trip (the create is the service's busiest write). Throws `IdentityClaimed` when an
   /// unforced card repeats a phone or e-mail that an active card holds; nothing is written then.
   func insertContact(
-    _ card: Crm_Contacts_V1_Contact, force: Bool, actor: String, requestKey: String? = nil,
-    on connection: PostgresConnection
+    _ card: Crm_Contacts_V1_Contact, force: Bool, actor: String, at requested: Date? = nil,
+    requestKey: String? = nil, on connection: PostgresConnection
   ) async throws -> Crm_Contacts_V1_Contact {
     let id = UUID()
-    let createdAt = Date()
+    let createdAt = requested ?? Date()
     var stored = card
     stored.id = id.uuidString.lowercased()
     stored.version = 1
@@ -48,7 +49,8 @@ extension PostgresContactsRepository {
       searchKeys: Self.searchKeys(card), companyIDs: try card.companies.map { try UUID($0.companyID, of: "company") },
       actor: actor, changes: CardChanges.between(nil, CardChanges.fields(card)),
       event: try ContactsEvents.event(
-        aggregateID: stored.id, version: 1, actor: actor, Crm_Contacts_V1_ContactCreated.with { $0.contact = stored }),
+        aggregateID: stored.id, version: 1, actor: actor, occurredAt: createdAt,
+        Crm_Contacts_V1_ContactCreated.with { $0.contact = stored }),
       requestKey: requestKey, reply: try stored.serializedBytes())
     do {
       let rows =
@@ -266,11 +268,13 @@ extension PostgresContactsRepository {
     }
   }
 
-  func historyEntry(_ change: CardChange, cardID: String, actor: String) -> Crm_Contacts_V1_CardChange {
+  func historyEntry(_ change: CardChange, cardID: String, actor: String, at: Date? = nil)
+    -> Crm_Contacts_V1_CardChange
+  {
     var entry = Crm_Contacts_V1_CardChange()
     entry.cardID = cardID
     entry.actor = actor
-    entry.changedAt = timestamp(Date())
+    entry.changedAt = timestamp(at ?? Date())
     entry.field = change.field
     entry.oldValue = change.old
     entry.newValue = change.new

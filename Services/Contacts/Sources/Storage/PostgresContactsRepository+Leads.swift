@@ -9,17 +9,23 @@ import PostgresNIO
 extension PostgresContactsRepository {
   /// What `decodeLeads` reads, in its order.
   static let leadColumns =
-    "id, name, phone, email, source, owner_id, business_line, status, rejection_reason, contact_id, created_at, version, seq"
+    """
+    id, name, phone, email, source, owner_id, business_line, status, rejection_reason, contact_id, created_at, \
+    closed_at, version, seq
+    """
 
-  func createLead(_ lead: Crm_Contacts_V1_Lead, actor: String) async throws -> Crm_Contacts_V1_Lead {
+  func createLead(_ lead: Crm_Contacts_V1_Lead, at requested: Date?, actor: String) async throws
+    -> Crm_Contacts_V1_Lead
+  {
     let id = UUID()
+    let createdAt = requested ?? Date()
     return try await idempotent(client: client, logger: logger) { key in
       try await client.withTransaction(logger: logger) { connection in
         let rows = try await connection.query(
           """
-          INSERT INTO leads (id, name, phone, email, source, owner_id, business_line, status)
+          INSERT INTO leads (id, name, phone, email, source, owner_id, business_line, status, created_at)
           VALUES (\(id), \(lead.name), \(lead.phone.isEmpty ? nil : lead.phone), \(lead.email.isEmpty ? nil : lead.email),
-                  \(lead.source), \(lead.ownerID), \(lead.businessLine), 'open')
+                  \(lead.source), \(lead.ownerID), \(lead.businessLine), 'open', \(createdAt))
           RETURNING \(unescaped: Self.leadColumns)
           """,
           logger: logger
@@ -27,7 +33,7 @@ extension PostgresContactsRepository {
         let created = try await decodeLeads(rows)[0].lead
         try await publish(
           Crm_Contacts_V1_LeadCreated.with { $0.lead = created }, aggregateID: created.id, version: created.version,
-          actor: actor, on: connection)
+          actor: actor, occurredAt: createdAt, on: connection)
         try await RequestReplies.record(created, key: key, on: connection, logger: logger)
         return created
       }
@@ -37,9 +43,10 @@ extension PostgresContactsRepository {
   func decodeLeads(_ rows: PostgresRowSequence) async throws -> [(lead: Crm_Contacts_V1_Lead, seq: Int64)] {
     var leads: [(Crm_Contacts_V1_Lead, Int64)] = []
     for try await row in rows {
-      let (id, name, phone, email, source, owner, line, status, reason, contactID, createdAt, version, seq) =
+      let (id, name, phone, email, source, owner, line, status, reason, contactID, createdAt, closedAt, version, seq) =
         try row.decode(
-          (UUID, String, String?, String?, String, String, String, String, String, UUID?, Date, Int64, Int64).self)
+          (UUID, String, String?, String?, String, String, String, String, String, UUID?, Date, Date?, Int64, Int64)
+            .self)
       var lead = Crm_Contacts_V1_Lead()
       lead.id = id.uuidString.lowercased()
       lead.name = name
@@ -52,6 +59,7 @@ extension PostgresContactsRepository {
       lead.rejectionReason = reason
       lead.contactID = contactID?.uuidString.lowercased() ?? ""
       lead.createdAt = timestamp(createdAt)
+      if let closedAt { lead.closedAt = timestamp(closedAt) }
       lead.version = version
       leads.append((lead, seq))
     }
@@ -79,12 +87,12 @@ extension PostgresContactsRepository {
     return (found.prefix(limit).map(\.lead), found[limit - 1].seq)
   }
 
-  /// The lead locked for a change at `expectedVersion`, still open.
+  /// The lead locked for a change at `expectedVersion`, still open, and when the change happens:
+  /// the requested time of a history import (not before the lead was created), else now.
   func openLeadForChange(
-    _ id: String, expectedVersion: Int64, by principal: Principal, on connection: PostgresConnection
-  ) async throws
-    -> Crm_Contacts_V1_Lead
-  {
+    _ id: String, expectedVersion: Int64, by principal: Principal, at requested: Date?,
+    on connection: PostgresConnection
+  ) async throws -> (lead: Crm_Contacts_V1_Lead, at: Date) {
     let uuid = try UUID(id, of: "lead")
     let rows = try await connection.query(
       """
@@ -101,29 +109,36 @@ extension PostgresContactsRepository {
     switch lead.status {
     case .converted: throw RuleBroken(description: "lead \(id) is already converted (contact \(lead.contactID))")
     case .rejected: throw RuleBroken(description: "lead \(id) was rejected: \(lead.rejectionReason)")
-    default: return lead
+    default: break
     }
+    return (lead, try HistoryTime.inOrder(requested, after: lead.createdAt.date, of: "lead \(id)") ?? Date())
   }
 
-  func rejectLead(id: String, reason: String, expectedVersion: Int64, actor principal: Principal) async throws
-    -> Crm_Contacts_V1_Lead
+  func rejectLead(id: String, reason: String, expectedVersion: Int64, at requested: Date?, actor principal: Principal)
+    async throws -> Crm_Contacts_V1_Lead
   {
     let actor = principal.description
     return try await client.withTransaction(logger: logger) { connection in
-      var lead = try await openLeadForChange(id, expectedVersion: expectedVersion, by: principal, on: connection)
+      var (lead, rejectedAt) = try await openLeadForChange(
+        id, expectedVersion: expectedVersion, by: principal, at: requested, on: connection)
       _ = try await connection.query(
-        "UPDATE leads SET status = 'rejected', rejection_reason = \(reason), version = version + 1 WHERE id = \(try UUID(id, of: "lead"))",
+        """
+        UPDATE leads SET status = 'rejected', rejection_reason = \(reason), closed_at = \(rejectedAt),
+          version = version + 1
+        WHERE id = \(try UUID(id, of: "lead"))
+        """,
         logger: logger
       ).collect()
       lead.status = .rejected
       lead.rejectionReason = reason
+      lead.closedAt = timestamp(rejectedAt)
       lead.version += 1
       try await recordHistory(
         [CardChange(field: "status", old: "open", new: "rejected: \(reason)")], cardID: try UUID(id, of: "lead"),
-        actor: actor, on: connection)
+        actor: actor, at: rejectedAt, on: connection)
       try await publish(
         Crm_Contacts_V1_LeadRejected.with { $0.lead = lead }, aggregateID: lead.id, version: lead.version, actor: actor,
-        on: connection)
+        occurredAt: rejectedAt, on: connection)
       return lead
     }
   }
@@ -131,19 +146,21 @@ extension PostgresContactsRepository {
   /// The contact of a converted lead: an existing card with the lead's phone or e-mail, else a
   /// new one; the company (when named) is created and linked.
   func convertLead(
-    id: String, companyName: String, pipelineID: String, expectedVersion: Int64, actor principal: Principal
+    id: String, companyName: String, pipelineID: String, expectedVersion: Int64, at requested: Date?,
+    actor principal: Principal
   ) async throws -> Crm_Contacts_V1_ConvertLeadReply {
     let actor = principal.description
     return try await idempotent(client: client, logger: logger) { key in
       try await client.withTransaction(logger: logger) { connection in
-        var lead = try await openLeadForChange(id, expectedVersion: expectedVersion, by: principal, on: connection)
+        var (lead, convertedAt) = try await openLeadForChange(
+          id, expectedVersion: expectedVersion, by: principal, at: requested, on: connection)
         var reply = Crm_Contacts_V1_ConvertLeadReply()
         var membership: [Crm_Contacts_V1_CompanyMembership] = []
         if !companyName.isEmpty {
           var company = Crm_Contacts_V1_Company()
           company.name = companyName
           company.ownerID = lead.ownerID
-          reply.company = try await insertCompany(company, actor: actor, on: connection)
+          reply.company = try await insertCompany(company, actor: actor, at: convertedAt, on: connection)
           membership = [.with { $0.companyID = reply.company.id }]
         }
         var card = Crm_Contacts_V1_Contact()
@@ -175,36 +192,42 @@ extension PostgresContactsRepository {
             ).collect()
             try await linkCompanies(contactID: try UUID(existing.id, of: "contact"), existing.companies, on: connection)
             let changes = CardChanges.between(before, CardChanges.fields(existing))
-            try await recordHistory(changes, cardID: try UUID(existing.id, of: "contact"), actor: actor, on: connection)
+            try await recordHistory(
+              changes, cardID: try UUID(existing.id, of: "contact"), actor: actor, at: convertedAt, on: connection)
             try await publish(
               Crm_Contacts_V1_ContactUpdated.with {
                 $0.contact = existing
-                $0.changes = changes.map { historyEntry($0, cardID: existing.id, actor: actor) }
-              }, aggregateID: existing.id, version: existing.version, actor: actor, on: connection)
+                $0.changes = changes.map { historyEntry($0, cardID: existing.id, actor: actor, at: convertedAt) }
+              }, aggregateID: existing.id, version: existing.version, actor: actor, occurredAt: convertedAt,
+              on: connection)
           }
           reply.contact = existing
         } else {
-          reply.contact = try await insertContact(card, force: false, actor: actor, on: connection)
+          reply.contact = try await insertContact(card, force: false, actor: actor, at: convertedAt, on: connection)
         }
         let contactID = try UUID(reply.contact.id, of: "contact")
         _ = try await connection.query(
-          "UPDATE leads SET status = 'converted', contact_id = \(contactID), version = version + 1 WHERE id = \(try UUID(id, of: "lead"))",
+          """
+          UPDATE leads SET status = 'converted', contact_id = \(contactID), closed_at = \(convertedAt), version = version + 1
+          WHERE id = \(try UUID(id, of: "lead"))
+          """,
           logger: logger
         ).collect()
         lead.status = .converted
         lead.contactID = reply.contact.id
+        lead.closedAt = timestamp(convertedAt)
         lead.version += 1
         reply.lead = lead
         try await recordHistory(
           [CardChange(field: "status", old: "open", new: "converted: contact \(reply.contact.id)")],
-          cardID: try UUID(id, of: "lead"), actor: actor, on: connection)
+          cardID: try UUID(id, of: "lead"), actor: actor, at: convertedAt, on: connection)
         try await publish(
           Crm_Contacts_V1_LeadConverted.with {
             $0.lead = lead
             $0.contactID = reply.contact.id
             $0.companyID = reply.company.id
             $0.pipelineID = pipelineID
-          }, aggregateID: lead.id, version: lead.version, actor: actor, on: connection)
+          }, aggregateID: lead.id, version: lead.version, actor: actor, occurredAt: convertedAt, on: connection)
         try await RequestReplies.record(reply, key: key, on: connection, logger: logger)
         return reply
       }

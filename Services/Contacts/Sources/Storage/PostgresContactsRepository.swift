@@ -18,12 +18,16 @@ struct PostgresContactsRepository: ContactsRepository {
 
   /// Writes one of this service's events to the outbox, in the caller's transaction.
   func publish(
-    _ payload: some Message, aggregateID: String, version: Int64, actor: String, on connection: PostgresConnection
+    _ payload: some Message, aggregateID: String, version: Int64, actor: String, occurredAt: Date = Date(),
+    on connection: PostgresConnection
   )
     async throws
   {
     try await Outbox.append(
-      [try ContactsEvents.event(aggregateID: aggregateID, version: version, actor: actor, payload)],
+      [
+        try ContactsEvents.event(
+          aggregateID: aggregateID, version: version, actor: actor, occurredAt: occurredAt, payload)
+      ],
       on: connection,
       logger: logger
     )
@@ -31,15 +35,16 @@ struct PostgresContactsRepository: ContactsRepository {
 
   func timestamp(_ date: Date) -> Google_Protobuf_Timestamp { Google_Protobuf_Timestamp(date: date) }
 
-  /// Records `changes` of card `cardID` in its history.
-  func recordHistory(_ changes: [CardChange], cardID: UUID, actor: String, on connection: PostgresConnection)
-    async throws
-  {
+  /// Records `changes` of card `cardID` in its history, made `at` (an imported history's time;
+  /// nil: now).
+  func recordHistory(
+    _ changes: [CardChange], cardID: UUID, actor: String, at: Date? = nil, on connection: PostgresConnection
+  ) async throws {
     guard !changes.isEmpty else { return }
     _ = try await connection.query(
       """
-      INSERT INTO card_history (card_id, actor, field, old_value, new_value)
-      SELECT \(cardID), \(actor), f, o, n
+      INSERT INTO card_history (card_id, actor, changed_at, field, old_value, new_value)
+      SELECT \(cardID), \(actor), coalesce(\(at), now()), f, o, n
       FROM unnest(\(changes.map(\.field)), \(changes.map(\.old)), \(changes.map(\.new))) WITH ORDINALITY AS c(f, o, n, i)
       ORDER BY i
       """,

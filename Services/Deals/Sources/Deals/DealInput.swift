@@ -2,6 +2,7 @@ import CRMContracts
 import CRMDomain
 import CRMEvents
 import Foundation
+import SwiftProtobuf
 
 /// Checks of what clients send about deals: each failure names the field and why.
 enum DealInput {
@@ -20,9 +21,15 @@ enum DealInput {
     var amount: Crm_Common_V1_Money
     var expectedClose: String?
     var leadID: UUID?
+    /// History import: when it was opened (nil: now).
+    var openedAt: Date? = nil
   }
 
-  static func newDeal(_ request: Crm_Deals_V1_OpenDealRequest, today: Date = Date()) throws(InvalidField) -> NewDeal {
+  /// `openedAt` is the checked `occurred_at` (history import): the expected close is then not
+  /// before that day rather than today.
+  static func newDeal(_ request: Crm_Deals_V1_OpenDealRequest, openedAt: Date? = nil, today: Date = Date())
+    throws(InvalidField) -> NewDeal
+  {
     try request.requireKnownFields("request")
     let kind = request.kind
     guard kind == .consultative || kind == .active else {
@@ -36,7 +43,23 @@ enum DealInput {
       kind: kind,
       source: try Text.field(request.source, "source", limit: textLength),
       amount: request.hasAmount ? try money(request.amount, "amount") : Crm_Common_V1_Money(),
-      expectedClose: request.hasExpectedClose ? try closeDate(request.expectedClose, today: today) : nil)
+      expectedClose: request.hasExpectedClose ? try closeDate(request.expectedClose, today: openedAt ?? today) : nil,
+      openedAt: openedAt)
+  }
+
+  /// History import: the checked `occurred_at` of a change (nil when absent: now). Operators
+  /// only (PERMISSION_DENIED otherwise); see `HistoryTime`. Its order against the deal's last
+  /// change is checked where the deal is read.
+  static func occurredAt(_ timestamp: Google_Protobuf_Timestamp?, byOperator: Bool, now: Date = Date()) throws
+    -> Date?
+  {
+    guard let timestamp else { return nil }
+    let requested = try HistoryTime.requested(timestamp.date, byOperator: byOperator, now: now)
+    try timestamp.requireKnownFields("occurred_at")
+    guard (0..<1_000_000_000).contains(timestamp.nanos) else {
+      throw InvalidField(field: "occurred_at.nanos", reason: "is \(timestamp.nanos); expected 0 to 999999999")
+    }
+    return requested
   }
 
   /// A required id.

@@ -41,7 +41,9 @@ struct ContactsEventsHandler: Sendable {
         try await remember(company: company.id, on: connection)
       case Crm_Contacts_V1_LeadConverted.protoMessageName:
         let converted = try Crm_Contacts_V1_LeadConverted(serializedBytes: envelope.payload)
-        try await openDeal(for: converted, actor: envelope.actor, on: connection)
+        try await openDeal(
+          for: converted, actor: envelope.actor, occurredAt: envelope.hasOccurredAt ? envelope.occurredAt.date : nil,
+          on: connection)
       default:
         break
       }
@@ -58,9 +60,9 @@ struct ContactsEventsHandler: Sendable {
 
   /// The lead's deal: the requested pipeline, at its first stage, owned by the lead's owner; an
   /// inbound (consultative) sale, since the lead came to us. Opened once per lead.
-  private func openDeal(for converted: Crm_Contacts_V1_LeadConverted, actor: String, on connection: PostgresConnection)
-    async throws
-  {
+  private func openDeal(
+    for converted: Crm_Contacts_V1_LeadConverted, actor: String, occurredAt: Date?, on connection: PostgresConnection
+  ) async throws {
     let lead = converted.lead
     // The lead's owner only for a contact not known yet: a lead converted into an existing card
     // (a duplicate) leaves that card's owner, and a late conversion must not undo an owner
@@ -77,7 +79,9 @@ struct ContactsEventsHandler: Sendable {
       source: lead.source,
       amount: Crm_Common_V1_Money(),
       expectedClose: nil,
-      leadID: try DealInput.id(lead.id, "lead.id"))
+      leadID: try DealInput.id(lead.id, "lead.id"),
+      // Opened when the lead was converted (an imported history's conversion keeps its time).
+      openedAt: occurredAt)
     _ = try await repository.insertDeal(deal, actor: actor, on: connection)
   }
 

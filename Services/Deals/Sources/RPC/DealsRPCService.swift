@@ -5,6 +5,7 @@ import CRMRPC
 import CRMRuntime
 import Foundation
 import GRPCCore
+import SwiftProtobuf
 
 /// The deals service's RPCs: checks input (INVALID_ARGUMENT names the field, nothing is
 /// written), then hands it to the repository; domain failures answer with their status.
@@ -48,9 +49,9 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
 
   func openDeal(request: Crm_Deals_V1_OpenDealRequest, context: ServerContext) async throws -> Crm_Deals_V1_Deal {
     try await answering {
-      let deal = try DealInput.newDeal(request)
-      // A manager opens deals only as their owner (no mass assignment to a colleague).
       let principal = try Principal.verified
+      let deal = try DealInput.newDeal(request, openedAt: try occurredAt(request.hasOccurredAt, request.occurredAt))
+      // A manager opens deals only as their owner (no mass assignment to a colleague).
       try principal.checkMayChange("new deal", ownedBy: deal.ownerID)
       return try await repository.openDeal(deal, actor: principal.description)
     }
@@ -61,7 +62,8 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
       try request.requireKnownFields("request")
       let target = try DealInput.id(request.toStageID, "to_stage_id")
       return try await repository.moveDeal(
-        id: request.dealID, to: target, expectedVersion: request.expectedVersion, actor: try Principal.verified)
+        id: request.dealID, to: target, expectedVersion: request.expectedVersion,
+        at: try occurredAt(request.hasOccurredAt, request.occurredAt), actor: try Principal.verified)
     }
   }
 
@@ -72,7 +74,8 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
       let objection = try DealInput.objection(request)
       return try await repository.raiseObjection(
         id: request.dealID, reason: objection.reason, kind: objection.kind, conditions: objection.conditions,
-        expectedVersion: request.expectedVersion, actor: try Principal.verified)
+        expectedVersion: request.expectedVersion, at: try occurredAt(request.hasOccurredAt, request.occurredAt),
+        actor: try Principal.verified)
     }
   }
 
@@ -83,7 +86,8 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
       try request.requireKnownFields("request")
       return try await repository.estimateProbability(
         id: request.dealID, probability: try DealInput.probability(request.probability),
-        expectedVersion: request.expectedVersion, actor: try Principal.verified)
+        expectedVersion: request.expectedVersion, at: try occurredAt(request.hasOccurredAt, request.occurredAt),
+        actor: try Principal.verified)
     }
   }
 
@@ -95,7 +99,8 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
       guard request.hasAmount else { throw InvalidField(field: "amount", reason: "is missing") }
       return try await repository.changeAmount(
         id: request.dealID, amount: try DealInput.money(request.amount, "amount"),
-        expectedVersion: request.expectedVersion, actor: try Principal.verified)
+        expectedVersion: request.expectedVersion, at: try occurredAt(request.hasOccurredAt, request.occurredAt),
+        actor: try Principal.verified)
     }
   }
 
@@ -103,7 +108,8 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
     try await answering {
       try request.requireKnownFields("request")
       return try await repository.winDeal(
-        id: request.dealID, expectedVersion: request.expectedVersion, actor: try Principal.verified)
+        id: request.dealID, expectedVersion: request.expectedVersion,
+        at: try occurredAt(request.hasOccurredAt, request.occurredAt), actor: try Principal.verified)
     }
   }
 
@@ -114,8 +120,13 @@ struct DealsRPCService: Crm_Deals_V1_Deals.SimpleServiceProtocol {
       _ = try DealInput.lossReason(request.reason, listed: [])
       return try await repository.loseDeal(
         id: request.dealID, reason: request.reason, expectedVersion: request.expectedVersion,
-        actor: try Principal.verified)
+        at: try occurredAt(request.hasOccurredAt, request.occurredAt), actor: try Principal.verified)
     }
+  }
+
+  /// A change's `occurred_at` (history import) when the request has one: checked, operators only.
+  private func occurredAt(_ has: Bool, _ timestamp: Google_Protobuf_Timestamp) throws -> Date? {
+    try DealInput.occurredAt(has ? timestamp : nil, byOperator: try Principal.verified.holds(.operator))
   }
 
   // MARK: Queries

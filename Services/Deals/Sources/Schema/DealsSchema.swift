@@ -94,6 +94,22 @@ enum DealsSchema {
         """,
         "CREATE INDEX deal_objections_of_deal ON deal_objections (deal_id, seq)",
       ]
-    )
+    ),
+    // History import (issue 16): a backdated change is refused before the deal's last change,
+    // so every change keeps its time; estimates and amount changes have no row of their own.
+    Migration(
+      version: 2,
+      name: "the time of each deal's last change",
+      statements: [
+        "ALTER TABLE deals ADD COLUMN changed_at timestamptz",
+        """
+        UPDATE deals d SET changed_at = GREATEST(
+          d.opened_at, d.closed_at,
+          (SELECT max(moved_at) FROM deal_transitions t WHERE t.deal_id = d.id),
+          (SELECT max(raised_at) FROM deal_objections o WHERE o.deal_id = d.id))
+        """,
+        "ALTER TABLE deals ALTER COLUMN changed_at SET DEFAULT now(), ALTER COLUMN changed_at SET NOT NULL",
+      ]
+    ),
   ]
 }

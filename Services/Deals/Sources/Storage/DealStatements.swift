@@ -9,10 +9,11 @@ import PostgresNIO
 /// A deal with its pipeline's version (which says whether the cached stages still hold).
 struct DealForChange: PostgresPreparedStatement {
   static let sql = """
-    SELECT \(PostgresDealsRepository.dealColumns), (SELECT version FROM pipelines WHERE id = d.pipeline_id)
+    SELECT \(PostgresDealsRepository.dealColumns), d.changed_at,
+      (SELECT version FROM pipelines WHERE id = d.pipeline_id)
     FROM deals d WHERE d.id = $1
     """
-  typealias Row = (deal: Crm_Deals_V1_Deal, pipelineVersion: Int64)
+  typealias Row = (deal: Crm_Deals_V1_Deal, changedAt: Date, pipelineVersion: Int64)
 
   var dealID: UUID
 
@@ -24,7 +25,10 @@ struct DealForChange: PostgresPreparedStatement {
 
   func decodeRow(_ row: PostgresRow) throws -> Row {
     let cells = row.makeRandomAccess()
-    return (try PostgresDealsRepository.decodeDeal(row).deal, try cells[cells.count - 1].decode(Int64.self))
+    return (
+      try PostgresDealsRepository.decodeDeal(row).deal, try cells[cells.count - 2].decode(Date.self),
+      try cells[cells.count - 1].decode(Int64.self)
+    )
   }
 }
 
@@ -59,7 +63,7 @@ struct PipelineStages: PostgresPreparedStatement {
 struct MoveDeal: PostgresPreparedStatement {
   static let sql = """
     WITH changed AS (
-      UPDATE deals SET stage_id = $3, owner_probability = NULL, version = version + 1
+      UPDATE deals SET stage_id = $3, owner_probability = NULL, changed_at = $7, version = version + 1
       WHERE id = $1 AND version = $2 AND status = 'open' RETURNING id
     ), transition AS (
       INSERT INTO deal_transitions (deal_id, from_stage_id, to_stage_id, skipped_stage_ids, actor, moved_at)

@@ -20,17 +20,20 @@ protocol DealsRepository: Sendable {
   func pipelines() async throws -> [Crm_Deals_V1_Pipeline]
 
   func openDeal(_ deal: DealInput.NewDeal, actor: String) async throws -> Crm_Deals_V1_Deal
-  func moveDeal(id: String, to stage: UUID, expectedVersion: Int64, actor: Principal) async throws -> Crm_Deals_V1_Deal
+  // `at`: a history import's checked time (nil: now); refused before the deal's last change.
+  func moveDeal(id: String, to stage: UUID, expectedVersion: Int64, at: Date?, actor: Principal) async throws
+    -> Crm_Deals_V1_Deal
   func raiseObjection(
     id: String, reason: String, kind: Crm_Deals_V1_ObjectionKind, conditions: String, expectedVersion: Int64,
-    actor: Principal
+    at: Date?, actor: Principal
   ) async throws -> Crm_Deals_V1_Deal
-  func estimateProbability(id: String, probability: Int32, expectedVersion: Int64, actor: Principal) async throws
+  func estimateProbability(id: String, probability: Int32, expectedVersion: Int64, at: Date?, actor: Principal)
+    async throws -> Crm_Deals_V1_Deal
+  func changeAmount(id: String, amount: Crm_Common_V1_Money, expectedVersion: Int64, at: Date?, actor: Principal)
+    async throws -> Crm_Deals_V1_Deal
+  func winDeal(id: String, expectedVersion: Int64, at: Date?, actor: Principal) async throws -> Crm_Deals_V1_Deal
+  func loseDeal(id: String, reason: String, expectedVersion: Int64, at: Date?, actor: Principal) async throws
     -> Crm_Deals_V1_Deal
-  func changeAmount(id: String, amount: Crm_Common_V1_Money, expectedVersion: Int64, actor: Principal) async throws
-    -> Crm_Deals_V1_Deal
-  func winDeal(id: String, expectedVersion: Int64, actor: Principal) async throws -> Crm_Deals_V1_Deal
-  func loseDeal(id: String, reason: String, expectedVersion: Int64, actor: Principal) async throws -> Crm_Deals_V1_Deal
 
   func deal(id: String) async throws -> Crm_Deals_V1_DealWithHistory
   func deals(_ filter: DealFilter, after cursor: Int64?, limit: Int) async throws -> ([Crm_Deals_V1_Deal], next: Int64?)

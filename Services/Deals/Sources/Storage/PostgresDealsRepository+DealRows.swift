@@ -71,24 +71,26 @@ extension PostgresDealsRepository {
 
   /// The open deal at `expectedVersion` and its pipeline's stages, read without a lock: the
   /// change is then written by one statement that holds only while the version is still the
-  /// same (`commitChange`), so a concurrent change makes it ABORTED, never lost.
-  /// The open deal to change, if `principal` may change it (a deal's owner never changes, and
-  /// the change is conditional on the version read here: the check cannot go stale).
-  func openDealForChange(_ id: String, expectedVersion: Int64, by principal: Principal) async throws -> (
-    deal: Crm_Deals_V1_Deal, stages: [PipelineStage]
-  ) {
+  /// same (`commitChange`), so a concurrent change makes it ABORTED, never lost. Only if
+  /// `principal` may change it (a deal's owner never changes, and the check cannot go stale).
+  /// `at`: when the change happens — the requested time of a history import (checked not to
+  /// be before the deal's last change; the version condition keeps that check fresh), else now.
+  func openDealForChange(_ id: String, expectedVersion: Int64, by principal: Principal, at requested: Date?)
+    async throws -> (deal: Crm_Deals_V1_Deal, stages: [PipelineStage], at: Date)
+  {
     let dealID = try UUID(id, of: "deal")
     guard
-      let (deal, pipelineVersion) = try await client.execute(DealForChange(dealID: dealID), logger: logger)
+      let (deal, changedAt, pipelineVersion) = try await client.execute(DealForChange(dealID: dealID), logger: logger)
         .first(where: { _ in true })
     else { throw NotFound(entity: "deal", id: id) }
     try principal.checkMayChange("deal \(id)", ownedBy: deal.ownerID)
     try Self.requireOpen(deal, expectedVersion: expectedVersion)
+    let at = try HistoryTime.inOrder(requested, after: changedAt, of: "deal \(id)") ?? Date()
     let pipelineID = try UUID(deal.pipelineID, of: "pipeline")
-    if let stages = stageCache.stages(of: pipelineID, atVersion: pipelineVersion) { return (deal, stages) }
+    if let stages = stageCache.stages(of: pipelineID, atVersion: pipelineVersion) { return (deal, stages, at) }
     let (version, stages) = try await client.withConnection { try await self.stages(of: pipelineID, on: $0) }
     stageCache.store(stages, of: pipelineID, atVersion: version)
-    return (deal, stages)
+    return (deal, stages, at)
   }
 
   /// A change applies to the version the caller read, and only while the deal is open.

@@ -38,16 +38,17 @@ extension PostgresDealsRepository {
         .collect()
       guard !known.isEmpty else { throw NotFound(entity: "company", id: company.text) }
     }
+    let openedAt = deal.openedAt ?? Date()
     guard let first = StageRules.firstStage(of: try await stages(of: deal.pipelineID, on: connection).stages) else {
       throw NotFound(entity: "pipeline", id: deal.pipelineID.text)
     }
     let rows = try await connection.query(
       """
       INSERT INTO deals AS d (id, contact_id, company_id, pipeline_id, stage_id, owner_id, kind, source, amount_minor,
-                         currency, expected_close, status, lead_id)
+                         currency, expected_close, status, lead_id, opened_at, changed_at)
       VALUES (\(UUID()), \(deal.contactID), \(deal.companyID), \(deal.pipelineID), \(first.id), \(deal.ownerID),
               \(deal.kind.text), \(deal.source), \(deal.amount.minorUnits), \(deal.amount.currency),
-              \(deal.expectedClose)::date, 'open', \(deal.leadID))
+              \(deal.expectedClose)::date, 'open', \(deal.leadID), \(openedAt), \(openedAt))
       ON CONFLICT (lead_id) DO NOTHING
       RETURNING \(unescaped: Self.dealColumns)
       """,
@@ -55,18 +56,18 @@ extension PostgresDealsRepository {
     guard let opened = try await decodeDeals(rows).first?.deal else { return nil }
     try await publish(
       Crm_Deals_V1_DealOpened.with { $0.deal = opened }, aggregateID: opened.id, version: opened.version, actor: actor,
-      on: connection)
+      occurredAt: openedAt, on: connection)
     return opened
   }
 
-  func moveDeal(id: String, to target: UUID, expectedVersion: Int64, actor principal: Principal) async throws
-    -> Crm_Deals_V1_Deal
+  func moveDeal(id: String, to target: UUID, expectedVersion: Int64, at requested: Date?, actor principal: Principal)
+    async throws -> Crm_Deals_V1_Deal
   {
     let actor = principal.description
-    var (deal, stages) = try await openDealForChange(id, expectedVersion: expectedVersion, by: principal)
+    var (deal, stages, movedAt) = try await openDealForChange(
+      id, expectedVersion: expectedVersion, by: principal, at: requested)
     let current = try UUID(deal.stageID, of: "stage")
     let skipped = try StageRules.skippedStages(from: current, to: target, in: stages)
-    let movedAt = Date()
     // A new stage: its default applies until the owner estimates again.
     deal.stageID = target.text
     deal.probability = stages.first { $0.id == target }?.defaultProbability ?? 0
@@ -84,7 +85,7 @@ extension PostgresDealsRepository {
       Crm_Deals_V1_DealMoved.with {
         $0.deal = deal
         $0.transition = transition
-      }, of: deal, actor: actor)
+      }, of: deal, actor: actor, at: movedAt)
     let changed =
       try await client.execute(
         MoveDeal(
@@ -98,10 +99,11 @@ extension PostgresDealsRepository {
 
   func raiseObjection(
     id: String, reason: String, kind: Crm_Deals_V1_ObjectionKind, conditions: String, expectedVersion: Int64,
-    actor principal: Principal
+    at requested: Date?, actor principal: Principal
   ) async throws -> Crm_Deals_V1_Deal {
     let actor = principal.description
-    var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion, by: principal)
+    var (deal, _, raisedAt) = try await openDealForChange(
+      id, expectedVersion: expectedVersion, by: principal, at: requested)
     let objection = Crm_Deals_V1_Objection.with {
       $0.id = UUID().uuidString.lowercased()
       $0.stageID = deal.stageID
@@ -109,18 +111,18 @@ extension PostgresDealsRepository {
       $0.kind = kind
       $0.conditions = conditions
       $0.actor = actor
-      $0.raisedAt = Date().timestamp
+      $0.raisedAt = raisedAt.timestamp
     }
     deal.version += 1
     let event = try event(
       Crm_Deals_V1_ObjectionRaised.with {
         $0.deal = deal
         $0.objection = objection
-      }, of: deal, actor: actor)
+      }, of: deal, actor: actor, at: raisedAt)
     try await commitChange(
       """
       WITH changed AS (
-        UPDATE deals SET version = version + 1
+        UPDATE deals SET changed_at = \(raisedAt), version = version + 1
         WHERE id = \(try UUID(id, of: "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
       ), objection AS (
         INSERT INTO deal_objections (id, deal_id, stage_id, reason, kind, conditions, actor, raised_at)
@@ -132,12 +134,12 @@ extension PostgresDealsRepository {
     return deal
   }
 
-  func estimateProbability(id: String, probability: Int32, expectedVersion: Int64, actor principal: Principal)
-    async throws
-    -> Crm_Deals_V1_Deal
-  {
+  func estimateProbability(
+    id: String, probability: Int32, expectedVersion: Int64, at requested: Date?, actor principal: Principal
+  ) async throws -> Crm_Deals_V1_Deal {
     let actor = principal.description
-    var (deal, stages) = try await openDealForChange(id, expectedVersion: expectedVersion, by: principal)
+    var (deal, stages, estimatedAt) = try await openDealForChange(
+      id, expectedVersion: expectedVersion, by: principal, at: requested)
     // The stage default stays beside the estimate: reporting compares them per manager.
     let stageDefault = stages.first { $0.id.text == deal.stageID }?.defaultProbability ?? 0
     deal.probability = probability
@@ -149,11 +151,11 @@ extension PostgresDealsRepository {
         $0.deal = deal
         $0.stageDefault = stageDefault
         $0.ownerEstimate = probability
-      }, of: deal, actor: actor)
+      }, of: deal, actor: actor, at: estimatedAt)
     try await commitChange(
       """
       WITH changed AS (
-        UPDATE deals SET owner_probability = \(probability), version = version + 1
+        UPDATE deals SET owner_probability = \(probability), changed_at = \(estimatedAt), version = version + 1
         WHERE id = \(try UUID(id, of: "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
       ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
       SELECT count(*)::int FROM changed
@@ -161,12 +163,12 @@ extension PostgresDealsRepository {
     return deal
   }
 
-  func changeAmount(id: String, amount: Crm_Common_V1_Money, expectedVersion: Int64, actor principal: Principal)
-    async throws
-    -> Crm_Deals_V1_Deal
-  {
+  func changeAmount(
+    id: String, amount: Crm_Common_V1_Money, expectedVersion: Int64, at requested: Date?, actor principal: Principal
+  ) async throws -> Crm_Deals_V1_Deal {
     let actor = principal.description
-    var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion, by: principal)
+    var (deal, _, changedAt) = try await openDealForChange(
+      id, expectedVersion: expectedVersion, by: principal, at: requested)
     let previous = deal.amount
     deal.amount = amount
     deal.version += 1
@@ -174,11 +176,12 @@ extension PostgresDealsRepository {
       Crm_Deals_V1_DealAmountChanged.with {
         $0.deal = deal
         $0.previous = previous
-      }, of: deal, actor: actor)
+      }, of: deal, actor: actor, at: changedAt)
     try await commitChange(
       """
       WITH changed AS (
-        UPDATE deals SET amount_minor = \(amount.minorUnits), currency = \(amount.currency), version = version + 1
+        UPDATE deals SET amount_minor = \(amount.minorUnits), currency = \(amount.currency), changed_at = \(changedAt),
+          version = version + 1
         WHERE id = \(try UUID(id, of: "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
       ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
       SELECT count(*)::int FROM changed
@@ -186,30 +189,33 @@ extension PostgresDealsRepository {
     return deal
   }
 
-  func winDeal(id: String, expectedVersion: Int64, actor principal: Principal) async throws -> Crm_Deals_V1_Deal {
-    let actor = principal.description
-    var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion, by: principal)
-    let closedAt = Date()
-    deal.status = .won
-    deal.closedAt = closedAt.timestamp
-    deal.version += 1
-    let event = try event(Crm_Deals_V1_DealWon.with { $0.deal = deal }, of: deal, actor: actor)
-    try await commitChange(
-      """
-      WITH changed AS (
-        UPDATE deals SET status = 'won', closed_at = \(closedAt), version = version + 1
-        WHERE id = \(try UUID(id, of: "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
-      ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
-      SELECT count(*)::int FROM changed
-      """, dealID: id, expectedVersion: expectedVersion)
-    return deal
-  }
-
-  func loseDeal(id: String, reason: String, expectedVersion: Int64, actor principal: Principal) async throws
+  func winDeal(id: String, expectedVersion: Int64, at requested: Date?, actor principal: Principal) async throws
     -> Crm_Deals_V1_Deal
   {
     let actor = principal.description
-    var (deal, _) = try await openDealForChange(id, expectedVersion: expectedVersion, by: principal)
+    var (deal, _, closedAt) = try await openDealForChange(
+      id, expectedVersion: expectedVersion, by: principal, at: requested)
+    deal.status = .won
+    deal.closedAt = closedAt.timestamp
+    deal.version += 1
+    let event = try event(Crm_Deals_V1_DealWon.with { $0.deal = deal }, of: deal, actor: actor, at: closedAt)
+    try await commitChange(
+      """
+      WITH changed AS (
+        UPDATE deals SET status = 'won', closed_at = \(closedAt), changed_at = \(closedAt), version = version + 1
+        WHERE id = \(try UUID(id, of: "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
+      ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
+      SELECT count(*)::int FROM changed
+      """, dealID: id, expectedVersion: expectedVersion)
+    return deal
+  }
+
+  func loseDeal(id: String, reason: String, expectedVersion: Int64, at requested: Date?, actor principal: Principal)
+    async throws -> Crm_Deals_V1_Deal
+  {
+    let actor = principal.description
+    var (deal, _, closedAt) = try await openDealForChange(
+      id, expectedVersion: expectedVersion, by: principal, at: requested)
     let listed =
       try await client.query(
         "SELECT loss_reasons FROM pipelines WHERE id = \(try UUID(deal.pipelineID, of: "pipeline"))", logger: logger
@@ -218,7 +224,6 @@ extension PostgresDealsRepository {
     let lastObjection = try await client.withConnection {
       try await objections(of: try UUID(id, of: "deal"), last: true, on: $0).first
     }
-    let closedAt = Date()
     deal.status = .lost
     deal.lossStageID = deal.stageID
     deal.lossReason = lossReason
@@ -228,12 +233,12 @@ extension PostgresDealsRepository {
       Crm_Deals_V1_DealLost.with {
         $0.deal = deal
         if let lastObjection { $0.lastObjection = lastObjection }
-      }, of: deal, actor: actor)
+      }, of: deal, actor: actor, at: closedAt)
     try await commitChange(
       """
       WITH changed AS (
         UPDATE deals SET status = 'lost', loss_stage_id = stage_id, loss_reason = \(lossReason),
-          closed_at = \(closedAt), version = version + 1
+          closed_at = \(closedAt), changed_at = \(closedAt), version = version + 1
         WHERE id = \(try UUID(id, of: "deal")) AND version = \(expectedVersion) AND status = 'open' RETURNING id
       ), appended AS (\(outboxInsertOf: [event], whenRowsIn: "changed"))
       SELECT count(*)::int FROM changed
@@ -241,8 +246,10 @@ extension PostgresDealsRepository {
     return deal
   }
 
-  /// The outbox record of a change of `deal` (at its new version).
-  private func event(_ payload: some Message, of deal: Crm_Deals_V1_Deal, actor: String) throws -> OutboxEvent {
-    try DealsEvents.event(aggregateID: deal.id, version: deal.version, actor: actor, payload)
+  /// The outbox record of a change of `deal` (at its new version) that happened `at`.
+  private func event(_ payload: some Message, of deal: Crm_Deals_V1_Deal, actor: String, at: Date) throws
+    -> OutboxEvent
+  {
+    try DealsEvents.event(aggregateID: deal.id, version: deal.version, actor: actor, occurredAt: at, payload)
   }
 }

@@ -14,10 +14,13 @@ struct PostgresDealsRepository: DealsRepository {
 
   /// Writes one of this service's events to the outbox, in the caller's transaction.
   func publish(
-    _ payload: some Message, aggregateID: String, version: Int64, actor: String, on connection: PostgresConnection
+    _ payload: some Message, aggregateID: String, version: Int64, actor: String, occurredAt: Date = Date(),
+    on connection: PostgresConnection
   ) async throws {
     try await Outbox.append(
-      [try DealsEvents.event(aggregateID: aggregateID, version: version, actor: actor, payload)],
+      [
+        try DealsEvents.event(aggregateID: aggregateID, version: version, actor: actor, occurredAt: occurredAt, payload)
+      ],
       on: connection, logger: logger)
   }
 
