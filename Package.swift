@@ -431,6 +431,7 @@ let package = Package(
         "CRMIdentity",
         "CRMDomain",
         "ReportingService",
+        "CRMReview",
         "CRMRuntime",
         "CRMEvents",
         "CRMDatabase",
@@ -505,5 +506,5 @@ let package = Package(
     + service("QualityControl", folder: "QualityControl", executable: "quality-control")
     + service(
       "Reporting", folder: "Reporting", executable: "reporting",
-      uses: [.product(name: "Metrics", package: "swift-metrics")])
+      uses: [.product(name: "Metrics", package: "swift-metrics"), "CRMReview"])
 )
