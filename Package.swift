@@ -460,6 +460,7 @@ let package = Package(
         "CRMIdentity",
         "CRMDomain",
         "ReportingService",
+        "CRMReview",
         "CRMRuntime",
         "CRMEvents",
         "CRMDatabase",
@@ -535,5 +536,5 @@ let package = Package(
     + service("QualityControl", folder: "QualityControl", executable: "quality-control")
     + service(
       "Reporting", folder: "Reporting", executable: "reporting",
-      uses: [.product(name: "Metrics", package: "swift-metrics")])
+      uses: [.product(name: "Metrics", package: "swift-metrics"), "CRMReview"])
 )

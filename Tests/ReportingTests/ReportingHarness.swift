@@ -3,6 +3,7 @@ import CRMDatabase
 import CRMEvents
 import CRMIdentity
 import CRMKafka
+import CRMReview
 import CRMRuntime
 import CRMTestSupport
 import Foundation
@@ -41,6 +42,8 @@ final class SwitchingCaller: ClientInterceptor, Sendable {
 /// events arrive the way the inbox hands them over, through the same batch handler.
 enum ReportingHarness {
   static let logger = Logger(label: "reporting-test")
+  /// The review code key the tests' services share (`TestIdentity.reviewCodeKey`).
+  static let repCodes = try! ReviewCodes(key: Array(TestIdentity.reviewCodeKey.utf8))
 
   struct Context {
     let reporting: Crm_Reporting_V1_Reporting.Client<InProcessTransport.Client>
@@ -85,7 +88,7 @@ enum ReportingHarness {
         let transport = InProcessTransport()
         let server = GRPCServer(
           transport: transport.server,
-          services: [ReportingComponents.rpcService(client: database, logger: logger)],
+          services: [ReportingComponents.rpcService(client: database, logger: logger, codes: repCodes)],
           interceptors: RPCServerService.interceptors(
             verifier: TestIdentity.verifier(for: .reporting),
             policy: AccessPolicy.diagnostics.merging(ReportingComponents.access)))

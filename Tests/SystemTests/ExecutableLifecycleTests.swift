@@ -80,6 +80,9 @@ struct ExecutableLifecycleTests {
     // The review code key (issue 15): required, and a short one is refused.
     BadStart(executable: "activity", variable: "CRM_QC_CODE_KEY", value: nil),
     BadStart(executable: "activity", variable: "CRM_QC_CODE_KEY", value: "too-short-a-key"),
+    // Reporting maps the codes back with the same key (issue 16 item 7).
+    BadStart(executable: "reporting", variable: "CRM_QC_CODE_KEY", value: nil),
+    BadStart(executable: "reporting", variable: "CRM_QC_CODE_KEY", value: "too-short-a-key"),
   ]
 
   /// The activity service's mail server and birthday run (which calls contacts as itself).

@@ -2,8 +2,10 @@ import CRMRuntime
 import Hummingbird
 
 /// Composes the reporting service: its schema, its RPCs and its one inbox of every service's
-/// events. It publishes nothing, so it runs no outbox relay.
+/// events. It publishes nothing, so it runs no outbox relay. It maps QC rep codes back to managers
+/// with the review code key (`RepCodeSettings`: `CRM_QC_CODE_KEY`, required).
 public func buildApplication(_ configuration: ServiceConfiguration) throws -> some ApplicationProtocol {
+  let repCodes = try RepCodeSettings(environment: configuration.environment)
   let infrastructure = try ServiceInfrastructure(configuration)
   let postgres = infrastructure.postgres
   let logger = infrastructure.logger
@@ -12,7 +14,8 @@ public func buildApplication(_ configuration: ServiceConfiguration) throws -> so
     migrations: ReportingComponents.migrations,
     access: ReportingComponents.access,
     rpcServices: [
-      ReportingComponents.rpcService(client: postgres, logger: logger, pageTokens: configuration.pageTokenKey)
+      ReportingComponents.rpcService(
+        client: postgres, logger: logger, pageTokens: configuration.pageTokenKey, codes: repCodes.codes)
     ],
     subscriptions: [ReportingComponents.eventsSubscription(logger: logger)]
   )

@@ -1,6 +1,7 @@
 import CRMDatabase
 import CRMEvents
 import CRMIdentity
+import CRMReview
 import CRMRuntime
 import GRPCCore
 import Logging
@@ -15,11 +16,13 @@ public enum ReportingComponents {
   /// Who may call which of its methods.
   public static var access: AccessPolicy { ReportingAccess.policy }
 
-  /// `pageTokens` seals its page tokens: the same key on every replica.
-  public static func rpcService(client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random())
-    -> any RegistrableRPCService
-  {
-    ReportingRPCService(repository: PostgresReportingRepository(client: client, logger: logger), pageTokens: pageTokens)
+  /// `pageTokens` seals its page tokens: the same key on every replica. `codes` maps QC rep codes
+  /// back to managers (the executable's from `CRM_QC_CODE_KEY`; without it codes stay codes).
+  public static func rpcService(
+    client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random(), codes: ReviewCodes? = nil
+  ) -> any RegistrableRPCService {
+    ReportingRPCService(
+      repository: PostgresReportingRepository(client: client, logger: logger), pageTokens: pageTokens, codes: codes)
   }
 
   /// Its one subscription: every event of contacts, deals, activity and quality-control.

@@ -437,6 +437,34 @@ extension CRMMethod {
     CRMMethod(
       server: "reporting",
       descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.reporting.v1.Reporting", method: "GetDiscipline"),
+      input: Crm_Reporting_V1_GetDisciplineRequest.self,
+      output: Crm_Reporting_V1_GetDisciplineReply.self
+    ),
+    CRMMethod(
+      server: "reporting",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.reporting.v1.Reporting", method: "GetCardCompleteness"),
+      input: Crm_Reporting_V1_GetCardCompletenessRequest.self,
+      output: Crm_Reporting_V1_GetCardCompletenessReply.self
+    ),
+    CRMMethod(
+      server: "reporting",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.reporting.v1.Reporting", method: "GetQualityScores"),
+      input: Crm_Reporting_V1_GetQualityScoresRequest.self,
+      output: Crm_Reporting_V1_GetQualityScoresReply.self
+    ),
+    CRMMethod(
+      server: "reporting",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.reporting.v1.Reporting", method: "GetLeaderboard"),
+      input: Crm_Reporting_V1_GetLeaderboardRequest.self,
+      output: Crm_Reporting_V1_GetLeaderboardReply.self
+    ),
+    CRMMethod(
+      server: "reporting",
+      descriptor: MethodDescriptor(
         fullyQualifiedService: "crm.reporting.v1.Reporting", method: "RebuildProjections"),
       input: Crm_Reporting_V1_RebuildProjectionsRequest.self,
       output: Crm_Reporting_V1_RebuildProjectionsReply.self

@@ -72,6 +72,58 @@ public enum Crm_Reporting_V1_Reporting: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetDiscipline" metadata.
+        public enum GetDiscipline: Sendable {
+            /// Request type for "GetDiscipline".
+            public typealias Input = Crm_Reporting_V1_GetDisciplineRequest
+            /// Response type for "GetDiscipline".
+            public typealias Output = Crm_Reporting_V1_GetDisciplineReply
+            /// Descriptor for "GetDiscipline".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.reporting.v1.Reporting"),
+                method: "GetDiscipline",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetCardCompleteness" metadata.
+        public enum GetCardCompleteness: Sendable {
+            /// Request type for "GetCardCompleteness".
+            public typealias Input = Crm_Reporting_V1_GetCardCompletenessRequest
+            /// Response type for "GetCardCompleteness".
+            public typealias Output = Crm_Reporting_V1_GetCardCompletenessReply
+            /// Descriptor for "GetCardCompleteness".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.reporting.v1.Reporting"),
+                method: "GetCardCompleteness",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetQualityScores" metadata.
+        public enum GetQualityScores: Sendable {
+            /// Request type for "GetQualityScores".
+            public typealias Input = Crm_Reporting_V1_GetQualityScoresRequest
+            /// Response type for "GetQualityScores".
+            public typealias Output = Crm_Reporting_V1_GetQualityScoresReply
+            /// Descriptor for "GetQualityScores".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.reporting.v1.Reporting"),
+                method: "GetQualityScores",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetLeaderboard" metadata.
+        public enum GetLeaderboard: Sendable {
+            /// Request type for "GetLeaderboard".
+            public typealias Input = Crm_Reporting_V1_GetLeaderboardRequest
+            /// Response type for "GetLeaderboard".
+            public typealias Output = Crm_Reporting_V1_GetLeaderboardReply
+            /// Descriptor for "GetLeaderboard".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.reporting.v1.Reporting"),
+                method: "GetLeaderboard",
+                type: .unary
+            )
+        }
         /// Namespace for "RebuildProjections" metadata.
         public enum RebuildProjections: Sendable {
             /// Request type for "RebuildProjections".
@@ -91,6 +143,10 @@ public enum Crm_Reporting_V1_Reporting: Sendable {
             GetLeadFunnel.descriptor,
             GetLosses.descriptor,
             GetStalledDeals.descriptor,
+            GetDiscipline.descriptor,
+            GetCardCompleteness.descriptor,
+            GetQualityScores.descriptor,
+            GetLeaderboard.descriptor,
             RebuildProjections.descriptor
         ]
     }
@@ -184,6 +240,80 @@ extension Crm_Reporting_V1_Reporting {
             request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetStalledDealsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetStalledDealsReply>
+
+        /// Handle the "GetDiscipline" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Discipline, quality control, leaderboard (issue 16 items 6-8): their methods go here.
+        /// > End-of-day rule violations per manager per reported working day, the three rules apart, per
+        /// > week, with the trend.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Reporting_V1_GetDisciplineRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Reporting_V1_GetDisciplineReply` messages.
+        func getDiscipline(
+            request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetDisciplineRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetDisciplineReply>
+
+        /// Handle the "GetCardCompleteness" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Per manager the share of optional contact card and deal fields filled.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Reporting_V1_GetCardCompletenessRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Reporting_V1_GetCardCompletenessReply` messages.
+        func getCardCompleteness(
+            request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetCardCompletenessRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetCardCompletenessReply>
+
+        /// Handle the "GetQualityScores" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC scores per rep over time and coverage, rep codes mapped back to managers.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Reporting_V1_GetQualityScoresRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Reporting_V1_GetQualityScoresReply` messages.
+        func getQualityScores(
+            request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetQualityScoresRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetQualityScoresReply>
+
+        /// Handle the "GetLeaderboard" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Managers ranked by won amount, conversion, activity volume, QC score and discipline.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Reporting_V1_GetLeaderboardRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Reporting_V1_GetLeaderboardReply` messages.
+        func getLeaderboard(
+            request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetLeaderboardRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetLeaderboardReply>
 
         /// Handle the "RebuildProjections" method.
         ///
@@ -280,6 +410,80 @@ extension Crm_Reporting_V1_Reporting {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetStalledDealsReply>
 
+        /// Handle the "GetDiscipline" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Discipline, quality control, leaderboard (issue 16 items 6-8): their methods go here.
+        /// > End-of-day rule violations per manager per reported working day, the three rules apart, per
+        /// > week, with the trend.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetDisciplineRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Reporting_V1_GetDisciplineReply` message.
+        func getDiscipline(
+            request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetDisciplineRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetDisciplineReply>
+
+        /// Handle the "GetCardCompleteness" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Per manager the share of optional contact card and deal fields filled.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetCardCompletenessRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Reporting_V1_GetCardCompletenessReply` message.
+        func getCardCompleteness(
+            request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetCardCompletenessRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetCardCompletenessReply>
+
+        /// Handle the "GetQualityScores" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC scores per rep over time and coverage, rep codes mapped back to managers.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetQualityScoresRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Reporting_V1_GetQualityScoresReply` message.
+        func getQualityScores(
+            request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetQualityScoresRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetQualityScoresReply>
+
+        /// Handle the "GetLeaderboard" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Managers ranked by won amount, conversion, activity volume, QC score and discipline.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetLeaderboardRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Reporting_V1_GetLeaderboardReply` message.
+        func getLeaderboard(
+            request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetLeaderboardRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetLeaderboardReply>
+
         /// Handle the "RebuildProjections" method.
         ///
         /// > Source IDL Documentation:
@@ -373,6 +577,80 @@ extension Crm_Reporting_V1_Reporting {
             context: GRPCCore.ServerContext
         ) async throws -> Crm_Reporting_V1_GetStalledDealsReply
 
+        /// Handle the "GetDiscipline" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Discipline, quality control, leaderboard (issue 16 items 6-8): their methods go here.
+        /// > End-of-day rule violations per manager per reported working day, the three rules apart, per
+        /// > week, with the trend.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Reporting_V1_GetDisciplineRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Reporting_V1_GetDisciplineReply` to respond with.
+        func getDiscipline(
+            request: Crm_Reporting_V1_GetDisciplineRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Reporting_V1_GetDisciplineReply
+
+        /// Handle the "GetCardCompleteness" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Per manager the share of optional contact card and deal fields filled.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Reporting_V1_GetCardCompletenessRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Reporting_V1_GetCardCompletenessReply` to respond with.
+        func getCardCompleteness(
+            request: Crm_Reporting_V1_GetCardCompletenessRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Reporting_V1_GetCardCompletenessReply
+
+        /// Handle the "GetQualityScores" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC scores per rep over time and coverage, rep codes mapped back to managers.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Reporting_V1_GetQualityScoresRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Reporting_V1_GetQualityScoresReply` to respond with.
+        func getQualityScores(
+            request: Crm_Reporting_V1_GetQualityScoresRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Reporting_V1_GetQualityScoresReply
+
+        /// Handle the "GetLeaderboard" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Managers ranked by won amount, conversion, activity volume, QC score and discipline.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Reporting_V1_GetLeaderboardRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Reporting_V1_GetLeaderboardReply` to respond with.
+        func getLeaderboard(
+            request: Crm_Reporting_V1_GetLeaderboardRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Reporting_V1_GetLeaderboardReply
+
         /// Handle the "RebuildProjections" method.
         ///
         /// > Source IDL Documentation:
@@ -443,6 +721,50 @@ extension Crm_Reporting_V1_Reporting.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Crm_Reporting_V1_Reporting.Method.GetDiscipline.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetDisciplineRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetDisciplineReply>(),
+            handler: { request, context in
+                try await self.getDiscipline(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Reporting_V1_Reporting.Method.GetCardCompleteness.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetCardCompletenessRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetCardCompletenessReply>(),
+            handler: { request, context in
+                try await self.getCardCompleteness(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Reporting_V1_Reporting.Method.GetQualityScores.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetQualityScoresRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetQualityScoresReply>(),
+            handler: { request, context in
+                try await self.getQualityScores(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Reporting_V1_Reporting.Method.GetLeaderboard.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetLeaderboardRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetLeaderboardReply>(),
+            handler: { request, context in
+                try await self.getLeaderboard(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Crm_Reporting_V1_Reporting.Method.RebuildProjections.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_RebuildProjectionsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_RebuildProjectionsReply>(),
@@ -497,6 +819,50 @@ extension Crm_Reporting_V1_Reporting.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetStalledDealsReply> {
         let response = try await self.getStalledDeals(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getDiscipline(
+        request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetDisciplineRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetDisciplineReply> {
+        let response = try await self.getDiscipline(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getCardCompleteness(
+        request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetCardCompletenessRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetCardCompletenessReply> {
+        let response = try await self.getCardCompleteness(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getQualityScores(
+        request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetQualityScoresRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetQualityScoresReply> {
+        let response = try await self.getQualityScores(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getLeaderboard(
+        request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetLeaderboardRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetLeaderboardReply> {
+        let response = try await self.getLeaderboard(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -563,6 +929,58 @@ extension Crm_Reporting_V1_Reporting.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetStalledDealsReply> {
         return GRPCCore.ServerResponse<Crm_Reporting_V1_GetStalledDealsReply>(
             message: try await self.getStalledDeals(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getDiscipline(
+        request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetDisciplineRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetDisciplineReply> {
+        return GRPCCore.ServerResponse<Crm_Reporting_V1_GetDisciplineReply>(
+            message: try await self.getDiscipline(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getCardCompleteness(
+        request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetCardCompletenessRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetCardCompletenessReply> {
+        return GRPCCore.ServerResponse<Crm_Reporting_V1_GetCardCompletenessReply>(
+            message: try await self.getCardCompleteness(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getQualityScores(
+        request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetQualityScoresRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetQualityScoresReply> {
+        return GRPCCore.ServerResponse<Crm_Reporting_V1_GetQualityScoresReply>(
+            message: try await self.getQualityScores(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getLeaderboard(
+        request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetLeaderboardRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetLeaderboardReply> {
+        return GRPCCore.ServerResponse<Crm_Reporting_V1_GetLeaderboardReply>(
+            message: try await self.getLeaderboard(
                 request: request.message,
                 context: context
             ),
@@ -678,6 +1096,100 @@ extension Crm_Reporting_V1_Reporting {
             deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetStalledDealsReply>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetStalledDealsReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetDiscipline" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Discipline, quality control, leaderboard (issue 16 items 6-8): their methods go here.
+        /// > End-of-day rule violations per manager per reported working day, the three rules apart, per
+        /// > week, with the trend.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetDisciplineRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetDisciplineRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetDisciplineReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getDiscipline<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetDisciplineRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetDisciplineRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetDisciplineReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetDisciplineReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetCardCompleteness" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Per manager the share of optional contact card and deal fields filled.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetCardCompletenessRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetCardCompletenessRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetCardCompletenessReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getCardCompleteness<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetCardCompletenessRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetCardCompletenessRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetCardCompletenessReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetCardCompletenessReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetQualityScores" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC scores per rep over time and coverage, rep codes mapped back to managers.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetQualityScoresRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetQualityScoresRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetQualityScoresReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getQualityScores<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetQualityScoresRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetQualityScoresRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetQualityScoresReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetQualityScoresReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetLeaderboard" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Managers ranked by won amount, conversion, activity volume, QC score and discipline.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetLeaderboardRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetLeaderboardRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetLeaderboardReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getLeaderboard<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetLeaderboardRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetLeaderboardRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetLeaderboardReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetLeaderboardReply>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "RebuildProjections" method.
@@ -852,6 +1364,144 @@ extension Crm_Reporting_V1_Reporting {
             )
         }
 
+        /// Call the "GetDiscipline" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Discipline, quality control, leaderboard (issue 16 items 6-8): their methods go here.
+        /// > End-of-day rule violations per manager per reported working day, the three rules apart, per
+        /// > week, with the trend.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetDisciplineRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetDisciplineRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetDisciplineReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getDiscipline<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetDisciplineRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetDisciplineRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetDisciplineReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetDisciplineReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Reporting_V1_Reporting.Method.GetDiscipline.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetCardCompleteness" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Per manager the share of optional contact card and deal fields filled.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetCardCompletenessRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetCardCompletenessRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetCardCompletenessReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getCardCompleteness<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetCardCompletenessRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetCardCompletenessRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetCardCompletenessReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetCardCompletenessReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Reporting_V1_Reporting.Method.GetCardCompleteness.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetQualityScores" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > QC scores per rep over time and coverage, rep codes mapped back to managers.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetQualityScoresRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetQualityScoresRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetQualityScoresReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getQualityScores<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetQualityScoresRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetQualityScoresRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetQualityScoresReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetQualityScoresReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Reporting_V1_Reporting.Method.GetQualityScores.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetLeaderboard" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Managers ranked by won amount, conversion, activity volume, QC score and discipline.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetLeaderboardRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetLeaderboardRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetLeaderboardReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getLeaderboard<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetLeaderboardRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetLeaderboardRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetLeaderboardReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetLeaderboardReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Reporting_V1_Reporting.Method.GetLeaderboard.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "RebuildProjections" method.
         ///
         /// > Source IDL Documentation:
@@ -991,6 +1641,124 @@ extension Crm_Reporting_V1_Reporting.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetStalledDealsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetStalledDealsReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetDiscipline" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ---- Discipline, quality control, leaderboard (issue 16 items 6-8): their methods go here.
+    /// > End-of-day rule violations per manager per reported working day, the three rules apart, per
+    /// > week, with the trend.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Reporting_V1_GetDisciplineRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getDiscipline<Result>(
+        request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetDisciplineRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetDisciplineReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getDiscipline(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetDisciplineRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetDisciplineReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCardCompleteness" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Per manager the share of optional contact card and deal fields filled.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Reporting_V1_GetCardCompletenessRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCardCompleteness<Result>(
+        request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetCardCompletenessRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetCardCompletenessReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getCardCompleteness(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetCardCompletenessRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetCardCompletenessReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetQualityScores" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > QC scores per rep over time and coverage, rep codes mapped back to managers.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Reporting_V1_GetQualityScoresRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getQualityScores<Result>(
+        request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetQualityScoresRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetQualityScoresReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getQualityScores(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetQualityScoresRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetQualityScoresReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetLeaderboard" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Managers ranked by won amount, conversion, activity volume, QC score and discipline.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Reporting_V1_GetLeaderboardRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getLeaderboard<Result>(
+        request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetLeaderboardRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetLeaderboardReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getLeaderboard(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetLeaderboardRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetLeaderboardReply>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1144,6 +1912,140 @@ extension Crm_Reporting_V1_Reporting.ClientProtocol {
             metadata: metadata
         )
         return try await self.getStalledDeals(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetDiscipline" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ---- Discipline, quality control, leaderboard (issue 16 items 6-8): their methods go here.
+    /// > End-of-day rule violations per manager per reported working day, the three rules apart, per
+    /// > week, with the trend.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getDiscipline<Result>(
+        _ message: Crm_Reporting_V1_GetDisciplineRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetDisciplineReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Reporting_V1_GetDisciplineRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getDiscipline(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCardCompleteness" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Per manager the share of optional contact card and deal fields filled.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCardCompleteness<Result>(
+        _ message: Crm_Reporting_V1_GetCardCompletenessRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetCardCompletenessReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Reporting_V1_GetCardCompletenessRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getCardCompleteness(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetQualityScores" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > QC scores per rep over time and coverage, rep codes mapped back to managers.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getQualityScores<Result>(
+        _ message: Crm_Reporting_V1_GetQualityScoresRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetQualityScoresReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Reporting_V1_GetQualityScoresRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getQualityScores(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetLeaderboard" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Managers ranked by won amount, conversion, activity volume, QC score and discipline.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getLeaderboard<Result>(
+        _ message: Crm_Reporting_V1_GetLeaderboardRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetLeaderboardReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Reporting_V1_GetLeaderboardRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getLeaderboard(
             request: request,
             options: options,
             onResponse: handleResponse

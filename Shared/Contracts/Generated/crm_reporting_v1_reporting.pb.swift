@@ -68,6 +68,50 @@ public nonisolated enum Crm_Reporting_V1_LossKind: SwiftProtobuf.Enum, Swift.Cas
 
 }
 
+public nonisolated enum Crm_Reporting_V1_ScoreBucket: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Weeks.
+  case unspecified // = 0
+
+  /// Monday-started UTC weeks.
+  case week // = 1
+
+  /// UTC calendar months.
+  case month // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .week
+    case 2: self = .month
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .week: return 1
+    case .month: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Reporting_V1_ScoreBucket] = [
+    .unspecified,
+    .week,
+    .month,
+  ]
+
+}
+
 /// [from, to): either end may be left out (open).
 public nonisolated struct Crm_Reporting_V1_Period: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -573,6 +617,455 @@ public nonisolated struct Crm_Reporting_V1_GetStalledDealsReply: Sendable {
   public init() {}
 }
 
+public nonisolated struct Crm_Reporting_V1_GetDisciplineRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// On the report's day (a UTC calendar day; a day is in when its midnight is).
+  public var period: Crm_Reporting_V1_Period {
+    get {_period ?? Crm_Reporting_V1_Period()}
+    set {_period = newValue}
+  }
+  /// Returns true if `period` has been explicitly set.
+  public var hasPeriod: Bool {self._period != nil}
+  /// Clears the value of `period`. Subsequent reads from it will return its default value.
+  public mutating func clearPeriod() {self._period = nil}
+
+  /// Empty: every manager the caller may see.
+  public var managerID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _period: Crm_Reporting_V1_Period? = nil
+}
+
+/// Violations: the three end-of-day rules' counts of one report added up (deals left unprocessed,
+/// deals without an open task, deals with an overdue task). Days: working days with a report.
+public nonisolated struct Crm_Reporting_V1_GetDisciplineReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var managers: [Crm_Reporting_V1_GetDisciplineReply.Manager] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated struct Counts: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var days: Int64 = 0
+
+    public var unprocessedDeals: Int64 = 0
+
+    public var dealsWithoutOpenTask: Int64 = 0
+
+    public var dealsWithOverdueTask: Int64 = 0
+
+    public var violations: Int64 = 0
+
+    /// violations / days (0 with no days): fewer is better.
+    public var violationsPerDay: Double = 0
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  public nonisolated struct Week: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// Monday 00:00 UTC.
+    public var start: SwiftProtobuf.Google_Protobuf_Timestamp {
+      get {_start ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+      set {_start = newValue}
+    }
+    /// Returns true if `start` has been explicitly set.
+    public var hasStart: Bool {self._start != nil}
+    /// Clears the value of `start`. Subsequent reads from it will return its default value.
+    public mutating func clearStart() {self._start = nil}
+
+    public var counts: Crm_Reporting_V1_GetDisciplineReply.Counts {
+      get {_counts ?? Crm_Reporting_V1_GetDisciplineReply.Counts()}
+      set {_counts = newValue}
+    }
+    /// Returns true if `counts` has been explicitly set.
+    public var hasCounts: Bool {self._counts != nil}
+    /// Clears the value of `counts`. Subsequent reads from it will return its default value.
+    public mutating func clearCounts() {self._counts = nil}
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _start: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    fileprivate var _counts: Crm_Reporting_V1_GetDisciplineReply.Counts? = nil
+  }
+
+  /// The team row first (manager_id empty, team true), then one per manager.
+  public nonisolated struct Manager: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var managerID: String = String()
+
+    public var team: Bool = false
+
+    public var counts: Crm_Reporting_V1_GetDisciplineReply.Counts {
+      get {_counts ?? Crm_Reporting_V1_GetDisciplineReply.Counts()}
+      set {_counts = newValue}
+    }
+    /// Returns true if `counts` has been explicitly set.
+    public var hasCounts: Bool {self._counts != nil}
+    /// Clears the value of `counts`. Subsequent reads from it will return its default value.
+    public mutating func clearCounts() {self._counts = nil}
+
+    /// Weeks with a report, oldest first.
+    public var weeks: [Crm_Reporting_V1_GetDisciplineReply.Week] = []
+
+    /// Least-squares slope of the weeks' violations per day against the week's index (weeks apart,
+    /// not rank): the change per week. Negative: improving; 0 with fewer than two weeks.
+    public var trendPerWeek: Double = 0
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _counts: Crm_Reporting_V1_GetDisciplineReply.Counts? = nil
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Reporting_V1_GetCardCompletenessRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Empty: every manager the caller may see.
+  public var managerID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// As things stand now (cards are not dated): archived contacts are left out. Optional contact
+/// fields: phones, e-mails, position, address, birthday, notes, tags, companies. Optional deal
+/// fields: the expected close date and the owner's own probability estimate (the only optional
+/// fields reporting's deal projection keeps).
+public nonisolated struct Crm_Reporting_V1_GetCardCompletenessReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var managers: [Crm_Reporting_V1_GetCardCompletenessReply.Manager] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// The team row first (manager_id empty, team true), then one per manager.
+  public nonisolated struct Manager: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var managerID: String = String()
+
+    public var team: Bool = false
+
+    public var contacts: Int64 = 0
+
+    /// Optional contact fields filled / offered, over his contacts.
+    public var contactFieldsFilled: Int64 = 0
+
+    public var contactFieldsTotal: Int64 = 0
+
+    public var contactShare: Double = 0
+
+    /// Contacts with no optional field at all (the mandatory fields only).
+    public var mandatoryOnlyContacts: Int64 = 0
+
+    public var deals: Int64 = 0
+
+    public var dealFieldsFilled: Int64 = 0
+
+    public var dealFieldsTotal: Int64 = 0
+
+    public var dealShare: Double = 0
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Reporting_V1_GetQualityScoresRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// On when a review was submitted (coverage: on when the reports happened).
+  public var period: Crm_Reporting_V1_Period {
+    get {_period ?? Crm_Reporting_V1_Period()}
+    set {_period = newValue}
+  }
+  /// Returns true if `period` has been explicitly set.
+  public var hasPeriod: Bool {self._period != nil}
+  /// Clears the value of `period`. Subsequent reads from it will return its default value.
+  public mutating func clearPeriod() {self._period = nil}
+
+  /// Empty: every manager the caller may see.
+  public var managerID: String = String()
+
+  public var bucket: Crm_Reporting_V1_ScoreBucket = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _period: Crm_Reporting_V1_Period? = nil
+}
+
+/// Reviews carry codes only; reporting maps each rep code to the known manager (an owner of
+/// deals, leads or contacts, an author of activities, a manager of end-of-day reports) whose id
+/// has that code under the review code key. A code that maps to nobody is shown as the code.
+public nonisolated struct Crm_Reporting_V1_GetQualityScoresReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var reps: [Crm_Reporting_V1_GetQualityScoresReply.Rep] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated struct Bucket: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var start: SwiftProtobuf.Google_Protobuf_Timestamp {
+      get {_start ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+      set {_start = newValue}
+    }
+    /// Returns true if `start` has been explicitly set.
+    public var hasStart: Bool {self._start != nil}
+    /// Clears the value of `start`. Subsequent reads from it will return its default value.
+    public mutating func clearStart() {self._start = nil}
+
+    public var reviews: Int64 = 0
+
+    public var meanScore: Double = 0
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _start: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  }
+
+  /// The team row first (team true), then one per rep, known managers by id, then unknown codes.
+  public nonisolated struct Rep: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// Empty for the team and for an unknown code.
+    public var managerID: String = String()
+
+    public var repCode: String = String()
+
+    public var team: Bool = false
+
+    /// Reviews (every pass) and the distinct items they reviewed.
+    public var reviews: Int64 = 0
+
+    public var itemsReviewed: Int64 = 0
+
+    /// Mean weighted score (0-100) of the reviews; 0 with none.
+    public var meanScore: Double = 0
+
+    public var buckets: [Crm_Reporting_V1_GetQualityScoresReply.Bucket] = []
+
+    /// Meetings and calls he logged in the period (the reports review items are made of; an item
+    /// also needs a text and a client, so this bounds the items made from above).
+    public var reportsLogged: Int64 = 0
+
+    /// items_reviewed / reports_logged (0 with none logged): a lower bound of the share reviewed.
+    /// Items reviewed in the period may come from reports of before it, so it can exceed 1.
+    public var coverage: Double = 0
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Reporting_V1_GetLeaderboardRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Won and conversion: on when the deal closed; activity: its day; QC: when reviewed;
+  /// discipline: the report's day.
+  public var period: Crm_Reporting_V1_Period {
+    get {_period ?? Crm_Reporting_V1_Period()}
+    set {_period = newValue}
+  }
+  /// Returns true if `period` has been explicitly set.
+  public var hasPeriod: Bool {self._period != nil}
+  /// Clears the value of `period`. Subsequent reads from it will return its default value.
+  public mutating func clearPeriod() {self._period = nil}
+
+  /// The currency won amounts are ranked in (ISO 4217). Empty: the currency of the most won deals.
+  public var currency: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _period: Crm_Reporting_V1_Period? = nil
+}
+
+/// A manager's value on one measure and his rank among the managers who have one (1 is best,
+/// ties share a rank: 1, 1, 3). rank 0: no value (e.g. no closed deal, no review); value 0 then.
+public nonisolated struct Crm_Reporting_V1_LeaderboardMetric: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var value: Double = 0
+
+  public var rank: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A manager sees his own row (with his ranks) and the team row, never other managers' rows;
+/// a head of sales and operators see every row.
+public nonisolated struct Crm_Reporting_V1_GetLeaderboardReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var currency: String = String()
+
+  /// Managers on the board (with any value in the period).
+  public var managers: Int32 = 0
+
+  /// The team row first (ranks 0), then the visible managers by won amount rank.
+  public var entries: [Crm_Reporting_V1_GetLeaderboardReply.Entry] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated struct Entry: @unchecked Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// Empty for the team row.
+    public var managerID: String {
+      get {_storage._managerID}
+      set {_uniqueStorage()._managerID = newValue}
+    }
+
+    public var team: Bool {
+      get {_storage._team}
+      set {_uniqueStorage()._team = newValue}
+    }
+
+    /// Won in `currency` (minor units as value); rank by it.
+    public var wonAmount: Crm_Reporting_V1_LeaderboardMetric {
+      get {_storage._wonAmount ?? Crm_Reporting_V1_LeaderboardMetric()}
+      set {_uniqueStorage()._wonAmount = newValue}
+    }
+    /// Returns true if `wonAmount` has been explicitly set.
+    public var hasWonAmount: Bool {_storage._wonAmount != nil}
+    /// Clears the value of `wonAmount`. Subsequent reads from it will return its default value.
+    public mutating func clearWonAmount() {_uniqueStorage()._wonAmount = nil}
+
+    public var wonDeals: Int64 {
+      get {_storage._wonDeals}
+      set {_uniqueStorage()._wonDeals = newValue}
+    }
+
+    /// Won / closed with its 95% Wilson interval; ranked by the interval's lower bound (a
+    /// manager with 1 of 1 does not beat one with 40 of 50).
+    public var conversion: Crm_Reporting_V1_LeaderboardMetric {
+      get {_storage._conversion ?? Crm_Reporting_V1_LeaderboardMetric()}
+      set {_uniqueStorage()._conversion = newValue}
+    }
+    /// Returns true if `conversion` has been explicitly set.
+    public var hasConversion: Bool {_storage._conversion != nil}
+    /// Clears the value of `conversion`. Subsequent reads from it will return its default value.
+    public mutating func clearConversion() {_uniqueStorage()._conversion = nil}
+
+    public var conversionRate: Crm_Reporting_V1_Rate {
+      get {_storage._conversionRate ?? Crm_Reporting_V1_Rate()}
+      set {_uniqueStorage()._conversionRate = newValue}
+    }
+    /// Returns true if `conversionRate` has been explicitly set.
+    public var hasConversionRate: Bool {_storage._conversionRate != nil}
+    /// Clears the value of `conversionRate`. Subsequent reads from it will return its default value.
+    public mutating func clearConversionRate() {_uniqueStorage()._conversionRate = nil}
+
+    /// Activities logged.
+    public var activities: Crm_Reporting_V1_LeaderboardMetric {
+      get {_storage._activities ?? Crm_Reporting_V1_LeaderboardMetric()}
+      set {_uniqueStorage()._activities = newValue}
+    }
+    /// Returns true if `activities` has been explicitly set.
+    public var hasActivities: Bool {_storage._activities != nil}
+    /// Clears the value of `activities`. Subsequent reads from it will return its default value.
+    public mutating func clearActivities() {_uniqueStorage()._activities = nil}
+
+    /// Mean QC weighted score of the reviews of his rep code.
+    public var qcScore: Crm_Reporting_V1_LeaderboardMetric {
+      get {_storage._qcScore ?? Crm_Reporting_V1_LeaderboardMetric()}
+      set {_uniqueStorage()._qcScore = newValue}
+    }
+    /// Returns true if `qcScore` has been explicitly set.
+    public var hasQcScore: Bool {_storage._qcScore != nil}
+    /// Clears the value of `qcScore`. Subsequent reads from it will return its default value.
+    public mutating func clearQcScore() {_uniqueStorage()._qcScore = nil}
+
+    public var qcReviews: Int64 {
+      get {_storage._qcReviews}
+      set {_uniqueStorage()._qcReviews = newValue}
+    }
+
+    /// End-of-day violations per reported working day; fewer ranks higher.
+    public var discipline: Crm_Reporting_V1_LeaderboardMetric {
+      get {_storage._discipline ?? Crm_Reporting_V1_LeaderboardMetric()}
+      set {_uniqueStorage()._discipline = newValue}
+    }
+    /// Returns true if `discipline` has been explicitly set.
+    public var hasDiscipline: Bool {_storage._discipline != nil}
+    /// Clears the value of `discipline`. Subsequent reads from it will return its default value.
+    public mutating func clearDiscipline() {_uniqueStorage()._discipline = nil}
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _storage = _StorageClass.defaultInstance
+  }
+
+  public init() {}
+}
+
 public nonisolated struct Crm_Reporting_V1_RebuildProjectionsRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -611,6 +1104,10 @@ fileprivate nonisolated let _protobuf_package = "crm.reporting.v1"
 
 nonisolated extension Crm_Reporting_V1_LossKind: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LOSS_KIND_UNSPECIFIED\0\u{1}LOSS_KIND_REAL\0\u{1}LOSS_KIND_STALL\0\u{1}LOSS_KIND_NONE\0")
+}
+
+nonisolated extension Crm_Reporting_V1_ScoreBucket: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SCORE_BUCKET_UNSPECIFIED\0\u{1}SCORE_BUCKET_WEEK\0\u{1}SCORE_BUCKET_MONTH\0")
 }
 
 nonisolated extension Crm_Reporting_V1_Period: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1519,6 +2016,798 @@ nonisolated extension Crm_Reporting_V1_GetStalledDealsReply.StageCount: SwiftPro
     if lhs.stageID != rhs.stageID {return false}
     if lhs.stageName != rhs.stageName {return false}
     if lhs.deals != rhs.deals {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetDisciplineRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetDisciplineRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}period\0\u{3}manager_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._period) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._period {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetDisciplineRequest, rhs: Crm_Reporting_V1_GetDisciplineRequest) -> Bool {
+    if lhs._period != rhs._period {return false}
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetDisciplineReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetDisciplineReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}managers\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.managers) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.managers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.managers, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetDisciplineReply, rhs: Crm_Reporting_V1_GetDisciplineReply) -> Bool {
+    if lhs.managers != rhs.managers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetDisciplineReply.Counts: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetDisciplineReply.protoMessageName + ".Counts"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}days\0\u{3}unprocessed_deals\0\u{3}deals_without_open_task\0\u{3}deals_with_overdue_task\0\u{1}violations\0\u{3}violations_per_day\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.days) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.unprocessedDeals) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.dealsWithoutOpenTask) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.dealsWithOverdueTask) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.violations) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.violationsPerDay) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.days != 0 {
+      try visitor.visitSingularInt64Field(value: self.days, fieldNumber: 1)
+    }
+    if self.unprocessedDeals != 0 {
+      try visitor.visitSingularInt64Field(value: self.unprocessedDeals, fieldNumber: 2)
+    }
+    if self.dealsWithoutOpenTask != 0 {
+      try visitor.visitSingularInt64Field(value: self.dealsWithoutOpenTask, fieldNumber: 3)
+    }
+    if self.dealsWithOverdueTask != 0 {
+      try visitor.visitSingularInt64Field(value: self.dealsWithOverdueTask, fieldNumber: 4)
+    }
+    if self.violations != 0 {
+      try visitor.visitSingularInt64Field(value: self.violations, fieldNumber: 5)
+    }
+    if self.violationsPerDay.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.violationsPerDay, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetDisciplineReply.Counts, rhs: Crm_Reporting_V1_GetDisciplineReply.Counts) -> Bool {
+    if lhs.days != rhs.days {return false}
+    if lhs.unprocessedDeals != rhs.unprocessedDeals {return false}
+    if lhs.dealsWithoutOpenTask != rhs.dealsWithoutOpenTask {return false}
+    if lhs.dealsWithOverdueTask != rhs.dealsWithOverdueTask {return false}
+    if lhs.violations != rhs.violations {return false}
+    if lhs.violationsPerDay != rhs.violationsPerDay {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetDisciplineReply.Week: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetDisciplineReply.protoMessageName + ".Week"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}counts\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._start) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._counts) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._start {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._counts {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetDisciplineReply.Week, rhs: Crm_Reporting_V1_GetDisciplineReply.Week) -> Bool {
+    if lhs._start != rhs._start {return false}
+    if lhs._counts != rhs._counts {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetDisciplineReply.Manager: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetDisciplineReply.protoMessageName + ".Manager"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{1}team\0\u{1}counts\0\u{1}weeks\0\u{3}trend_per_week\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.team) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._counts) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.weeks) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.trendPerWeek) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 1)
+    }
+    if self.team != false {
+      try visitor.visitSingularBoolField(value: self.team, fieldNumber: 2)
+    }
+    try { if let v = self._counts {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.weeks.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.weeks, fieldNumber: 4)
+    }
+    if self.trendPerWeek.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.trendPerWeek, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetDisciplineReply.Manager, rhs: Crm_Reporting_V1_GetDisciplineReply.Manager) -> Bool {
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs._counts != rhs._counts {return false}
+    if lhs.weeks != rhs.weeks {return false}
+    if lhs.trendPerWeek != rhs.trendPerWeek {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetCardCompletenessRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetCardCompletenessRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetCardCompletenessRequest, rhs: Crm_Reporting_V1_GetCardCompletenessRequest) -> Bool {
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetCardCompletenessReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetCardCompletenessReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}managers\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.managers) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.managers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.managers, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetCardCompletenessReply, rhs: Crm_Reporting_V1_GetCardCompletenessReply) -> Bool {
+    if lhs.managers != rhs.managers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetCardCompletenessReply.Manager: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetCardCompletenessReply.protoMessageName + ".Manager"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{1}team\0\u{1}contacts\0\u{3}contact_fields_filled\0\u{3}contact_fields_total\0\u{3}contact_share\0\u{3}mandatory_only_contacts\0\u{1}deals\0\u{3}deal_fields_filled\0\u{3}deal_fields_total\0\u{3}deal_share\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.team) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.contacts) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.contactFieldsFilled) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.contactFieldsTotal) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.contactShare) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.mandatoryOnlyContacts) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.deals) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.dealFieldsFilled) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.dealFieldsTotal) }()
+      case 11: try { try decoder.decodeSingularDoubleField(value: &self.dealShare) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 1)
+    }
+    if self.team != false {
+      try visitor.visitSingularBoolField(value: self.team, fieldNumber: 2)
+    }
+    if self.contacts != 0 {
+      try visitor.visitSingularInt64Field(value: self.contacts, fieldNumber: 3)
+    }
+    if self.contactFieldsFilled != 0 {
+      try visitor.visitSingularInt64Field(value: self.contactFieldsFilled, fieldNumber: 4)
+    }
+    if self.contactFieldsTotal != 0 {
+      try visitor.visitSingularInt64Field(value: self.contactFieldsTotal, fieldNumber: 5)
+    }
+    if self.contactShare.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.contactShare, fieldNumber: 6)
+    }
+    if self.mandatoryOnlyContacts != 0 {
+      try visitor.visitSingularInt64Field(value: self.mandatoryOnlyContacts, fieldNumber: 7)
+    }
+    if self.deals != 0 {
+      try visitor.visitSingularInt64Field(value: self.deals, fieldNumber: 8)
+    }
+    if self.dealFieldsFilled != 0 {
+      try visitor.visitSingularInt64Field(value: self.dealFieldsFilled, fieldNumber: 9)
+    }
+    if self.dealFieldsTotal != 0 {
+      try visitor.visitSingularInt64Field(value: self.dealFieldsTotal, fieldNumber: 10)
+    }
+    if self.dealShare.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.dealShare, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetCardCompletenessReply.Manager, rhs: Crm_Reporting_V1_GetCardCompletenessReply.Manager) -> Bool {
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.contacts != rhs.contacts {return false}
+    if lhs.contactFieldsFilled != rhs.contactFieldsFilled {return false}
+    if lhs.contactFieldsTotal != rhs.contactFieldsTotal {return false}
+    if lhs.contactShare != rhs.contactShare {return false}
+    if lhs.mandatoryOnlyContacts != rhs.mandatoryOnlyContacts {return false}
+    if lhs.deals != rhs.deals {return false}
+    if lhs.dealFieldsFilled != rhs.dealFieldsFilled {return false}
+    if lhs.dealFieldsTotal != rhs.dealFieldsTotal {return false}
+    if lhs.dealShare != rhs.dealShare {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetQualityScoresRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetQualityScoresRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}period\0\u{3}manager_id\0\u{1}bucket\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._period) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.bucket) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._period {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 2)
+    }
+    if self.bucket != .unspecified {
+      try visitor.visitSingularEnumField(value: self.bucket, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetQualityScoresRequest, rhs: Crm_Reporting_V1_GetQualityScoresRequest) -> Bool {
+    if lhs._period != rhs._period {return false}
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs.bucket != rhs.bucket {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetQualityScoresReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetQualityScoresReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reps\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.reps) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.reps.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.reps, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetQualityScoresReply, rhs: Crm_Reporting_V1_GetQualityScoresReply) -> Bool {
+    if lhs.reps != rhs.reps {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetQualityScoresReply.Bucket: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetQualityScoresReply.protoMessageName + ".Bucket"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}reviews\0\u{3}mean_score\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._start) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.reviews) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.meanScore) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._start {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.reviews != 0 {
+      try visitor.visitSingularInt64Field(value: self.reviews, fieldNumber: 2)
+    }
+    if self.meanScore.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.meanScore, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetQualityScoresReply.Bucket, rhs: Crm_Reporting_V1_GetQualityScoresReply.Bucket) -> Bool {
+    if lhs._start != rhs._start {return false}
+    if lhs.reviews != rhs.reviews {return false}
+    if lhs.meanScore != rhs.meanScore {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetQualityScoresReply.Rep: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetQualityScoresReply.protoMessageName + ".Rep"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{3}rep_code\0\u{1}team\0\u{1}reviews\0\u{3}items_reviewed\0\u{3}mean_score\0\u{1}buckets\0\u{3}reports_logged\0\u{1}coverage\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.repCode) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.team) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.reviews) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.itemsReviewed) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.meanScore) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.buckets) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.reportsLogged) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self.coverage) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 1)
+    }
+    if !self.repCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.repCode, fieldNumber: 2)
+    }
+    if self.team != false {
+      try visitor.visitSingularBoolField(value: self.team, fieldNumber: 3)
+    }
+    if self.reviews != 0 {
+      try visitor.visitSingularInt64Field(value: self.reviews, fieldNumber: 4)
+    }
+    if self.itemsReviewed != 0 {
+      try visitor.visitSingularInt64Field(value: self.itemsReviewed, fieldNumber: 5)
+    }
+    if self.meanScore.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.meanScore, fieldNumber: 6)
+    }
+    if !self.buckets.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.buckets, fieldNumber: 7)
+    }
+    if self.reportsLogged != 0 {
+      try visitor.visitSingularInt64Field(value: self.reportsLogged, fieldNumber: 8)
+    }
+    if self.coverage.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.coverage, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetQualityScoresReply.Rep, rhs: Crm_Reporting_V1_GetQualityScoresReply.Rep) -> Bool {
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs.repCode != rhs.repCode {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.reviews != rhs.reviews {return false}
+    if lhs.itemsReviewed != rhs.itemsReviewed {return false}
+    if lhs.meanScore != rhs.meanScore {return false}
+    if lhs.buckets != rhs.buckets {return false}
+    if lhs.reportsLogged != rhs.reportsLogged {return false}
+    if lhs.coverage != rhs.coverage {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetLeaderboardRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetLeaderboardRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}period\0\u{1}currency\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._period) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._period {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetLeaderboardRequest, rhs: Crm_Reporting_V1_GetLeaderboardRequest) -> Bool {
+    if lhs._period != rhs._period {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_LeaderboardMetric: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LeaderboardMetric"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}value\0\u{1}rank\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.value) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.rank) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.value.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.value, fieldNumber: 1)
+    }
+    if self.rank != 0 {
+      try visitor.visitSingularInt32Field(value: self.rank, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_LeaderboardMetric, rhs: Crm_Reporting_V1_LeaderboardMetric) -> Bool {
+    if lhs.value != rhs.value {return false}
+    if lhs.rank != rhs.rank {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetLeaderboardReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetLeaderboardReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}currency\0\u{1}managers\0\u{1}entries\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.managers) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.entries) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 1)
+    }
+    if self.managers != 0 {
+      try visitor.visitSingularInt32Field(value: self.managers, fieldNumber: 2)
+    }
+    if !self.entries.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.entries, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetLeaderboardReply, rhs: Crm_Reporting_V1_GetLeaderboardReply) -> Bool {
+    if lhs.currency != rhs.currency {return false}
+    if lhs.managers != rhs.managers {return false}
+    if lhs.entries != rhs.entries {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetLeaderboardReply.Entry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetLeaderboardReply.protoMessageName + ".Entry"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{1}team\0\u{3}won_amount\0\u{3}won_deals\0\u{1}conversion\0\u{3}conversion_rate\0\u{1}activities\0\u{3}qc_score\0\u{3}qc_reviews\0\u{1}discipline\0")
+
+  fileprivate class _StorageClass {
+    var _managerID: String = String()
+    var _team: Bool = false
+    var _wonAmount: Crm_Reporting_V1_LeaderboardMetric? = nil
+    var _wonDeals: Int64 = 0
+    var _conversion: Crm_Reporting_V1_LeaderboardMetric? = nil
+    var _conversionRate: Crm_Reporting_V1_Rate? = nil
+    var _activities: Crm_Reporting_V1_LeaderboardMetric? = nil
+    var _qcScore: Crm_Reporting_V1_LeaderboardMetric? = nil
+    var _qcReviews: Int64 = 0
+    var _discipline: Crm_Reporting_V1_LeaderboardMetric? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _managerID = source._managerID
+      _team = source._team
+      _wonAmount = source._wonAmount
+      _wonDeals = source._wonDeals
+      _conversion = source._conversion
+      _conversionRate = source._conversionRate
+      _activities = source._activities
+      _qcScore = source._qcScore
+      _qcReviews = source._qcReviews
+      _discipline = source._discipline
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._managerID) }()
+        case 2: try { try decoder.decodeSingularBoolField(value: &_storage._team) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._wonAmount) }()
+        case 4: try { try decoder.decodeSingularInt64Field(value: &_storage._wonDeals) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._conversion) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._conversionRate) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._activities) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._qcScore) }()
+        case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._qcReviews) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._discipline) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._managerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._managerID, fieldNumber: 1)
+      }
+      if _storage._team != false {
+        try visitor.visitSingularBoolField(value: _storage._team, fieldNumber: 2)
+      }
+      try { if let v = _storage._wonAmount {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if _storage._wonDeals != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._wonDeals, fieldNumber: 4)
+      }
+      try { if let v = _storage._conversion {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._conversionRate {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._activities {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      try { if let v = _storage._qcScore {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      if _storage._qcReviews != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._qcReviews, fieldNumber: 9)
+      }
+      try { if let v = _storage._discipline {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetLeaderboardReply.Entry, rhs: Crm_Reporting_V1_GetLeaderboardReply.Entry) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._managerID != rhs_storage._managerID {return false}
+        if _storage._team != rhs_storage._team {return false}
+        if _storage._wonAmount != rhs_storage._wonAmount {return false}
+        if _storage._wonDeals != rhs_storage._wonDeals {return false}
+        if _storage._conversion != rhs_storage._conversion {return false}
+        if _storage._conversionRate != rhs_storage._conversionRate {return false}
+        if _storage._activities != rhs_storage._activities {return false}
+        if _storage._qcScore != rhs_storage._qcScore {return false}
+        if _storage._qcReviews != rhs_storage._qcReviews {return false}
+        if _storage._discipline != rhs_storage._discipline {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

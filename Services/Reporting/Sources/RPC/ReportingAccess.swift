@@ -9,7 +9,11 @@ enum ReportingAccess {
 
   static let policy = AccessPolicy(
     Dictionary(
-      uniqueKeysWithValues: ["GetFunnel", "GetLeadFunnel", "GetLosses", "GetStalledDeals"].map {
+      uniqueKeysWithValues: [
+        "GetFunnel", "GetLeadFunnel", "GetLosses", "GetStalledDeals",
+        // Discipline, quality control, leaderboard.
+        "GetDiscipline", "GetCardCompleteness", "GetQualityScores", "GetLeaderboard",
+      ].map {
         (service + $0, AccessPolicy.Rule([.operator, .headOfSales, .manager], reports))
       }))
 }

@@ -1,6 +1,7 @@
 import CRMContracts
 import CRMDomain
 import CRMIdentity
+import CRMReview
 import CRMRuntime
 import Foundation
 import GRPCCore
@@ -10,6 +11,8 @@ import GRPCCore
 struct ReportingRPCService: Crm_Reporting_V1_Reporting.SimpleServiceProtocol {
   let repository: any ReportingRepository
   let pageTokens: PageTokenKey
+  /// The review code key rep codes are mapped back to managers with (nil: codes stay codes).
+  var codes: ReviewCodes? = nil
 
   func getFunnel(request: Crm_Reporting_V1_GetFunnelRequest, context: ServerContext) async throws
     -> Crm_Reporting_V1_GetFunnelReply

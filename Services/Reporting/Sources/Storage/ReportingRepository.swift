@@ -5,7 +5,7 @@ import Foundation
 
 /// The read models as the RPCs ask them. Rows a caller may not see are left out here
 /// (`Visibility`), team totals always stay.
-protocol ReportingRepository: Sendable {
+protocol ReportingRepository: TeamReportsRepository {
   func funnel(_ query: FunnelQuery) async throws -> Crm_Reporting_V1_GetFunnelReply
   func leadFunnel(_ query: LeadFunnelQuery) async throws -> Crm_Reporting_V1_GetLeadFunnelReply
   func losses(_ query: LossesQuery) async throws -> Crm_Reporting_V1_GetLossesReply
