@@ -1,3 +1,4 @@
+import CRMDatabase
 import CRMIdentity
 import CRMRuntime
 import Hummingbird

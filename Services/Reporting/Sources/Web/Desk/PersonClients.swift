@@ -44,8 +44,8 @@ public final class PersonClients: Service, Sendable {
     }
   }
 
-  public func run() async throws {
-    try await withGracefulShutdownHandler {
+  public func run() async {
+    await withGracefulShutdownHandler {
       await withDiscardingTaskGroup { group in
         for await client in started {
           group.addTask { [logger] in

@@ -50,6 +50,8 @@ public struct QualityControlDesk<Transport: ClientTransport>: ReviewDesk {
   private func metadata(_ person: Principal) async throws -> Metadata {
     let token = try await issuer.token(
       for: person, audience: [CRMService.qualityControl.rawValue], lifetime: Self.tokenLifetime)
-    return [TokenMetadata.key: TokenMetadata.scheme + token]
+    var metadata = Metadata()
+    metadata.addString(TokenMetadata.scheme + token, forKey: TokenMetadata.key)
+    return metadata
   }
 }

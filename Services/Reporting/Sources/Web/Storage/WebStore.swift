@@ -180,7 +180,9 @@ public struct WebStore: Sendable {
   }
 
   /// A transaction whose failure is the body's own error (not PostgresNIO's wrapper).
-  private func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+  private func transaction<T: Sendable>(
+    _ body: nonisolated(nonsending) (PostgresConnection) async throws -> sending T
+  ) async throws -> T {
     do {
       return try await client.withTransaction(logger: logger, body)
     } catch {
