@@ -20,23 +20,26 @@ struct HostileInputTests {
     try await WebHarness.with { web in
       try await web.user("ivanov", name: "Иван Иванов", roles: [.manager], managerID: "m-17")
       let agent = WebAgent(web)
-      let token = WebAgent.csrf(in: try await agent.get("/sign-in"))
       let before = try await Self.state(web)
-      let cases: [(String, String?, Int, String)] = [
-        (String(repeating: "a", count: 9000), "application/x-www-form-urlencoded", 413, "больше 8192 байт"),
-        ("login=ivanov", "application/json", 415, "Ожидается форма"),
-        ("login=ivanov", nil, 415, "Ожидается форма"),
-        ("csrf=\(token)&login=ivanov&password=x&admin=1", "application/x-www-form-urlencoded", 400, "лишнее поле"),
-        ("csrf=\(token)&login=a&login=b&password=x", "application/x-www-form-urlencoded", 400, "повторено"),
-        ("csrf=\(token)&login=%E0%A4%A&password=x", "application/x-www-form-urlencoded", 400, "неверной кодировкой"),
-        ("csrf=\(token)&password=x", "application/x-www-form-urlencoded", 400, "нет поля «login»"),
+      // Each answer is the sign-in form again, with a new token: each case reads the last one.
+      let cases: [((String) -> String, String?, Int, String)] = [
+        ({ _ in String(repeating: "a", count: 9000) }, "application/x-www-form-urlencoded", 413, "больше 8192 байт"),
+        ({ _ in "login=ivanov" }, "application/json", 415, "Ожидается форма"),
+        ({ _ in "login=ivanov" }, nil, 415, "Ожидается форма"),
+        ({ token in "csrf=\(token)&login=ivanov&password=x&admin=1" }, "application/x-www-form-urlencoded", 400, "лишнее поле"),
+        ({ token in "csrf=\(token)&login=a&login=b&password=x" }, "application/x-www-form-urlencoded", 400, "повторено"),
+        ({ token in "csrf=\(token)&login=%E0%A4%A&password=x" }, "application/x-www-form-urlencoded", 400, "неверной кодировкой"),
+        ({ token in "csrf=\(token)&password=x" }, "application/x-www-form-urlencoded", 400, "нет поля «login»"),
         (
-          "csrf=\(token)&login=%3Cscript%3Ealert(1)%3C%2Fscript%3E&password=x", "application/x-www-form-urlencoded",
+          { token in "csrf=\(token)&login=%3Cscript%3Ealert(1)%3C%2Fscript%3E&password=x" }, "application/x-www-form-urlencoded",
           400, "Логин — от 1 до 64"
         ),
       ]
-      for (body, type, status, message) in cases {
+      var token = WebAgent.csrf(in: try await agent.get("/sign-in"))
+      for (makeBody, type, status, message) in cases {
+        let body = makeBody(token)
         let answer = try await agent.post("/sign-in", raw: body, contentType: type)
+        token = WebAgent.csrf(in: answer)
         #expect(answer.status.code == status, "\(body.prefix(60))")
         #expect(answer.text.contains(message), "\(body.prefix(60)): \(answer.text.prefix(2000))")
         #expect(!answer.text.contains("<script>"))

@@ -71,7 +71,7 @@ struct ReviewerWorkspaceTests {
       #expect(seen.contains { $0.hasPrefix("POST /review/submit") })
       #expect(seen.contains { $0.hasPrefix("POST /review/next") })
       // Pages he may not open, and ids he may guess, answer no name either.
-      for path in ["/dashboard", "/review?accepted=<script>", "/m-17", "/review/next"] {
+      for path in ["/dashboard", "/review?accepted=%3Cscript%3E", "/m-17", "/review/next"] {
         responses.append(try await agent.get(path))
       }
       let everything = responses.map(\.everything).joined(separator: "\n")

@@ -1,10 +1,6 @@
 import CRMTestSupport
 import Foundation
 
-#if canImport(FoundationNetworking)
-  import FoundationNetworking
-#endif
-
 /// A headless Chromium driven over WebDriver's HTTP protocol (W3C), through Debian's
 /// `chromedriver` started for the test on a port of its own.
 final class WebDriver: Sendable {
@@ -111,17 +107,25 @@ final class WebDriver: Sendable {
   static func call(_ base: URL, _ method: String, _ path: String, _ body: [String: Any]? = nil) async throws
     -> [String: Any]
   {
-    var request = URLRequest(url: base.appendingPathComponent(path), timeoutInterval: 60)
-    request.httpMethod = method
+    // Through curl: Foundation's URLSession here fails on chromedriver's replies ("Failed
+    // writing header").
+    var arguments = ["-sS", "-m", "60", "-X", method, "-w", "\n%{http_code}", base.absoluteString + path]
     if let body {
-      request.httpBody = try JSONSerialization.data(withJSONObject: body)
-      request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+      let json = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+      arguments += ["-H", "Content-Type: application/json", "--data-binary", json]
     }
-    let (data, response) = try await URLSession.shared.data(for: request)
+    let curl = try ChildProcess(URL(fileURLWithPath: "/usr/bin/curl"), arguments: arguments, environment: [:])
+    guard try await curl.waitForExit(within: .seconds(70)) == 0 else {
+      throw Failure("curl \(method) \(path): \(curl.standardError)")
+    }
+    let output = curl.standardOutput
+    guard let split = output.lastIndex(of: "\n") else { throw Failure("curl \(method) \(path): \(output)") }
+    let status = output[output.index(after: split)...]
+    let data = Data(output[..<split].utf8)
     let reply = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
     let value = reply["value"]
-    guard (response as? HTTPURLResponse)?.statusCode == 200 else {
-      throw Failure("WebDriver \(method) \(path): \(String(decoding: data, as: UTF8.self).prefix(500))")
+    guard status == "200" else {
+      throw Failure("WebDriver \(method) \(path): \(status) \(String(decoding: data, as: UTF8.self).prefix(500))")
     }
     var result = value as? [String: Any] ?? [:]
     result["__value"] = value

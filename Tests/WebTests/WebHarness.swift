@@ -81,11 +81,11 @@ struct WebHarness: Sendable {
     }
   }
 
-  /// A user with `WebHarness.password`.
+  /// A user with `WebHarness.password` (hashed at bcrypt's lowest cost: many tests sign in at once).
   func user(_ login: String, name: String, roles: Set<Role>, managerID: String? = nil) async throws {
     try await store.put(
       WebUser(login: login, displayName: name, roles: roles, managerID: managerID),
-      passwordHash: await Passwords.hash(Self.password))
+      passwordHash: await Passwords.hash(Self.password, cost: 4))
   }
 
   func count(_ query: PostgresQuery) async throws -> Int { try await database.count(query) }

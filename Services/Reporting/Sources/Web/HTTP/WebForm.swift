@@ -32,12 +32,14 @@ public struct WebForm: Sendable, Equatable {
     guard type?.lowercased() == "application/x-www-form-urlencoded" else {
       throw WebError(.unsupportedMediaType, "Ожидается форма (application/x-www-form-urlencoded).")
     }
-    var request = request
-    let body: ByteBuffer
-    do {
-      body = try await request.collectBody(upTo: limit)
-    } catch let error as HTTPError where error.status == .contentTooLarge {
-      throw WebError(.contentTooLarge, "Форма больше \(limit) байт.")
+    // Read in chunks, stopping at the limit (a huge body is never held whole).
+    var body = ByteBuffer()
+    for try await chunk in request.body {
+      guard body.readableBytes + chunk.readableBytes <= limit else {
+        throw WebError(.contentTooLarge, "Форма больше \(limit) байт.")
+      }
+      var chunk = chunk
+      body.writeBuffer(&chunk)
     }
     guard let text = body.getString(at: body.readerIndex, length: body.readableBytes),
       text.utf8.elementsEqual(body.readableBytesView)

@@ -7,7 +7,7 @@ import HummingbirdBcrypt
 /// Swift's cooperative pool.
 public enum Passwords {
   /// bcrypt's work factor: 2^12 rounds.
-  static let cost: UInt8 = 12
+  public static let cost: UInt8 = 12
   /// A hash of no password anyone has, verified against when the login is unknown, so that an
   /// unknown login costs as long as a wrong password (no timing tells which logins exist).
   static let decoy = Bcrypt.hash("decoy password that is never accepted", cost: cost)
@@ -23,8 +23,9 @@ public enum Passwords {
     return password
   }
 
-  public static func hash(_ password: String) async -> String {
-    await offLoop { Bcrypt.hash(password, cost: cost) }
+  /// `cost` below the default only where speed matters more than strength (tests).
+  public static func hash(_ password: String, cost: UInt8 = Passwords.cost) async -> String {
+    await offLoop { Bcrypt.hash(password, cost: max(cost, 4)) }
   }
 
   /// Whether `password` matches `hash` (the decoy when the login is unknown: always false).
