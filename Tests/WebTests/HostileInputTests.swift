@@ -26,12 +26,21 @@ struct HostileInputTests {
         ({ _ in String(repeating: "a", count: 9000) }, "application/x-www-form-urlencoded", 413, "больше 8192 байт"),
         ({ _ in "login=ivanov" }, "application/json", 415, "Ожидается форма"),
         ({ _ in "login=ivanov" }, nil, 415, "Ожидается форма"),
-        ({ token in "csrf=\(token)&login=ivanov&password=x&admin=1" }, "application/x-www-form-urlencoded", 400, "лишнее поле"),
-        ({ token in "csrf=\(token)&login=a&login=b&password=x" }, "application/x-www-form-urlencoded", 400, "повторено"),
-        ({ token in "csrf=\(token)&login=%E0%A4%A&password=x" }, "application/x-www-form-urlencoded", 400, "неверной кодировкой"),
+        (
+          { token in "csrf=\(token)&login=ivanov&password=x&admin=1" }, "application/x-www-form-urlencoded", 400,
+          "лишнее поле"
+        ),
+        (
+          { token in "csrf=\(token)&login=a&login=b&password=x" }, "application/x-www-form-urlencoded", 400, "повторено"
+        ),
+        (
+          { token in "csrf=\(token)&login=%E0%A4%A&password=x" }, "application/x-www-form-urlencoded", 400,
+          "неверной кодировкой"
+        ),
         ({ token in "csrf=\(token)&password=x" }, "application/x-www-form-urlencoded", 400, "нет поля «login»"),
         (
-          { token in "csrf=\(token)&login=%3Cscript%3Ealert(1)%3C%2Fscript%3E&password=x" }, "application/x-www-form-urlencoded",
+          { token in "csrf=\(token)&login=%3Cscript%3Ealert(1)%3C%2Fscript%3E&password=x" },
+          "application/x-www-form-urlencoded",
           400, "Логин — от 1 до 64"
         ),
       ]
@@ -86,7 +95,10 @@ struct HostileInputTests {
         // Quality-control's own rules: a score past the scale, a missing criterion.
         (base + [("score.greeting", "5"), ("score.needs", "3")], 400, "Контроль качества не принял"),
         (base + [("score.greeting", "1")], 400, "Контроль качества не принял"),
-        ([("item_id", itemID), ("lease_id", leaseID), ("score.greeting", "1"), ("score.needs", "1")], 403, "Форма устарела"),
+        (
+          [("item_id", itemID), ("lease_id", leaseID), ("score.greeting", "1"), ("score.needs", "1")], 403,
+          "Форма устарела"
+        ),
       ]
       for (fields, status, message) in cases {
         let answer = try await agent.post("/review/submit", fields)

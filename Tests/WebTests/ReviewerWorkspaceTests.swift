@@ -53,7 +53,8 @@ struct ReviewerWorkspaceTests {
       for _ in 0..<2 { try await web.deliver(WebHarness.item(text: "[REP] обсудил с [CLIENT] договор; [PHONE]")) }
       // The reviewer's own name and a manager's name and id sit in the same users table.
       try await web.user("reviewer-7", name: "Агафья Трындычихина", roles: [.qcReviewer])
-      try await web.user("zyuzyukin", name: "Евлампий Зюзюкин (Квазарстрой)", roles: [.manager], managerID: "manager-canary7")
+      try await web.user(
+        "zyuzyukin", name: "Евлампий Зюзюкин (Квазарстрой)", roles: [.manager], managerID: "manager-canary7")
       let agent = WebAgent(web)
       var responses = [try await agent.signIn("reviewer-7")]
       var queue: [(HTTPRequest.Method, String, [(String, String)])] = [(.get, "/", [])]

@@ -51,7 +51,8 @@ struct WebHarness: Sendable {
             let server = GRPCServer(
               transport: transport.server,
               services: [
-                QualityControlComponents.rpcService(client: qualityControlDatabase, logger: logger, settings: qcSettings)
+                QualityControlComponents.rpcService(
+                  client: qualityControlDatabase, logger: logger, settings: qcSettings)
               ],
               interceptors: RPCServerService.interceptors(
                 verifier: TestIdentity.verifier(for: .qualityControl),

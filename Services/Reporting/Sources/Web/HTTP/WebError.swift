@@ -22,7 +22,8 @@ public struct WebError: Error, Sendable, Equatable {
     WebError(.badRequest, "Поле «\(invalid.field)»: \(invalid.reason)")
   }
 
-  static let csrf = WebError(.forbidden, "Форма устарела или пришла не с нашей страницы: обновите страницу и повторите.")
+  static let csrf = WebError(
+    .forbidden, "Форма устарела или пришла не с нашей страницы: обновите страницу и повторите.")
   static let signInAgain = WebError(.unauthorized, "Сессия закончилась: войдите снова.")
   static let forbidden = WebError(.forbidden, "Эта страница не для вашей роли.")
 

@@ -77,7 +77,8 @@ extension WebUser {
       guard let role = Role(rawValue: String(word)), assignableRoles.contains(role) else {
         throw InvalidField(
           field: "roles",
-          reason: "\(Text.quoted(String(word))) is not one of " + assignableRoles.map(\.rawValue).joined(separator: ", "))
+          reason: "\(Text.quoted(String(word))) is not one of "
+            + assignableRoles.map(\.rawValue).joined(separator: ", "))
       }
       roles.insert(role)
     }
