@@ -59,6 +59,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+    // The web edge (reporting): bcrypt for passwords, mustache for server-rendered pages.
+    .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+    .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
   ],
   targets: [
     // librdkafka, the system library (>= 2.3, installed by deploy/local/bootstrap).
@@ -454,6 +457,31 @@ let package = Package(
       path: "Tests/QualityControlTests",
       swiftSettings: strict
     ),
+    // The web edge: sign-in, sessions, the reviewers' workspace, in a real headless Chromium.
+    .testTarget(
+      name: "WebTests",
+      dependencies: [
+        "CRMIdentity",
+        "CRMDomain",
+        "ReportingService",
+        "QualityControlService",
+        "CRMRuntime",
+        "CRMEvents",
+        "CRMDatabase",
+        "CRMContracts",
+        "CRMKafka",
+        "CRMTestSupport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+      ],
+      path: "Tests/WebTests",
+      swiftSettings: strict
+    ),
     .testTarget(
       name: "ReportingTests",
       dependencies: [
@@ -536,5 +564,13 @@ let package = Package(
     + service("QualityControl", folder: "QualityControl", executable: "quality-control")
     + service(
       "Reporting", folder: "Reporting", executable: "reporting",
-      uses: [.product(name: "Metrics", package: "swift-metrics"), "CRMReview"])
+      uses: [
+        .product(name: "Metrics", package: "swift-metrics"),
+        "CRMReview",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+        .product(name: "Mustache", package: "swift-mustache"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ])
 )

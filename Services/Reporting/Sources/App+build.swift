@@ -2,8 +2,9 @@ import CRMRuntime
 import Hummingbird
 
 /// Composes the reporting service: its schema, its RPCs and its one inbox of every service's
-/// events. It publishes nothing, so it runs no outbox relay. It maps QC rep codes back to managers
-/// with the review code key (`RepCodeSettings`: `CRM_QC_CODE_KEY`, required).
+/// events, and its web edge for people (`CRM_WEB_PORT`). It publishes nothing, so it runs no
+/// outbox relay. It maps QC rep codes back to managers with the review code key
+/// (`RepCodeSettings`: `CRM_QC_CODE_KEY`, required).
 public func buildApplication(_ configuration: ServiceConfiguration) throws -> some ApplicationProtocol {
   let repCodes = try RepCodeSettings(environment: configuration.environment)
   let infrastructure = try ServiceInfrastructure(configuration)
@@ -11,12 +12,13 @@ public func buildApplication(_ configuration: ServiceConfiguration) throws -> so
   let logger = infrastructure.logger
   return try ServiceApplication.build(
     infrastructure,
-    migrations: ReportingComponents.migrations,
+    migrations: ReportingComponents.migrations + WebEdge.migrations,
     access: ReportingComponents.access,
     rpcServices: [
       ReportingComponents.rpcService(
         client: postgres, logger: logger, pageTokens: configuration.pageTokenKey, codes: repCodes.codes)
     ],
-    subscriptions: [ReportingComponents.eventsSubscription(logger: logger)]
+    subscriptions: [ReportingComponents.eventsSubscription(logger: logger)],
+    services: try WebEdge.services(infrastructure)
   )
 }

@@ -1,0 +1,67 @@
+import CRMIdentity
+import CRMTestSupport
+import Foundation
+import ReportingService
+import Testing
+
+/// The workspace as a reviewer uses it: a real headless Chromium signs in, reviews two items and
+/// tries a wrong password. Screenshots go to `CRM_SCREENSHOT_DIR` (default .build/screenshots).
+@Suite("Web edge in a real browser", .serialized)
+struct BrowserTests {
+  static var screenshots: URL {
+    ProcessInfo.processInfo.environment["CRM_SCREENSHOT_DIR"].map { URL(fileURLWithPath: $0) }
+      ?? LocalStack.repositoryRoot.appendingPathComponent(".build/screenshots")
+  }
+
+  @Test(.timeLimit(.minutes(3)))
+  func aReviewerReviewsTwoItemsInChromium() async throws {
+    try await WebHarness.with { web in
+      try await web.defineRubric()
+      for _ in 0..<2 { try await web.deliver(WebHarness.item()) }
+      try await web.user("reviewer-1", name: "Проверяющий", roles: [.qcReviewer])
+      let browser = try await WebDriver.start()
+      do {
+        let site = "http://127.0.0.1:\(web.port)"
+        try await browser.open("\(site)/")
+        #expect(try await browser.currentURL == "\(site)/sign-in")
+        try await browser.screenshot(to: Self.screenshots.appendingPathComponent("sign-in.png"))
+
+        try await browser.type("reviewer-1", into: "#login")
+        try await browser.type("wrong password", into: "#password")
+        try await browser.click("#sign-in")
+        #expect(try await browser.text("#error").contains("Неверный логин или пароль"))
+        try await browser.screenshot(to: Self.screenshots.appendingPathComponent("sign-in-wrong-password.png"))
+
+        try await browser.type("reviewer-1", into: "#login")
+        try await browser.type(WebHarness.password, into: "#password")
+        try await browser.click("#sign-in")
+        #expect(try await browser.currentURL == "\(site)/review")
+        #expect(try await browser.text("#reviews-submitted") == "0")
+        try await browser.screenshot(to: Self.screenshots.appendingPathComponent("workspace.png"))
+
+        for round in 1...2 {
+          try await browser.click("#next-item")
+          #expect(try await browser.text("#redacted-text").contains("[CLIENT]"))
+          if round == 1 {
+            try await browser.screenshot(to: Self.screenshots.appendingPathComponent("review-item.png"))
+          }
+          try await browser.click("#score-greeting-2")
+          try await browser.click("#score-needs-\(round + 2)")
+          try await browser.click("#submit-review")
+          #expect(try await browser.text("#notice") == "Оценка принята.")
+          #expect(try await browser.text("#reviews-submitted") == "\(round)")
+        }
+        try await browser.screenshot(to: Self.screenshots.appendingPathComponent("workspace-after-two.png"))
+        #expect(try await web.qualityControlDatabase.count("SELECT count(*)::int FROM reviews") == 2)
+
+        try await browser.click("#sign-out")
+        #expect(try await browser.currentURL == "\(site)/sign-in")
+        #expect(try await web.count("SELECT count(*)::int FROM web_sessions") == 0)
+      } catch {
+        await browser.stop()
+        throw error
+      }
+      await browser.stop()
+    }
+  }
+}
