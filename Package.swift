@@ -426,6 +426,28 @@ let package = Package(
       swiftSettings: strict
     ),
     .testTarget(
+      name: "ReportingTests",
+      dependencies: [
+        "CRMIdentity",
+        "CRMDomain",
+        "ReportingService",
+        "CRMRuntime",
+        "CRMEvents",
+        "CRMDatabase",
+        "CRMContracts",
+        "CRMKafka",
+        "CRMRPC",
+        "CRMTestSupport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tests/ReportingTests",
+      swiftSettings: strict
+    ),
+    .testTarget(
       name: "KafkaTests",
       dependencies: ["CRMKafka", "CRMTestSupport"],
       path: "Tests/KafkaTests",
@@ -481,5 +503,7 @@ let package = Package(
         .product(name: "Metrics", package: "swift-metrics"),
       ])
     + service("QualityControl", folder: "QualityControl", executable: "quality-control")
-    + service("Reporting", folder: "Reporting", executable: "reporting")
+    + service(
+      "Reporting", folder: "Reporting", executable: "reporting",
+      uses: [.product(name: "Metrics", package: "swift-metrics")])
 )

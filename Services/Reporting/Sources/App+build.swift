@@ -1,8 +1,19 @@
 import CRMRuntime
 import Hummingbird
 
-/// Composes the reporting service from the runtime kit; its RPC handlers join here as they are built.
+/// Composes the reporting service: its schema, its RPCs and its one inbox of every service's
+/// events. It publishes nothing, so it runs no outbox relay.
 public func buildApplication(_ configuration: ServiceConfiguration) throws -> some ApplicationProtocol {
   let infrastructure = try ServiceInfrastructure(configuration)
-  return try ServiceApplication.build(infrastructure)
+  let postgres = infrastructure.postgres
+  let logger = infrastructure.logger
+  return try ServiceApplication.build(
+    infrastructure,
+    migrations: ReportingComponents.migrations,
+    access: ReportingComponents.access,
+    rpcServices: [
+      ReportingComponents.rpcService(client: postgres, logger: logger, pageTokens: configuration.pageTokenKey)
+    ],
+    subscriptions: [ReportingComponents.eventsSubscription(logger: logger)]
+  )
 }

@@ -416,9 +416,30 @@ extension CRMMethod {
     CRMMethod(
       server: "reporting",
       descriptor: MethodDescriptor(
-        fullyQualifiedService: "crm.reporting.v1.Reporting", method: "GetForecast"),
-      input: Crm_Reporting_V1_GetForecastRequest.self,
-      output: Crm_Reporting_V1_GetForecastReply.self
+        fullyQualifiedService: "crm.reporting.v1.Reporting", method: "GetLeadFunnel"),
+      input: Crm_Reporting_V1_GetLeadFunnelRequest.self,
+      output: Crm_Reporting_V1_GetLeadFunnelReply.self
+    ),
+    CRMMethod(
+      server: "reporting",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.reporting.v1.Reporting", method: "GetLosses"),
+      input: Crm_Reporting_V1_GetLossesRequest.self,
+      output: Crm_Reporting_V1_GetLossesReply.self
+    ),
+    CRMMethod(
+      server: "reporting",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.reporting.v1.Reporting", method: "GetStalledDeals"),
+      input: Crm_Reporting_V1_GetStalledDealsRequest.self,
+      output: Crm_Reporting_V1_GetStalledDealsReply.self
+    ),
+    CRMMethod(
+      server: "reporting",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.reporting.v1.Reporting", method: "RebuildProjections"),
+      input: Crm_Reporting_V1_RebuildProjectionsRequest.self,
+      output: Crm_Reporting_V1_RebuildProjectionsReply.self
     ),
   ]
 }

@@ -33,23 +33,65 @@ public enum Crm_Reporting_V1_Reporting: Sendable {
                 type: .unary
             )
         }
-        /// Namespace for "GetForecast" metadata.
-        public enum GetForecast: Sendable {
-            /// Request type for "GetForecast".
-            public typealias Input = Crm_Reporting_V1_GetForecastRequest
-            /// Response type for "GetForecast".
-            public typealias Output = Crm_Reporting_V1_GetForecastReply
-            /// Descriptor for "GetForecast".
+        /// Namespace for "GetLeadFunnel" metadata.
+        public enum GetLeadFunnel: Sendable {
+            /// Request type for "GetLeadFunnel".
+            public typealias Input = Crm_Reporting_V1_GetLeadFunnelRequest
+            /// Response type for "GetLeadFunnel".
+            public typealias Output = Crm_Reporting_V1_GetLeadFunnelReply
+            /// Descriptor for "GetLeadFunnel".
             public static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.reporting.v1.Reporting"),
-                method: "GetForecast",
+                method: "GetLeadFunnel",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetLosses" metadata.
+        public enum GetLosses: Sendable {
+            /// Request type for "GetLosses".
+            public typealias Input = Crm_Reporting_V1_GetLossesRequest
+            /// Response type for "GetLosses".
+            public typealias Output = Crm_Reporting_V1_GetLossesReply
+            /// Descriptor for "GetLosses".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.reporting.v1.Reporting"),
+                method: "GetLosses",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetStalledDeals" metadata.
+        public enum GetStalledDeals: Sendable {
+            /// Request type for "GetStalledDeals".
+            public typealias Input = Crm_Reporting_V1_GetStalledDealsRequest
+            /// Response type for "GetStalledDeals".
+            public typealias Output = Crm_Reporting_V1_GetStalledDealsReply
+            /// Descriptor for "GetStalledDeals".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.reporting.v1.Reporting"),
+                method: "GetStalledDeals",
+                type: .unary
+            )
+        }
+        /// Namespace for "RebuildProjections" metadata.
+        public enum RebuildProjections: Sendable {
+            /// Request type for "RebuildProjections".
+            public typealias Input = Crm_Reporting_V1_RebuildProjectionsRequest
+            /// Response type for "RebuildProjections".
+            public typealias Output = Crm_Reporting_V1_RebuildProjectionsReply
+            /// Descriptor for "RebuildProjections".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.reporting.v1.Reporting"),
+                method: "RebuildProjections",
                 type: .unary
             )
         }
         /// Descriptors for all methods in the "crm.reporting.v1.Reporting" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             GetFunnel.descriptor,
-            GetForecast.descriptor
+            GetLeadFunnel.descriptor,
+            GetLosses.descriptor,
+            GetStalledDeals.descriptor,
+            RebuildProjections.descriptor
         ]
     }
 }
@@ -78,9 +120,16 @@ extension Crm_Reporting_V1_Reporting {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Sketch: read models built from every crm.*.events topic (comes with the reporting issue).
+    /// > The read side of the CRM (DESIGN §7, issue 16): read models derived from every event of
+    /// > contacts, deals, activity and quality-control, which reporting keeps. A manager sees his own
+    /// > rows and the team totals (other managers' rows are left out); a head of sales and operators
+    /// > see everyone; QC roles see nothing.
     public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
         /// Handle the "GetFunnel" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Funnel, leads, losses, stalled deals
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Crm_Reporting_V1_GetFunnelRequest` messages.
@@ -94,19 +143,66 @@ extension Crm_Reporting_V1_Reporting {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetFunnelReply>
 
-        /// Handle the "GetForecast" method.
+        /// Handle the "GetLeadFunnel" method.
         ///
         /// - Parameters:
-        ///   - request: A streaming request of `Crm_Reporting_V1_GetForecastRequest` messages.
+        ///   - request: A streaming request of `Crm_Reporting_V1_GetLeadFunnelRequest` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A streaming response of `Crm_Reporting_V1_GetForecastReply` messages.
-        func getForecast(
-            request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetForecastRequest>,
+        /// - Returns: A streaming response of `Crm_Reporting_V1_GetLeadFunnelReply` messages.
+        func getLeadFunnel(
+            request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetLeadFunnelRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetForecastReply>
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetLeadFunnelReply>
+
+        /// Handle the "GetLosses" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Reporting_V1_GetLossesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Reporting_V1_GetLossesReply` messages.
+        func getLosses(
+            request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetLossesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetLossesReply>
+
+        /// Handle the "GetStalledDeals" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Reporting_V1_GetStalledDealsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Reporting_V1_GetStalledDealsReply` messages.
+        func getStalledDeals(
+            request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetStalledDealsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetStalledDealsReply>
+
+        /// Handle the "RebuildProjections" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Operators
+        /// > Empties every projection and replays the stored events (operators only).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Reporting_V1_RebuildProjectionsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Reporting_V1_RebuildProjectionsReply` messages.
+        func rebuildProjections(
+            request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_RebuildProjectionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_RebuildProjectionsReply>
     }
 
     /// Service protocol for the "crm.reporting.v1.Reporting" service.
@@ -119,9 +215,16 @@ extension Crm_Reporting_V1_Reporting {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Sketch: read models built from every crm.*.events topic (comes with the reporting issue).
+    /// > The read side of the CRM (DESIGN §7, issue 16): read models derived from every event of
+    /// > contacts, deals, activity and quality-control, which reporting keeps. A manager sees his own
+    /// > rows and the team totals (other managers' rows are left out); a head of sales and operators
+    /// > see everyone; QC roles see nothing.
     public protocol ServiceProtocol: Crm_Reporting_V1_Reporting.StreamingServiceProtocol {
         /// Handle the "GetFunnel" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Funnel, leads, losses, stalled deals
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Reporting_V1_GetFunnelRequest` message.
@@ -135,19 +238,66 @@ extension Crm_Reporting_V1_Reporting {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetFunnelReply>
 
-        /// Handle the "GetForecast" method.
+        /// Handle the "GetLeadFunnel" method.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Crm_Reporting_V1_GetForecastRequest` message.
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetLeadFunnelRequest` message.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A response containing a single `Crm_Reporting_V1_GetForecastReply` message.
-        func getForecast(
-            request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetForecastRequest>,
+        /// - Returns: A response containing a single `Crm_Reporting_V1_GetLeadFunnelReply` message.
+        func getLeadFunnel(
+            request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetLeadFunnelRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetForecastReply>
+        ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetLeadFunnelReply>
+
+        /// Handle the "GetLosses" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetLossesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Reporting_V1_GetLossesReply` message.
+        func getLosses(
+            request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetLossesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetLossesReply>
+
+        /// Handle the "GetStalledDeals" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetStalledDealsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Reporting_V1_GetStalledDealsReply` message.
+        func getStalledDeals(
+            request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetStalledDealsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetStalledDealsReply>
+
+        /// Handle the "RebuildProjections" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Operators
+        /// > Empties every projection and replays the stored events (operators only).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_RebuildProjectionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Reporting_V1_RebuildProjectionsReply` message.
+        func rebuildProjections(
+            request: GRPCCore.ServerRequest<Crm_Reporting_V1_RebuildProjectionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_RebuildProjectionsReply>
     }
 
     /// Simple service protocol for the "crm.reporting.v1.Reporting" service.
@@ -158,9 +308,16 @@ extension Crm_Reporting_V1_Reporting {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Sketch: read models built from every crm.*.events topic (comes with the reporting issue).
+    /// > The read side of the CRM (DESIGN §7, issue 16): read models derived from every event of
+    /// > contacts, deals, activity and quality-control, which reporting keeps. A manager sees his own
+    /// > rows and the team totals (other managers' rows are left out); a head of sales and operators
+    /// > see everyone; QC roles see nothing.
     public protocol SimpleServiceProtocol: Crm_Reporting_V1_Reporting.ServiceProtocol {
         /// Handle the "GetFunnel" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Funnel, leads, losses, stalled deals
         ///
         /// - Parameters:
         ///   - request: A `Crm_Reporting_V1_GetFunnelRequest` message.
@@ -174,19 +331,66 @@ extension Crm_Reporting_V1_Reporting {
             context: GRPCCore.ServerContext
         ) async throws -> Crm_Reporting_V1_GetFunnelReply
 
-        /// Handle the "GetForecast" method.
+        /// Handle the "GetLeadFunnel" method.
         ///
         /// - Parameters:
-        ///   - request: A `Crm_Reporting_V1_GetForecastRequest` message.
+        ///   - request: A `Crm_Reporting_V1_GetLeadFunnelRequest` message.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A `Crm_Reporting_V1_GetForecastReply` to respond with.
-        func getForecast(
-            request: Crm_Reporting_V1_GetForecastRequest,
+        /// - Returns: A `Crm_Reporting_V1_GetLeadFunnelReply` to respond with.
+        func getLeadFunnel(
+            request: Crm_Reporting_V1_GetLeadFunnelRequest,
             context: GRPCCore.ServerContext
-        ) async throws -> Crm_Reporting_V1_GetForecastReply
+        ) async throws -> Crm_Reporting_V1_GetLeadFunnelReply
+
+        /// Handle the "GetLosses" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Reporting_V1_GetLossesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Reporting_V1_GetLossesReply` to respond with.
+        func getLosses(
+            request: Crm_Reporting_V1_GetLossesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Reporting_V1_GetLossesReply
+
+        /// Handle the "GetStalledDeals" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Reporting_V1_GetStalledDealsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Reporting_V1_GetStalledDealsReply` to respond with.
+        func getStalledDeals(
+            request: Crm_Reporting_V1_GetStalledDealsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Reporting_V1_GetStalledDealsReply
+
+        /// Handle the "RebuildProjections" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Operators
+        /// > Empties every projection and replays the stored events (operators only).
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Reporting_V1_RebuildProjectionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Reporting_V1_RebuildProjectionsReply` to respond with.
+        func rebuildProjections(
+            request: Crm_Reporting_V1_RebuildProjectionsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Reporting_V1_RebuildProjectionsReply
     }
 }
 
@@ -206,11 +410,44 @@ extension Crm_Reporting_V1_Reporting.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
-            forMethod: Crm_Reporting_V1_Reporting.Method.GetForecast.descriptor,
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetForecastRequest>(),
-            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetForecastReply>(),
+            forMethod: Crm_Reporting_V1_Reporting.Method.GetLeadFunnel.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetLeadFunnelRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetLeadFunnelReply>(),
             handler: { request, context in
-                try await self.getForecast(
+                try await self.getLeadFunnel(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Reporting_V1_Reporting.Method.GetLosses.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetLossesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetLossesReply>(),
+            handler: { request, context in
+                try await self.getLosses(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Reporting_V1_Reporting.Method.GetStalledDeals.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetStalledDealsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetStalledDealsReply>(),
+            handler: { request, context in
+                try await self.getStalledDeals(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Reporting_V1_Reporting.Method.RebuildProjections.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_RebuildProjectionsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_RebuildProjectionsReply>(),
+            handler: { request, context in
+                try await self.rebuildProjections(
                     request: request,
                     context: context
                 )
@@ -233,11 +470,44 @@ extension Crm_Reporting_V1_Reporting.ServiceProtocol {
         return GRPCCore.StreamingServerResponse(single: response)
     }
 
-    public func getForecast(
-        request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetForecastRequest>,
+    public func getLeadFunnel(
+        request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetLeadFunnelRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetForecastReply> {
-        let response = try await self.getForecast(
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetLeadFunnelReply> {
+        let response = try await self.getLeadFunnel(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getLosses(
+        request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetLossesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetLossesReply> {
+        let response = try await self.getLosses(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getStalledDeals(
+        request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetStalledDealsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetStalledDealsReply> {
+        let response = try await self.getStalledDeals(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func rebuildProjections(
+        request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_RebuildProjectionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_RebuildProjectionsReply> {
+        let response = try await self.rebuildProjections(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -261,12 +531,51 @@ extension Crm_Reporting_V1_Reporting.SimpleServiceProtocol {
         )
     }
 
-    public func getForecast(
-        request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetForecastRequest>,
+    public func getLeadFunnel(
+        request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetLeadFunnelRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetForecastReply> {
-        return GRPCCore.ServerResponse<Crm_Reporting_V1_GetForecastReply>(
-            message: try await self.getForecast(
+    ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetLeadFunnelReply> {
+        return GRPCCore.ServerResponse<Crm_Reporting_V1_GetLeadFunnelReply>(
+            message: try await self.getLeadFunnel(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getLosses(
+        request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetLossesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetLossesReply> {
+        return GRPCCore.ServerResponse<Crm_Reporting_V1_GetLossesReply>(
+            message: try await self.getLosses(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getStalledDeals(
+        request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetStalledDealsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetStalledDealsReply> {
+        return GRPCCore.ServerResponse<Crm_Reporting_V1_GetStalledDealsReply>(
+            message: try await self.getStalledDeals(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func rebuildProjections(
+        request: GRPCCore.ServerRequest<Crm_Reporting_V1_RebuildProjectionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_RebuildProjectionsReply> {
+        return GRPCCore.ServerResponse<Crm_Reporting_V1_RebuildProjectionsReply>(
+            message: try await self.rebuildProjections(
                 request: request.message,
                 context: context
             ),
@@ -286,9 +595,16 @@ extension Crm_Reporting_V1_Reporting {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Sketch: read models built from every crm.*.events topic (comes with the reporting issue).
+    /// > The read side of the CRM (DESIGN §7, issue 16): read models derived from every event of
+    /// > contacts, deals, activity and quality-control, which reporting keeps. A manager sees his own
+    /// > rows and the team totals (other managers' rows are left out); a head of sales and operators
+    /// > see everyone; QC roles see nothing.
     public protocol ClientProtocol: Sendable {
         /// Call the "GetFunnel" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Funnel, leads, losses, stalled deals
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Reporting_V1_GetFunnelRequest` message.
@@ -307,23 +623,85 @@ extension Crm_Reporting_V1_Reporting {
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetFunnelReply>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
-        /// Call the "GetForecast" method.
+        /// Call the "GetLeadFunnel" method.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Crm_Reporting_V1_GetForecastRequest` message.
-        ///   - serializer: A serializer for `Crm_Reporting_V1_GetForecastRequest` messages.
-        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetForecastReply` messages.
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetLeadFunnelRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetLeadFunnelRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetLeadFunnelReply` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        func getForecast<Result>(
-            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetForecastRequest>,
-            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetForecastRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetForecastReply>,
+        func getLeadFunnel<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetLeadFunnelRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetLeadFunnelRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetLeadFunnelReply>,
             options: GRPCCore.CallOptions,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetForecastReply>) async throws -> Result
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetLeadFunnelReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetLosses" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetLossesRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetLossesRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetLossesReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getLosses<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetLossesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetLossesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetLossesReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetLossesReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetStalledDeals" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetStalledDealsRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetStalledDealsRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetStalledDealsReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getStalledDeals<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetStalledDealsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetStalledDealsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetStalledDealsReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetStalledDealsReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RebuildProjections" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Operators
+        /// > Empties every projection and replays the stored events (operators only).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_RebuildProjectionsRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_RebuildProjectionsRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_RebuildProjectionsReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func rebuildProjections<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_RebuildProjectionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_RebuildProjectionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_RebuildProjectionsReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_RebuildProjectionsReply>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -335,7 +713,10 @@ extension Crm_Reporting_V1_Reporting {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Sketch: read models built from every crm.*.events topic (comes with the reporting issue).
+    /// > The read side of the CRM (DESIGN §7, issue 16): read models derived from every event of
+    /// > contacts, deals, activity and quality-control, which reporting keeps. A manager sees his own
+    /// > rows and the team totals (other managers' rows are left out); a head of sales and operators
+    /// > see everyone; QC roles see nothing.
     public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
         private let client: GRPCCore.GRPCClient<Transport>
 
@@ -348,6 +729,10 @@ extension Crm_Reporting_V1_Reporting {
         }
 
         /// Call the "GetFunnel" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Funnel, leads, losses, stalled deals
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Crm_Reporting_V1_GetFunnelRequest` message.
@@ -377,29 +762,124 @@ extension Crm_Reporting_V1_Reporting {
             )
         }
 
-        /// Call the "GetForecast" method.
+        /// Call the "GetLeadFunnel" method.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Crm_Reporting_V1_GetForecastRequest` message.
-        ///   - serializer: A serializer for `Crm_Reporting_V1_GetForecastRequest` messages.
-        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetForecastReply` messages.
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetLeadFunnelRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetLeadFunnelRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetLeadFunnelReply` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        public func getForecast<Result>(
-            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetForecastRequest>,
-            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetForecastRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetForecastReply>,
+        public func getLeadFunnel<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetLeadFunnelRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetLeadFunnelRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetLeadFunnelReply>,
             options: GRPCCore.CallOptions = .defaults,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetForecastReply>) async throws -> Result = { response in
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetLeadFunnelReply>) async throws -> Result = { response in
                 try response.message
             }
         ) async throws -> Result where Result: Sendable {
             try await self.client.unary(
                 request: request,
-                descriptor: Crm_Reporting_V1_Reporting.Method.GetForecast.descriptor,
+                descriptor: Crm_Reporting_V1_Reporting.Method.GetLeadFunnel.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetLosses" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetLossesRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetLossesRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetLossesReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getLosses<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetLossesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetLossesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetLossesReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetLossesReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Reporting_V1_Reporting.Method.GetLosses.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetStalledDeals" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetStalledDealsRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetStalledDealsRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetStalledDealsReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getStalledDeals<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetStalledDealsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetStalledDealsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetStalledDealsReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetStalledDealsReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Reporting_V1_Reporting.Method.GetStalledDeals.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RebuildProjections" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Operators
+        /// > Empties every projection and replays the stored events (operators only).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_RebuildProjectionsRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_RebuildProjectionsRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_RebuildProjectionsReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func rebuildProjections<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_RebuildProjectionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_RebuildProjectionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_RebuildProjectionsReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_RebuildProjectionsReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Reporting_V1_Reporting.Method.RebuildProjections.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -413,6 +893,10 @@ extension Crm_Reporting_V1_Reporting {
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Crm_Reporting_V1_Reporting.ClientProtocol {
     /// Call the "GetFunnel" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ---- Funnel, leads, losses, stalled deals
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Crm_Reporting_V1_GetFunnelRequest` message.
@@ -437,26 +921,106 @@ extension Crm_Reporting_V1_Reporting.ClientProtocol {
         )
     }
 
-    /// Call the "GetForecast" method.
+    /// Call the "GetLeadFunnel" method.
     ///
     /// - Parameters:
-    ///   - request: A request containing a single `Crm_Reporting_V1_GetForecastRequest` message.
+    ///   - request: A request containing a single `Crm_Reporting_V1_GetLeadFunnelRequest` message.
     ///   - options: Options to apply to this RPC.
     ///   - handleResponse: A closure which handles the response and returns its result to
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func getForecast<Result>(
-        request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetForecastRequest>,
+    public func getLeadFunnel<Result>(
+        request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetLeadFunnelRequest>,
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetForecastReply>) async throws -> Result = { response in
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetLeadFunnelReply>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
-        try await self.getForecast(
+        try await self.getLeadFunnel(
             request: request,
-            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetForecastRequest>(),
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetForecastReply>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetLeadFunnelRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetLeadFunnelReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetLosses" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Reporting_V1_GetLossesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getLosses<Result>(
+        request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetLossesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetLossesReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getLosses(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetLossesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetLossesReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetStalledDeals" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Reporting_V1_GetStalledDealsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getStalledDeals<Result>(
+        request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetStalledDealsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetStalledDealsReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getStalledDeals(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetStalledDealsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetStalledDealsReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RebuildProjections" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ---- Operators
+    /// > Empties every projection and replays the stored events (operators only).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Reporting_V1_RebuildProjectionsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rebuildProjections<Result>(
+        request: GRPCCore.ClientRequest<Crm_Reporting_V1_RebuildProjectionsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_RebuildProjectionsReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.rebuildProjections(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_RebuildProjectionsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_RebuildProjectionsReply>(),
             options: options,
             onResponse: handleResponse
         )
@@ -467,6 +1031,10 @@ extension Crm_Reporting_V1_Reporting.ClientProtocol {
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Crm_Reporting_V1_Reporting.ClientProtocol {
     /// Call the "GetFunnel" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ---- Funnel, leads, losses, stalled deals
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -495,7 +1063,7 @@ extension Crm_Reporting_V1_Reporting.ClientProtocol {
         )
     }
 
-    /// Call the "GetForecast" method.
+    /// Call the "GetLeadFunnel" method.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -505,19 +1073,111 @@ extension Crm_Reporting_V1_Reporting.ClientProtocol {
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func getForecast<Result>(
-        _ message: Crm_Reporting_V1_GetForecastRequest,
+    public func getLeadFunnel<Result>(
+        _ message: Crm_Reporting_V1_GetLeadFunnelRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetForecastReply>) async throws -> Result = { response in
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetLeadFunnelReply>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
-        let request = GRPCCore.ClientRequest<Crm_Reporting_V1_GetForecastRequest>(
+        let request = GRPCCore.ClientRequest<Crm_Reporting_V1_GetLeadFunnelRequest>(
             message: message,
             metadata: metadata
         )
-        return try await self.getForecast(
+        return try await self.getLeadFunnel(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetLosses" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getLosses<Result>(
+        _ message: Crm_Reporting_V1_GetLossesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetLossesReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Reporting_V1_GetLossesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getLosses(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetStalledDeals" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getStalledDeals<Result>(
+        _ message: Crm_Reporting_V1_GetStalledDealsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetStalledDealsReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Reporting_V1_GetStalledDealsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getStalledDeals(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RebuildProjections" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ---- Operators
+    /// > Empties every projection and replays the stored events (operators only).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rebuildProjections<Result>(
+        _ message: Crm_Reporting_V1_RebuildProjectionsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_RebuildProjectionsReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Reporting_V1_RebuildProjectionsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.rebuildProjections(
             request: request,
             options: options,
             onResponse: handleResponse

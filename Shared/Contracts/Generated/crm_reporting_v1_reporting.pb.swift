@@ -20,18 +20,139 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated enum Crm_Reporting_V1_LossKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// The last objection before the loss named conditions (a real objection).
+  case real // = 1
+
+  /// The last objection was "I'll think about it".
+  case stall // = 2
+
+  /// No objection was raised before the loss.
+  case none // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .real
+    case 2: self = .stall
+    case 3: self = .none
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .real: return 1
+    case .stall: return 2
+    case .none: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Reporting_V1_LossKind] = [
+    .unspecified,
+    .real,
+    .stall,
+    .none,
+  ]
+
+}
+
+/// [from, to): either end may be left out (open).
+public nonisolated struct Crm_Reporting_V1_Period: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var from: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_from ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_from = newValue}
+  }
+  /// Returns true if `from` has been explicitly set.
+  public var hasFrom: Bool {self._from != nil}
+  /// Clears the value of `from`. Subsequent reads from it will return its default value.
+  public mutating func clearFrom() {self._from = nil}
+
+  public var to: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_to ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_to = newValue}
+  }
+  /// Returns true if `to` has been explicitly set.
+  public var hasTo: Bool {self._to != nil}
+  /// Clears the value of `to`. Subsequent reads from it will return its default value.
+  public mutating func clearTo() {self._to = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _from: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _to: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// A proportion with its 95% Wilson score interval. No trials: value 0, interval [0, 1].
+public nonisolated struct Crm_Reporting_V1_Rate: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var successes: Int64 = 0
+
+  public var trials: Int64 = 0
+
+  public var value: Double = 0
+
+  public var lower: Double = 0
+
+  public var upper: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Crm_Reporting_V1_GetFunnelRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Required.
   public var pipelineID: String = String()
 
+  /// On when a deal entered the stage.
+  public var period: Crm_Reporting_V1_Period {
+    get {_period ?? Crm_Reporting_V1_Period()}
+    set {_period = newValue}
+  }
+  /// Returns true if `period` has been explicitly set.
+  public var hasPeriod: Bool {self._period != nil}
+  /// Clears the value of `period`. Subsequent reads from it will return its default value.
+  public mutating func clearPeriod() {self._period = nil}
+
+  /// Unspecified: both kinds.
+  public var kind: Crm_Deals_V1_DealKind = .unspecified
+
+  /// Empty: every source.
+  public var source: String = String()
+
+  /// Empty: every manager the caller may see.
   public var ownerID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _period: Crm_Reporting_V1_Period? = nil
 }
 
 public nonisolated struct Crm_Reporting_V1_GetFunnelReply: Sendable {
@@ -39,79 +160,447 @@ public nonisolated struct Crm_Reporting_V1_GetFunnelReply: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  public var pipelineID: String = String()
+
   public var rows: [Crm_Reporting_V1_GetFunnelReply.Row] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
+  /// Per stage (in pipeline order): the team row first (owner_id empty, team true), then one
+  /// row per manager who had deals there.
+  public nonisolated struct Row: @unchecked Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var stageID: String {
+      get {_storage._stageID}
+      set {_uniqueStorage()._stageID = newValue}
+    }
+
+    public var stageName: String {
+      get {_storage._stageName}
+      set {_uniqueStorage()._stageName = newValue}
+    }
+
+    public var position: Int32 {
+      get {_storage._position}
+      set {_uniqueStorage()._position = newValue}
+    }
+
+    public var ownerID: String {
+      get {_storage._ownerID}
+      set {_uniqueStorage()._ownerID = newValue}
+    }
+
+    public var team: Bool {
+      get {_storage._team}
+      set {_uniqueStorage()._team = newValue}
+    }
+
+    /// Deals that stood at the stage (skipped ones not included).
+    public var entered: Int64 {
+      get {_storage._entered}
+      set {_uniqueStorage()._entered = newValue}
+    }
+
+    /// Of those: moved on, lost at it, won at it, still there.
+    public var advanced: Int64 {
+      get {_storage._advanced}
+      set {_uniqueStorage()._advanced = newValue}
+    }
+
+    public var lost: Int64 {
+      get {_storage._lost}
+      set {_uniqueStorage()._lost = newValue}
+    }
+
+    public var won: Int64 {
+      get {_storage._won}
+      set {_uniqueStorage()._won = newValue}
+    }
+
+    public var `open`: Int64 {
+      get {_storage._open}
+      set {_uniqueStorage()._open = newValue}
+    }
+
+    /// Deals that passed over it.
+    public var skipped: Int64 {
+      get {_storage._skipped}
+      set {_uniqueStorage()._skipped = newValue}
+    }
+
+    /// advanced / (entered − open): of the deals that left it, how many moved on.
+    public var conversionToNext: Crm_Reporting_V1_Rate {
+      get {_storage._conversionToNext ?? Crm_Reporting_V1_Rate()}
+      set {_uniqueStorage()._conversionToNext = newValue}
+    }
+    /// Returns true if `conversionToNext` has been explicitly set.
+    public var hasConversionToNext: Bool {_storage._conversionToNext != nil}
+    /// Clears the value of `conversionToNext`. Subsequent reads from it will return its default value.
+    public mutating func clearConversionToNext() {_uniqueStorage()._conversionToNext = nil}
+
+    /// Of the deals that entered it and are closed, how many were won (at any later stage).
+    public var conversionToWon: Crm_Reporting_V1_Rate {
+      get {_storage._conversionToWon ?? Crm_Reporting_V1_Rate()}
+      set {_uniqueStorage()._conversionToWon = newValue}
+    }
+    /// Returns true if `conversionToWon` has been explicitly set.
+    public var hasConversionToWon: Bool {_storage._conversionToWon != nil}
+    /// Clears the value of `conversionToWon`. Subsequent reads from it will return its default value.
+    public mutating func clearConversionToWon() {_uniqueStorage()._conversionToWon = nil}
+
+    /// Median seconds from entering to leaving (left stays only; 0 with none).
+    public var medianSecondsInStage: Double {
+      get {_storage._medianSecondsInStage}
+      set {_uniqueStorage()._medianSecondsInStage = newValue}
+    }
+
+    public var leftStays: Int64 {
+      get {_storage._leftStays}
+      set {_uniqueStorage()._leftStays = newValue}
+    }
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _storage = _StorageClass.defaultInstance
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Reporting_V1_GetLeadFunnelRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// On the lead's creation.
+  public var period: Crm_Reporting_V1_Period {
+    get {_period ?? Crm_Reporting_V1_Period()}
+    set {_period = newValue}
+  }
+  /// Returns true if `period` has been explicitly set.
+  public var hasPeriod: Bool {self._period != nil}
+  /// Clears the value of `period`. Subsequent reads from it will return its default value.
+  public mutating func clearPeriod() {self._period = nil}
+
+  /// Empty: every line, source, manager the caller may see.
+  public var businessLine: String = String()
+
+  public var source: String = String()
+
+  public var ownerID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _period: Crm_Reporting_V1_Period? = nil
+}
+
+public nonisolated struct Crm_Reporting_V1_GetLeadFunnelReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rows: [Crm_Reporting_V1_GetLeadFunnelReply.Row] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated struct ReasonCount: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var reason: String = String()
+
+    public var leads: Int64 = 0
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  /// Per source: the team row first (owner_id empty, team true), then one per manager.
   public nonisolated struct Row: Sendable {
     // SwiftProtobuf.Message conformance is added in an extension below. See the
     // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
     // methods supported on all messages.
 
-    public var stageID: String = String()
+    public var source: String = String()
 
     public var ownerID: String = String()
 
-    public var entered: Int64 = 0
+    public var team: Bool = false
 
-    public var advanced: Int64 = 0
+    public var leads: Int64 = 0
 
-    public var skipped: Int64 = 0
+    public var converted: Int64 = 0
 
-    public var lost: Int64 = 0
+    public var rejected: Int64 = 0
 
-    public var conversionToNext: Double = 0
+    public var `open`: Int64 = 0
 
-    public var conversionToWon: Double = 0
+    /// converted / (converted + rejected).
+    public var conversion: Crm_Reporting_V1_Rate {
+      get {_conversion ?? Crm_Reporting_V1_Rate()}
+      set {_conversion = newValue}
+    }
+    /// Returns true if `conversion` has been explicitly set.
+    public var hasConversion: Bool {self._conversion != nil}
+    /// Clears the value of `conversion`. Subsequent reads from it will return its default value.
+    public mutating func clearConversion() {self._conversion = nil}
+
+    public var rejections: [Crm_Reporting_V1_GetLeadFunnelReply.ReasonCount] = []
 
     public var unknownFields = SwiftProtobuf.UnknownStorage()
 
     public init() {}
+
+    fileprivate var _conversion: Crm_Reporting_V1_Rate? = nil
   }
 
   public init() {}
 }
 
-public nonisolated struct Crm_Reporting_V1_GetForecastRequest: Sendable {
+public nonisolated struct Crm_Reporting_V1_GetLossesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Empty: every pipeline.
   public var pipelineID: String = String()
+
+  /// On when the deal was lost.
+  public var period: Crm_Reporting_V1_Period {
+    get {_period ?? Crm_Reporting_V1_Period()}
+    set {_period = newValue}
+  }
+  /// Returns true if `period` has been explicitly set.
+  public var hasPeriod: Bool {self._period != nil}
+  /// Clears the value of `period`. Subsequent reads from it will return its default value.
+  public mutating func clearPeriod() {self._period = nil}
+
+  public var ownerID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _period: Crm_Reporting_V1_Period? = nil
 }
 
-public nonisolated struct Crm_Reporting_V1_GetForecastReply: Sendable {
+public nonisolated struct Crm_Reporting_V1_GetLossesReply: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var currency: String = String()
+  public var rows: [Crm_Reporting_V1_GetLossesReply.Row] = []
 
-  public var lines: [Crm_Reporting_V1_GetForecastReply.Line] = []
+  /// Lost deals in all, and how many of them after a real objection and after a stall.
+  public var lost: Int64 = 0
+
+  public var real: Int64 = 0
+
+  public var stall: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public nonisolated struct Line: Sendable {
+  /// Per pipeline, stage, reason and kind: the team row (owner_id empty, team true), then one
+  /// per manager. Amounts per currency.
+  public nonisolated struct Row: Sendable {
     // SwiftProtobuf.Message conformance is added in an extension below. See the
     // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
     // methods supported on all messages.
 
+    public var pipelineID: String = String()
+
+    public var stageID: String = String()
+
+    public var stageName: String = String()
+
+    public var reason: String = String()
+
+    public var kind: Crm_Reporting_V1_LossKind = .unspecified
+
     public var ownerID: String = String()
 
-    public var weightedMinorUnits: Int64 = 0
+    public var team: Bool = false
 
-    public var calibration: Double = 0
+    public var deals: Int64 = 0
 
-    public var correctedMinorUnits: Int64 = 0
+    public var amounts: [Crm_Common_V1_Money] = []
 
     public var unknownFields = SwiftProtobuf.UnknownStorage()
 
     public init() {}
   }
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Reporting_V1_GetStalledDealsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Required, 1 to 3650: no move and no activity for at least this many days.
+  public var days: Int32 = 0
+
+  /// The instant the idle time is counted to; now when absent.
+  public var asOf: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_asOf ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_asOf = newValue}
+  }
+  /// Returns true if `asOf` has been explicitly set.
+  public var hasAsOf: Bool {self._asOf != nil}
+  /// Clears the value of `asOf`. Subsequent reads from it will return its default value.
+  public mutating func clearAsOf() {self._asOf = nil}
+
+  public var pipelineID: String = String()
+
+  public var stageID: String = String()
+
+  public var ownerID: String = String()
+
+  public var page: Crm_Common_V1_PageRequest {
+    get {_page ?? Crm_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _asOf: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _page: Crm_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Crm_Reporting_V1_GetStalledDealsReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The caller's visible stalled deals, longest idle first.
+  public var deals: [Crm_Reporting_V1_GetStalledDealsReply.Deal] = []
+
+  public var nextPageToken: String = String()
+
+  /// Team totals per stage (every manager's stalled deals, as filtered).
+  public var byStage: [Crm_Reporting_V1_GetStalledDealsReply.StageCount] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated struct Deal: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var dealID: String = String()
+
+    public var contactID: String = String()
+
+    public var pipelineID: String = String()
+
+    public var stageID: String = String()
+
+    public var ownerID: String = String()
+
+    public var amount: Crm_Common_V1_Money {
+      get {_amount ?? Crm_Common_V1_Money()}
+      set {_amount = newValue}
+    }
+    /// Returns true if `amount` has been explicitly set.
+    public var hasAmount: Bool {self._amount != nil}
+    /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+    public mutating func clearAmount() {self._amount = nil}
+
+    public var lastMovedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+      get {_lastMovedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+      set {_lastMovedAt = newValue}
+    }
+    /// Returns true if `lastMovedAt` has been explicitly set.
+    public var hasLastMovedAt: Bool {self._lastMovedAt != nil}
+    /// Clears the value of `lastMovedAt`. Subsequent reads from it will return its default value.
+    public mutating func clearLastMovedAt() {self._lastMovedAt = nil}
+
+    /// Absent when no activity was ever logged on it.
+    public var lastActivityAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+      get {_lastActivityAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+      set {_lastActivityAt = newValue}
+    }
+    /// Returns true if `lastActivityAt` has been explicitly set.
+    public var hasLastActivityAt: Bool {self._lastActivityAt != nil}
+    /// Clears the value of `lastActivityAt`. Subsequent reads from it will return its default value.
+    public mutating func clearLastActivityAt() {self._lastActivityAt = nil}
+
+    public var idleSeconds: Int64 = 0
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _amount: Crm_Common_V1_Money? = nil
+    fileprivate var _lastMovedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    fileprivate var _lastActivityAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  }
+
+  public nonisolated struct StageCount: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var pipelineID: String = String()
+
+    public var stageID: String = String()
+
+    public var stageName: String = String()
+
+    public var deals: Int64 = 0
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Reporting_V1_RebuildProjectionsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Reporting_V1_RebuildProjectionsReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var events: Int64 = 0
+
+  public var projected: Int64 = 0
+
+  /// At or below their aggregate's version when replayed (late duplicates).
+  public var stale: Int64 = 0
+
+  /// Types reporting does not project (stored only).
+  public var unknown: Int64 = 0
+
+  public var milliseconds: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -120,9 +609,102 @@ public nonisolated struct Crm_Reporting_V1_GetForecastReply: Sendable {
 
 fileprivate nonisolated let _protobuf_package = "crm.reporting.v1"
 
+nonisolated extension Crm_Reporting_V1_LossKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LOSS_KIND_UNSPECIFIED\0\u{1}LOSS_KIND_REAL\0\u{1}LOSS_KIND_STALL\0\u{1}LOSS_KIND_NONE\0")
+}
+
+nonisolated extension Crm_Reporting_V1_Period: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Period"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._from) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._to) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._from {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._to {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_Period, rhs: Crm_Reporting_V1_Period) -> Bool {
+    if lhs._from != rhs._from {return false}
+    if lhs._to != rhs._to {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_Rate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Rate"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}successes\0\u{1}trials\0\u{1}value\0\u{1}lower\0\u{1}upper\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.successes) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.trials) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.value) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.lower) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.upper) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.successes != 0 {
+      try visitor.visitSingularInt64Field(value: self.successes, fieldNumber: 1)
+    }
+    if self.trials != 0 {
+      try visitor.visitSingularInt64Field(value: self.trials, fieldNumber: 2)
+    }
+    if self.value.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.value, fieldNumber: 3)
+    }
+    if self.lower.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.lower, fieldNumber: 4)
+    }
+    if self.upper.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.upper, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_Rate, rhs: Crm_Reporting_V1_Rate) -> Bool {
+    if lhs.successes != rhs.successes {return false}
+    if lhs.trials != rhs.trials {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.lower != rhs.lower {return false}
+    if lhs.upper != rhs.upper {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Crm_Reporting_V1_GetFunnelRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetFunnelRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}pipeline_id\0\u{3}owner_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}pipeline_id\0\u{1}period\0\u{1}kind\0\u{1}source\0\u{3}owner_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -131,7 +713,61 @@ nonisolated extension Crm_Reporting_V1_GetFunnelRequest: SwiftProtobuf.Message, 
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.pipelineID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._period) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.pipelineID.isEmpty {
+      try visitor.visitSingularStringField(value: self.pipelineID, fieldNumber: 1)
+    }
+    try { if let v = self._period {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
+    }
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 4)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetFunnelRequest, rhs: Crm_Reporting_V1_GetFunnelRequest) -> Bool {
+    if lhs.pipelineID != rhs.pipelineID {return false}
+    if lhs._period != rhs._period {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetFunnelReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetFunnelReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}pipeline_id\0\u{1}rows\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.pipelineID) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
       default: break
       }
     }
@@ -141,22 +777,239 @@ nonisolated extension Crm_Reporting_V1_GetFunnelRequest: SwiftProtobuf.Message, 
     if !self.pipelineID.isEmpty {
       try visitor.visitSingularStringField(value: self.pipelineID, fieldNumber: 1)
     }
-    if !self.ownerID.isEmpty {
-      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 2)
+    if !self.rows.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rows, fieldNumber: 2)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Crm_Reporting_V1_GetFunnelRequest, rhs: Crm_Reporting_V1_GetFunnelRequest) -> Bool {
+  public static func ==(lhs: Crm_Reporting_V1_GetFunnelReply, rhs: Crm_Reporting_V1_GetFunnelReply) -> Bool {
     if lhs.pipelineID != rhs.pipelineID {return false}
+    if lhs.rows != rhs.rows {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetFunnelReply.Row: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetFunnelReply.protoMessageName + ".Row"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}stage_id\0\u{3}stage_name\0\u{1}position\0\u{3}owner_id\0\u{1}team\0\u{1}entered\0\u{1}advanced\0\u{1}lost\0\u{1}won\0\u{1}open\0\u{1}skipped\0\u{3}conversion_to_next\0\u{3}conversion_to_won\0\u{3}median_seconds_in_stage\0\u{3}left_stays\0")
+
+  fileprivate class _StorageClass {
+    var _stageID: String = String()
+    var _stageName: String = String()
+    var _position: Int32 = 0
+    var _ownerID: String = String()
+    var _team: Bool = false
+    var _entered: Int64 = 0
+    var _advanced: Int64 = 0
+    var _lost: Int64 = 0
+    var _won: Int64 = 0
+    var _open: Int64 = 0
+    var _skipped: Int64 = 0
+    var _conversionToNext: Crm_Reporting_V1_Rate? = nil
+    var _conversionToWon: Crm_Reporting_V1_Rate? = nil
+    var _medianSecondsInStage: Double = 0
+    var _leftStays: Int64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _stageID = source._stageID
+      _stageName = source._stageName
+      _position = source._position
+      _ownerID = source._ownerID
+      _team = source._team
+      _entered = source._entered
+      _advanced = source._advanced
+      _lost = source._lost
+      _won = source._won
+      _open = source._open
+      _skipped = source._skipped
+      _conversionToNext = source._conversionToNext
+      _conversionToWon = source._conversionToWon
+      _medianSecondsInStage = source._medianSecondsInStage
+      _leftStays = source._leftStays
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._stageID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._stageName) }()
+        case 3: try { try decoder.decodeSingularInt32Field(value: &_storage._position) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._ownerID) }()
+        case 5: try { try decoder.decodeSingularBoolField(value: &_storage._team) }()
+        case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._entered) }()
+        case 7: try { try decoder.decodeSingularInt64Field(value: &_storage._advanced) }()
+        case 8: try { try decoder.decodeSingularInt64Field(value: &_storage._lost) }()
+        case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._won) }()
+        case 10: try { try decoder.decodeSingularInt64Field(value: &_storage._open) }()
+        case 11: try { try decoder.decodeSingularInt64Field(value: &_storage._skipped) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._conversionToNext) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._conversionToWon) }()
+        case 14: try { try decoder.decodeSingularDoubleField(value: &_storage._medianSecondsInStage) }()
+        case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._leftStays) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._stageID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._stageID, fieldNumber: 1)
+      }
+      if !_storage._stageName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._stageName, fieldNumber: 2)
+      }
+      if _storage._position != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._position, fieldNumber: 3)
+      }
+      if !_storage._ownerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ownerID, fieldNumber: 4)
+      }
+      if _storage._team != false {
+        try visitor.visitSingularBoolField(value: _storage._team, fieldNumber: 5)
+      }
+      if _storage._entered != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._entered, fieldNumber: 6)
+      }
+      if _storage._advanced != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._advanced, fieldNumber: 7)
+      }
+      if _storage._lost != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._lost, fieldNumber: 8)
+      }
+      if _storage._won != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._won, fieldNumber: 9)
+      }
+      if _storage._open != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._open, fieldNumber: 10)
+      }
+      if _storage._skipped != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._skipped, fieldNumber: 11)
+      }
+      try { if let v = _storage._conversionToNext {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      try { if let v = _storage._conversionToWon {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      if _storage._medianSecondsInStage.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._medianSecondsInStage, fieldNumber: 14)
+      }
+      if _storage._leftStays != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._leftStays, fieldNumber: 15)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetFunnelReply.Row, rhs: Crm_Reporting_V1_GetFunnelReply.Row) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._stageID != rhs_storage._stageID {return false}
+        if _storage._stageName != rhs_storage._stageName {return false}
+        if _storage._position != rhs_storage._position {return false}
+        if _storage._ownerID != rhs_storage._ownerID {return false}
+        if _storage._team != rhs_storage._team {return false}
+        if _storage._entered != rhs_storage._entered {return false}
+        if _storage._advanced != rhs_storage._advanced {return false}
+        if _storage._lost != rhs_storage._lost {return false}
+        if _storage._won != rhs_storage._won {return false}
+        if _storage._open != rhs_storage._open {return false}
+        if _storage._skipped != rhs_storage._skipped {return false}
+        if _storage._conversionToNext != rhs_storage._conversionToNext {return false}
+        if _storage._conversionToWon != rhs_storage._conversionToWon {return false}
+        if _storage._medianSecondsInStage != rhs_storage._medianSecondsInStage {return false}
+        if _storage._leftStays != rhs_storage._leftStays {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetLeadFunnelRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetLeadFunnelRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}period\0\u{3}business_line\0\u{1}source\0\u{3}owner_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._period) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.businessLine) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._period {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.businessLine.isEmpty {
+      try visitor.visitSingularStringField(value: self.businessLine, fieldNumber: 2)
+    }
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 3)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetLeadFunnelRequest, rhs: Crm_Reporting_V1_GetLeadFunnelRequest) -> Bool {
+    if lhs._period != rhs._period {return false}
+    if lhs.businessLine != rhs.businessLine {return false}
+    if lhs.source != rhs.source {return false}
     if lhs.ownerID != rhs.ownerID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Crm_Reporting_V1_GetFunnelReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".GetFunnelReply"
+nonisolated extension Crm_Reporting_V1_GetLeadFunnelReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetLeadFunnelReply"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -178,16 +1031,16 @@ nonisolated extension Crm_Reporting_V1_GetFunnelReply: SwiftProtobuf.Message, Sw
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Crm_Reporting_V1_GetFunnelReply, rhs: Crm_Reporting_V1_GetFunnelReply) -> Bool {
+  public static func ==(lhs: Crm_Reporting_V1_GetLeadFunnelReply, rhs: Crm_Reporting_V1_GetLeadFunnelReply) -> Bool {
     if lhs.rows != rhs.rows {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Crm_Reporting_V1_GetFunnelReply.Row: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = Crm_Reporting_V1_GetFunnelReply.protoMessageName + ".Row"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}stage_id\0\u{3}owner_id\0\u{1}entered\0\u{1}advanced\0\u{1}skipped\0\u{1}lost\0\u{3}conversion_to_next\0\u{3}conversion_to_won\0")
+nonisolated extension Crm_Reporting_V1_GetLeadFunnelReply.ReasonCount: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetLeadFunnelReply.protoMessageName + ".ReasonCount"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0\u{1}leads\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -195,64 +1048,108 @@ nonisolated extension Crm_Reporting_V1_GetFunnelReply.Row: SwiftProtobuf.Message
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.stageID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.entered) }()
-      case 4: try { try decoder.decodeSingularInt64Field(value: &self.advanced) }()
-      case 5: try { try decoder.decodeSingularInt64Field(value: &self.skipped) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self.lost) }()
-      case 7: try { try decoder.decodeSingularDoubleField(value: &self.conversionToNext) }()
-      case 8: try { try decoder.decodeSingularDoubleField(value: &self.conversionToWon) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.leads) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.stageID.isEmpty {
-      try visitor.visitSingularStringField(value: self.stageID, fieldNumber: 1)
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 1)
     }
-    if !self.ownerID.isEmpty {
-      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 2)
-    }
-    if self.entered != 0 {
-      try visitor.visitSingularInt64Field(value: self.entered, fieldNumber: 3)
-    }
-    if self.advanced != 0 {
-      try visitor.visitSingularInt64Field(value: self.advanced, fieldNumber: 4)
-    }
-    if self.skipped != 0 {
-      try visitor.visitSingularInt64Field(value: self.skipped, fieldNumber: 5)
-    }
-    if self.lost != 0 {
-      try visitor.visitSingularInt64Field(value: self.lost, fieldNumber: 6)
-    }
-    if self.conversionToNext.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.conversionToNext, fieldNumber: 7)
-    }
-    if self.conversionToWon.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.conversionToWon, fieldNumber: 8)
+    if self.leads != 0 {
+      try visitor.visitSingularInt64Field(value: self.leads, fieldNumber: 2)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Crm_Reporting_V1_GetFunnelReply.Row, rhs: Crm_Reporting_V1_GetFunnelReply.Row) -> Bool {
-    if lhs.stageID != rhs.stageID {return false}
-    if lhs.ownerID != rhs.ownerID {return false}
-    if lhs.entered != rhs.entered {return false}
-    if lhs.advanced != rhs.advanced {return false}
-    if lhs.skipped != rhs.skipped {return false}
-    if lhs.lost != rhs.lost {return false}
-    if lhs.conversionToNext != rhs.conversionToNext {return false}
-    if lhs.conversionToWon != rhs.conversionToWon {return false}
+  public static func ==(lhs: Crm_Reporting_V1_GetLeadFunnelReply.ReasonCount, rhs: Crm_Reporting_V1_GetLeadFunnelReply.ReasonCount) -> Bool {
+    if lhs.reason != rhs.reason {return false}
+    if lhs.leads != rhs.leads {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Crm_Reporting_V1_GetForecastRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".GetForecastRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}pipeline_id\0")
+nonisolated extension Crm_Reporting_V1_GetLeadFunnelReply.Row: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetLeadFunnelReply.protoMessageName + ".Row"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}source\0\u{3}owner_id\0\u{1}team\0\u{1}leads\0\u{1}converted\0\u{1}rejected\0\u{1}open\0\u{1}conversion\0\u{1}rejections\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.team) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.leads) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.converted) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.rejected) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.`open`) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._conversion) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.rejections) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 1)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 2)
+    }
+    if self.team != false {
+      try visitor.visitSingularBoolField(value: self.team, fieldNumber: 3)
+    }
+    if self.leads != 0 {
+      try visitor.visitSingularInt64Field(value: self.leads, fieldNumber: 4)
+    }
+    if self.converted != 0 {
+      try visitor.visitSingularInt64Field(value: self.converted, fieldNumber: 5)
+    }
+    if self.rejected != 0 {
+      try visitor.visitSingularInt64Field(value: self.rejected, fieldNumber: 6)
+    }
+    if self.`open` != 0 {
+      try visitor.visitSingularInt64Field(value: self.`open`, fieldNumber: 7)
+    }
+    try { if let v = self._conversion {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    if !self.rejections.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rejections, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetLeadFunnelReply.Row, rhs: Crm_Reporting_V1_GetLeadFunnelReply.Row) -> Bool {
+    if lhs.source != rhs.source {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.leads != rhs.leads {return false}
+    if lhs.converted != rhs.converted {return false}
+    if lhs.rejected != rhs.rejected {return false}
+    if lhs.`open` != rhs.`open` {return false}
+    if lhs._conversion != rhs._conversion {return false}
+    if lhs.rejections != rhs.rejections {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetLossesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetLossesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}pipeline_id\0\u{1}period\0\u{3}owner_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -261,6 +1158,103 @@ nonisolated extension Crm_Reporting_V1_GetForecastRequest: SwiftProtobuf.Message
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.pipelineID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._period) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.pipelineID.isEmpty {
+      try visitor.visitSingularStringField(value: self.pipelineID, fieldNumber: 1)
+    }
+    try { if let v = self._period {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetLossesRequest, rhs: Crm_Reporting_V1_GetLossesRequest) -> Bool {
+    if lhs.pipelineID != rhs.pipelineID {return false}
+    if lhs._period != rhs._period {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetLossesReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetLossesReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0\u{1}lost\0\u{1}real\0\u{1}stall\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.lost) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.real) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.stall) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rows.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rows, fieldNumber: 1)
+    }
+    if self.lost != 0 {
+      try visitor.visitSingularInt64Field(value: self.lost, fieldNumber: 2)
+    }
+    if self.real != 0 {
+      try visitor.visitSingularInt64Field(value: self.real, fieldNumber: 3)
+    }
+    if self.stall != 0 {
+      try visitor.visitSingularInt64Field(value: self.stall, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetLossesReply, rhs: Crm_Reporting_V1_GetLossesReply) -> Bool {
+    if lhs.rows != rhs.rows {return false}
+    if lhs.lost != rhs.lost {return false}
+    if lhs.real != rhs.real {return false}
+    if lhs.stall != rhs.stall {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetLossesReply.Row: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetLossesReply.protoMessageName + ".Row"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}pipeline_id\0\u{3}stage_id\0\u{3}stage_name\0\u{1}reason\0\u{1}kind\0\u{3}owner_id\0\u{1}team\0\u{1}deals\0\u{1}amounts\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.pipelineID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.stageID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.stageName) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.team) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.deals) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.amounts) }()
       default: break
       }
     }
@@ -270,91 +1264,330 @@ nonisolated extension Crm_Reporting_V1_GetForecastRequest: SwiftProtobuf.Message
     if !self.pipelineID.isEmpty {
       try visitor.visitSingularStringField(value: self.pipelineID, fieldNumber: 1)
     }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Crm_Reporting_V1_GetForecastRequest, rhs: Crm_Reporting_V1_GetForecastRequest) -> Bool {
-    if lhs.pipelineID != rhs.pipelineID {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Crm_Reporting_V1_GetForecastReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".GetForecastReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}currency\0\u{1}lines\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.currency) }()
-      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.lines) }()
-      default: break
-      }
+    if !self.stageID.isEmpty {
+      try visitor.visitSingularStringField(value: self.stageID, fieldNumber: 2)
     }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.currency.isEmpty {
-      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 1)
+    if !self.stageName.isEmpty {
+      try visitor.visitSingularStringField(value: self.stageName, fieldNumber: 3)
     }
-    if !self.lines.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.lines, fieldNumber: 2)
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 4)
     }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Crm_Reporting_V1_GetForecastReply, rhs: Crm_Reporting_V1_GetForecastReply) -> Bool {
-    if lhs.currency != rhs.currency {return false}
-    if lhs.lines != rhs.lines {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Crm_Reporting_V1_GetForecastReply.Line: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = Crm_Reporting_V1_GetForecastReply.protoMessageName + ".Line"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}owner_id\0\u{3}weighted_minor_units\0\u{1}calibration\0\u{3}corrected_minor_units\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
-      case 2: try { try decoder.decodeSingularInt64Field(value: &self.weightedMinorUnits) }()
-      case 3: try { try decoder.decodeSingularDoubleField(value: &self.calibration) }()
-      case 4: try { try decoder.decodeSingularInt64Field(value: &self.correctedMinorUnits) }()
-      default: break
-      }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 5)
     }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.ownerID.isEmpty {
-      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 1)
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 6)
     }
-    if self.weightedMinorUnits != 0 {
-      try visitor.visitSingularInt64Field(value: self.weightedMinorUnits, fieldNumber: 2)
+    if self.team != false {
+      try visitor.visitSingularBoolField(value: self.team, fieldNumber: 7)
     }
-    if self.calibration.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.calibration, fieldNumber: 3)
+    if self.deals != 0 {
+      try visitor.visitSingularInt64Field(value: self.deals, fieldNumber: 8)
     }
-    if self.correctedMinorUnits != 0 {
-      try visitor.visitSingularInt64Field(value: self.correctedMinorUnits, fieldNumber: 4)
+    if !self.amounts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.amounts, fieldNumber: 9)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Crm_Reporting_V1_GetForecastReply.Line, rhs: Crm_Reporting_V1_GetForecastReply.Line) -> Bool {
+  public static func ==(lhs: Crm_Reporting_V1_GetLossesReply.Row, rhs: Crm_Reporting_V1_GetLossesReply.Row) -> Bool {
+    if lhs.pipelineID != rhs.pipelineID {return false}
+    if lhs.stageID != rhs.stageID {return false}
+    if lhs.stageName != rhs.stageName {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.kind != rhs.kind {return false}
     if lhs.ownerID != rhs.ownerID {return false}
-    if lhs.weightedMinorUnits != rhs.weightedMinorUnits {return false}
-    if lhs.calibration != rhs.calibration {return false}
-    if lhs.correctedMinorUnits != rhs.correctedMinorUnits {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.deals != rhs.deals {return false}
+    if lhs.amounts != rhs.amounts {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetStalledDealsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetStalledDealsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}days\0\u{3}as_of\0\u{3}pipeline_id\0\u{3}stage_id\0\u{3}owner_id\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.days) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._asOf) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.pipelineID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.stageID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.days != 0 {
+      try visitor.visitSingularInt32Field(value: self.days, fieldNumber: 1)
+    }
+    try { if let v = self._asOf {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.pipelineID.isEmpty {
+      try visitor.visitSingularStringField(value: self.pipelineID, fieldNumber: 3)
+    }
+    if !self.stageID.isEmpty {
+      try visitor.visitSingularStringField(value: self.stageID, fieldNumber: 4)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 5)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetStalledDealsRequest, rhs: Crm_Reporting_V1_GetStalledDealsRequest) -> Bool {
+    if lhs.days != rhs.days {return false}
+    if lhs._asOf != rhs._asOf {return false}
+    if lhs.pipelineID != rhs.pipelineID {return false}
+    if lhs.stageID != rhs.stageID {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetStalledDealsReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetStalledDealsReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}deals\0\u{3}next_page_token\0\u{3}by_stage\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.deals) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.byStage) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.deals.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.deals, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    if !self.byStage.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.byStage, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetStalledDealsReply, rhs: Crm_Reporting_V1_GetStalledDealsReply) -> Bool {
+    if lhs.deals != rhs.deals {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.byStage != rhs.byStage {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetStalledDealsReply.Deal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetStalledDealsReply.protoMessageName + ".Deal"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deal_id\0\u{3}contact_id\0\u{3}pipeline_id\0\u{3}stage_id\0\u{3}owner_id\0\u{1}amount\0\u{3}last_moved_at\0\u{3}last_activity_at\0\u{3}idle_seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.dealID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.contactID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.pipelineID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.stageID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._lastMovedAt) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._lastActivityAt) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.idleSeconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.dealID.isEmpty {
+      try visitor.visitSingularStringField(value: self.dealID, fieldNumber: 1)
+    }
+    if !self.contactID.isEmpty {
+      try visitor.visitSingularStringField(value: self.contactID, fieldNumber: 2)
+    }
+    if !self.pipelineID.isEmpty {
+      try visitor.visitSingularStringField(value: self.pipelineID, fieldNumber: 3)
+    }
+    if !self.stageID.isEmpty {
+      try visitor.visitSingularStringField(value: self.stageID, fieldNumber: 4)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 5)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._lastMovedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._lastActivityAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    if self.idleSeconds != 0 {
+      try visitor.visitSingularInt64Field(value: self.idleSeconds, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetStalledDealsReply.Deal, rhs: Crm_Reporting_V1_GetStalledDealsReply.Deal) -> Bool {
+    if lhs.dealID != rhs.dealID {return false}
+    if lhs.contactID != rhs.contactID {return false}
+    if lhs.pipelineID != rhs.pipelineID {return false}
+    if lhs.stageID != rhs.stageID {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs._lastMovedAt != rhs._lastMovedAt {return false}
+    if lhs._lastActivityAt != rhs._lastActivityAt {return false}
+    if lhs.idleSeconds != rhs.idleSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetStalledDealsReply.StageCount: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetStalledDealsReply.protoMessageName + ".StageCount"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}pipeline_id\0\u{3}stage_id\0\u{3}stage_name\0\u{1}deals\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.pipelineID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.stageID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.stageName) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.deals) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.pipelineID.isEmpty {
+      try visitor.visitSingularStringField(value: self.pipelineID, fieldNumber: 1)
+    }
+    if !self.stageID.isEmpty {
+      try visitor.visitSingularStringField(value: self.stageID, fieldNumber: 2)
+    }
+    if !self.stageName.isEmpty {
+      try visitor.visitSingularStringField(value: self.stageName, fieldNumber: 3)
+    }
+    if self.deals != 0 {
+      try visitor.visitSingularInt64Field(value: self.deals, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetStalledDealsReply.StageCount, rhs: Crm_Reporting_V1_GetStalledDealsReply.StageCount) -> Bool {
+    if lhs.pipelineID != rhs.pipelineID {return false}
+    if lhs.stageID != rhs.stageID {return false}
+    if lhs.stageName != rhs.stageName {return false}
+    if lhs.deals != rhs.deals {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_RebuildProjectionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RebuildProjectionsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_RebuildProjectionsRequest, rhs: Crm_Reporting_V1_RebuildProjectionsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_RebuildProjectionsReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RebuildProjectionsReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0\u{1}projected\0\u{1}stale\0\u{1}unknown\0\u{1}milliseconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.events) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.projected) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.stale) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.unknown) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.milliseconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.events != 0 {
+      try visitor.visitSingularInt64Field(value: self.events, fieldNumber: 1)
+    }
+    if self.projected != 0 {
+      try visitor.visitSingularInt64Field(value: self.projected, fieldNumber: 2)
+    }
+    if self.stale != 0 {
+      try visitor.visitSingularInt64Field(value: self.stale, fieldNumber: 3)
+    }
+    if self.unknown != 0 {
+      try visitor.visitSingularInt64Field(value: self.unknown, fieldNumber: 4)
+    }
+    if self.milliseconds != 0 {
+      try visitor.visitSingularInt64Field(value: self.milliseconds, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_RebuildProjectionsReply, rhs: Crm_Reporting_V1_RebuildProjectionsReply) -> Bool {
+    if lhs.events != rhs.events {return false}
+    if lhs.projected != rhs.projected {return false}
+    if lhs.stale != rhs.stale {return false}
+    if lhs.unknown != rhs.unknown {return false}
+    if lhs.milliseconds != rhs.milliseconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -69,7 +69,7 @@ public enum ServiceApplication {
             deadLetterProducer: deadLetters,
             fetchWait: configuration.eventFetchWait,
             logger: logger,
-            handler: subscription.handler
+            batchHandler: subscription.batchHandler
           )
         )
       }

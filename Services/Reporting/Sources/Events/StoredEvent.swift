@@ -1,0 +1,53 @@
+import CRMContracts
+import CRMEvents
+import Foundation
+
+/// An event as `events` keeps it: the envelope and where the record came from. The live inbox
+/// and the rebuild hand the projector the same thing.
+struct StoredEvent: Sendable {
+  var eventID: String
+  var topic: String
+  var partition: Int32
+  var offset: Int64
+  var type: String
+  var aggregateID: String
+  var aggregateVersion: Int64
+  var actor: String
+  var occurredAt: Date?
+  var payload: Data
+
+  init(_ event: ReceivedEvent) {
+    let envelope = event.envelope
+    eventID = envelope.eventID
+    topic = event.topic
+    partition = event.partition
+    offset = event.offset
+    type = envelope.type
+    aggregateID = envelope.aggregateID
+    aggregateVersion = envelope.aggregateVersion
+    actor = envelope.actor
+    occurredAt = envelope.hasOccurredAt ? envelope.occurredAt.date : nil
+    payload = envelope.payload
+  }
+
+  init(
+    eventID: String, topic: String, partition: Int32, offset: Int64, type: String, aggregateID: String,
+    aggregateVersion: Int64, actor: String, occurredAt: Date?, payload: Data
+  ) {
+    self.eventID = eventID
+    self.topic = topic
+    self.partition = partition
+    self.offset = offset
+    self.type = type
+    self.aggregateID = aggregateID
+    self.aggregateVersion = aggregateVersion
+    self.actor = actor
+    self.occurredAt = occurredAt
+    self.payload = payload
+  }
+
+  /// The change it makes (nil: a type not projected). A bad payload is `InvalidField`.
+  func change() throws -> ProjectedChange? {
+    try ProjectedChange.decode(type: type, payload: payload, occurredAt: occurredAt)
+  }
+}

@@ -1,0 +1,220 @@
+import CRMDatabase
+
+/// The reporting database: every event applied (`events`, append-only) and the read models
+/// derived from it alone. Projections take their times from the events, never from now(), so a
+/// rebuild (`ProjectionRebuild`: empty them all, replay `events` by seq) gives the same rows.
+/// Versions 1–19 are the reporting core's; later sections (forecast, discipline) take 20 on.
+enum ReportingSchema {
+  /// Every projection table, in the order a dump lists them. A new projection joins this list,
+  /// or a rebuild would leave it as it was.
+  static let projectionTables = [
+    "aggregate_versions", "pipelines", "pipeline_stages", "deals", "deal_versions", "stage_visits", "leads",
+    "deal_activity", "activity_counts", "hygiene_reports", "qc_reviews", "card_completeness",
+  ]
+  /// The projections' serial columns (table, column): a rebuild starts them again at 1.
+  static let projectionSerials = [("deals", "seq")]
+
+  static let migrations = [
+    Migration(
+      version: 1,
+      name: "stored events",
+      statements: [
+        // seq is the order of application: the rebuild replays by it. occurred_at is null only
+        // for an envelope that had none. projected is false for a type reporting does not know.
+        """
+        CREATE TABLE events (
+          seq bigserial PRIMARY KEY,
+          event_id text NOT NULL UNIQUE,
+          topic text NOT NULL,
+          partition integer NOT NULL,
+          record_offset bigint NOT NULL,
+          type text NOT NULL,
+          aggregate_id text NOT NULL,
+          aggregate_version bigint NOT NULL,
+          actor text NOT NULL,
+          occurred_at timestamptz,
+          payload bytea NOT NULL,
+          stored_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+          projected boolean NOT NULL
+        )
+        """,
+        // Freshness (stored_at − occurred_at) over a recent window, for benches.
+        "CREATE INDEX events_stored_at ON events (stored_at)",
+      ]
+    ),
+    Migration(
+      version: 2,
+      name: "projections: versions, pipelines, deals, stage visits",
+      statements: [
+        // The newest version applied per aggregate: an event at or below it changes nothing.
+        """
+        CREATE TABLE aggregate_versions (
+          topic text NOT NULL,
+          aggregate_id text NOT NULL,
+          version bigint NOT NULL,
+          PRIMARY KEY (topic, aggregate_id)
+        )
+        """,
+        """
+        CREATE TABLE pipelines (
+          id text PRIMARY KEY,
+          business_line text NOT NULL,
+          name text NOT NULL,
+          loss_reasons text[] NOT NULL,
+          version bigint NOT NULL
+        )
+        """,
+        // result is the stage's stated outcome, as the pipeline defines it (free text).
+        """
+        CREATE TABLE pipeline_stages (
+          pipeline_id text NOT NULL REFERENCES pipelines (id),
+          stage_id text NOT NULL,
+          name text NOT NULL,
+          result text NOT NULL,
+          position integer NOT NULL,
+          default_probability integer NOT NULL,
+          retired boolean NOT NULL,
+          PRIMARY KEY (pipeline_id, stage_id)
+        )
+        """,
+        // A deal as of its newest event. seq orders pages (given in order of first event).
+        // last_open_probability: the probability stated while the deal was last open (what a
+        // won or lost deal was promised at). loss_kind: the kind of the last objection before
+        // the loss (real or stall), null when there was none.
+        """
+        CREATE TABLE deals (
+          id text PRIMARY KEY,
+          seq bigserial UNIQUE,
+          contact_id text NOT NULL,
+          pipeline_id text NOT NULL,
+          owner_id text NOT NULL,
+          kind text NOT NULL CHECK (kind IN ('unspecified', 'consultative', 'active')),
+          source text NOT NULL,
+          amount_minor bigint NOT NULL,
+          currency text NOT NULL,
+          status text NOT NULL CHECK (status IN ('open', 'won', 'lost')),
+          stage_id text NOT NULL,
+          probability integer NOT NULL,
+          owner_estimated boolean NOT NULL,
+          expected_close date,
+          opened_at timestamptz NOT NULL,
+          closed_at timestamptz,
+          loss_stage_id text,
+          loss_reason text,
+          loss_kind text CHECK (loss_kind IN ('real', 'stall')),
+          lead_id text NOT NULL,
+          last_moved_at timestamptz NOT NULL,
+          last_open_probability integer NOT NULL,
+          version bigint NOT NULL
+        )
+        """,
+        "CREATE INDEX deals_open ON deals (pipeline_id, owner_id) WHERE status = 'open'",
+        "CREATE INDEX deals_closed ON deals (closed_at) WHERE status <> 'open'",
+        // One row per version of a deal: the pipeline as it stood at any past instant.
+        """
+        CREATE TABLE deal_versions (
+          deal_id text NOT NULL,
+          version bigint NOT NULL,
+          occurred_at timestamptz NOT NULL,
+          status text NOT NULL,
+          stage_id text NOT NULL,
+          owner_id text NOT NULL,
+          pipeline_id text NOT NULL,
+          amount_minor bigint NOT NULL,
+          currency text NOT NULL,
+          probability integer NOT NULL,
+          owner_estimated boolean NOT NULL,
+          expected_close date,
+          PRIMARY KEY (deal_id, version)
+        )
+        """,
+        "CREATE INDEX deal_versions_by_time ON deal_versions (occurred_at)",
+        // A deal's stay at a stage; a skipped stage gets a visit of no length. Pipeline, owner,
+        // kind and source are the deal's when it entered (the funnel's filters).
+        """
+        CREATE TABLE stage_visits (
+          deal_id text NOT NULL,
+          stage_id text NOT NULL,
+          pipeline_id text NOT NULL,
+          owner_id text NOT NULL,
+          kind text NOT NULL,
+          source text NOT NULL,
+          entered_at timestamptz NOT NULL,
+          left_at timestamptz,
+          outcome text NOT NULL CHECK (outcome IN ('open', 'advanced', 'skipped', 'lost', 'won')),
+          PRIMARY KEY (deal_id, stage_id)
+        )
+        """,
+        "CREATE INDEX stage_visits_funnel ON stage_visits (pipeline_id, entered_at)",
+      ]
+    ),
+    Migration(
+      version: 3,
+      name: "projections: leads, activity, hygiene, QC reviews, card completeness",
+      statements: [
+        // closed_at: when it was converted or rejected (the event's occurred_at).
+        """
+        CREATE TABLE leads (
+          id text PRIMARY KEY,
+          source text NOT NULL,
+          owner_id text NOT NULL,
+          business_line text NOT NULL,
+          status text NOT NULL CHECK (status IN ('open', 'converted', 'rejected')),
+          rejection_reason text,
+          created_at timestamptz NOT NULL,
+          closed_at timestamptz,
+          version bigint NOT NULL
+        )
+        """,
+        "CREATE INDEX leads_created ON leads (created_at)",
+        // The latest activity on each deal (when it happened, not when it was recorded).
+        "CREATE TABLE deal_activity (deal_id text PRIMARY KEY, last_activity_at timestamptz NOT NULL)",
+        // Activities per author (the manager's id) per UTC day and kind.
+        """
+        CREATE TABLE activity_counts (
+          author_id text NOT NULL,
+          day date NOT NULL,
+          kind text NOT NULL,
+          activities bigint NOT NULL,
+          PRIMARY KEY (author_id, day, kind)
+        )
+        """,
+        // End-of-day reports (previews are not kept): the three rules' counts.
+        """
+        CREATE TABLE hygiene_reports (
+          manager_id text NOT NULL,
+          day date NOT NULL,
+          unprocessed_deals integer NOT NULL,
+          deals_without_open_task integer NOT NULL,
+          deals_with_overdue_task integer NOT NULL,
+          PRIMARY KEY (manager_id, day)
+        )
+        """,
+        // Codes only, as quality-control published them; reporting maps rep codes to people.
+        """
+        CREATE TABLE qc_reviews (
+          review_id text PRIMARY KEY,
+          item_id text NOT NULL,
+          pass integer NOT NULL,
+          rep_code text NOT NULL,
+          weighted_score double precision NOT NULL,
+          reviewed_at timestamptz NOT NULL,
+          occurred_at timestamptz
+        )
+        """,
+        "CREATE INDEX qc_reviews_rep ON qc_reviews (rep_code, reviewed_at)",
+        // Optional contact card fields filled (CardCompleteness says which count).
+        """
+        CREATE TABLE card_completeness (
+          contact_id text PRIMARY KEY,
+          owner_id text NOT NULL,
+          optional_filled integer NOT NULL,
+          optional_total integer NOT NULL,
+          archived boolean NOT NULL
+        )
+        """,
+        "CREATE INDEX card_completeness_owner ON card_completeness (owner_id)",
+      ]
+    ),
+  ]
+}

@@ -1,0 +1,42 @@
+import CRMContracts
+import CRMDatabase
+import Foundation
+import Logging
+import PostgresNIO
+
+/// `ReportingRepository` on the reporting database's read models.
+struct PostgresReportingRepository: ReportingRepository {
+  let client: PostgresClient
+  let logger: Logger
+
+  func rebuildProjections() async throws -> ProjectionRebuild.Summary {
+    try await ProjectionRebuild(client: client, logger: logger).run()
+  }
+
+  /// A pipeline's stages in order (id → name and position); nil when the pipeline is unknown.
+  func stages(of pipelineID: String) async throws -> [(id: String, name: String, position: Int32)]? {
+    let rows = try await client.query(
+      """
+      SELECT s.stage_id, s.name, s.position FROM pipelines p
+      LEFT JOIN pipeline_stages s ON s.pipeline_id = p.id
+      WHERE p.id = \(pipelineID) ORDER BY s.position, s.stage_id
+      """, logger: logger)
+    var found = false
+    var stages: [(id: String, name: String, position: Int32)] = []
+    for try await (id, name, position) in rows.decode((String?, String?, Int32?).self) {
+      found = true
+      if let id, let name, let position { stages.append((id, name, position)) }
+    }
+    return found ? stages : nil
+  }
+
+  /// Stage names by pipeline and stage id.
+  func stageNames() async throws -> [String: String] {
+    var names: [String: String] = [:]
+    let rows = try await client.query("SELECT pipeline_id, stage_id, name FROM pipeline_stages", logger: logger)
+    for try await (pipeline, stage, name) in rows.decode((String, String, String).self) {
+      names[pipeline + "/" + stage] = name
+    }
+    return names
+  }
+}
