@@ -15,11 +15,15 @@ public enum ReportingComponents {
   /// Who may call which of its methods.
   public static var access: AccessPolicy { ReportingAccess.policy }
 
-  /// `pageTokens` seals its page tokens: the same key on every replica.
-  public static func rpcService(client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random())
-    -> any RegistrableRPCService
-  {
-    ReportingRPCService(repository: PostgresReportingRepository(client: client, logger: logger), pageTokens: pageTokens)
+  /// `pageTokens` seals its page tokens: the same key on every replica. `forecast`: the
+  /// company's clock (`CRM_COMPANY_TIME_ZONE`).
+  public static func rpcService(
+    client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random(),
+    forecast: ForecastSettings = .default
+  ) -> any RegistrableRPCService {
+    ReportingRPCService(
+      repository: PostgresReportingRepository(client: client, logger: logger), pageTokens: pageTokens,
+      forecast: forecast)
   }
 
   /// Its one subscription: every event of contacts, deals, activity and quality-control.

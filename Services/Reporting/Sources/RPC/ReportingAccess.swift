@@ -9,7 +9,10 @@ enum ReportingAccess {
 
   static let policy = AccessPolicy(
     Dictionary(
-      uniqueKeysWithValues: ["GetFunnel", "GetLeadFunnel", "GetLosses", "GetStalledDeals"].map {
+      uniqueKeysWithValues: [
+        "GetFunnel", "GetLeadFunnel", "GetLosses", "GetStalledDeals",
+        "GetForecast", "GetForecastBacktest",
+      ].map {
         (service + $0, AccessPolicy.Rule([.operator, .headOfSales, .manager], reports))
       }))
 }

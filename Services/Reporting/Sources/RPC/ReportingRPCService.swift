@@ -10,6 +10,8 @@ import GRPCCore
 struct ReportingRPCService: Crm_Reporting_V1_Reporting.SimpleServiceProtocol {
   let repository: any ReportingRepository
   let pageTokens: PageTokenKey
+  /// The company's clock for the forecast backtest's months.
+  var forecast = ForecastSettings.default
 
   func getFunnel(request: Crm_Reporting_V1_GetFunnelRequest, context: ServerContext) async throws
     -> Crm_Reporting_V1_GetFunnelReply
