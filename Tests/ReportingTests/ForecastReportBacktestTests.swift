@@ -106,4 +106,36 @@ struct ForecastReportBacktestTests {
       #expect(onlyUSD.months.allSatisfy(\.rows.isEmpty) && onlyUSD.summary.isEmpty)
     }
   }
+
+  /// The company's clock west of UTC (New York, UTC−4 from 8 March): its April starts at 04:00 UTC.
+  /// A deal expected on 1 April is not March's, one expected on 31 March is, though both dates'
+  /// UTC midnights fall before March's end there.
+  @Test func expectedCloseDatesAreDaysOnTheCompanysClock() async throws {
+    try await ReportingHarness.with { context in
+      let flow = ForecastFlow()
+      var events = [try flow.pipelineDefined()]
+      events += try flow.opened(
+        owner: "m-a", amount: 10_000, probability: 50, expectedClose: (3, 31), at: ForecastFlow.date(2, 10)
+      ).1
+      events += try flow.opened(
+        owner: "m-a", amount: 20_000, probability: 50, expectedClose: (4, 1), at: ForecastFlow.date(2, 10)
+      ).1
+      try await context.deliver(events)
+      var settings = ForecastSettings.default
+      settings.zoneName = "America/New_York"
+      settings.zone = try #require(TimeZone(identifier: "America/New_York"))
+      let now = ForecastFlow.date(4, 15)
+      let repository = PostgresReportingRepository(client: context.database, logger: ReportingHarness.logger)
+      let reply = try await repository.forecastBacktest(
+        ForecastBacktestQuery(
+          months: ForecastMonths.periods(count: 1, before: now, in: settings.zone), now: now, pipelineID: nil,
+          currency: nil, visibility: .everyone, settings: settings))
+      #expect(reply.timeZone == "America/New_York" && reply.months.map(\.month) == ["2026-03", "2026-04"])
+      #expect(reply.months[0].end.date == ForecastFlow.date(4, 1).addingTimeInterval(4 * 3_600), "EDT from 8 March")
+      let march = try #require(reply.months[0].rows.first { $0.team })
+      #expect(march.forecastDeals == 1 && march.rawMinor == 5_000)
+      let april = try #require(reply.months[1].rows.first { $0.team })
+      #expect(april.forecastDeals == 2 && april.rawMinor == 15_000, "both open on 1 April: one due, one overdue")
+    }
+  }
 }
