@@ -4,9 +4,12 @@ import Hummingbird
 /// Composes the reporting service: its schema, its RPCs and its one inbox of every service's
 /// events, and its web edge for people (`CRM_WEB_PORT`). It publishes nothing, so it runs no
 /// outbox relay. It maps QC rep codes back to managers with the review code key
-/// (`RepCodeSettings`: `CRM_QC_CODE_KEY`, required).
+/// (`RepCodeSettings`: `CRM_QC_CODE_KEY`, required); the forecast reads the company's clock
+/// (`ForecastSettings`: `CRM_COMPANY_TIME_ZONE`, UTC by default).
 public func buildApplication(_ configuration: ServiceConfiguration) throws -> some ApplicationProtocol {
+  // The service's own settings first: a bad one stops it before anything starts.
   let repCodes = try RepCodeSettings(environment: configuration.environment)
+  let forecast = try ForecastSettings(environment: configuration.environment)
   let infrastructure = try ServiceInfrastructure(configuration)
   let postgres = infrastructure.postgres
   let logger = infrastructure.logger
@@ -16,7 +19,8 @@ public func buildApplication(_ configuration: ServiceConfiguration) throws -> so
     access: ReportingComponents.access,
     rpcServices: [
       ReportingComponents.rpcService(
-        client: postgres, logger: logger, pageTokens: configuration.pageTokenKey, codes: repCodes.codes)
+        client: postgres, logger: logger, pageTokens: configuration.pageTokenKey, codes: repCodes.codes,
+        forecast: forecast)
     ],
     subscriptions: [ReportingComponents.eventsSubscription(logger: logger)],
     services: try WebEdge.services(infrastructure)

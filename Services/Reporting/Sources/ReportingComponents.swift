@@ -18,11 +18,14 @@ public enum ReportingComponents {
 
   /// `pageTokens` seals its page tokens: the same key on every replica. `codes` maps QC rep codes
   /// back to managers (the executable's from `CRM_QC_CODE_KEY`; without it codes stay codes).
+  /// `forecast`: the company's clock (`CRM_COMPANY_TIME_ZONE`).
   public static func rpcService(
-    client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random(), codes: ReviewCodes? = nil
+    client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random(), codes: ReviewCodes? = nil,
+    forecast: ForecastSettings = .default
   ) -> any RegistrableRPCService {
     ReportingRPCService(
-      repository: PostgresReportingRepository(client: client, logger: logger), pageTokens: pageTokens, codes: codes)
+      repository: PostgresReportingRepository(client: client, logger: logger), pageTokens: pageTokens, codes: codes,
+      forecast: forecast)
   }
 
   /// Its one subscription: every event of contacts, deals, activity and quality-control.

@@ -437,6 +437,20 @@ extension CRMMethod {
     CRMMethod(
       server: "reporting",
       descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.reporting.v1.Reporting", method: "GetForecast"),
+      input: Crm_Reporting_V1_GetForecastRequest.self,
+      output: Crm_Reporting_V1_GetForecastReply.self
+    ),
+    CRMMethod(
+      server: "reporting",
+      descriptor: MethodDescriptor(
+        fullyQualifiedService: "crm.reporting.v1.Reporting", method: "GetForecastBacktest"),
+      input: Crm_Reporting_V1_GetForecastBacktestRequest.self,
+      output: Crm_Reporting_V1_GetForecastBacktestReply.self
+    ),
+    CRMMethod(
+      server: "reporting",
+      descriptor: MethodDescriptor(
         fullyQualifiedService: "crm.reporting.v1.Reporting", method: "GetDiscipline"),
       input: Crm_Reporting_V1_GetDisciplineRequest.self,
       output: Crm_Reporting_V1_GetDisciplineReply.self

@@ -72,6 +72,32 @@ public enum Crm_Reporting_V1_Reporting: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetForecast" metadata.
+        public enum GetForecast: Sendable {
+            /// Request type for "GetForecast".
+            public typealias Input = Crm_Reporting_V1_GetForecastRequest
+            /// Response type for "GetForecast".
+            public typealias Output = Crm_Reporting_V1_GetForecastReply
+            /// Descriptor for "GetForecast".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.reporting.v1.Reporting"),
+                method: "GetForecast",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetForecastBacktest" metadata.
+        public enum GetForecastBacktest: Sendable {
+            /// Request type for "GetForecastBacktest".
+            public typealias Input = Crm_Reporting_V1_GetForecastBacktestRequest
+            /// Response type for "GetForecastBacktest".
+            public typealias Output = Crm_Reporting_V1_GetForecastBacktestReply
+            /// Descriptor for "GetForecastBacktest".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "crm.reporting.v1.Reporting"),
+                method: "GetForecastBacktest",
+                type: .unary
+            )
+        }
         /// Namespace for "GetDiscipline" metadata.
         public enum GetDiscipline: Sendable {
             /// Request type for "GetDiscipline".
@@ -143,6 +169,8 @@ public enum Crm_Reporting_V1_Reporting: Sendable {
             GetLeadFunnel.descriptor,
             GetLosses.descriptor,
             GetStalledDeals.descriptor,
+            GetForecast.descriptor,
+            GetForecastBacktest.descriptor,
             GetDiscipline.descriptor,
             GetCardCompleteness.descriptor,
             GetQualityScores.descriptor,
@@ -240,6 +268,45 @@ extension Crm_Reporting_V1_Reporting {
             request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetStalledDealsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetStalledDealsReply>
+
+        /// Handle the "GetForecast" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Forecast (issue 16 item 5)
+        /// > The weighted pipeline per manager and currency, raw and corrected by each manager's
+        /// > calibration coefficient (shrunk toward the team's), with the team rows.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Reporting_V1_GetForecastRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Reporting_V1_GetForecastReply` messages.
+        func getForecast(
+            request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetForecastRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetForecastReply>
+
+        /// Handle the "GetForecastBacktest" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > For past months: the raw and the corrected forecast made at each month's start against
+        /// > what was won, and whether the correction came closer.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Crm_Reporting_V1_GetForecastBacktestRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Crm_Reporting_V1_GetForecastBacktestReply` messages.
+        func getForecastBacktest(
+            request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetForecastBacktestRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetForecastBacktestReply>
 
         /// Handle the "GetDiscipline" method.
         ///
@@ -410,6 +477,45 @@ extension Crm_Reporting_V1_Reporting {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetStalledDealsReply>
 
+        /// Handle the "GetForecast" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Forecast (issue 16 item 5)
+        /// > The weighted pipeline per manager and currency, raw and corrected by each manager's
+        /// > calibration coefficient (shrunk toward the team's), with the team rows.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetForecastRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Reporting_V1_GetForecastReply` message.
+        func getForecast(
+            request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetForecastRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetForecastReply>
+
+        /// Handle the "GetForecastBacktest" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > For past months: the raw and the corrected forecast made at each month's start against
+        /// > what was won, and whether the correction came closer.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetForecastBacktestRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Crm_Reporting_V1_GetForecastBacktestReply` message.
+        func getForecastBacktest(
+            request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetForecastBacktestRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetForecastBacktestReply>
+
         /// Handle the "GetDiscipline" method.
         ///
         /// > Source IDL Documentation:
@@ -577,6 +683,45 @@ extension Crm_Reporting_V1_Reporting {
             context: GRPCCore.ServerContext
         ) async throws -> Crm_Reporting_V1_GetStalledDealsReply
 
+        /// Handle the "GetForecast" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Forecast (issue 16 item 5)
+        /// > The weighted pipeline per manager and currency, raw and corrected by each manager's
+        /// > calibration coefficient (shrunk toward the team's), with the team rows.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Reporting_V1_GetForecastRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Reporting_V1_GetForecastReply` to respond with.
+        func getForecast(
+            request: Crm_Reporting_V1_GetForecastRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Reporting_V1_GetForecastReply
+
+        /// Handle the "GetForecastBacktest" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > For past months: the raw and the corrected forecast made at each month's start against
+        /// > what was won, and whether the correction came closer.
+        ///
+        /// - Parameters:
+        ///   - request: A `Crm_Reporting_V1_GetForecastBacktestRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Crm_Reporting_V1_GetForecastBacktestReply` to respond with.
+        func getForecastBacktest(
+            request: Crm_Reporting_V1_GetForecastBacktestRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Crm_Reporting_V1_GetForecastBacktestReply
+
         /// Handle the "GetDiscipline" method.
         ///
         /// > Source IDL Documentation:
@@ -721,6 +866,28 @@ extension Crm_Reporting_V1_Reporting.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Crm_Reporting_V1_Reporting.Method.GetForecast.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetForecastRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetForecastReply>(),
+            handler: { request, context in
+                try await self.getForecast(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Crm_Reporting_V1_Reporting.Method.GetForecastBacktest.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetForecastBacktestRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetForecastBacktestReply>(),
+            handler: { request, context in
+                try await self.getForecastBacktest(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Crm_Reporting_V1_Reporting.Method.GetDiscipline.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetDisciplineRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetDisciplineReply>(),
@@ -819,6 +986,28 @@ extension Crm_Reporting_V1_Reporting.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetStalledDealsReply> {
         let response = try await self.getStalledDeals(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getForecast(
+        request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetForecastRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetForecastReply> {
+        let response = try await self.getForecast(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getForecastBacktest(
+        request: GRPCCore.StreamingServerRequest<Crm_Reporting_V1_GetForecastBacktestRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Crm_Reporting_V1_GetForecastBacktestReply> {
+        let response = try await self.getForecastBacktest(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -929,6 +1118,32 @@ extension Crm_Reporting_V1_Reporting.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetStalledDealsReply> {
         return GRPCCore.ServerResponse<Crm_Reporting_V1_GetStalledDealsReply>(
             message: try await self.getStalledDeals(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getForecast(
+        request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetForecastRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetForecastReply> {
+        return GRPCCore.ServerResponse<Crm_Reporting_V1_GetForecastReply>(
+            message: try await self.getForecast(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getForecastBacktest(
+        request: GRPCCore.ServerRequest<Crm_Reporting_V1_GetForecastBacktestRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Crm_Reporting_V1_GetForecastBacktestReply> {
+        return GRPCCore.ServerResponse<Crm_Reporting_V1_GetForecastBacktestReply>(
+            message: try await self.getForecastBacktest(
                 request: request.message,
                 context: context
             ),
@@ -1096,6 +1311,55 @@ extension Crm_Reporting_V1_Reporting {
             deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetStalledDealsReply>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetStalledDealsReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetForecast" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Forecast (issue 16 item 5)
+        /// > The weighted pipeline per manager and currency, raw and corrected by each manager's
+        /// > calibration coefficient (shrunk toward the team's), with the team rows.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetForecastRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetForecastRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetForecastReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getForecast<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetForecastRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetForecastRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetForecastReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetForecastReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetForecastBacktest" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > For past months: the raw and the corrected forecast made at each month's start against
+        /// > what was won, and whether the correction came closer.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetForecastBacktestRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetForecastBacktestRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetForecastBacktestReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getForecastBacktest<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetForecastBacktestRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetForecastBacktestRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetForecastBacktestReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetForecastBacktestReply>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "GetDiscipline" method.
@@ -1357,6 +1621,77 @@ extension Crm_Reporting_V1_Reporting {
             try await self.client.unary(
                 request: request,
                 descriptor: Crm_Reporting_V1_Reporting.Method.GetStalledDeals.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetForecast" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ---- Forecast (issue 16 item 5)
+        /// > The weighted pipeline per manager and currency, raw and corrected by each manager's
+        /// > calibration coefficient (shrunk toward the team's), with the team rows.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetForecastRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetForecastRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetForecastReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getForecast<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetForecastRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetForecastRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetForecastReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetForecastReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Reporting_V1_Reporting.Method.GetForecast.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetForecastBacktest" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > For past months: the raw and the corrected forecast made at each month's start against
+        /// > what was won, and whether the correction came closer.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Crm_Reporting_V1_GetForecastBacktestRequest` message.
+        ///   - serializer: A serializer for `Crm_Reporting_V1_GetForecastBacktestRequest` messages.
+        ///   - deserializer: A deserializer for `Crm_Reporting_V1_GetForecastBacktestReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getForecastBacktest<Result>(
+            request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetForecastBacktestRequest>,
+            serializer: some GRPCCore.MessageSerializer<Crm_Reporting_V1_GetForecastBacktestRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Crm_Reporting_V1_GetForecastBacktestReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetForecastBacktestReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Crm_Reporting_V1_Reporting.Method.GetForecastBacktest.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1646,6 +1981,67 @@ extension Crm_Reporting_V1_Reporting.ClientProtocol {
         )
     }
 
+    /// Call the "GetForecast" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ---- Forecast (issue 16 item 5)
+    /// > The weighted pipeline per manager and currency, raw and corrected by each manager's
+    /// > calibration coefficient (shrunk toward the team's), with the team rows.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Reporting_V1_GetForecastRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getForecast<Result>(
+        request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetForecastRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetForecastReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getForecast(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetForecastRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetForecastReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetForecastBacktest" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > For past months: the raw and the corrected forecast made at each month's start against
+    /// > what was won, and whether the correction came closer.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Crm_Reporting_V1_GetForecastBacktestRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getForecastBacktest<Result>(
+        request: GRPCCore.ClientRequest<Crm_Reporting_V1_GetForecastBacktestRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetForecastBacktestReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getForecastBacktest(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Crm_Reporting_V1_GetForecastBacktestRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Crm_Reporting_V1_GetForecastBacktestReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "GetDiscipline" method.
     ///
     /// > Source IDL Documentation:
@@ -1912,6 +2308,75 @@ extension Crm_Reporting_V1_Reporting.ClientProtocol {
             metadata: metadata
         )
         return try await self.getStalledDeals(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetForecast" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ---- Forecast (issue 16 item 5)
+    /// > The weighted pipeline per manager and currency, raw and corrected by each manager's
+    /// > calibration coefficient (shrunk toward the team's), with the team rows.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getForecast<Result>(
+        _ message: Crm_Reporting_V1_GetForecastRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetForecastReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Reporting_V1_GetForecastRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getForecast(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetForecastBacktest" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > For past months: the raw and the corrected forecast made at each month's start against
+    /// > what was won, and whether the correction came closer.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getForecastBacktest<Result>(
+        _ message: Crm_Reporting_V1_GetForecastBacktestRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Crm_Reporting_V1_GetForecastBacktestReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Crm_Reporting_V1_GetForecastBacktestRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getForecastBacktest(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -68,6 +68,62 @@ public nonisolated enum Crm_Reporting_V1_LossKind: SwiftProtobuf.Enum, Swift.Cas
 
 }
 
+/// How the team prior's strength (its weight in closed deals) was set.
+public nonisolated enum Crm_Reporting_V1_PriorFit: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Estimated from how much the managers' win rates differ, within the allowed range.
+  case fitted // = 1
+
+  /// The managers differ no more than chance makes them (or the estimate was above the range):
+  /// the strongest shrinkage allowed.
+  case upperBound // = 2
+
+  /// The managers differ a lot: the weakest shrinkage allowed.
+  case lowerBound // = 3
+
+  /// Fewer than two managers with closed deals, or no more deals than managers.
+  case tooFewToFit // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .fitted
+    case 2: self = .upperBound
+    case 3: self = .lowerBound
+    case 4: self = .tooFewToFit
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .fitted: return 1
+    case .upperBound: return 2
+    case .lowerBound: return 3
+    case .tooFewToFit: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Reporting_V1_PriorFit] = [
+    .unspecified,
+    .fitted,
+    .upperBound,
+    .lowerBound,
+    .tooFewToFit,
+  ]
+
+}
+
 public nonisolated enum Crm_Reporting_V1_ScoreBucket: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
 
@@ -617,6 +673,288 @@ public nonisolated struct Crm_Reporting_V1_GetStalledDealsReply: Sendable {
   public init() {}
 }
 
+/// What a manager won against what his stated probabilities promised, on his closed deals
+/// (the last probability stated while each was open: his estimate, else the stage default).
+public nonisolated struct Crm_Reporting_V1_Calibration: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Empty with team true: the team's, pooled.
+  public var ownerID: String = String()
+
+  public var team: Bool = false
+
+  public var closed: Int64 = 0
+
+  public var won: Int64 = 0
+
+  /// Σ stated probability (fractions): the wins promised.
+  public var promisedWins: Double = 0
+
+  /// False when his closed deals promised nothing (none, or all at 0%): the team's coefficient
+  /// (1 without a team record) applies, raw_coefficient and the interval are 0.
+  public var ownRecord: Bool = false
+
+  /// won / promised_wins.
+  public var rawCoefficient: Double = 0
+
+  /// Shrunk toward the team's (the team row: the pooled one); the forecast applies it.
+  public var coefficient: Double = 0
+
+  /// Its interval at the reply's level.
+  public var lower: Double = 0
+
+  public var upper: Double = 0
+
+  /// How much of the coefficient is his own record: closed / (prior_strength + closed).
+  public var ownWeight: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Reporting_V1_GetForecastRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Empty: every pipeline. Filters the open deals and the closed ones calibration learns from.
+  public var pipelineID: String = String()
+
+  /// Empty: every currency (ISO code). Filters the open deals only: calibration is in all.
+  public var currency: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Reporting_V1_GetForecastReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Per currency: the team row first, then one per manager the caller may see.
+  public var rows: [Crm_Reporting_V1_GetForecastReply.Row] = []
+
+  /// The team's first, then the managers' the caller may see (with closed or open deals).
+  public var calibrations: [Crm_Reporting_V1_Calibration] = []
+
+  /// The intervals' coverage (0.95).
+  public var level: Double = 0
+
+  /// The team prior's weight in closed deals, and how it was set.
+  public var priorStrength: Double = 0
+
+  public var priorFit: Crm_Reporting_V1_PriorFit = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// A manager's (or the team's) open deals in one currency. Corrected = Σ amount ×
+  /// min(1, probability × coefficient): a deal brings at most its amount.
+  public nonisolated struct Row: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var ownerID: String = String()
+
+    public var team: Bool = false
+
+    public var currency: String = String()
+
+    public var deals: Int64 = 0
+
+    /// Σ amount, Σ amount × probability, the corrected sum: minor units.
+    public var amountMinor: Int64 = 0
+
+    public var rawMinor: Int64 = 0
+
+    public var correctedMinor: Int64 = 0
+
+    /// The coefficient applied (0 on a team row: each manager's own was).
+    public var coefficient: Double = 0
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Reporting_V1_GetForecastBacktestRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Required, 1 to 36: the full months before the current one (in the company's time zone,
+  /// CRM_COMPANY_TIME_ZONE); the current month follows them, flagged incomplete.
+  public var months: Int32 = 0
+
+  /// Empty: every pipeline.
+  public var pipelineID: String = String()
+
+  /// Empty: every currency; else the rows and the summary of this one only.
+  public var currency: String = String()
+
+  /// The instant the months are counted back from; now when absent.
+  public var asOf: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_asOf ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_asOf = newValue}
+  }
+  /// Returns true if `asOf` has been explicitly set.
+  public var hasAsOf: Bool {self._asOf != nil}
+  /// Clears the value of `asOf`. Subsequent reads from it will return its default value.
+  public mutating func clearAsOf() {self._asOf = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _asOf: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Reporting_V1_GetForecastBacktestReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Oldest first.
+  public var months: [Crm_Reporting_V1_GetForecastBacktestReply.Month] = []
+
+  public var summary: [Crm_Reporting_V1_GetForecastBacktestReply.Summary] = []
+
+  /// The IANA zone the months are cut in.
+  public var timeZone: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// The deals open at the month's start and expected to close before its end, as then
+  /// recorded: their forecast then, and those of them won within the month.
+  public nonisolated struct Row: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var ownerID: String = String()
+
+    public var team: Bool = false
+
+    public var currency: String = String()
+
+    public var forecastDeals: Int64 = 0
+
+    public var rawMinor: Int64 = 0
+
+    public var correctedMinor: Int64 = 0
+
+    public var wonDeals: Int64 = 0
+
+    public var wonMinor: Int64 = 0
+
+    /// Forecast − won (positive: promised more than was won).
+    public var rawErrorMinor: Int64 = 0
+
+    public var correctedErrorMinor: Int64 = 0
+
+    /// The errors over what was won; 0 with won_minor 0.
+    public var rawRelativeError: Double = 0
+
+    public var correctedRelativeError: Double = 0
+
+    /// The manager's coefficient at the month's start (0 on a team row).
+    public var coefficient: Double = 0
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  public nonisolated struct Month: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// [start, end): midnights of the company's time zone.
+    public var start: SwiftProtobuf.Google_Protobuf_Timestamp {
+      get {_start ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+      set {_start = newValue}
+    }
+    /// Returns true if `start` has been explicitly set.
+    public var hasStart: Bool {self._start != nil}
+    /// Clears the value of `start`. Subsequent reads from it will return its default value.
+    public mutating func clearStart() {self._start = nil}
+
+    public var end: SwiftProtobuf.Google_Protobuf_Timestamp {
+      get {_end ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+      set {_end = newValue}
+    }
+    /// Returns true if `end` has been explicitly set.
+    public var hasEnd: Bool {self._end != nil}
+    /// Clears the value of `end`. Subsequent reads from it will return its default value.
+    public mutating func clearEnd() {self._end = nil}
+
+    /// "YYYY-MM".
+    public var month: String = String()
+
+    /// False for the current month: what was won is not final.
+    public var complete: Bool = false
+
+    /// The calibration the corrected forecast used: deals closed before the start.
+    public var closedBefore: Int64 = 0
+
+    /// The team's coefficient then; 0 with team_coefficient_known false (nothing promised yet).
+    public var teamCoefficientKnown: Bool = false
+
+    public var teamCoefficient: Double = 0
+
+    public var priorStrength: Double = 0
+
+    /// Per currency: the team row first, then one per manager the caller may see.
+    public var rows: [Crm_Reporting_V1_GetForecastBacktestReply.Row] = []
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _start: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    fileprivate var _end: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  }
+
+  /// Per currency, over the complete months (team rows): did the correction help?
+  public nonisolated struct Summary: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var currency: String = String()
+
+    public var months: Int64 = 0
+
+    /// Mean |forecast − won| per month, minor units.
+    public var rawMeanAbsoluteErrorMinor: Double = 0
+
+    public var correctedMeanAbsoluteErrorMinor: Double = 0
+
+    /// Months the corrected forecast was strictly closer to what was won, strictly farther.
+    public var correctedCloser: Int64 = 0
+
+    public var correctedFarther: Int64 = 0
+
+    /// The corrected mean absolute error is below the raw one.
+    public var correctionHelps: Bool = false
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  public init() {}
+}
+
 public nonisolated struct Crm_Reporting_V1_GetDisciplineRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1104,6 +1442,10 @@ fileprivate nonisolated let _protobuf_package = "crm.reporting.v1"
 
 nonisolated extension Crm_Reporting_V1_LossKind: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LOSS_KIND_UNSPECIFIED\0\u{1}LOSS_KIND_REAL\0\u{1}LOSS_KIND_STALL\0\u{1}LOSS_KIND_NONE\0")
+}
+
+nonisolated extension Crm_Reporting_V1_PriorFit: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRIOR_FIT_UNSPECIFIED\0\u{1}PRIOR_FIT_FITTED\0\u{1}PRIOR_FIT_UPPER_BOUND\0\u{1}PRIOR_FIT_LOWER_BOUND\0\u{1}PRIOR_FIT_TOO_FEW_TO_FIT\0")
 }
 
 nonisolated extension Crm_Reporting_V1_ScoreBucket: SwiftProtobuf._ProtoNameProviding {
@@ -2016,6 +2358,549 @@ nonisolated extension Crm_Reporting_V1_GetStalledDealsReply.StageCount: SwiftPro
     if lhs.stageID != rhs.stageID {return false}
     if lhs.stageName != rhs.stageName {return false}
     if lhs.deals != rhs.deals {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_Calibration: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Calibration"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}owner_id\0\u{1}team\0\u{1}closed\0\u{1}won\0\u{3}promised_wins\0\u{3}own_record\0\u{3}raw_coefficient\0\u{1}coefficient\0\u{1}lower\0\u{1}upper\0\u{3}own_weight\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.team) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.closed) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.won) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.promisedWins) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.ownRecord) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.rawCoefficient) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.coefficient) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self.lower) }()
+      case 10: try { try decoder.decodeSingularDoubleField(value: &self.upper) }()
+      case 11: try { try decoder.decodeSingularDoubleField(value: &self.ownWeight) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 1)
+    }
+    if self.team != false {
+      try visitor.visitSingularBoolField(value: self.team, fieldNumber: 2)
+    }
+    if self.closed != 0 {
+      try visitor.visitSingularInt64Field(value: self.closed, fieldNumber: 3)
+    }
+    if self.won != 0 {
+      try visitor.visitSingularInt64Field(value: self.won, fieldNumber: 4)
+    }
+    if self.promisedWins.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.promisedWins, fieldNumber: 5)
+    }
+    if self.ownRecord != false {
+      try visitor.visitSingularBoolField(value: self.ownRecord, fieldNumber: 6)
+    }
+    if self.rawCoefficient.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.rawCoefficient, fieldNumber: 7)
+    }
+    if self.coefficient.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.coefficient, fieldNumber: 8)
+    }
+    if self.lower.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.lower, fieldNumber: 9)
+    }
+    if self.upper.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.upper, fieldNumber: 10)
+    }
+    if self.ownWeight.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.ownWeight, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_Calibration, rhs: Crm_Reporting_V1_Calibration) -> Bool {
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.closed != rhs.closed {return false}
+    if lhs.won != rhs.won {return false}
+    if lhs.promisedWins != rhs.promisedWins {return false}
+    if lhs.ownRecord != rhs.ownRecord {return false}
+    if lhs.rawCoefficient != rhs.rawCoefficient {return false}
+    if lhs.coefficient != rhs.coefficient {return false}
+    if lhs.lower != rhs.lower {return false}
+    if lhs.upper != rhs.upper {return false}
+    if lhs.ownWeight != rhs.ownWeight {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetForecastRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetForecastRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}pipeline_id\0\u{1}currency\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.pipelineID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.pipelineID.isEmpty {
+      try visitor.visitSingularStringField(value: self.pipelineID, fieldNumber: 1)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetForecastRequest, rhs: Crm_Reporting_V1_GetForecastRequest) -> Bool {
+    if lhs.pipelineID != rhs.pipelineID {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetForecastReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetForecastReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0\u{1}calibrations\0\u{1}level\0\u{3}prior_strength\0\u{3}prior_fit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.calibrations) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.level) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.priorStrength) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.priorFit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rows.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rows, fieldNumber: 1)
+    }
+    if !self.calibrations.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.calibrations, fieldNumber: 2)
+    }
+    if self.level.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.level, fieldNumber: 3)
+    }
+    if self.priorStrength.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.priorStrength, fieldNumber: 4)
+    }
+    if self.priorFit != .unspecified {
+      try visitor.visitSingularEnumField(value: self.priorFit, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetForecastReply, rhs: Crm_Reporting_V1_GetForecastReply) -> Bool {
+    if lhs.rows != rhs.rows {return false}
+    if lhs.calibrations != rhs.calibrations {return false}
+    if lhs.level != rhs.level {return false}
+    if lhs.priorStrength != rhs.priorStrength {return false}
+    if lhs.priorFit != rhs.priorFit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetForecastReply.Row: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetForecastReply.protoMessageName + ".Row"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}owner_id\0\u{1}team\0\u{1}currency\0\u{1}deals\0\u{3}amount_minor\0\u{3}raw_minor\0\u{3}corrected_minor\0\u{1}coefficient\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.team) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.deals) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.amountMinor) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.rawMinor) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.correctedMinor) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.coefficient) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 1)
+    }
+    if self.team != false {
+      try visitor.visitSingularBoolField(value: self.team, fieldNumber: 2)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 3)
+    }
+    if self.deals != 0 {
+      try visitor.visitSingularInt64Field(value: self.deals, fieldNumber: 4)
+    }
+    if self.amountMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.amountMinor, fieldNumber: 5)
+    }
+    if self.rawMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.rawMinor, fieldNumber: 6)
+    }
+    if self.correctedMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.correctedMinor, fieldNumber: 7)
+    }
+    if self.coefficient.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.coefficient, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetForecastReply.Row, rhs: Crm_Reporting_V1_GetForecastReply.Row) -> Bool {
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.deals != rhs.deals {return false}
+    if lhs.amountMinor != rhs.amountMinor {return false}
+    if lhs.rawMinor != rhs.rawMinor {return false}
+    if lhs.correctedMinor != rhs.correctedMinor {return false}
+    if lhs.coefficient != rhs.coefficient {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetForecastBacktestRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetForecastBacktestRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}months\0\u{3}pipeline_id\0\u{1}currency\0\u{3}as_of\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.months) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.pipelineID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._asOf) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.months != 0 {
+      try visitor.visitSingularInt32Field(value: self.months, fieldNumber: 1)
+    }
+    if !self.pipelineID.isEmpty {
+      try visitor.visitSingularStringField(value: self.pipelineID, fieldNumber: 2)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 3)
+    }
+    try { if let v = self._asOf {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetForecastBacktestRequest, rhs: Crm_Reporting_V1_GetForecastBacktestRequest) -> Bool {
+    if lhs.months != rhs.months {return false}
+    if lhs.pipelineID != rhs.pipelineID {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs._asOf != rhs._asOf {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetForecastBacktestReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetForecastBacktestReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}months\0\u{1}summary\0\u{3}time_zone\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.months) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.summary) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.months.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.months, fieldNumber: 1)
+    }
+    if !self.summary.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.summary, fieldNumber: 2)
+    }
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetForecastBacktestReply, rhs: Crm_Reporting_V1_GetForecastBacktestReply) -> Bool {
+    if lhs.months != rhs.months {return false}
+    if lhs.summary != rhs.summary {return false}
+    if lhs.timeZone != rhs.timeZone {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetForecastBacktestReply.Row: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetForecastBacktestReply.protoMessageName + ".Row"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}owner_id\0\u{1}team\0\u{1}currency\0\u{3}forecast_deals\0\u{3}raw_minor\0\u{3}corrected_minor\0\u{3}won_deals\0\u{3}won_minor\0\u{3}raw_error_minor\0\u{3}corrected_error_minor\0\u{3}raw_relative_error\0\u{3}corrected_relative_error\0\u{1}coefficient\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.team) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.forecastDeals) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.rawMinor) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.correctedMinor) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.wonDeals) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.wonMinor) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.rawErrorMinor) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.correctedErrorMinor) }()
+      case 11: try { try decoder.decodeSingularDoubleField(value: &self.rawRelativeError) }()
+      case 12: try { try decoder.decodeSingularDoubleField(value: &self.correctedRelativeError) }()
+      case 13: try { try decoder.decodeSingularDoubleField(value: &self.coefficient) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 1)
+    }
+    if self.team != false {
+      try visitor.visitSingularBoolField(value: self.team, fieldNumber: 2)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 3)
+    }
+    if self.forecastDeals != 0 {
+      try visitor.visitSingularInt64Field(value: self.forecastDeals, fieldNumber: 4)
+    }
+    if self.rawMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.rawMinor, fieldNumber: 5)
+    }
+    if self.correctedMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.correctedMinor, fieldNumber: 6)
+    }
+    if self.wonDeals != 0 {
+      try visitor.visitSingularInt64Field(value: self.wonDeals, fieldNumber: 7)
+    }
+    if self.wonMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.wonMinor, fieldNumber: 8)
+    }
+    if self.rawErrorMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.rawErrorMinor, fieldNumber: 9)
+    }
+    if self.correctedErrorMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.correctedErrorMinor, fieldNumber: 10)
+    }
+    if self.rawRelativeError.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.rawRelativeError, fieldNumber: 11)
+    }
+    if self.correctedRelativeError.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.correctedRelativeError, fieldNumber: 12)
+    }
+    if self.coefficient.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.coefficient, fieldNumber: 13)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetForecastBacktestReply.Row, rhs: Crm_Reporting_V1_GetForecastBacktestReply.Row) -> Bool {
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.forecastDeals != rhs.forecastDeals {return false}
+    if lhs.rawMinor != rhs.rawMinor {return false}
+    if lhs.correctedMinor != rhs.correctedMinor {return false}
+    if lhs.wonDeals != rhs.wonDeals {return false}
+    if lhs.wonMinor != rhs.wonMinor {return false}
+    if lhs.rawErrorMinor != rhs.rawErrorMinor {return false}
+    if lhs.correctedErrorMinor != rhs.correctedErrorMinor {return false}
+    if lhs.rawRelativeError != rhs.rawRelativeError {return false}
+    if lhs.correctedRelativeError != rhs.correctedRelativeError {return false}
+    if lhs.coefficient != rhs.coefficient {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetForecastBacktestReply.Month: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetForecastBacktestReply.protoMessageName + ".Month"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}end\0\u{1}month\0\u{1}complete\0\u{3}closed_before\0\u{3}team_coefficient_known\0\u{3}team_coefficient\0\u{3}prior_strength\0\u{1}rows\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._start) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._end) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.complete) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.closedBefore) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.teamCoefficientKnown) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.teamCoefficient) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.priorStrength) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._start {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._end {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 3)
+    }
+    if self.complete != false {
+      try visitor.visitSingularBoolField(value: self.complete, fieldNumber: 4)
+    }
+    if self.closedBefore != 0 {
+      try visitor.visitSingularInt64Field(value: self.closedBefore, fieldNumber: 5)
+    }
+    if self.teamCoefficientKnown != false {
+      try visitor.visitSingularBoolField(value: self.teamCoefficientKnown, fieldNumber: 6)
+    }
+    if self.teamCoefficient.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.teamCoefficient, fieldNumber: 7)
+    }
+    if self.priorStrength.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.priorStrength, fieldNumber: 8)
+    }
+    if !self.rows.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rows, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetForecastBacktestReply.Month, rhs: Crm_Reporting_V1_GetForecastBacktestReply.Month) -> Bool {
+    if lhs._start != rhs._start {return false}
+    if lhs._end != rhs._end {return false}
+    if lhs.month != rhs.month {return false}
+    if lhs.complete != rhs.complete {return false}
+    if lhs.closedBefore != rhs.closedBefore {return false}
+    if lhs.teamCoefficientKnown != rhs.teamCoefficientKnown {return false}
+    if lhs.teamCoefficient != rhs.teamCoefficient {return false}
+    if lhs.priorStrength != rhs.priorStrength {return false}
+    if lhs.rows != rhs.rows {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Reporting_V1_GetForecastBacktestReply.Summary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Crm_Reporting_V1_GetForecastBacktestReply.protoMessageName + ".Summary"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}currency\0\u{1}months\0\u{3}raw_mean_absolute_error_minor\0\u{3}corrected_mean_absolute_error_minor\0\u{3}corrected_closer\0\u{3}corrected_farther\0\u{3}correction_helps\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.months) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.rawMeanAbsoluteErrorMinor) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.correctedMeanAbsoluteErrorMinor) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.correctedCloser) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.correctedFarther) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.correctionHelps) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 1)
+    }
+    if self.months != 0 {
+      try visitor.visitSingularInt64Field(value: self.months, fieldNumber: 2)
+    }
+    if self.rawMeanAbsoluteErrorMinor.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.rawMeanAbsoluteErrorMinor, fieldNumber: 3)
+    }
+    if self.correctedMeanAbsoluteErrorMinor.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.correctedMeanAbsoluteErrorMinor, fieldNumber: 4)
+    }
+    if self.correctedCloser != 0 {
+      try visitor.visitSingularInt64Field(value: self.correctedCloser, fieldNumber: 5)
+    }
+    if self.correctedFarther != 0 {
+      try visitor.visitSingularInt64Field(value: self.correctedFarther, fieldNumber: 6)
+    }
+    if self.correctionHelps != false {
+      try visitor.visitSingularBoolField(value: self.correctionHelps, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Reporting_V1_GetForecastBacktestReply.Summary, rhs: Crm_Reporting_V1_GetForecastBacktestReply.Summary) -> Bool {
+    if lhs.currency != rhs.currency {return false}
+    if lhs.months != rhs.months {return false}
+    if lhs.rawMeanAbsoluteErrorMinor != rhs.rawMeanAbsoluteErrorMinor {return false}
+    if lhs.correctedMeanAbsoluteErrorMinor != rhs.correctedMeanAbsoluteErrorMinor {return false}
+    if lhs.correctedCloser != rhs.correctedCloser {return false}
+    if lhs.correctedFarther != rhs.correctedFarther {return false}
+    if lhs.correctionHelps != rhs.correctionHelps {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

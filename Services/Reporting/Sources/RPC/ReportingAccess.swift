@@ -13,6 +13,8 @@ enum ReportingAccess {
         "GetFunnel", "GetLeadFunnel", "GetLosses", "GetStalledDeals",
         // Discipline, quality control, leaderboard.
         "GetDiscipline", "GetCardCompleteness", "GetQualityScores", "GetLeaderboard",
+        // Forecast.
+        "GetForecast", "GetForecastBacktest",
       ].map {
         (service + $0, AccessPolicy.Rule([.operator, .headOfSales, .manager], reports))
       }))

@@ -13,6 +13,8 @@ struct ReportingRPCService: Crm_Reporting_V1_Reporting.SimpleServiceProtocol {
   let pageTokens: PageTokenKey
   /// The review code key rep codes are mapped back to managers with (nil: codes stay codes).
   var codes: ReviewCodes? = nil
+  /// The company's clock for the forecast backtest's months.
+  var forecast = ForecastSettings.default
 
   func getFunnel(request: Crm_Reporting_V1_GetFunnelRequest, context: ServerContext) async throws
     -> Crm_Reporting_V1_GetFunnelReply

@@ -14,6 +14,8 @@ protocol ReportingRepository: TeamReportsRepository {
     Crm_Reporting_V1_GetStalledDealsReply, next: Page.Keyset?
   )
   func rebuildProjections() async throws -> ProjectionRebuild.Summary
+  func forecast(_ query: ForecastQuery) async throws -> Crm_Reporting_V1_GetForecastReply
+  func forecastBacktest(_ query: ForecastBacktestQuery) async throws -> Crm_Reporting_V1_GetForecastBacktestReply
 }
 
 /// A pipeline reporting has not seen defined (no PipelineDefined event yet).
