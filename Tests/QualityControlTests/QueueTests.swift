@@ -58,8 +58,9 @@ struct QueueTests {
   }
 
   @Test func aLeaseRunsOutAndItsItemGoesBackToTheQueue() async throws {
-    // Long enough that the second reviewer asks while it holds, even on a busy machine.
-    try await Harness.with(settings: .init(leaseSeconds: 4, doubleReviewShare: 0)) { context in
+    // Long enough that the second reviewer asks while it holds, even on a busy machine (4 s was
+    // not, once the whole suite ran Chromium and a dozen executables beside it).
+    try await Harness.with(settings: .init(leaseSeconds: 10, doubleReviewShare: 0)) { context in
       try await context.defineRubric()
       let item = Harness.item()
       try await context.deliver(item)

@@ -58,8 +58,8 @@ struct SignInTests {
   @Test func theLockDoublesAndIsCapped() {
     let throttle = SignInThrottle.perLogin
     #expect((1..<throttle.threshold).allSatisfy { throttle.lockSeconds(afterFailures: $0) == 0 })
-    #expect(throttle.lockSeconds(afterFailures: throttle.threshold) == 1)
-    #expect(throttle.lockSeconds(afterFailures: throttle.threshold + 3) == 8)
+    #expect(throttle.lockSeconds(afterFailures: throttle.threshold) == 30)
+    #expect(throttle.lockSeconds(afterFailures: throttle.threshold + 3) == 240)
     #expect(throttle.lockSeconds(afterFailures: throttle.threshold + 40) == throttle.capSeconds)
   }
 

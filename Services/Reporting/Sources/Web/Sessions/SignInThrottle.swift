@@ -6,8 +6,11 @@
 public struct SignInThrottle: Sendable, Equatable {
   public var threshold: Int
   public var capSeconds: Int
+  /// The first lock, at the `threshold`-th failure in a row.
+  public var firstLockSeconds = 30
 
-  /// Per login: 5 free tries, then locks doubling up to 15 minutes.
+  /// Per login: 5 free tries, then locks from 30 s doubling up to 15 minutes (a first lock of a
+  /// second slowed a guesser hardly at all).
   public static let perLogin = SignInThrottle(threshold: 5, capSeconds: 900)
   /// Per address (one office behind one address signs in many people): 20 free tries.
   public static let perAddress = SignInThrottle(threshold: 20, capSeconds: 900)
@@ -16,6 +19,6 @@ public struct SignInThrottle: Sendable, Equatable {
   public func lockSeconds(afterFailures failures: Int) -> Int {
     guard failures >= threshold else { return 0 }
     let doublings = failures - threshold
-    return doublings >= 20 ? capSeconds : min(1 << doublings, capSeconds)
+    return doublings >= 20 ? capSeconds : min(firstLockSeconds << doublings, capSeconds)
   }
 }
