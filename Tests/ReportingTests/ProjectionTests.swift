@@ -4,6 +4,7 @@ import CRMTestSupport
 import Foundation
 import GRPCCore
 import PostgresNIO
+import SwiftProtobuf
 import Testing
 
 @testable import ReportingService
@@ -101,6 +102,14 @@ struct ProjectionTests {
         Crm_Deals_V1_DealOpened.with { $0.deal = state.deal }, state, at: SalesFlow.day(0))
       let error = await #expect(throws: EventRejected.self) { try await context.deliver([untimed]) }
       #expect(error?.reason.contains("deal.opened_at") == true, "\(String(describing: error))")
+      // A time no record may carry (10^15 s: postgres-nio's conversion to microseconds would trap):
+      // named, rejected, not a crash.
+      let (forged, _) = try flow.open(2, owner: "m-1", kind: .active, source: "x", amount: 1, at: SalesFlow.day(0))
+      forged.deal.openedAt = Google_Protobuf_Timestamp(seconds: 1_000_000_000_000_000)
+      let farOff = try flow.dealEvent(
+        Crm_Deals_V1_DealOpened.with { $0.deal = forged.deal }, forged, at: SalesFlow.day(0))
+      let refusal = await #expect(throws: EventRejected.self) { try await context.deliver([farOff]) }
+      #expect(refusal?.reason.contains("deal.opened_at") == true, "\(String(describing: refusal))")
       #expect(try await context.count("SELECT count(*) FROM events") == 1)
       #expect(try await context.count("SELECT count(*) FROM deals") == 0)
     }

@@ -68,8 +68,8 @@ struct DealsEventsHandler: Sendable {
       default: "open"
       }
     // When it was opened and closed, for end-of-day reports as of a past day.
-    let openedAt = deal.hasOpenedAt ? deal.openedAt.date : nil
-    let closedAt = status != "open" && deal.hasClosedAt ? deal.closedAt.date : nil
+    let openedAt = deal.hasOpenedAt ? try deal.openedAt.checkedDate("deal.opened_at") : nil
+    let closedAt = status != "open" && deal.hasClosedAt ? try deal.closedAt.checkedDate("deal.closed_at") : nil
     let stage = try Text.field(deal.stageID, "deal.stage_id", limit: Self.ownerLength, required: false)
     _ = try await connection.query(
       """

@@ -42,7 +42,8 @@ struct ContactsEventsHandler: Sendable {
       case Crm_Contacts_V1_LeadConverted.protoMessageName:
         let converted = try Crm_Contacts_V1_LeadConverted(serializedBytes: envelope.payload)
         try await openDeal(
-          for: converted, actor: envelope.actor, occurredAt: envelope.hasOccurredAt ? envelope.occurredAt.date : nil,
+          for: converted, actor: envelope.actor,
+          occurredAt: envelope.hasOccurredAt ? try envelope.occurredAt.checkedDate("envelope.occurred_at") : nil,
           on: connection)
       default:
         break

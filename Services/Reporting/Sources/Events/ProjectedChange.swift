@@ -53,7 +53,7 @@ enum ProjectedChange: Equatable, Sendable {
       return .pipeline(try PipelineRow(try Crm_Deals_V1_PipelineDefined(serializedBytes: payload).pipeline))
     case Crm_Deals_V1_DealOpened.protoMessageName:
       let deal = try Crm_Deals_V1_DealOpened(serializedBytes: payload).deal
-      let row = try DealRow(deal, at: deal.hasOpenedAt ? deal.openedAt.date : occurredAt)
+      let row = try DealRow(deal, at: deal.hasOpenedAt ? try deal.openedAt.checkedDate("deal.opened_at") : occurredAt)
       return .deal(row, .opened(at: row.openedAt))
     case Crm_Deals_V1_DealMoved.protoMessageName:
       let moved = try Crm_Deals_V1_DealMoved(serializedBytes: payload)
@@ -62,7 +62,8 @@ enum ProjectedChange: Equatable, Sendable {
       return .deal(try DealRow(moved.deal, at: at), step)
     case Crm_Deals_V1_ObjectionRaised.protoMessageName:
       let raised = try Crm_Deals_V1_ObjectionRaised(serializedBytes: payload)
-      let at = raised.objection.hasRaisedAt ? raised.objection.raisedAt.date : occurredAt
+      let at =
+        raised.objection.hasRaisedAt ? try raised.objection.raisedAt.checkedDate("objection.raised_at") : occurredAt
       return .deal(try DealRow(raised.deal, at: at), .none)
     case Crm_Deals_V1_ProbabilityEstimated.protoMessageName:
       let deal = try Crm_Deals_V1_ProbabilityEstimated(serializedBytes: payload).deal
@@ -72,11 +73,12 @@ enum ProjectedChange: Equatable, Sendable {
       return .deal(try DealRow(deal, at: occurredAt), .none)
     case Crm_Deals_V1_DealWon.protoMessageName:
       let deal = try Crm_Deals_V1_DealWon(serializedBytes: payload).deal
-      let row = try DealRow(deal, at: deal.hasClosedAt ? deal.closedAt.date : occurredAt)
+      let row = try DealRow(deal, at: deal.hasClosedAt ? try deal.closedAt.checkedDate("deal.closed_at") : occurredAt)
       return .deal(row, .closed(outcome: "won", at: try row.requireClosedAt()))
     case Crm_Deals_V1_DealLost.protoMessageName:
       let lost = try Crm_Deals_V1_DealLost(serializedBytes: payload)
-      var row = try DealRow(lost.deal, at: lost.deal.hasClosedAt ? lost.deal.closedAt.date : occurredAt)
+      var row = try DealRow(
+        lost.deal, at: lost.deal.hasClosedAt ? try lost.deal.closedAt.checkedDate("deal.closed_at") : occurredAt)
       row.lossKind =
         switch lost.lastObjection.kind {
         case .real: "real"
@@ -149,7 +151,7 @@ enum DealStep: Equatable, Sendable {
   case closed(outcome: String, at: Date)
 
   static func moved(_ transition: Crm_Deals_V1_StageTransition, at occurredAt: Date?) throws(InvalidField) -> DealStep {
-    let at = transition.hasMovedAt ? transition.movedAt.date : occurredAt
+    let at = transition.hasMovedAt ? try transition.movedAt.checkedDate("transition.moved_at") : occurredAt
     return .moved(
       from: try ProjectedChange.id(transition.fromStageID, "transition.from_stage_id"),
       to: try ProjectedChange.id(transition.toStageID, "transition.to_stage_id"),
@@ -256,8 +258,8 @@ struct DealRow: Equatable, Sendable {
     ownerEstimated = deal.ownerEstimated
     expectedClose = try ProjectedChange.day(deal.expectedClose, "deal.expected_close")
     guard deal.hasOpenedAt else { throw InvalidField(field: "deal.opened_at", reason: "is missing") }
-    openedAt = deal.openedAt.date
-    closedAt = status != "open" && deal.hasClosedAt ? deal.closedAt.date : nil
+    openedAt = try deal.openedAt.checkedDate("deal.opened_at")
+    closedAt = status != "open" && deal.hasClosedAt ? try deal.closedAt.checkedDate("deal.closed_at") : nil
     lossStageID = status == "lost" ? try ProjectedChange.id(deal.lossStageID, "deal.loss_stage_id") : nil
     lossReason = status == "lost" ? try ProjectedChange.text(deal.lossReason, "deal.loss_reason") : nil
     leadID = try ProjectedChange.id(deal.leadID, "deal.lead_id", required: false)
@@ -301,7 +303,7 @@ struct LeadRow: Equatable, Sendable {
     rejectionReason =
       status == "rejected" ? try ProjectedChange.text(lead.rejectionReason, "lead.rejection_reason") : nil
     guard lead.hasCreatedAt else { throw InvalidField(field: "lead.created_at", reason: "is missing") }
-    createdAt = lead.createdAt.date
+    createdAt = try lead.createdAt.checkedDate("lead.created_at")
     self.closedAt = status == "open" ? nil : closedAt
     version = lead.version
   }
@@ -336,7 +338,7 @@ struct ActivityRow: Equatable, Sendable {
     let deal = try ProjectedChange.id(record.dealID, "activity.deal_id", required: false)
     dealID = deal.isEmpty ? nil : deal
     guard record.hasOccurredAt else { throw InvalidField(field: "activity.occurred_at", reason: "is missing") }
-    occurredAt = record.occurredAt.date
+    occurredAt = try record.occurredAt.checkedDate("activity.occurred_at")
   }
 }
 
@@ -385,8 +387,8 @@ struct QCReviewRow: Equatable, Sendable {
     guard submitted.review.hasSubmittedAt else {
       throw InvalidField(field: "review.submitted_at", reason: "is missing")
     }
-    reviewedAt = submitted.review.submittedAt.date
-    occurredAt = submitted.hasOccurredAt ? submitted.occurredAt.date : nil
+    reviewedAt = try submitted.review.submittedAt.checkedDate("review.submitted_at")
+    occurredAt = submitted.hasOccurredAt ? try submitted.occurredAt.checkedDate("occurred_at") : nil
   }
 }
 

@@ -37,8 +37,11 @@ struct ReportingEventsHandler: Sendable {
     }
     let now = Date()
     for event in stored {
-      guard let occurredAt = event.occurredAt else { continue }
-      Self.freshness.recordNanoseconds(Int64(max(0, now.timeIntervalSince(occurredAt)) * 1_000_000_000))
+      // Older than a day is a history import or a replay, not lag (and a forged age of centuries
+      // would overflow the nanoseconds).
+      guard let occurredAt = event.occurredAt, case let age = max(0, now.timeIntervalSince(occurredAt)), age <= 86_400
+      else { continue }
+      Self.freshness.recordNanoseconds(Int64(age * 1_000_000_000))
     }
   }
 

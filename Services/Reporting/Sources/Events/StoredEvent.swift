@@ -26,7 +26,9 @@ struct StoredEvent: Sendable {
     aggregateID = envelope.aggregateID
     aggregateVersion = envelope.aggregateVersion
     actor = envelope.actor
-    occurredAt = envelope.hasOccurredAt ? envelope.occurredAt.date : nil
+    // A time no record may carry is kept as none (the payload stays): the projections that need
+    // it then refuse the event, naming `envelope.occurred_at`.
+    occurredAt = envelope.hasOccurredAt ? try? envelope.occurredAt.checkedDate("envelope.occurred_at") : nil
     payload = envelope.payload
   }
 
