@@ -207,19 +207,22 @@ struct WebhookStorageTests {
       // The contacts service is down at first: the number waits, with its error and back-off.
       let leads = FakeLeads(failures: 1)
       let repository = context.repository
+      // One clock for the back-off: with `Date()` each time, a busy machine let its 1 s pass
+      // between the failure and the next look.
+      let start = Date()
       let failed = try await repository.makeLeadForNextUnknownCaller(
-        leads: leads, defaultOwner: "unassigned", now: Date())
+        leads: leads, defaultOwner: "unassigned", now: start)
       guard case .failed(let number, _, let retryIn) = failed else {
         Issue.record("expected a failure, got \(String(describing: failed))")
         return
       }
       #expect(number == "+79120000001" && retryIn == 1)
       #expect(
-        try await repository.makeLeadForNextUnknownCaller(leads: leads, defaultOwner: "unassigned", now: Date()) == nil)
+        try await repository.makeLeadForNextUnknownCaller(leads: leads, defaultOwner: "unassigned", now: start) == nil)
       #expect(
         try await context.count("SELECT attempts FROM unknown_callers WHERE last_error <> '' AND lead_id IS NULL") == 1)
 
-      let later = Date().addingTimeInterval(2)
+      let later = start.addingTimeInterval(2)
       let made = try await repository.makeLeadForNextUnknownCaller(leads: leads, defaultOwner: "unassigned", now: later)
       guard case .created(_, let leadID, let calls) = made else {
         Issue.record("expected a lead, got \(String(describing: made))")
