@@ -112,6 +112,35 @@ struct QueueTests {
     }
   }
 
+  /// Both passes of a double review submitted at the same instant: each transaction's "is every
+  /// slot done?" used to see the other's slot still leased, and the item stayed unreviewed for ever.
+  /// Eight items, sixteen reviewers, all sixteen reviews submitted at once, three rounds.
+  @Test func bothPassesSubmittedAtOnceMarkTheItemReviewed() async throws {
+    try await Harness.with(settings: .init(leaseSeconds: 900, doubleReviewShare: 1)) { context in
+      try await context.defineRubric()
+      for round in 1...3 {
+        for _ in 1...8 { try await context.deliver(Harness.item()) }
+        var leased: [(String, Crm_Qualitycontrol_V1_NextItemReply)] = []
+        for index in 1...16 {
+          let reviewer = "qc_reviewer:r-\(round)-\(index)"
+          leased.append((reviewer, try await next(context, reviewer)))
+        }
+        #expect(Set(leased.map(\.1.item.itemID)).count == 8, "round \(round): each item leased twice")
+        let passes = try await withThrowingTaskGroup(of: Int32.self) { group in
+          for (reviewer, reply) in leased {
+            group.addTask { try await submit(context, reviewer, reply, value: 2).pass }
+          }
+          return try await group.reduce(into: [Int32]()) { $0.append($1) }
+        }
+        #expect(passes.sorted() == Array(repeating: 1, count: 8) + Array(repeating: 2, count: 8))
+        let unreviewed = try await context.count("SELECT count(*) FROM review_items WHERE reviewed_at IS NULL")
+        #expect(unreviewed == 0, "round \(round): every item is reviewed once both its passes are in")
+      }
+      let coverage = try await context.as("qc_head:head-1") { try await context.qc.getCoverage(.init()) }
+      #expect(coverage.reviewed == 24 && coverage.doubleReviewed == 24)
+    }
+  }
+
   @Test func badSubmissionsAreRefusedPreciselyAndWriteNothing() async throws {
     try await Harness.with { context in
       try await context.defineRubric()

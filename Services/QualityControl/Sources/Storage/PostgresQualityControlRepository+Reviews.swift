@@ -20,6 +20,7 @@ extension PostgresQualityControlRepository {
           """
           SELECT rubric_version, rep_code, client_code, company_code, deal_code, occurred_at
           FROM review_items WHERE id = \(itemID)
+          FOR UPDATE
           """,
           logger: logger)
         guard
@@ -56,7 +57,9 @@ extension PostgresQualityControlRepository {
           """,
           logger: logger
         ).collect()
-        // The item is reviewed once its last required review is in.
+        // The item is reviewed once its last required review is in. The item's row lock (taken
+        // above) queues the other pass's submission behind this one, so one of them sees both
+        // slots done; without it each saw the other's slot still leased.
         _ = try await connection.query(
           """
           UPDATE review_items SET reviewed_at = now()
