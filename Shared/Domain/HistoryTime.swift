@@ -6,14 +6,17 @@ import Foundation
 /// come, not before the CRM's epoch, and not before the record's own last change (its history
 /// stays in order). One rule for every service that takes `occurred_at` from operators.
 public enum HistoryTime {
-  /// A clock a little ahead of the service's is tolerated; a time to come is refused.
+  /// A clock a little ahead of the service's is tolerated (the time is taken as now); a time to
+  /// come is refused.
   public static let clockSkew: TimeInterval = 5
   /// 2000-01-01T00:00:00Z: nothing the CRM records happened before.
   public static let earliest = Date(timeIntervalSince1970: 946_684_800)
 
   /// The checked requested time (nil when none was requested: the change happens now).
   /// PERMISSION_DENIED unless the caller is an operator; INVALID_ARGUMENT naming `field` when
-  /// it is in the future or before 2000-01-01.
+  /// it is in the future or before 2000-01-01. A time within `clockSkew` ahead is now: stored
+  /// as it came, a later change made now would be stamped before it and the history would run
+  /// backwards.
   public static func requested(
     _ requested: Date?, field: String = "occurred_at", byOperator: Bool, now: Date = Date()
   ) throws -> Date? {
@@ -28,7 +31,7 @@ public enum HistoryTime {
     guard requested >= earliest else {
       throw InvalidField(field: field, reason: "\(text(requested)) is before 2000-01-01")
     }
-    return requested
+    return min(requested, now)
   }
 
   /// `requested` when it is not before `lastChange` of `record` (e.g. "deal 3f…"), else

@@ -1,4 +1,5 @@
 import CRMContracts
+import CRMDomain
 import CRMTestSupport
 import Foundation
 import GRPCCore
@@ -76,6 +77,18 @@ struct HistoryImportTests {
       #expect(try Crm_Deals_V1_DealWon(serializedBytes: wonEvent.payload).deal.closedAt.date == won)
       // The actor stays the operator who imported it; the owner is the manager.
       #expect(wonEvent.actor == "operator:importer" && closed.ownerID == "manager-1")
+    }
+  }
+
+  /// A clock a few seconds ahead of the service's is taken as now, not stored ahead: a change
+  /// made a second later without a time would otherwise be stamped before it.
+  @Test func aTimeWithinTheClockSkewAheadIsTakenAsNow() throws {
+    let now = Date()
+    #expect(try HistoryTime.requested(now.addingTimeInterval(3), byOperator: true, now: now) == now)
+    let past = now.addingTimeInterval(-Self.day)
+    #expect(try HistoryTime.requested(past, byOperator: true, now: now) == past)
+    #expect(throws: InvalidField.self) {
+      try HistoryTime.requested(now.addingTimeInterval(HistoryTime.clockSkew + 1), byOperator: true, now: now)
     }
   }
 
