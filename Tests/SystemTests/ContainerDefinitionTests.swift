@@ -122,6 +122,21 @@ struct ContainerDefinitionTests {
     }
   }
 
+  /// Issue 17: people reach reporting's web edge in production too — on a port of its own,
+  /// published; cookies Secure unless the operator says otherwise; and it signs its calls as the
+  /// person with reporting's own key.
+  @Test func reportingServesTheWebEdgeOnAPublishedPortOfItsOwn() throws {
+    let reporting = try service("reporting")
+    let environment = try #require(reporting["environment"] as? [String: Any])
+    let web = try #require(environment["CRM_WEB_PORT"] as? String)
+    #expect(web != environment["CRM_HTTP_PORT"] as? String)
+    #expect(environment["CRM_WEB_HOST"] as? String == "0.0.0.0")
+    let ports = try #require(reporting["ports"] as? [String])
+    #expect(ports.contains { $0.hasSuffix(":\(web)") }, "\(ports)")
+    #expect((environment["CRM_WEB_SECURE_COOKIES"] as? String)?.hasSuffix(":-true}") == true)
+    #expect(environment["CRM_SERVICE_SIGNING_KEY_FILE"] as? String == "/run/secrets/reporting-signing-key")
+  }
+
   @Test func dockerfileBuildsWithSwiftAndRunsOnASlimImage() throws {
     let text = try String(
       contentsOf: LocalStack.repositoryRoot.appendingPathComponent("deploy/docker/Dockerfile"),
