@@ -49,36 +49,40 @@ public enum Catalogue {
     /// The chance that each element of a good report (`reportElements`) is in one of his meeting
     /// or call reports: what quality control's scores of him recover.
     public var reportQuality: Double
+    /// The chance that a deal of his still open when the history ends has a next-step task set:
+    /// what his end-of-day reports (deals without an open task) recover.
+    public var plansNextSteps: Double
   }
 
   /// Six managers. m-early opens contact well and closes badly; m-late the reverse; m-steady is
-  /// honest; m-inflated's estimates are ×1.6; m-careful is a pessimist; m-weak is weak all along.
+  /// honest; m-inflated's estimates are ×1.6; m-careful is a pessimist; m-weak is weak all along
+  /// (and hardly ever sets a next step).
   public static let managers: [Manager] = [
     manager(
       "m-early", "Алексей Ранний", early: 0.85, late: 0.35, win: 0.3, optimism: 1.3, leads: 0.75, fills: false,
-      reports: 0.8),
+      reports: 0.8, tasks: 0.5),
     manager(
       "m-late", "Борис Поздний", early: 0.5, late: 0.85, win: 0.85, optimism: 1.0, leads: 0.55, fills: true,
-      reports: 0.5),
+      reports: 0.5, tasks: 0.7),
     manager(
       "m-steady", "Виктория Ровная", early: 0.7, late: 0.7, win: 0.7, optimism: 1.0, leads: 0.65, fills: true,
-      reports: 0.9),
+      reports: 0.9, tasks: 0.9),
     manager(
       "m-inflated", "Дмитрий Оптимист", early: 0.65, late: 0.6, win: 0.55, optimism: 1.6, leads: 0.6, fills: false,
-      reports: 0.6),
+      reports: 0.6, tasks: 0.4),
     manager(
       "m-careful", "Галина Осторожная", early: 0.7, late: 0.75, win: 0.75, optimism: 0.8, leads: 0.6, fills: true,
-      reports: 0.85),
+      reports: 0.85, tasks: 0.9),
     manager(
       "m-weak", "Егор Слабый", early: 0.5, late: 0.45, win: 0.4, optimism: 1.2, leads: 0.45, fills: false,
-      reports: 0.3),
+      reports: 0.3, tasks: 0.1),
   ]
 
   /// A manager whose chance to move on goes linearly from `early` (the first stage) to `late`
   /// (the last but one), the same on both lines.
   static func manager(
     _ id: String, _ name: String, early: Double, late: Double, win: Double, optimism: Double, leads: Double,
-    fills: Bool, reports: Double
+    fills: Bool, reports: Double, tasks: Double
   ) -> Manager {
     var advance: [String: [Double]] = [:]
     for line in lines {
@@ -90,7 +94,7 @@ public enum Catalogue {
     }
     return Manager(
       id: id, name: name, advance: advance, win: win, optimism: optimism, leadConversion: leads,
-      fillsOptionalCardFields: fills, reportQuality: reports)
+      fillsOptionalCardFields: fills, reportQuality: reports, plansNextSteps: tasks)
   }
 
   public static let leadSources = ["site", "incoming call", "exhibition", "referral"]

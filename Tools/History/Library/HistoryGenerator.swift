@@ -18,6 +18,8 @@ public enum HistoryGenerator {
     public var stepsWritten = 0
     public var activitiesLogged = 0
     public var offersMade = 0
+    /// Next-step tasks set on the deals open when the history ends.
+    public var tasksSet = 0
     /// Reviews submitted by this run's reviewers.
     public var reviewsSubmitted = 0
   }
@@ -51,6 +53,8 @@ struct HistoryWriter: Sendable {
   let knownLeads: [String: Crm_Contacts_V1_Lead]
   let dealsOfLeads: [String: String]
   let counter = Counter()
+  /// When this run began (on this machine's clock, which the services share in tests and demos).
+  let runStarted = Date()
 
   var seed: UInt64 { plan.options.seed }
 
@@ -296,6 +300,13 @@ struct HistoryWriter: Sendable {
               $0.minorUnits = amount
               $0.currency = "RUB"
             }
+            if let close = planned.expectedClose {
+              $0.expectedClose = .with {
+                $0.year = close.year
+                $0.month = close.month
+                $0.day = close.day
+              }
+            }
             $0.occurredAt = Google_Protobuf_Timestamp(date: openedAt)
           }, metadata: requestID(seed, "deal", planned.index)
         ).id
@@ -320,6 +331,30 @@ struct HistoryWriter: Sendable {
       try await apply(step, to: dealID, expectedVersion: Int64(index + 1), stages: stages)
       counter.add(steps: 1)
     }
+    if planned.nextStepTask {
+      try await setNextStep(dealID: dealID, key: requestID(seed, "task", planned.index), activity)
+    }
+  }
+
+  /// The next-step task of a deal still open when the history ends, set by its owner now (tasks
+  /// have no imported time) and due when the offers' answers are: fixed by the plan, so that a
+  /// repeated request is the same request. None when that is past (a history that ended long
+  /// ago): a task may not be due in the past.
+  func setNextStep(
+    dealID: String, key: Metadata, _ activity: Crm_Activity_V1_Activity.Client<KafkaClientTransport>
+  ) async throws {
+    let due = plan.options.end.addingTimeInterval(60 * 86_400)
+    guard due > Date() else { return }
+    let task = try await eventually("a next-step task on deal \(dealID)") {
+      try await activity.createTask(
+        .with {
+          $0.dealID = dealID
+          $0.title = "Следующий шаг: созвониться с клиентом"
+          $0.dueAt = Google_Protobuf_Timestamp(date: due)
+        }, metadata: key)
+    }
+    // A repeated request answers the task a run before this one set.
+    if task.createdAt.date >= runStarted { counter.add(tasks: 1) }
   }
 
   func apply(_ step: DealStep, to dealID: String, expectedVersion: Int64, stages: [String]) async throws {
@@ -509,11 +544,12 @@ final class Counter: @unchecked Sendable {
   private let lock = NSLock()
   private var counts = HistoryGenerator.Report()
 
-  func add(steps: Int = 0, activities: Int = 0, offers: Int = 0) {
+  func add(steps: Int = 0, activities: Int = 0, offers: Int = 0, tasks: Int = 0) {
     lock.withLock {
       counts.stepsWritten += steps
       counts.activitiesLogged += activities
       counts.offersMade += offers
+      counts.tasksSet += tasks
     }
   }
 

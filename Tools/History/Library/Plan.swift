@@ -80,8 +80,24 @@ public struct PlannedDeal: Sendable {
   public var managerID: String
   public var line: Catalogue.Line
   public var origin: Origin
+  /// The day the owner expects it to close, given when he opens it (only outbound deals are
+  /// opened by the owner; a converted lead's deal is opened by the deals service, without one).
+  public var expectedClose: (year: Int32, month: Int32, day: Int32)?
   /// One call each, in order: step k is made at the deal's version k + 1.
   public var steps: [DealStep]
+  /// Still open when the history ends, it has a next-step task set (by its owner, after the
+  /// steps): its end-of-day report does not count it without an open task.
+  public var nextStepTask = false
+
+  /// Won or lost by its steps.
+  public var closes: Bool {
+    steps.contains {
+      switch $0.action {
+      case .win, .lose: true
+      default: false
+      }
+    }
+  }
 }
 
 public struct DealStep: Sendable {

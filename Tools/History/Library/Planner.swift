@@ -61,7 +61,16 @@ public enum Planner {
       let steps = walk(
         line: line, manager: manager, openedAt: opened, needsAmount: fromLead, end: options.end, pace: pace,
         random: &random)
-      deals.append(PlannedDeal(index: dealIndex, managerID: manager.id, line: line, origin: origin, steps: steps))
+      // Those who fill optional fields say when they expect an outbound deal to close (a forecast
+      // backtest reads it); a converted lead's deal is opened by the deals service, without one.
+      let expectedClose =
+        !fromLead && manager.fillsOptionalCardFields
+        ? calendarDay(of: opened.addingTimeInterval(random.double(in: 10...40) * day * pace)) : nil
+      var deal = PlannedDeal(
+        index: dealIndex, managerID: manager.id, line: line, origin: origin, expectedClose: expectedClose,
+        steps: steps)
+      deal.nextStepTask = !deal.closes && random.chance(manager.plansNextSteps)
+      deals.append(deal)
     }
     return HistoryPlan(options: options, start: start, leads: leads, deals: deals)
   }
@@ -172,6 +181,14 @@ public enum Planner {
       meeting: meeting, at: at,
       text: ([meeting ? "Встреча на этапе «\(stage)»." : "Звонок на этапе «\(stage)»."] + said).joined(separator: " "),
       context: context)
+  }
+
+  /// The UTC calendar day of `instant`.
+  static func calendarDay(of instant: Date) -> (year: Int32, month: Int32, day: Int32) {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: "UTC")!
+    let parts = calendar.dateComponents([.year, .month, .day], from: instant)
+    return (Int32(parts.year!), Int32(parts.month!), Int32(parts.day!))
   }
 
   static func amount(_ line: Catalogue.Line, random: inout SeededRandom) -> Int64 {

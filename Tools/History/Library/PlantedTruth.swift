@@ -17,6 +17,8 @@ public struct PlantedTruth: Codable, Sendable {
     public var skipped = 0
     public var lost = 0
     public var won = 0
+    /// Still there when the history ends.
+    public var open = 0
     /// advanced / entered (won / entered at the last stage); nil when none entered.
     public var conversion: Double?
   }
@@ -25,6 +27,8 @@ public struct PlantedTruth: Codable, Sendable {
     public var created = 0
     public var converted = 0
     public var rejected = 0
+    /// Rejected leads by reason.
+    public var rejections: [String: Int] = [:]
   }
 
   /// The owner's estimates on deals since closed: what they promised (Σ stated probability)
@@ -59,6 +63,24 @@ public struct PlantedTruth: Codable, Sendable {
     public var expectedReviewScore: Double?
     public var offersAccepted = 0
     public var offersDeclined = 0
+    /// Σ amount of his won and of his lost deals (RUB minor units, as each stood when closed).
+    public var wonMinor: Int64 = 0
+    public var lostMinor: Int64 = 0
+    /// His closed deals as a forecast's calibration reads them (`ClosedForecast`).
+    public var closedForecast = ClosedForecast()
+    /// His lost deals by line, stage, reason and kind of the deal's last objection.
+    public var losses: [Loss] = []
+    /// His contact cards: made for his outbound deals and by converting his leads.
+    public var cards = Cards()
+    /// His deals and how many of their optional fields stand filled when the history ends: the
+    /// expected close date and his own estimate (a move clears it: the stage's default applies).
+    public var dealFields = DealFields()
+    /// His deals open when the history ends; of them, those without a next-step task, and those
+    /// with neither a task nor any activity logged (what his end-of-day report finds, the
+    /// history's tasks being due later).
+    public var openDeals = 0
+    public var openDealsWithoutTask = 0
+    public var openDealsUnprocessed = 0
   }
 
   public var seed: UInt64
@@ -86,7 +108,14 @@ public struct PlantedTruth: Codable, Sendable {
     for lead in plan.leads {
       var counts = byID[lead.managerID]!.leadsBySource[lead.source] ?? LeadCounts()
       counts.created += 1
-      if case .converted = lead.outcome { counts.converted += 1 } else { counts.rejected += 1 }
+      switch lead.outcome {
+      case .converted(_, let companyName):
+        counts.converted += 1
+        byID[lead.managerID]!.cards.add(convertedLeadWithCompany: !companyName.isEmpty)
+      case .rejected(_, let reason):
+        counts.rejected += 1
+        counts.rejections[reason, default: 0] += 1
+      }
       byID[lead.managerID]!.leadsBySource[lead.source] = counts
     }
     var reviewScores: [String: Double] = [:]
@@ -102,6 +131,7 @@ public struct PlantedTruth: Codable, Sendable {
         $0.created += $1.created
         $0.converted += $1.converted
         $0.rejected += $1.rejected
+        $0.rejections.merge($1.rejections, uniquingKeysWith: +)
       }
       truth.deals = truth.dealsByLine.values.reduce(into: DealCounts()) {
         $0.opened += $1.opened
@@ -113,6 +143,7 @@ public struct PlantedTruth: Codable, Sendable {
         truth.stages[line] = stages.enumerated().map { index, counts in
           var counts = counts
           let out = index == stages.count - 1 ? counts.won : counts.advanced
+          counts.open = counts.entered - counts.advanced - counts.lost - counts.won
           counts.conversion = counts.entered > 0 ? Double(out) / Double(counts.entered) : nil
           return counts
         }
@@ -122,6 +153,8 @@ public struct PlantedTruth: Codable, Sendable {
       let calibration = truth.calibration
       truth.calibration.coefficient =
         calibration.statedWins > 0 ? Double(calibration.won) / calibration.statedWins : nil
+      truth.closedForecast.finish()
+      truth.losses.sort { ($0.line, $0.stage, $0.reason, $0.kind) < ($1.line, $1.stage, $1.reason, $1.kind) }
       return truth
     }
   }
@@ -135,7 +168,9 @@ public struct PlantedTruth: Codable, Sendable {
       truth.contactsCreated += 1
       truth.optionalCardFieldsFilled += contact.filledOptionalFields
       truth.optionalCardFieldsPossible += PlannedContact.optionalFieldCount
+      truth.cards.add(contact)
     }
+    countForReports(deal, into: &truth)
     var stage = 0
     var estimates: [Int32] = []
     stages[0].entered += 1
