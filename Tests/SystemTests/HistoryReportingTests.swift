@@ -1,0 +1,152 @@
+import CRMContracts
+import CRMHistory
+import CRMKafka
+import CRMRPC
+import CRMTestSupport
+import Foundation
+import GRPCCore
+import Logging
+import Testing
+
+/// The history generator against every service — contacts, deals, activity, quality control and
+/// reporting — on one broker: reporting's reports, asked over RPC as a head of sales, recover
+/// what the history planted. They are compared with the figures the plan realised (the planted
+/// rates are noisy at this size), exactly where reporting counts what the plan counts; where the
+/// issue names a planted trait (strong early and weak late, inflated estimates, bare cards), the
+/// trait shows. Activity is started again after the history with its day's end a minute ahead,
+/// so that each manager's end-of-day report of today lands in the discipline report.
+@Suite("History in the reports")
+struct HistoryReportingTests {
+  static let logger = Logger(label: "history-reporting-test")
+  static let companyZone = "Europe/Moscow"
+
+  struct Schemas {
+    var contacts, deals, activity, quality, reporting: String
+  }
+
+  @Test func theReportsRecoverWhatTheHistoryPlanted() async throws {
+    try await TestSchema.with(database: "contacts") { _, contacts in
+      try await TestSchema.with(database: "deals") { _, deals in
+        try await TestSchema.with(database: "activity") { _, activity in
+          try await TestSchema.with(database: "quality-control") { _, quality in
+            try await TestSchema.with(database: "reporting") { _, reporting in
+              try await run(
+                Schemas(contacts: contacts, deals: deals, activity: activity, quality: quality, reporting: reporting))
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// A service as deployed: the runtime role, migrations by the owner.
+  static func roles(_ service: String, _ schema: String) -> [String: String] {
+    [
+      "CRM_DATABASE_URL": LocalStack.runtimeDatabaseURL(service) + "&search_path=\(schema)",
+      "CRM_MIGRATION_DATABASE_URL": LocalStack.databaseURL(service) + "&search_path=\(schema)",
+    ]
+  }
+
+  func run(_ schemas: Schemas) async throws {
+    let broker = try await PrivateBroker()
+    let reportingProcess = try await ServiceProcess.start(
+      "reporting", brokers: broker.brokers, schema: schemas.reporting,
+      environment: Self.roles("reporting", schemas.reporting).merging(["CRM_COMPANY_TIME_ZONE": Self.companyZone]) {
+        $1
+      })
+    defer { reportingProcess.signal(SIGKILL) }
+    let contactsProcess = try await ServiceProcess.start("contacts", brokers: broker.brokers, schema: schemas.contacts)
+    defer { contactsProcess.signal(SIGKILL) }
+    let dealsProcess = try await ServiceProcess.start("deals", brokers: broker.brokers, schema: schemas.deals)
+    defer { dealsProcess.signal(SIGKILL) }
+    // No end-of-day report while the history is written (it would count half of it): the days
+    // around today are days off until activity is started again.
+    let today = HistoryOptions.startOfToday()
+    let activityProcess = try await ServiceProcess.start(
+      "activity", brokers: broker.brokers, schema: schemas.activity,
+      environment: Self.roles("activity", schemas.activity).merging([
+        "CRM_HOLIDAYS":
+          "\(EndOfDay.isoDay(today.addingTimeInterval(-86_400)))..\(EndOfDay.isoDay(today.addingTimeInterval(2 * 86_400)))"
+      ]) { $1 })
+    var activityRestarted: ChildProcess?
+    defer { (activityRestarted ?? activityProcess).signal(SIGKILL) }
+    let qualityProcess = try await ServiceProcess.start(
+      "quality-control", brokers: broker.brokers, schema: schemas.quality,
+      environment: Self.roles("quality-control", schemas.quality))
+    defer { qualityProcess.signal(SIGKILL) }
+
+    let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "history-reporting-test")
+    // Three months (the backtest's months start inside the history) of about ninety deals.
+    let plan = Planner.plan(HistoryOptions(seed: 12, months: 3, deals: 90, end: today))
+    let truth = PlantedTruth(plan)
+    let written = try await HistoryGenerator.run(
+      plan, connection: HistoryConnection(kafka: kafka, issuer: TestIdentity.issuer, logger: Self.logger))
+    #expect(written.tasksSet == truth.managers.reduce(0) { $0 + $1.openDeals - $1.openDealsWithoutTask })
+
+    // Everything is written: the day ends at the next minute, and activity, started again with
+    // that end of day, reports it (a minute later: it lets the day's last events settle).
+    activityProcess.signal(SIGTERM)
+    _ = try await activityProcess.waitForExit(within: .seconds(20))
+    let endOfDay = EndOfDay(after: Date())
+    activityRestarted = try await ServiceProcess.start(
+      "activity", brokers: broker.brokers, schema: schemas.activity,
+      environment: Self.roles("activity", schemas.activity).merging([
+        "CRM_END_OF_DAY": endOfDay.clock, "CRM_COMPANY_TIME_ZONE": endOfDay.zone, "CRM_WORKING_DAYS": endOfDay.day,
+      ]) { $1 })
+
+    let clients = [
+      TestIdentity.kafkaClient(kafka, service: "reporting", as: "head_of_sales:head-1", logger: Self.logger),
+      TestIdentity.kafkaClient(kafka, service: "deals", as: "head_of_sales:head-1", logger: Self.logger),
+    ]
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for client in clients { group.addTask { try await client.runConnections() } }
+      defer { for client in clients { client.beginGracefulShutdown() } }
+      let reporting = Crm_Reporting_V1_Reporting.Client(wrapping: clients[0])
+      let deals = Crm_Deals_V1_Deals.Client(wrapping: clients[1])
+      let pipelines = try await deals.listPipelines(.init()).pipelines
+      let check = HistoryReportChecks(
+        plan: plan, truth: truth, reporting: reporting, pipelines: pipelines,
+        reviewsSubmitted: written.reviewsSubmitted)
+      try await check.caughtUp(within: .seconds(90))
+      try await check.funnel()
+      try await check.leadFunnel()
+      try await check.losses()
+      try await check.forecast()
+      try await check.backtest(zone: TimeZone(identifier: Self.companyZone)!)
+      try await check.cardCompleteness()
+      try await check.qualityScores()
+      try await check.leaderboard()
+      try await check.discipline(day: endOfDay, within: .seconds(180))
+    }
+  }
+}
+
+/// The end of today a restarted activity service reports at: the next whole minute, on a clock
+/// where it is well inside its day (Moscow's; UTC's around Moscow's midnight).
+struct EndOfDay {
+  var at: Date
+  var zone: String
+  /// `HH:MM` on that clock (`CRM_END_OF_DAY`), and its day (`YYYY-MM-DD`).
+  var clock: String
+  var day: String
+
+  init(after now: Date) {
+    at = Date(timeIntervalSince1970: ((now.timeIntervalSince1970 + 1) / 60).rounded(.up) * 60)
+    let moscow = Self.reading(at, in: "Europe/Moscow")
+    zone = (1...22).contains(moscow.hour!) ? "Europe/Moscow" : "UTC"
+    let parts = zone == "UTC" ? Self.reading(at, in: "UTC") : moscow
+    clock = String(format: "%02d:%02d", parts.hour!, parts.minute!)
+    day = String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+  }
+
+  static func reading(_ instant: Date, in zone: String) -> DateComponents {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: zone)!
+    return calendar.dateComponents([.year, .month, .day, .hour, .minute], from: instant)
+  }
+
+  static func isoDay(_ instant: Date) -> String {
+    let parts = reading(instant, in: "UTC")
+    return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+  }
+}
