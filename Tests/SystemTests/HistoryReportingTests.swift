@@ -13,8 +13,10 @@ import Testing
 /// what the history planted. They are compared with the figures the plan realised (the planted
 /// rates are noisy at this size), exactly where reporting counts what the plan counts; where the
 /// issue names a planted trait (strong early and weak late, inflated estimates, bare cards), the
-/// trait shows. Activity is started again after the history with its day's end a minute ahead,
-/// so that each manager's end-of-day report of today lands in the discipline report.
+/// trait shows. Once the history is written, activity is started again with its day ending at
+/// the next minute, so that each manager's end-of-day report of today lands in the discipline
+/// report: about a minute and a half of the test's two (activity's end of day is set to the
+/// minute, settles for a minute and is looked for every 30 s), spent while the reviews run.
 @Suite("History in the reports")
 struct HistoryReportingTests {
   static let logger = Logger(label: "history-reporting-test")
@@ -39,7 +41,8 @@ struct HistoryReportingTests {
     }
   }
 
-  /// A service as deployed: the runtime role, migrations by the owner.
+  /// A service as deployed: the runtime role, migrations by the owner (contacts and deals run
+  /// as the owner, as in their other tests).
   static func roles(_ service: String, _ schema: String) -> [String: String] {
     [
       "CRM_DATABASE_URL": LocalStack.runtimeDatabaseURL(service) + "&search_path=\(schema)",
@@ -47,52 +50,71 @@ struct HistoryReportingTests {
     ]
   }
 
+  /// Starts the services at once (each migrates its own schema); a failure stops those started.
+  static func start(_ services: [String: [String: String]], brokers: String) async throws -> [String: ChildProcess] {
+    let started = Locked<[String: ChildProcess]>([:])
+    do {
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        for (service, environment) in services {
+          group.addTask {
+            let process = try await ServiceProcess.start(service, brokers: brokers, environment: environment)
+            started.withLock { $0[service] = process }
+          }
+        }
+        try await group.waitForAll()
+      }
+    } catch {
+      for process in started.withLock({ $0.values }) { process.signal(SIGKILL) }
+      throw error
+    }
+    return started.withLock { $0 }
+  }
+
   func run(_ schemas: Schemas) async throws {
     let broker = try await PrivateBroker()
-    let reportingProcess = try await ServiceProcess.start(
-      "reporting", brokers: broker.brokers, schema: schemas.reporting,
-      environment: Self.roles("reporting", schemas.reporting).merging(["CRM_COMPANY_TIME_ZONE": Self.companyZone]) {
-        $1
-      })
-    defer { reportingProcess.signal(SIGKILL) }
-    let contactsProcess = try await ServiceProcess.start("contacts", brokers: broker.brokers, schema: schemas.contacts)
-    defer { contactsProcess.signal(SIGKILL) }
-    let dealsProcess = try await ServiceProcess.start("deals", brokers: broker.brokers, schema: schemas.deals)
-    defer { dealsProcess.signal(SIGKILL) }
     // No end-of-day report while the history is written (it would count half of it): the days
     // around today are days off until activity is started again.
     let today = HistoryOptions.startOfToday()
-    let activityProcess = try await ServiceProcess.start(
-      "activity", brokers: broker.brokers, schema: schemas.activity,
-      environment: Self.roles("activity", schemas.activity).merging([
-        "CRM_HOLIDAYS":
-          "\(EndOfDay.isoDay(today.addingTimeInterval(-86_400)))..\(EndOfDay.isoDay(today.addingTimeInterval(2 * 86_400)))"
-      ]) { $1 })
-    var activityRestarted: ChildProcess?
-    defer { (activityRestarted ?? activityProcess).signal(SIGKILL) }
-    let qualityProcess = try await ServiceProcess.start(
-      "quality-control", brokers: broker.brokers, schema: schemas.quality,
-      environment: Self.roles("quality-control", schemas.quality))
-    defer { qualityProcess.signal(SIGKILL) }
+    let holidays =
+      "\(EndOfDay.isoDay(today.addingTimeInterval(-86_400)))..\(EndOfDay.isoDay(today.addingTimeInterval(2 * 86_400)))"
+    let processes = try await Self.start(
+      [
+        "reporting": Self.roles("reporting", schemas.reporting).merging(["CRM_COMPANY_TIME_ZONE": Self.companyZone]) {
+          $1
+        },
+        "contacts": ["CRM_DATABASE_URL": LocalStack.databaseURL("contacts") + "&search_path=\(schemas.contacts)"],
+        "deals": ["CRM_DATABASE_URL": LocalStack.databaseURL("deals") + "&search_path=\(schemas.deals)"],
+        "activity": Self.roles("activity", schemas.activity).merging(["CRM_HOLIDAYS": holidays]) { $1 },
+        "quality-control": Self.roles("quality-control", schemas.quality),
+      ], brokers: broker.brokers)
+    let restarted = Locked<ChildProcess?>(nil)
+    defer {
+      let all = Array(processes.values) + [restarted.withLock { $0 }].compactMap(\.self)
+      for process in all where process.process.isRunning { process.signal(SIGKILL) }
+    }
 
     let kafka = KafkaConfiguration(bootstrapServers: [broker.brokers], clientID: "history-reporting-test")
     // Three months (the backtest's months start inside the history) of about ninety deals.
     let plan = Planner.plan(HistoryOptions(seed: 12, months: 3, deals: 90, end: today))
     let truth = PlantedTruth(plan)
+    let restart = Locked<(endOfDay: EndOfDay, task: Task<Void, any Error>)?>(nil)
     let written = try await HistoryGenerator.run(
-      plan, connection: HistoryConnection(kafka: kafka, issuer: TestIdentity.issuer, logger: Self.logger))
+      plan, connection: HistoryConnection(kafka: kafka, issuer: TestIdentity.issuer, logger: Self.logger)
+    ) {
+      // Everything activity counts is written (the reviews follow): the day ends at the next
+      // minute, and activity is started again with that end of day while the reviews and the
+      // other reports go on.
+      let endOfDay = EndOfDay(after: Date())
+      let task = Task {
+        try await Self.restartActivity(
+          processes["activity"]!, endOfDay: endOfDay, brokers: broker.brokers, schema: schemas.activity,
+          into: restarted)
+      }
+      restart.withLock { $0 = (endOfDay, task) }
+    }
+    let (endOfDay, restarting) = try #require(restart.withLock { $0 })
+    defer { restarting.cancel() }
     #expect(written.tasksSet == truth.managers.reduce(0) { $0 + $1.openDeals - $1.openDealsWithoutTask })
-
-    // Everything is written: the day ends at the next minute, and activity, started again with
-    // that end of day, reports it (a minute later: it lets the day's last events settle).
-    activityProcess.signal(SIGTERM)
-    _ = try await activityProcess.waitForExit(within: .seconds(20))
-    let endOfDay = EndOfDay(after: Date())
-    activityRestarted = try await ServiceProcess.start(
-      "activity", brokers: broker.brokers, schema: schemas.activity,
-      environment: Self.roles("activity", schemas.activity).merging([
-        "CRM_END_OF_DAY": endOfDay.clock, "CRM_COMPANY_TIME_ZONE": endOfDay.zone, "CRM_WORKING_DAYS": endOfDay.day,
-      ]) { $1 })
 
     let clients = [
       TestIdentity.kafkaClient(kafka, service: "reporting", as: "head_of_sales:head-1", logger: Self.logger),
@@ -116,8 +138,28 @@ struct HistoryReportingTests {
       try await check.cardCompleteness()
       try await check.qualityScores()
       try await check.leaderboard()
+      try await restarting.value
       try await check.discipline(day: endOfDay, within: .seconds(180))
     }
+  }
+}
+
+extension HistoryReportingTests {
+  /// Activity again, its day ending at `endOfDay`: stopped and started half a minute after that
+  /// end, so that its first look for reports due (half a minute after it starts) comes once the
+  /// day's end has settled (a minute after it), not up to half a minute later.
+  static func restartActivity(
+    _ old: ChildProcess, endOfDay: EndOfDay, brokers: String, schema: String, into started: Locked<ChildProcess?>
+  ) async throws {
+    try await Task.sleep(for: .seconds(max(0, endOfDay.at.timeIntervalSinceNow + 32)))
+    old.signal(SIGTERM)
+    _ = try await old.waitForExit(within: .seconds(20))
+    let process = try await ServiceProcess.start(
+      "activity", brokers: brokers,
+      environment: roles("activity", schema).merging([
+        "CRM_END_OF_DAY": endOfDay.clock, "CRM_COMPANY_TIME_ZONE": endOfDay.zone, "CRM_WORKING_DAYS": endOfDay.day,
+      ]) { $1 })
+    started.withLock { $0 = process }
   }
 }
 

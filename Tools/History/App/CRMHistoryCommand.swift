@@ -15,8 +15,11 @@ struct CRMHistoryCommand: AsyncParsableCommand {
       Two business lines (pipelines «Оборудование», consultative, and «Сервис», active), six managers \
       with planted strengths per stage and optimism in their estimates, leads from several sources \
       converted or rejected, deals that move, skip, meet objections and close, activities with context \
-      attributes and offers, quality-control reviews of the meeting and call reports. Changes of contacts and deals are imported with their past times \
-      (occurred_at, as the operator); activities carry theirs; offers are made now. The same seed and \
+      attributes and offers, next-step tasks on the deals still open at the end (as often as each manager's \
+      habit has it), expected close dates on the outbound deals of the managers who fill optional fields, \
+      quality-control reviews of the meeting and call reports. Changes of contacts and deals are imported \
+      with their past times (occurred_at, as the operator); activities carry theirs; offers and tasks are \
+      made now (tasks due 60 days after --end; none when that is past). The same seed and \
       --end write the same history: a second run changes nothing.
       """)
 

@@ -26,13 +26,17 @@ public enum HistoryGenerator {
 
   /// Writes `plan`; with `reviews`, the quality-control service (which must run) gets the
   /// generator's rubric first and every review item the activities made is then reviewed.
-  public static func run(_ plan: HistoryPlan, connection: HistoryConnection, reviews: Bool = true) async throws
-    -> Report
-  {
+  /// `written` runs once every lead, deal, activity, offer and task is written, before the
+  /// reviews (a test may restart a service there while the reviews go on).
+  public static func run(
+    _ plan: HistoryPlan, connection: HistoryConnection, reviews: Bool = true,
+    written: @Sendable () async throws -> Void = {}
+  ) async throws -> Report {
     let clients = try HistoryClients(connection)
     return try await clients.whileConnected {
       let writer = try await HistoryWriter.prepare(plan, clients: clients, connection: connection, reviews: reviews)
       var report = try await writer.writeAll()
+      try await written()
       if reviews {
         let expected = plan.deals.reduce(0) { $0 + $1.steps.reduce(0) { $0 + $1.activities.count } }
         report.reviewsSubmitted = try await writer.reviewAll(expecting: expected)
