@@ -41,6 +41,35 @@ struct HistoryReportingTests {
     }
   }
 
+  /// The truth's report figures add up with its counts (pure): every closed deal in the
+  /// calibration and every lost one in the losses, a card per converted lead and outbound deal,
+  /// tasks only on open deals, expected close dates only on outbound ones.
+  @Test func theTruthsReportFiguresAddUp() throws {
+    let plan = Planner.plan(HistoryOptions(seed: 12, months: 3, deals: 90, end: HistoryOptions.startOfToday()))
+    let truth = PlantedTruth(plan)
+    for manager in truth.managers {
+      let id = manager.planted.id
+      let deals = manager.deals
+      #expect(
+        manager.closedForecast.closed == deals.won + deals.lost && manager.closedForecast.won == deals.won, "\(id)")
+      #expect(manager.losses.reduce(0) { $0 + $1.deals } == deals.lost, "\(id)")
+      #expect(manager.cards.contacts == manager.leads.converted + manager.contactsCreated, "\(id)")
+      #expect(manager.dealFields.deals == deals.opened && manager.openDeals == deals.open, "\(id)")
+      #expect(manager.openDealsUnprocessed <= manager.openDealsWithoutTask, "\(id)")
+      #expect(manager.openDealsWithoutTask <= manager.openDeals, "\(id)")
+      #expect(manager.leads.rejections.values.reduce(0, +) == manager.leads.rejected, "\(id)")
+      let theirs = plan.deals.filter { $0.managerID == id }
+      #expect(theirs.filter(\.nextStepTask).allSatisfy { !$0.closes }, "\(id)")
+      #expect(
+        theirs.filter { $0.expectedClose != nil }.allSatisfy { deal in
+          if case .direct = deal.origin { manager.planted.fillsOptionalCardFields } else { false }
+        }, "\(id)")
+    }
+    let bare = try #require(truth.managers.first { $0.planted.id == "m-early" }?.cards)
+    let filled = try #require(truth.managers.first { $0.planted.id == "m-steady" }?.cards)
+    #expect(bare.optionalFilled * filled.optionalPossible < filled.optionalFilled * bare.optionalPossible)
+  }
+
   /// A service as deployed: the runtime role, migrations by the owner (contacts and deals run
   /// as the owner, as in their other tests).
   static func roles(_ service: String, _ schema: String) -> [String: String] {
