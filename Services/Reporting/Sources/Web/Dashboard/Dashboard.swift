@@ -87,11 +87,11 @@ struct Dashboard: Sendable {
   {
     let filters = context.filters
     let kinds: [(DashboardFilters.Kind, String)] = [(.all, "все"), (.consultative, "консультативные"), (.active, "активные")]
-    var managerOptions: [DashboardView.Option]?
+    var managerOptions: DashboardView.Managers?
     if let managers {
-      managerOptions =
-        [DashboardView.Option(value: "", label: "все менеджеры", selected: filters.managerID == nil)]
-        + managers.map { DashboardView.Option(value: $0.id, label: $0.name, selected: $0.id == filters.managerID) }
+      managerOptions = DashboardView.Managers(
+        options: [DashboardView.Option(value: "", label: "все менеджеры", selected: filters.managerID == nil)]
+          + managers.map { DashboardView.Option(value: $0.id, label: $0.name, selected: $0.id == filters.managerID) })
     }
     return DashboardView.Filters(
       action: section.path, from: filters.from?.iso ?? "", to: filters.to?.iso ?? "",

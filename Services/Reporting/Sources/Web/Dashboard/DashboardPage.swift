@@ -55,6 +55,8 @@ struct DashboardView: Sendable {
     var selected: Bool
   }
 
+  struct Managers: Sendable { var options: [Option] }
+
   struct Filters: Sendable {
     var action: String
     var from: String
@@ -62,8 +64,8 @@ struct DashboardView: Sendable {
     var pipelines: [Option]
     var kinds: [Option]
     var source: String
-    /// Only for those who may pick a manager (a head of sales).
-    var managers: [Option]?
+    /// Only for those who may pick a manager (a head of sales): one select of these.
+    var managers: Managers?
     var days: String
   }
 

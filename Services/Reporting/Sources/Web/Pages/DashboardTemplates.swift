@@ -32,7 +32,7 @@ enum DashboardTemplates {
     <label>Воронка <select name="pipeline">{{#pipelines}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/pipelines}}</select></label>
     <label>Тип сделок <select name="kind">{{#kinds}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/kinds}}</select></label>
     <label>Источник <input type="text" name="source" value="{{source}}" maxlength="100" style="width:9em"></label>
-    {{#managers}}<label>Менеджер <select name="manager" id="manager">{{#.}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/.}}</select></label>{{/managers}}
+    {{#managers}}<label>Менеджер <select name="manager" id="manager">{{#options}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/options}}</select></label>{{/managers}}
     <label>Без движения, дней <input type="number" name="days" value="{{days}}" min="1" max="3650" style="width:5em"></label>
     <button type="submit" id="apply">Показать</button>
     </form>
