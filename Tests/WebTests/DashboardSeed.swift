@@ -67,7 +67,9 @@ struct DashboardSeed {
         }, topic: EventTopics.deals, aggregateID: pipelineID, version: 1, at: Self.day(0))
     ]
     let (d0, o0) = try open("m-1", amount: 10_000_000, source: "site", at: Self.day(0))
-    events += [o0, try move(d0, to: 1, at: Self.day(1)), try move(d0, to: 2, at: Self.day(2)), try win(d0, at: Self.day(3))]
+    events += [
+      o0, try move(d0, to: 1, at: Self.day(1)), try move(d0, to: 2, at: Self.day(2)), try win(d0, at: Self.day(3)),
+    ]
     let (d1, o1) = try open("m-1", amount: 5_000_000, source: "site", at: Self.day(0))
     let (stall, stalled) = try object(d1, .stall, at: Self.day(2.5))
     events += [o1, try move(d1, to: 1, at: Self.day(2)), stalled, try lose(d1, after: stall, at: Self.day(4))]
@@ -199,7 +201,8 @@ struct DashboardSeed {
     }
     return [
       created,
-      try Self.event(closed, topic: EventTopics.contacts, aggregateID: lead.id, version: 2, at: at.addingTimeInterval(3_600)),
+      try Self.event(
+        closed, topic: EventTopics.contacts, aggregateID: lead.id, version: 2, at: at.addingTimeInterval(3_600)),
     ]
   }
 
@@ -223,7 +226,9 @@ struct DashboardSeed {
 
   func review(of manager: String, score: Double) throws -> ReceivedEvent {
     let codes = try ReviewCodes(key: Array(TestIdentity.reviewCodeKey.utf8))
-    let item = "ITEM" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").uppercased().prefix(12))
+    let item =
+      "ITEM"
+      + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").uppercased().prefix(12))
       .map { $0.isNumber ? "A" : $0 }
     return try Self.event(
       Crm_Qualitycontrol_V1_ReviewSubmitted.with {

@@ -86,7 +86,9 @@ struct Dashboard: Sendable {
     -> DashboardView.Filters
   {
     let filters = context.filters
-    let kinds: [(DashboardFilters.Kind, String)] = [(.all, "все"), (.consultative, "консультативные"), (.active, "активные")]
+    let kinds: [(DashboardFilters.Kind, String)] = [
+      (.all, "все"), (.consultative, "консультативные"), (.active, "активные"),
+    ]
     var managerOptions: DashboardView.Managers?
     if let managers {
       managerOptions = DashboardView.Managers(

@@ -90,7 +90,8 @@ extension Dashboard {
       let interval = entry.ownRecord || entry.team
       return ForecastSection.Calibration(
         owner: DashboardContext.ownerKey(entry.ownerID, team: entry.team),
-        who: context.who(entry.ownerID, team: entry.team), team: entry.team, closed: RussianFormat.integer(entry.closed),
+        who: context.who(entry.ownerID, team: entry.team), team: entry.team,
+        closed: RussianFormat.integer(entry.closed),
         won: RussianFormat.integer(entry.won), promised: RussianFormat.decimal(entry.promisedWins, digits: 1),
         raw: entry.ownRecord ? RussianFormat.decimal(entry.rawCoefficient, digits: 2) : "—",
         coefficient: RussianFormat.decimal(entry.coefficient, digits: 2),

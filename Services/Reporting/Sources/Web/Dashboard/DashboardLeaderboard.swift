@@ -33,7 +33,8 @@ extension Dashboard {
     let reply = try await reports.call(Method.GetLeaderboard.descriptor, as: context.person) { service, server in
       try await service.getLeaderboard(request: .with { if let period { $0.period = period } }, context: server)
     }
-    func metric(_ metric: Crm_Reporting_V1_LeaderboardMetric, _ value: (Double) -> String) -> LeaderboardSection.Metric {
+    func metric(_ metric: Crm_Reporting_V1_LeaderboardMetric, _ value: (Double) -> String) -> LeaderboardSection.Metric
+    {
       .init(value: metric.rank == 0 ? "—" : value(metric.value), rank: metric.rank == 0 ? "—" : "\(metric.rank)")
     }
     let currency = reply.currency
@@ -48,7 +49,9 @@ extension Dashboard {
             : metric(entry.wonAmount) { RussianFormat.money(roundedMinor: $0, currency: currency) },
           wonDeals: RussianFormat.integer(entry.wonDeals),
           conversion: entry.team
-            ? .init(value: entry.conversionRate.trials == 0 ? "—" : RussianFormat.percent(entry.conversionRate.value), rank: "—")
+            ? .init(
+              value: entry.conversionRate.trials == 0 ? "—" : RussianFormat.percent(entry.conversionRate.value),
+              rank: "—")
             : metric(entry.conversion) { _ in RussianFormat.percent(entry.conversionRate.value) },
           conversionInterval: entry.conversionRate.trials == 0
             ? "" : RateView(entry.conversionRate).interval,
@@ -56,7 +59,8 @@ extension Dashboard {
             ? .init(value: RussianFormat.decimal(entry.activities.value, digits: 0), rank: "—")
             : metric(entry.activities) { RussianFormat.decimal($0, digits: 0) },
           quality: entry.team
-            ? .init(value: entry.qcReviews == 0 ? "—" : RussianFormat.decimal(entry.qcScore.value, digits: 1), rank: "—")
+            ? .init(
+              value: entry.qcReviews == 0 ? "—" : RussianFormat.decimal(entry.qcScore.value, digits: 1), rank: "—")
             : metric(entry.qcScore) { RussianFormat.decimal($0, digits: 1) },
           discipline: entry.team
             ? .init(value: RussianFormat.decimal(entry.discipline.value, digits: 2), rank: "—")

@@ -74,11 +74,13 @@ extension Dashboard {
           $0.ownerID = filters.managerID ?? ""
         }, context: server)
     }
-    let stages = Dictionary(context.pipelines.flatMap { $0.stages.map { ($0.key, $0.value) } }, uniquingKeysWith: { first, _ in first })
+    let stages = Dictionary(
+      context.pipelines.flatMap { $0.stages.map { ($0.key, $0.value) } }, uniquingKeysWith: { first, _ in first })
     let lost = max(reply.lost, 1)
     let rows = reply.rows.filter { context.shows($0.ownerID, team: $0.team) }.map { row in
       LossesSection.Row(
-        stage: row.stageName.isEmpty ? row.stageID : row.stageName, reason: row.reason.isEmpty ? "без причины" : row.reason,
+        stage: row.stageName.isEmpty ? row.stageID : row.stageName,
+        reason: row.reason.isEmpty ? "без причины" : row.reason,
         kind: Self.lossKind(row.kind), stall: row.kind == .stall,
         owner: DashboardContext.ownerKey(row.ownerID, team: row.team), who: context.who(row.ownerID, team: row.team),
         team: row.team, deals: RussianFormat.integer(row.deals),

@@ -77,7 +77,8 @@ extension Dashboard {
       completeness: try await cards.managers.filter { context.shows($0.managerID, team: $0.team) }.map { row in
         TeamSection.Completeness(
           owner: DashboardContext.ownerKey(row.managerID, team: row.team),
-          who: context.who(row.managerID, team: row.team), team: row.team, contacts: RussianFormat.integer(row.contacts),
+          who: context.who(row.managerID, team: row.team), team: row.team,
+          contacts: RussianFormat.integer(row.contacts),
           contactShare: row.contactFieldsTotal == 0 ? "—" : RussianFormat.percent(row.contactShare),
           contactBar: ChartBar(row.contactShare, label: "заполнено полей контактов"),
           mandatoryOnly: RussianFormat.integer(row.mandatoryOnlyContacts), deals: RussianFormat.integer(row.deals),

@@ -49,7 +49,8 @@ public struct PersonReports: Sendable {
     return try await Principal.$current.withValue(person) {
       try await withServerContextRPCCancellationHandle { handle in
         try await handler(
-          service, ServerContext(descriptor: method, remotePeer: "in-process", localPeer: "web-edge", cancellation: handle))
+          service,
+          ServerContext(descriptor: method, remotePeer: "in-process", localPeer: "web-edge", cancellation: handle))
       }
     }
   }

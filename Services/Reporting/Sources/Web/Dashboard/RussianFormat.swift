@@ -83,5 +83,7 @@ enum RussianFormat {
   }
 
   private static func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-  private static func four(_ value: Int) -> String { String(repeating: "0", count: max(0, 4 - String(value).count)) + "\(value)" }
+  private static func four(_ value: Int) -> String {
+    String(repeating: "0", count: max(0, 4 - String(value).count)) + "\(value)"
+  }
 }

@@ -11,10 +11,11 @@ struct Pages: Sendable {
 
   init() {
     var library = MustacheLibrary()
-    let templates: [(String, String)] = [
-      ("layout", Templates.layout), ("sign-in", Templates.signIn), ("workspace", Templates.workspace),
-      ("empty", Templates.empty), ("item", Templates.item), ("error", Templates.error),
-    ] + DashboardTemplates.all
+    let templates: [(String, String)] =
+      [
+        ("layout", Templates.layout), ("sign-in", Templates.signIn), ("workspace", Templates.workspace),
+        ("empty", Templates.empty), ("item", Templates.item), ("error", Templates.error),
+      ] + DashboardTemplates.all
     for (name, text) in templates {
       do {
         try library.register(text, named: name)
