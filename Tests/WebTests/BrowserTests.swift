@@ -107,6 +107,11 @@ struct BrowserTests {
         #expect(try await figure(1, "m-2", "entered") == "2")
         #expect(try await figure(1, "m-2", "lost") == "1")
         try await browser.screenshot(to: Self.screenshots.appendingPathComponent("dashboard-head.png"))
+        for section in ["losses", "team", "leaderboard"] {
+          try await browser.click("nav.sections a[href^=\"/dashboard/\(section)\"]")
+          #expect(try await browser.currentURL.hasPrefix("\(site)/dashboard/\(section)?"))
+          try await browser.screenshot(to: Self.screenshots.appendingPathComponent("dashboard-\(section).png"))
+        }
       } catch {
         await browser.stop()
         throw error

@@ -33,8 +33,14 @@ struct DashboardSeed {
     init(_ deal: Crm_Deals_V1_Deal) { self.deal = deal }
   }
 
-  func apply(to database: PostgresClient) async throws {
-    let events = try history()
+  func apply(to database: PostgresClient) async throws { try await apply(try history(), to: database) }
+
+  /// `count` more open deals of `owner`, opened on 7 January and left alone.
+  func idleDeals(_ count: Int, owner: String) throws -> [ReceivedEvent] {
+    try (0..<count).map { _ in try open(owner, amount: 100_000, source: "site", at: Self.day(2)).1 }
+  }
+
+  func apply(_ events: [ReceivedEvent], to database: PostgresClient) async throws {
     do {
       try await database.withTransaction(logger: WebHarness.logger) { connection in
         try await ReportingEventsHandler(logger: WebHarness.logger).apply(events, on: connection)

@@ -127,6 +127,27 @@ struct DashboardTests {
     }
   }
 
+  @Test func theStalledDealsComeAPageAtATime() async throws {
+    try await Self.withHistory { web, seed in
+      try await seed.apply(try seed.idleDeals(26, owner: "m-1"), to: web.database)
+      let ivan = try await Self.signedIn(web, "ivan")
+      let first = try await ivan.get("/dashboard/losses")
+      #expect(first.status == .ok)
+      func rows(_ page: TestResponse) -> Int {
+        (DashboardHTML.section(page.text, table: "stalled")?.components(separatedBy: "<tr><td").count ?? 1) - 1
+      }
+      // His 27 idle deals (D2 and 26 more); Pyotr's D4 is not his to list.
+      #expect(rows(first) == Int(Dashboard.stalledPageSize))
+      let next = try #require(DashboardHTML.link(first.text, id: "stalled-next"))
+      #expect(next.hasPrefix("/dashboard/losses?page="))
+      let second = try await ivan.get(next)
+      #expect(second.status == .ok)
+      #expect(rows(second) == 27 - Int(Dashboard.stalledPageSize))
+      #expect(DashboardHTML.link(second.text, id: "stalled-next") == nil)
+      #expect(!second.text.contains("Сидоров"))
+    }
+  }
+
   @Test func aPeriodWithoutHistorySaysSo() async throws {
     try await Self.withHistory { web, _ in
       let head = try await Self.signedIn(web, "head")
@@ -224,6 +245,14 @@ enum DashboardHTML {
     ["entered", "advanced", "skipped", "lost", "won", "open"].compactMap {
       cell(html, stage: stage, owner: owner, $0).flatMap { Int($0.replacingOccurrences(of: "\u{00A0}", with: "")) }
     }
+  }
+
+  /// The href of the link with `id`, its `&amp;`s read back.
+  static func link(_ html: String, id: String) -> String? {
+    guard let end = html.range(of: "\" id=\"\(id)\">"),
+      let start = html.range(of: "href=\"", options: .backwards, range: html.startIndex..<end.lowerBound)
+    else { return nil }
+    return String(html[start.upperBound..<end.lowerBound]).replacingOccurrences(of: "&amp;", with: "&")
   }
 
   /// The text of the element with `id` (up to its first tag).

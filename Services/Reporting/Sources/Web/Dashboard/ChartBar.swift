@@ -9,7 +9,7 @@ struct ChartBar: Sendable {
     var high: String
   }
 
-  static let width = 160.0
+  static let width = 120.0
 
   var width = Self.coordinate(Self.width)
   var fill: String

@@ -54,7 +54,7 @@ extension Dashboard {
               rank: "—")
             : metric(entry.conversion) { _ in RussianFormat.percent(entry.conversionRate.value) },
           conversionInterval: entry.conversionRate.trials == 0
-            ? "" : RateView(entry.conversionRate).interval,
+            ? "" : RateView(entry.conversionRate).interval ?? "",
           activities: entry.team
             ? .init(value: RussianFormat.decimal(entry.activities.value, digits: 0), rank: "—")
             : metric(entry.activities) { RussianFormat.decimal($0, digits: 0) },

@@ -83,18 +83,20 @@ struct DashboardView: Sendable {
 /// A proportion as the tables show it: "42,5 %", its interval, "3 из 4", and its bar.
 struct RateView: Sendable {
   var percent: String
-  var interval: String
-  var counts: String
+  /// "30,1–95,4 %"; nil without trials.
+  var interval: String?
+  /// The interval and the counts ("30,1–95,4 % · 3 из 4"); nil without trials.
+  var detail: String?
   var bar: ChartBar
 
   init(successes: Int64, trials: Int64, value: Double, lower: Double, upper: Double) {
-    percent = trials == 0 ? "—" : RussianFormat.percent(value)
-    interval =
-      trials == 0
-      ? "" : RussianFormat.decimal(lower * 100, digits: 1) + "–" + RussianFormat.percent(upper)
-    counts = "\(RussianFormat.integer(successes)) из \(RussianFormat.integer(trials))"
+    let known = trials > 0
+    percent = known ? RussianFormat.percent(value) : "—"
+    let interval = RussianFormat.decimal(lower * 100, digits: 1) + "–" + RussianFormat.percent(upper)
+    self.interval = known ? interval : nil
+    detail = known ? "\(interval) · \(RussianFormat.integer(successes)) из \(RussianFormat.integer(trials))" : nil
     bar = ChartBar(
-      trials == 0 ? 0 : value, interval: trials == 0 ? nil : (lower, upper),
-      label: trials == 0 ? "нет данных" : "\(percent), 95 % интервал \(interval)")
+      known ? value : 0, interval: known ? (lower, upper) : nil,
+      label: known ? "\(percent), 95 % интервал \(interval)" : "нет данных")
   }
 }

@@ -14,9 +14,9 @@ enum DashboardTemplates {
     form.filters { display: flex; flex-wrap: wrap; gap: 0.4em 1.2em; align-items: end; background: #f4f5f7; padding: 0.6em 0.8em; border-radius: 4px; }
     form.filters label { margin: 0; font-size: 0.85em; } form.filters input, form.filters select { display: block; padding: 0.2em; }
     form.filters button { margin-top: 0; }
-    table.report { border-collapse: collapse; font-size: 0.88em; margin: 0.4em 0 1.2em; }
+    table.report { border-collapse: collapse; font-size: 0.85em; margin: 0.4em 0 1.2em; }
     table.report th, table.report td { padding: 0.25em 0.6em; border-bottom: 1px solid #e3e6ec; text-align: right; vertical-align: middle; }
-    table.report th:first-child, table.report td.name { text-align: left; }
+    table.report th:first-child, table.report th.name, table.report td.name { text-align: left; }
     table.report tr.team td { font-weight: bold; background: #f2f5fb; }
     td.rate { white-space: nowrap; } td.rate small { color: #667; display: block; }
     p.empty { color: #667; font-style: italic; }
@@ -54,8 +54,8 @@ enum DashboardTemplates {
     {{#rows}}
     <tr class="{{#team}}team{{/team}}" data-stage="{{position}}" data-owner="{{owner}}">
     <td class="name">{{who}}</td><td class="entered">{{entered}}</td><td class="advanced">{{advanced}}</td><td class="skipped">{{skipped}}</td><td class="lost">{{lost}}</td><td class="won">{{won}}</td><td class="open">{{open}}</td>
-    {{#toNext}}<td class="rate to-next">{{percent}}<small>{{interval}} · {{counts}}</small></td><td>{{#bar}}{{> bar}}{{/bar}}</td>{{/toNext}}
-    {{#toWon}}<td class="rate to-won">{{percent}}<small>{{interval}}</small></td>{{/toWon}}
+    {{#toNext}}<td class="rate to-next">{{percent}}{{#detail}}<small>{{.}}</small>{{/detail}}</td><td>{{#bar}}{{> bar}}{{/bar}}</td>{{/toNext}}
+    {{#toWon}}<td class="rate to-won">{{percent}}{{#interval}}<small>{{.}}</small>{{/interval}}</td>{{/toWon}}
     <td class="median">{{median}}</td>
     </tr>
     {{/rows}}
@@ -66,11 +66,11 @@ enum DashboardTemplates {
     <h2>Лиды</h2>
     {{^empty(leads)}}
     <table class="report" id="leads">
-    <tr><th>Источник / кто</th><th>Лиды</th><th>Сделки</th><th>Отклонены</th><th>Открыты</th><th>Конверсия</th><th></th><th>Причины отказа</th></tr>
+    <tr><th>Источник / кто</th><th>Лиды</th><th>Сделки</th><th>Отклонены</th><th>Открыты</th><th>Конверсия</th><th></th><th class="name">Причины отказа</th></tr>
     {{#leads}}
     <tr class="{{#team}}team{{/team}}" data-source="{{source}}" data-owner="{{owner}}">
     <td class="name">{{source}} · {{who}}</td><td class="leads">{{leads}}</td><td class="converted">{{converted}}</td><td class="rejected">{{rejected}}</td><td class="open">{{open}}</td>
-    {{#conversion}}<td class="rate">{{percent}}<small>{{interval}}</small></td><td>{{#bar}}{{> bar}}{{/bar}}</td>{{/conversion}}
+    {{#conversion}}<td class="rate">{{percent}}{{#detail}}<small>{{.}}</small>{{/detail}}</td><td>{{#bar}}{{> bar}}{{/bar}}</td>{{/conversion}}
     <td class="name">{{rejections}}</td>
     </tr>
     {{/leads}}
@@ -82,13 +82,13 @@ enum DashboardTemplates {
   static let losses = """
     <h2>Потери</h2>
     <table class="report" id="loss-kinds">
-    <tr><th>Проиграно сделок</th><td id="lost">{{lost}}</td><td></td></tr>
+    <tr><th>Проиграно сделок (команда)</th><td id="lost">{{lost}}</td><td></td></tr>
     <tr><th>После реального возражения</th><td id="lost-real">{{real}} ({{realShare}})</td><td>{{#realBar}}{{> bar}}{{/realBar}}</td></tr>
     <tr><th>После «подумаю»</th><td id="lost-stall">{{stall}} ({{stallShare}})</td><td>{{#stallBar}}{{> bar}}{{/stallBar}}</td></tr>
     </table>
     {{^empty(rows)}}
     <table class="report" id="losses">
-    <tr><th>Этап</th><th>Причина</th><th>Возражение</th><th>Кто</th><th>Сделки</th><th>Сумма</th></tr>
+    <tr><th>Этап</th><th class="name">Причина</th><th class="name">Возражение</th><th class="name">Кто</th><th>Сделки</th><th>Сумма</th></tr>
     {{#rows}}<tr class="{{#team}}team{{/team}}" data-owner="{{owner}}"><td class="name">{{stage}}</td><td class="name">{{reason}}</td><td class="name">{{kind}}</td><td class="name">{{who}}</td><td class="deals">{{deals}}</td><td>{{amounts}}</td></tr>{{/rows}}
     </table>
     {{/empty(rows)}}
@@ -101,7 +101,7 @@ enum DashboardTemplates {
     {{/empty(byStage)}}
     {{^empty(deals)}}
     <table class="report" id="stalled">
-    <tr><th>Сделка</th><th>Этап</th><th>Кто</th><th>Сумма</th><th>Последний переход</th><th>Последняя активность</th><th>Без движения</th></tr>
+    <tr><th>Сделка</th><th class="name">Этап</th><th class="name">Кто</th><th>Сумма</th><th>Последний переход</th><th>Последняя активность</th><th>Без движения</th></tr>
     {{#deals}}<tr><td class="name">{{deal}}</td><td class="name">{{stage}}</td><td class="name">{{who}}</td><td>{{amount}}</td><td>{{lastMoved}}</td><td>{{lastActivity}}</td><td>{{idle}}</td></tr>{{/deals}}
     </table>
     {{/empty(deals)}}
@@ -163,7 +163,7 @@ enum DashboardTemplates {
     <h2>Контроль качества</h2>
     {{^empty(quality)}}
     <table class="report" id="quality">
-    <tr><th>Кто</th><th>Проверок</th><th>Отчётов проверено</th><th>Средняя оценка</th><th></th><th>Встреч и звонков</th><th>Охват</th><th>По неделям</th></tr>
+    <tr><th>Кто</th><th>Проверок</th><th>Отчётов проверено</th><th>Средняя оценка</th><th></th><th>Встреч и звонков</th><th>Охват</th><th class="name">По неделям</th></tr>
     {{#quality}}<tr class="{{#team}}team{{/team}}" data-owner="{{owner}}"><td class="name">{{who}}</td><td>{{reviews}}</td><td>{{items}}</td><td class="score">{{score}}</td><td>{{#scoreBar}}{{> bar}}{{/scoreBar}}</td><td>{{logged}}</td><td>{{coverage}}</td><td class="name">{{buckets}}</td></tr>{{/quality}}
     </table>
     {{/empty(quality)}}
@@ -175,7 +175,7 @@ enum DashboardTemplates {
     {{^empty(entries)}}
     <table class="report" id="leaderboard">
     <tr><th>Кто</th><th>Выиграно</th><th>Место</th><th>Сделок</th><th>Конверсия</th><th>Место</th><th>Активности</th><th>Место</th><th>Оценка КК</th><th>Место</th><th>Нарушений в день</th><th>Место</th></tr>
-    {{#entries}}<tr class="{{#team}}team{{/team}}" data-owner="{{owner}}"><td class="name">{{who}}</td>{{#won}}<td class="won">{{value}}</td><td>{{rank}}</td>{{/won}}<td>{{wonDeals}}</td>{{#conversion}}<td class="rate">{{value}}</td><td>{{rank}}</td>{{/conversion}}{{#activities}}<td>{{value}}</td><td>{{rank}}</td>{{/activities}}{{#quality}}<td>{{value}}</td><td>{{rank}}</td>{{/quality}}{{#discipline}}<td>{{value}}</td><td>{{rank}}</td>{{/discipline}}</tr>{{/entries}}
+    {{#entries}}<tr class="{{#team}}team{{/team}}" data-owner="{{owner}}"><td class="name">{{who}}</td>{{#won}}<td class="won">{{value}}</td><td>{{rank}}</td>{{/won}}<td>{{wonDeals}}</td>{{#conversion}}<td class="rate">{{value}}<small>{{conversionInterval}}</small></td><td>{{rank}}</td>{{/conversion}}{{#activities}}<td>{{value}}</td><td>{{rank}}</td>{{/activities}}{{#quality}}<td>{{value}}</td><td>{{rank}}</td>{{/quality}}{{#discipline}}<td>{{value}}</td><td>{{rank}}</td>{{/discipline}}</tr>{{/entries}}
     </table>
     {{/empty(entries)}}
     {{^entries}}<p class="empty" id="leaderboard-empty">Рейтинг: нет данных за период.</p>{{/entries}}
