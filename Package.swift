@@ -464,6 +464,7 @@ let package = Package(
         "CRMIdentity",
         "CRMDomain",
         "ReportingService",
+        "CRMReview",
         "QualityControlService",
         "CRMRuntime",
         "CRMEvents",

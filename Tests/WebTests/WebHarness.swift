@@ -3,6 +3,7 @@ import CRMDatabase
 import CRMEvents
 import CRMIdentity
 import CRMKafka
+import CRMReview
 import CRMRuntime
 import CRMTestSupport
 import Foundation
@@ -18,8 +19,9 @@ import Synchronization
 
 @testable import QualityControlService
 
-/// The web edge on a live port, on a fresh schema of the real reporting database, calling a
-/// real quality-control (its RPC service on a fresh schema of its own database, in process,
+/// The web edge on a live port, on a fresh schema of the real reporting database (reporting's
+/// projections and the web edge's tables; the dashboard calls reporting's handlers in process),
+/// calling a real quality-control (its RPC service on a fresh schema of its own database, in process,
 /// behind its token checks and access policy) as the signed-in person.
 struct WebHarness: Sendable {
   static let logger = Logger(label: "web-test")
@@ -39,7 +41,8 @@ struct WebHarness: Sendable {
       let database = makeReporting()
       try await whileRunning(database) {
         try await MigrationRunner.apply(
-          ServiceApplication.kitMigrations + WebEdge.migrations, on: database, logger: logger)
+          ServiceApplication.kitMigrations + ReportingComponents.migrations + WebEdge.migrations, on: database,
+          logger: logger)
         try await TestSchema.with(database: "quality-control") { makeQualityControl in
           let qualityControlDatabase = makeQualityControl()
           try await whileRunning(qualityControlDatabase) {
@@ -68,7 +71,10 @@ struct WebHarness: Sendable {
               let settings = WebSettings(port: 0, secureCookies: secureCookies)
               let store = WebStore(client: database, logger: logger)
               let desk = QualityControlDesk(issuer: TestIdentity.issuer) { _ in grpc }
-              let app = WebEdge.application(settings: settings, store: store, desk: desk, logger: logger)
+              let reports = PersonReports(
+                client: database, logger: logger, codes: try ReviewCodes(key: Array(TestIdentity.reviewCodeKey.utf8)))
+              let app = WebEdge.application(
+                settings: settings, store: store, desk: desk, reports: reports, logger: logger)
               try await app.test(.live) { client in
                 try await body(
                   WebHarness(

@@ -23,6 +23,10 @@ public func buildApplication(_ configuration: ServiceConfiguration) throws -> so
         forecast: forecast)
     ],
     subscriptions: [ReportingComponents.eventsSubscription(logger: logger)],
-    services: try WebEdge.services(infrastructure)
+    services: try WebEdge.services(
+      infrastructure,
+      reports: PersonReports(
+        client: postgres, logger: logger, pageTokens: configuration.pageTokenKey, codes: repCodes.codes,
+        forecast: forecast))
   )
 }

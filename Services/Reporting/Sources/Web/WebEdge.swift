@@ -13,31 +13,35 @@ public enum WebEdge {
 
   /// The edge's background services (its HTTP server, the clients it calls quality-control
   /// through as each person); none when `CRM_WEB_PORT` is unset.
-  public static func services(_ infrastructure: ServiceInfrastructure) throws -> [any Service] {
+  /// `reports`: the report methods the dashboard calls as each person.
+  public static func services(_ infrastructure: ServiceInfrastructure, reports: PersonReports) throws -> [any Service] {
     let configuration = infrastructure.configuration
     guard let settings = try WebSettings(configuration) else { return [] }
     let issuer = try configuration.serviceTokenIssuer()
     let clients = PersonClients(infrastructure, calling: .qualityControl)
     let desk = QualityControlDesk(issuer: issuer) { person in clients.client(for: person) }
     let store = WebStore(client: infrastructure.postgres, logger: infrastructure.logger)
-    return [clients, application(settings: settings, store: store, desk: desk, logger: infrastructure.logger)]
+    return [
+      clients,
+      application(settings: settings, store: store, desk: desk, reports: reports, logger: infrastructure.logger),
+    ]
   }
 
   /// The HTTP server alone (tests host it with a desk of their own).
-  public static func application(settings: WebSettings, store: WebStore, desk: any ReviewDesk, logger: Logger)
-    -> some ApplicationProtocol
-  {
+  public static func application(
+    settings: WebSettings, store: WebStore, desk: any ReviewDesk, reports: PersonReports? = nil, logger: Logger
+  ) -> some ApplicationProtocol {
     Application(
-      router: router(store: store, desk: desk, settings: settings, logger: logger),
+      router: router(store: store, desk: desk, reports: reports, settings: settings, logger: logger),
       configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "crm-reporting-web"),
       logger: logger)
   }
 
-  public static func router(store: WebStore, desk: any ReviewDesk, settings: WebSettings, logger: Logger)
-    -> Router<WebContext>
-  {
+  public static func router(
+    store: WebStore, desk: any ReviewDesk, reports: PersonReports? = nil, settings: WebSettings, logger: Logger
+  ) -> Router<WebContext> {
     let router = Router(context: WebContext.self)
-    WebRoutes(store: store, desk: desk, settings: settings, logger: logger).add(to: router)
+    WebRoutes(store: store, desk: desk, reports: reports, settings: settings, logger: logger).add(to: router)
     return router
   }
 }

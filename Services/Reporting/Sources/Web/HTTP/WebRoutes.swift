@@ -5,8 +5,8 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// The web edge's pages: sign-in and sign-out, the managers' dashboard (a placeholder until the
-/// reports come), the reviewers' workspace. Every form is checked for its CSRF token (the
+/// The web edge's pages: sign-in and sign-out, the managers' dashboard (Dashboard/), the
+/// reviewers' workspace. Every form is checked for its CSRF token (the
 /// session's, or before sign-in the sign-in cookie's), read whole up to a few kilobytes, and
 /// refused naming the field that is wrong; nothing is changed by a refused request.
 public struct WebRoutes: Sendable {
@@ -17,13 +17,18 @@ public struct WebRoutes: Sendable {
 
   let store: WebStore
   let desk: any ReviewDesk
+  /// The managers' dashboard (nil: its pages answer 403).
+  let reports: Dashboard?
   let settings: WebSettings
   let pages = Pages()
   let logger: Logger
 
-  public init(store: WebStore, desk: any ReviewDesk, settings: WebSettings, logger: Logger) {
+  public init(
+    store: WebStore, desk: any ReviewDesk, reports: PersonReports? = nil, settings: WebSettings, logger: Logger
+  ) {
     self.store = store
     self.desk = desk
+    self.reports = reports.map { Dashboard(reports: $0, client: store.client, logger: logger) }
     self.settings = settings
     self.logger = logger
   }
@@ -33,7 +38,7 @@ public struct WebRoutes: Sendable {
     router.get("/sign-in") { request, _ in try await signInPage(request) }
     router.post("/sign-in") { request, context in try await signIn(request, address: context.clientAddress) }
     router.post("/sign-out") { request, _ in try await signOut(request) }
-    router.get("/dashboard") { request, _ in try await dashboard(request) }
+    addDashboard(to: router)
     router.get("/review") { request, _ in try await workspace(request) }
     router.post("/review/next") { request, _ in try await nextItem(request) }
     router.post("/review/submit") { request, _ in try await submitReview(request) }
@@ -156,17 +161,5 @@ public struct WebRoutes: Sendable {
     Cookie(
       name: name, value: value, maxAge: maxAge, path: "/", secure: settings.secureCookies, httpOnly: true,
       sameSite: .strict)
-  }
-
-  // MARK: Managers
-
-  func dashboard(_ request: Request) async throws -> Response {
-    let current = try? await session(request)
-    return await answer(current) {
-      guard let session = current else { return Pages.redirect("/sign-in") }
-      guard session.user.seesDashboard else { throw WebError.forbidden }
-      return pages.page(
-        "dashboard", Pages.DashboardView(name: session.user.displayName), title: "Отчёты", session: session)
-    }
   }
 }

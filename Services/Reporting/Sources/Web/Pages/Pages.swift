@@ -11,11 +11,11 @@ struct Pages: Sendable {
 
   init() {
     var library = MustacheLibrary()
-    let templates: [(String, String)] = [
-      ("layout", Templates.layout), ("sign-in", Templates.signIn), ("dashboard", Templates.dashboard),
-      ("workspace", Templates.workspace), ("empty", Templates.empty), ("item", Templates.item),
-      ("error", Templates.error),
-    ]
+    let templates: [(String, String)] =
+      [
+        ("layout", Templates.layout), ("sign-in", Templates.signIn), ("workspace", Templates.workspace),
+        ("empty", Templates.empty), ("item", Templates.item), ("error", Templates.error),
+      ] + DashboardTemplates.all
     for (name, text) in templates {
       do {
         try library.register(text, named: name)
@@ -32,6 +32,8 @@ struct Pages: Sendable {
     var signedIn: Bool
     var shownAs: String
     var csrf: String
+    /// Wide pages (the dashboard's tables) get the whole window.
+    var wide: Bool
     var content: String
   }
 
@@ -40,8 +42,6 @@ struct Pages: Sendable {
     var login: String
     var error: String?
   }
-
-  struct DashboardView { var name: String }
 
   struct WorkspaceView {
     var csrf: String
@@ -93,12 +93,13 @@ struct Pages: Sendable {
 
   /// A whole page: `template` with `view`, inside the layout.
   func page(
-    _ template: String, _ view: Any, title: String, session: WebSession? = nil, status: HTTPResponse.Status = .ok
+    _ template: String, _ view: Any, title: String, session: WebSession? = nil, status: HTTPResponse.Status = .ok,
+    wide: Bool = false
   ) -> Response {
     let content = library.render(view, withTemplate: template) ?? ""
     let frame = Frame(
       title: title, signedIn: session != nil, shownAs: session.map(Self.shownAs) ?? "",
-      csrf: session?.csrfToken ?? "", content: content)
+      csrf: session?.csrfToken ?? "", wide: wide, content: content)
     let html = library.render(frame, withTemplate: "layout") ?? ""
     return Self.html(html, status: status)
   }
@@ -125,6 +126,7 @@ struct Pages: Sendable {
     case 404: "Не найдено"
     case 409: "Не получилось"
     case 413: "Слишком большой запрос"
+    case 414: "Слишком длинный адрес"
     case 415: "Неверный формат"
     case 429: "Слишком много попыток"
     default: "Сервис недоступен"

@@ -13,6 +13,7 @@ enum Templates {
     header { background: #1d2330; color: #fff; padding: 0.6em 1.2em; display: flex; justify-content: space-between; align-items: center; }
     header form { margin: 0; }
     main { max-width: 52em; margin: 1.5em auto; background: #fff; padding: 1.2em 1.8em; border-radius: 6px; }
+    main.wide { max-width: 110em; margin: 1em; }
     .error { background: #fde8e8; border: 1px solid #e0a0a0; padding: 0.6em 1em; border-radius: 4px; }
     .notice { background: #e6f4ea; border: 1px solid #9cc9a8; padding: 0.6em 1em; border-radius: 4px; }
     .text { white-space: pre-wrap; background: #f8f8f8; padding: 0.8em; border-left: 3px solid #8899bb; }
@@ -28,7 +29,7 @@ enum Templates {
     <header><span>CRM · {{title}}</span>{{#signedIn}}<span>{{shownAs}}
     <form method="post" action="/sign-out" style="display:inline"><input type="hidden" name="csrf" value="{{csrf}}">
     <button type="submit" id="sign-out">Выйти</button></form></span>{{/signedIn}}</header>
-    <main>
+    <main{{#wide}} class="wide"{{/wide}}>
     {{{content}}}
     </main>
     </body>
@@ -46,11 +47,6 @@ enum Templates {
     <input type="password" id="password" name="password" autocomplete="current-password" required>
     <div><button type="submit" id="sign-in">Войти</button></div>
     </form>
-    """
-
-  static let dashboard = """
-    <h1>Здравствуйте, {{name}}</h1>
-    <p id="placeholder">Отчёты появятся на следующем шаге: воронка, прогноз, качество и рейтинг.</p>
     """
 
   static let workspace = """
