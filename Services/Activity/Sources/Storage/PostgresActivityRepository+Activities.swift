@@ -16,7 +16,8 @@ extension PostgresActivityRepository {
 
   /// Logs an activity in two round trips: one read (`ActivitySubjectRead`, with the catalogue's
   /// when it carries a context) and one write (`LogActivityWrite`) that commits the row, its
-  /// event, its review item and the request's reply at once, or nothing. The record is made
+  /// event, its review item and the request's reply at once, or nothing; writes of activities
+  /// logged at the same time share one statement and commit (`LogActivityWrites`). The record is made
   /// before the write, with its times as a read of the row gives them (`StoredTime`).
   func logActivity(_ activity: ActivityInput.NewActivity, by principal: Principal) async throws
     -> Crm_Activity_V1_ActivityRecord
@@ -53,18 +54,32 @@ extension PostgresActivityRepository {
       let logged = try ActivityEvents.event(
         aggregateID: stored.id, version: 1, actor: principal.description,
         Crm_Activity_V1_ActivityLogged.with { $0.activity = stored })
-      let claimed =
-        try await client.execute(
-          LogActivityWrite(
-            activity: stored, id: id, contact: subject.row.contact, deal: activity.dealID, contextJSON: contextJSON,
-            occurredAt: activity.occurredAt, recordedAt: recordedAt, logged: logged,
-            review: made.map { (itemID: $0.item.itemID, withheld: $0.withheld?.rawValue, event: $0.event) },
-            requestKey: key, reply: try stored.serializedBytes()),
-          logger: logger
-        ).first { _ in true } ?? 0
+      let write = LogActivityWrite(
+        activity: stored, id: id, contact: subject.row.contact, deal: activity.dealID, contextJSON: contextJSON,
+        occurredAt: activity.occurredAt, recordedAt: recordedAt, logged: logged,
+        review: made.map { (itemID: $0.item.itemID, withheld: $0.withheld?.rawValue, event: $0.event) },
+        requestKey: key, reply: try stored.serializedBytes(), requestDigest: RequestReplies.currentRequestDigest)
+      // Activities logged together share a commit (`GroupCommit`).
+      let repository = self
+      let claimed = try await commits.activities.write(
+        write, batch: { try await repository.logActivities($0) }, alone: { try await repository.logActivityAlone($0) })
       if claimed > 0, let made { ReviewItemMaker.count(made) }
       return stored
     }
+  }
+
+  /// Writes activities at once (`LogActivityWrites`); the number of review items each claimed.
+  private func logActivities(_ writes: [LogActivityWrite]) async throws -> [Int] {
+    var claimed = Set<UUID>()
+    for try await id in try await client.execute(LogActivityWrites(writes: writes), logger: logger) {
+      claimed.insert(id)
+    }
+    return writes.map { claimed.contains($0.id) ? 1 : 0 }
+  }
+
+  /// Writes one activity (`LogActivityWrite`); the number of review items it claimed.
+  private func logActivityAlone(_ write: LogActivityWrite) async throws -> Int {
+    try await client.execute(write, logger: logger).first { _ in true } ?? 0
   }
 
   /// What an activity is about (`subject(contact:deal:on:)`'s rules), read with what its review
