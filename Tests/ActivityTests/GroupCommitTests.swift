@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -8,6 +9,8 @@ import Testing
 /// one batch, each caller gets its own outcome, and a failed batch fails only its bad items.
 @Suite("Activity group commit")
 struct GroupCommitTests {
+  static let logger = Logger(label: "group-commit-test")
+
   struct Bad: Error {}
 
   /// Opens once: the first write alone waits on it while the others queue up.
@@ -52,9 +55,11 @@ struct GroupCommitTests {
       return "alone \(item)"
     }
     try await withThrowingTaskGroup(of: (Int, String).self) { group in
-      group.addTask { (1, try await commit.write(1, batch: batch, alone: alone)) }
+      group.addTask { (1, try await commit.write(1, logger: Self.logger, batch: batch, alone: alone)) }
       while gate.waiting < 1 { await Task.yield() }  // the writer took 1 alone and waits at the gate
-      for item in 2...5 { group.addTask { (item, try await commit.write(item, batch: batch, alone: alone)) } }
+      for item in 2...5 {
+        group.addTask { (item, try await commit.write(item, logger: Self.logger, batch: batch, alone: alone)) }
+      }
       while commit.waiting < 4 { await Task.yield() }
       gate.open()
       var outcomes: [Int: String] = [:]
@@ -78,9 +83,11 @@ struct GroupCommitTests {
       return "alone \(item)"
     }
     await withTaskGroup(of: (Int, String?).self) { group in
-      group.addTask { (1, try? await commit.write(1, batch: batch, alone: alone)) }
+      group.addTask { (1, try? await commit.write(1, logger: Self.logger, batch: batch, alone: alone)) }
       while gate.waiting < 1 { await Task.yield() }
-      for item in 2...4 { group.addTask { (item, try? await commit.write(item, batch: batch, alone: alone)) } }
+      for item in 2...4 {
+        group.addTask { (item, try? await commit.write(item, logger: Self.logger, batch: batch, alone: alone)) }
+      }
       while commit.waiting < 3 { await Task.yield() }
       gate.open()
       var outcomes: [Int: String?] = [:]

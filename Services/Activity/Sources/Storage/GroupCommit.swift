@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 /// Group commit: writes that arrive together share one statement, so one commit (and its WAL
@@ -36,8 +37,8 @@ final class GroupCommit<Item: Sendable, Outcome: Sendable>: Sendable {
   var waiting: Int { state.withLock { $0.waiting.count } }
 
   /// Writes `item`, with whatever else is waiting; its outcome once committed. `batch` and
-  /// `alone` are the same functions for every caller of one group commit.
-  func write(_ item: Item, batch: @escaping Batch, alone: @escaping Alone) async throws -> Outcome {
+  /// `alone` are the same functions for every caller of one group commit (as is the logger).
+  func write(_ item: Item, logger: Logger, batch: @escaping Batch, alone: @escaping Alone) async throws -> Outcome {
     try await withCheckedThrowingContinuation { continuation in
       let starts = state.withLock { state in
         state.waiting.append(Waiting(item: item, continuation: continuation))
@@ -47,12 +48,12 @@ final class GroupCommit<Item: Sendable, Outcome: Sendable>: Sendable {
       }
       // Detached: a writer serves every caller, so it must not carry the first one's task-local
       // values (request key, principal); each item carries what its write needs.
-      if starts { Task.detached { await self.drain(batch: batch, alone: alone) } }
+      if starts { Task.detached { await self.drain(logger: logger, batch: batch, alone: alone) } }
     }
   }
 
   /// Writes batches until nothing waits.
-  private func drain(batch: @escaping Batch, alone: @escaping Alone) async {
+  private func drain(logger: Logger, batch: @escaping Batch, alone: @escaping Alone) async {
     while true {
       let taken = state.withLock { state in
         let count = min(state.waiting.count, batchLimit)
@@ -62,9 +63,18 @@ final class GroupCommit<Item: Sendable, Outcome: Sendable>: Sendable {
         return taken
       }
       guard !taken.isEmpty else { return }
-      if taken.count > 1, let outcomes = try? await batch(taken.map(\.item)), outcomes.count == taken.count {
-        for (waiting, outcome) in zip(taken, outcomes) { waiting.continuation.resume(returning: outcome) }
-        continue
+      if taken.count > 1 {
+        do {
+          let outcomes = try await batch(taken.map(\.item))
+          guard outcomes.count == taken.count else {
+            throw BatchMiscounted(items: taken.count, outcomes: outcomes.count)
+          }
+          for (waiting, outcome) in zip(taken, outcomes) { waiting.continuation.resume(returning: outcome) }
+          continue
+        } catch {
+          // A repeated request's key, a lost connection: the items alone say whose it was.
+          logger.debug("a group commit failed; its items are written alone", metadata: ["error": "\(error)"])
+        }
       }
       // One item, or a batch that failed (rolled back as a whole): each alone, at once.
       await withDiscardingTaskGroup { group in
@@ -80,4 +90,10 @@ final class GroupCommit<Item: Sendable, Outcome: Sendable>: Sendable {
       }
     }
   }
+}
+
+/// A batch write that answered for a different number of items than it was given.
+struct BatchMiscounted: Error {
+  var items: Int
+  var outcomes: Int
 }

@@ -11,7 +11,7 @@ extension PostgresActivityRepository: CommunicationStore {
   func receive(_ communication: Communication) async throws -> (reply: WebhookReply, replay: Bool) {
     let repository = self
     let stored = try await commits.communications.write(
-      communication, batch: { try await repository.receiveKnown($0) },
+      communication, logger: logger, batch: { try await repository.receiveKnown($0) },
       alone: { try await repository.receiveAlone($0) })
     if let stored { return stored }
     return try await receiveAlone(communication)
