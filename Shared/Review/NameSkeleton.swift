@@ -45,6 +45,8 @@ enum NameSkeleton {
 
   /// Latin letters with diacritics as their base letter ("é" → "e").
   static func folded(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
+    // An ASCII letter is its own decomposition (decomposing each was a large share of redacting a report).
+    if scalar.isASCII { return scalar }
     let decomposed = String(scalar).decomposedStringWithCanonicalMapping.unicodeScalars
     return decomposed.first ?? scalar
   }

@@ -1,4 +1,5 @@
 import CRMDatabase
+import Foundation
 import Logging
 import PostgresNIO
 
@@ -119,6 +120,26 @@ extension Outbox {
     var sql = parts[0]
     for index in 1..<parts.count { sql += "$\(firstParameter + index - 1)" + parts[index] }
     return sql
+  }
+
+  /// The insert of a statement that writes a batch of changes, its parameters numbered from
+  /// `firstParameter`: each event has an owner (a uuid, the sixth array), and is written only
+  /// when its owner is among the `column` values of the CTE `cte` (the rows the statement did
+  /// write). Bind them with `bind(_:owners:into:)`.
+  public static func preparedInsert(firstParameter first: Int, whenOwnerIn cte: String, column: String) -> String {
+    """
+    INSERT INTO outbox (event_id, topic, key, type, envelope) SELECT event_id, topic, key, type, envelope \
+    FROM unnest($\(first), $\(first + 1), $\(first + 2), $\(first + 3), $\(first + 4), $\(first + 5)::uuid[]) \
+    WITH ORDINALITY AS e(event_id, topic, key, type, envelope, owner, position) \
+    WHERE e.owner IN (SELECT \(column) FROM \(cte)) ORDER BY position
+    """
+  }
+
+  /// The parameters of `preparedInsert(firstParameter:whenOwnerIn:column:)`: `owners[i]` owns
+  /// `events[i]`.
+  public static func bind(_ events: [OutboxEvent], owners: [UUID], into bindings: inout PostgresBindings) {
+    bind(events, into: &bindings)
+    bindings.append(owners)
   }
 
   /// The parameters of `preparedInsert` for `events`.

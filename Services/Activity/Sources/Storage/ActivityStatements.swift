@@ -94,9 +94,12 @@ struct LogActivityWrite: PostgresPreparedStatement {
   var logged: OutboxEvent
   /// The review item's id, why it was withheld (if it was), and its event.
   var review: (itemID: String, withheld: String?, event: OutboxEvent)?
-  /// The request's idempotency key (nil without one) and the reply stored under it.
+  /// The request's idempotency key (nil without one), the reply stored under it and the
+  /// request's digest (`RequestReplies.currentRequestDigest`, read by the request's task: the
+  /// write may run in a group commit's).
   var requestKey: String?
   var reply: [UInt8]
+  var requestDigest: String?
 
   func makeBindings() throws -> PostgresBindings {
     var bindings = PostgresBindings(capacity: 25)
@@ -116,7 +119,7 @@ struct LogActivityWrite: PostgresPreparedStatement {
     Outbox.bind(review.map { [$0.event] } ?? [], into: &bindings)
     bindings.append(requestKey)
     bindings.append(ByteBuffer(bytes: reply))
-    bindings.append(RequestReplies.currentRequestDigest)
+    bindings.append(requestDigest)
     return bindings
   }
 

@@ -27,4 +27,12 @@ struct WebhookReply: Codable, Sendable, Equatable {
     case activityID = "activity_id"
     case leadID = "lead_id"
   }
+
+  /// As `JSONEncoder` with sorted keys writes it (absent ids left out), written by hand: stored
+  /// with the call and sent as the answer.
+  var json: String {
+    JSONText.object([
+      ("status", status), ("id", id), ("contact_id", contactID), ("activity_id", activityID), ("lead_id", leadID),
+    ])
+  }
 }

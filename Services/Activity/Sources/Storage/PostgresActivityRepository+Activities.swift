@@ -16,55 +16,80 @@ extension PostgresActivityRepository {
 
   /// Logs an activity in two round trips: one read (`ActivitySubjectRead`, with the catalogue's
   /// when it carries a context) and one write (`LogActivityWrite`) that commits the row, its
-  /// event, its review item and the request's reply at once, or nothing. The record is made
+  /// event, its review item and the request's reply at once, or nothing; writes of activities
+  /// logged at the same time share one statement and commit (`LogActivityWrites`). The record is made
   /// before the write, with its times as a read of the row gives them (`StoredTime`).
   func logActivity(_ activity: ActivityInput.NewActivity, by principal: Principal) async throws
     -> Crm_Activity_V1_ActivityRecord
   {
     try await idempotent(client: client, logger: logger) { key in
-      let reviewed = review != nil && ReviewItemMaker.reviews(activity)
-      let subject = try await loggingSubject(of: activity, forReview: reviewed)
-      try Self.checkMay(principal, workOn: subject.what, ownedBy: subject.row.owner)
-      // Most activities carry no context: no need to read the catalogue for them (and with no
-      // context, no attribute is safe to send along).
-      let catalogue = activity.context.isEmpty ? nil : try await catalogue()
-      let context = try catalogue?.check(activity.context) ?? [:]
-      let id = UUID()
-      let contextJSON = try StoredValue.json(context)
-      let recordedAt = Date()
-      let stored = try Crm_Activity_V1_ActivityRecord.with {
-        $0.id = id.text
-        $0.kind = activity.kind
-        $0.contactID = subject.row.contact.text
-        $0.dealID = activity.dealID?.text ?? ""
-        $0.author = principal.description
-        $0.authorID = principal.subject
-        $0.text = activity.text
-        $0.occurredAt = StoredTime.of(activity.occurredAt).timestamp
-        $0.recordedAt = StoredTime.of(recordedAt).timestamp
-        $0.context = try StoredValue.context(contextJSON)
-      }
-      let made =
-        reviewed
-        ? try await review?.item(
-          for: stored, company: subject.row.company, names: subject.row.names,
-          namesVersion: subject.row.namesVersion ?? 0, safeKeys: catalogue?.safeKeys ?? [], client: client,
-          logger: logger) : nil
-      let logged = try ActivityEvents.event(
-        aggregateID: stored.id, version: 1, actor: principal.description,
-        Crm_Activity_V1_ActivityLogged.with { $0.activity = stored })
-      let claimed =
-        try await client.execute(
-          LogActivityWrite(
-            activity: stored, id: id, contact: subject.row.contact, deal: activity.dealID, contextJSON: contextJSON,
-            occurredAt: activity.occurredAt, recordedAt: recordedAt, logged: logged,
-            review: made.map { (itemID: $0.item.itemID, withheld: $0.withheld?.rawValue, event: $0.event) },
-            requestKey: key, reply: try stored.serializedBytes()),
-          logger: logger
-        ).first { _ in true } ?? 0
+      let (write, made) = try await activityWrite(activity, by: principal, key: key)
+      // Activities logged together share a commit (`GroupCommit`).
+      let repository = self
+      let claimed = try await commits.activities.write(
+        write, logger: logger, batch: { try await repository.logActivities($0) },
+        alone: { try await repository.logActivityAlone($0) })
       if claimed > 0, let made { ReviewItemMaker.count(made) }
-      return stored
+      return write.activity
     }
+  }
+
+  /// What logging `activity` writes, made after its read: the record, its event, its review
+  /// item (if it gets one) and the reply under the request's `key`.
+  func activityWrite(_ activity: ActivityInput.NewActivity, by principal: Principal, key: String?) async throws
+    -> (write: LogActivityWrite, made: ReviewItemMaker.Made?)
+  {
+    let reviewed = review != nil && ReviewItemMaker.reviews(activity)
+    let subject = try await loggingSubject(of: activity, forReview: reviewed)
+    try Self.checkMay(principal, workOn: subject.what, ownedBy: subject.row.owner)
+    // Most activities carry no context: no need to read the catalogue for them (and with no
+    // context, no attribute is safe to send along).
+    let catalogue = activity.context.isEmpty ? nil : try await catalogue()
+    let context = try catalogue?.check(activity.context) ?? [:]
+    let id = UUID()
+    let contextJSON = try StoredValue.json(context)
+    let recordedAt = Date()
+    let stored = try Crm_Activity_V1_ActivityRecord.with {
+      $0.id = id.text
+      $0.kind = activity.kind
+      $0.contactID = subject.row.contact.text
+      $0.dealID = activity.dealID?.text ?? ""
+      $0.author = principal.description
+      $0.authorID = principal.subject
+      $0.text = activity.text
+      $0.occurredAt = StoredTime.of(activity.occurredAt).timestamp
+      $0.recordedAt = StoredTime.of(recordedAt).timestamp
+      $0.context = try StoredValue.context(contextJSON)
+    }
+    let made =
+      reviewed
+      ? try await review?.item(
+        for: stored, company: subject.row.company, names: subject.row.names,
+        namesVersion: subject.row.namesVersion ?? 0, safeKeys: catalogue?.safeKeys ?? [], client: client,
+        logger: logger) : nil
+    let logged = try ActivityEvents.event(
+      aggregateID: stored.id, version: 1, actor: principal.description,
+      Crm_Activity_V1_ActivityLogged.with { $0.activity = stored })
+    let write = LogActivityWrite(
+      activity: stored, id: id, contact: subject.row.contact, deal: activity.dealID, contextJSON: contextJSON,
+      occurredAt: activity.occurredAt, recordedAt: recordedAt, logged: logged,
+      review: made.map { (itemID: $0.item.itemID, withheld: $0.withheld?.rawValue, event: $0.event) },
+      requestKey: key, reply: try stored.serializedBytes(), requestDigest: RequestReplies.currentRequestDigest)
+    return (write, made)
+  }
+
+  /// Writes activities at once (`LogActivityWrites`); the number of review items each claimed.
+  func logActivities(_ writes: [LogActivityWrite]) async throws -> [Int] {
+    var claimed = Set<UUID>()
+    for try await id in try await client.execute(LogActivityWrites(writes: writes), logger: logger) {
+      claimed.insert(id)
+    }
+    return writes.map { claimed.contains($0.id) ? 1 : 0 }
+  }
+
+  /// Writes one activity (`LogActivityWrite`); the number of review items it claimed.
+  private func logActivityAlone(_ write: LogActivityWrite) async throws -> Int {
+    try await client.execute(write, logger: logger).first { _ in true } ?? 0
   }
 
   /// What an activity is about (`subject(contact:deal:on:)`'s rules), read with what its review

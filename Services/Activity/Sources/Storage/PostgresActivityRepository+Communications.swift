@@ -6,7 +6,63 @@ import PostgresNIO
 
 /// Calls and e-mails from the webhooks: stored once per provider event, linked to their contact.
 extension PostgresActivityRepository: CommunicationStore {
+  /// Known contacts' calls and mails that arrive together are stored together (`GroupCommit`,
+  /// `receiveKnown`); the rest, and each of a batch that failed, alone (`receiveAlone`).
   func receive(_ communication: Communication) async throws -> (reply: WebhookReply, replay: Bool) {
+    let repository = self
+    let stored = try await commits.communications.write(
+      communication, logger: logger, batch: { try await repository.receiveKnown($0) },
+      alone: { try await repository.receiveAlone($0) })
+    if let stored { return stored }
+    return try await receiveAlone(communication)
+  }
+
+  /// A batch in two round trips (`ContactsOfAddresses`, `StoreKnownCommunications`) and one
+  /// commit; nil for a communication it leaves to `receiveAlone`: one of no known contact, or a
+  /// second of the same provider event in the batch (it answers the first's reply then).
+  func receiveKnown(_ batch: [Communication]) async throws -> [(reply: WebhookReply, replay: Bool)?] {
+    try await client.withConnection { connection in
+      var contacts: [String: UUID] = [:]
+      let addresses = Array(Set(batch.map(\.counterpart)))
+      for try await (address, contact) in try await connection.execute(
+        ContactsOfAddresses(addresses: addresses), logger: logger)
+      {
+        contacts[address] = contact
+      }
+      var events = Set<String>()
+      var rows: [(position: Int, row: StoreKnownCommunication)] = []
+      for (position, communication) in batch.enumerated() {
+        guard let contact = contacts[communication.counterpart],
+          events.insert("\(communication.channel.rawValue) \(communication.eventID)").inserted
+        else { continue }
+        rows.append((position, try Self.known(communication, from: contact)))
+      }
+      var outcomes = [(reply: WebhookReply, replay: Bool)?](repeating: nil, count: batch.count)
+      guard !rows.isEmpty else { return outcomes }
+      // In one order for every batch: two batches holding the same new events wait for each
+      // other's keys in the same order, never crosswise.
+      rows.sort {
+        ($0.row.communication.channel.rawValue, $0.row.communication.eventID)
+          < ($1.row.communication.channel.rawValue, $1.row.communication.eventID)
+      }
+      var stored = Set<UUID>()
+      for try await id in try await connection.execute(
+        StoreKnownCommunications(rows: rows.map(\.row)), logger: logger)
+      {
+        stored.insert(id)
+      }
+      for (position, row) in rows {
+        outcomes[position] =
+          stored.contains(row.id)
+          ? (Self.reply(of: row), false) : (try await firstReply(to: row.communication, on: connection), true)
+      }
+      return outcomes
+    }
+  }
+
+  /// One communication in its own transaction(s): a known contact's in one statement after the
+  /// lookup, an unknown number's or address's as the rules for them say.
+  func receiveAlone(_ communication: Communication) async throws -> (reply: WebhookReply, replay: Bool) {
     let links = CommunicationLinks(logger: logger)
     // The common case, a known contact's call or mail, is one statement after the lookup, on
     // the same connection; the rest (unknown numbers, starts of calls) one transaction of a few.
@@ -18,9 +74,7 @@ extension PostgresActivityRepository: CommunicationStore {
     return try await client.withTransaction(logger: logger) { connection in
       let id = UUID()
       let channel = communication.channel.rawValue
-      let details = String(
-        decoding: try JSONSerialization.data(withJSONObject: communication.details, options: [.sortedKeys]),
-        as: UTF8.self)
+      let details = JSONText.object(communication.details)
       // The key decides: a concurrent repeat waits for the first's commit, then inserts nothing.
       let inserted = try await connection.query(
         """
@@ -75,7 +129,7 @@ extension PostgresActivityRepository: CommunicationStore {
         reply.leadID = lead
         reply.status = "awaiting_lead"
       }
-      let replyJSON = String(decoding: try JSONEncoder().encode(reply), as: UTF8.self)
+      let replyJSON = reply.json
       _ = try await connection.query(
         """
         UPDATE communications SET contact_id = \(contact), activity_id = \(activity), lead_id = \(lead),
@@ -93,6 +147,15 @@ extension PostgresActivityRepository: CommunicationStore {
   private func receive(_ communication: Communication, from contact: UUID, on connection: PostgresConnection)
     async throws -> (reply: WebhookReply, replay: Bool)
   {
+    let row = try Self.known(communication, from: contact)
+    let stored = try await connection.execute(row, logger: logger).first { _ in true }
+    guard stored == 0 else { return (Self.reply(of: row), false) }
+    return (try await firstReply(to: communication, on: connection), true)
+  }
+
+  /// What storing a known contact's communication writes, made before the write: its row's id,
+  /// its reply, and for a finished call or a mail its activity and `ActivityLogged`.
+  static func known(_ communication: Communication, from contact: UUID) throws -> StoreKnownCommunication {
     let id = UUID()
     var reply = WebhookReply(status: "recorded", id: id.text, contactID: contact.text)
     var activity: (id: UUID, record: Crm_Activity_V1_ActivityRecord, recordedAt: Date, event: OutboxEvent)?
@@ -109,17 +172,25 @@ extension PostgresActivityRepository: CommunicationStore {
       reply.status = "logged"
       reply.activityID = record.id
     }
-    let details = String(
-      decoding: try JSONSerialization.data(withJSONObject: communication.details, options: [.sortedKeys]), as: UTF8.self
-    )
-    let replyJSON = String(decoding: try JSONEncoder().encode(reply), as: UTF8.self)
-    let stored = try await connection.execute(
-      StoreKnownCommunication(
-        id: id, communication: communication, details: details, contact: contact, reply: replyJSON,
-        activity: activity),
-      logger: logger
-    ).first { _ in true }
-    guard stored == 0 else { return (reply, false) }
+    return StoreKnownCommunication(
+      id: id, communication: communication, details: JSONText.object(communication.details), contact: contact,
+      reply: reply.json, activity: activity)
+  }
+
+  /// The reply a stored `row` answers.
+  static func reply(of row: StoreKnownCommunication) -> WebhookReply {
+    var reply = WebhookReply(status: "recorded", id: row.id.text, contactID: row.contact.text)
+    if let activity = row.activity {
+      reply.status = "logged"
+      reply.activityID = activity.record.id
+    }
+    return reply
+  }
+
+  /// The reply stored with the first delivery of a provider event.
+  private func firstReply(to communication: Communication, on connection: PostgresConnection) async throws
+    -> WebhookReply
+  {
     let rows = try await connection.query(
       """
       SELECT reply::text FROM communications WHERE channel = \(communication.channel.rawValue)
@@ -128,6 +199,6 @@ extension PostgresActivityRepository: CommunicationStore {
     guard let first = try await rows.decode(String.self).first(where: { _ in true }) else {
       throw RuleBroken(description: "webhook event \(communication.eventID) is neither new nor stored")
     }
-    return (try JSONDecoder().decode(WebhookReply.self, from: Data(first.utf8)), true)
+    return try JSONDecoder().decode(WebhookReply.self, from: Data(first.utf8))
   }
 }

@@ -15,6 +15,8 @@ struct PostgresActivityRepository: ActivityRepository {
   /// Makes review items of meeting and call reports (issue 15); nil only where no activity is
   /// logged (background sweeps) or in tests that do not look at items.
   var review: ReviewItemMaker? = nil
+  /// Writes that arrive together share a commit (`GroupCommit`).
+  let commits = ActivityCommits()
 
   /// Writes one of this service's events to the outbox, in the caller's transaction.
   func publish(

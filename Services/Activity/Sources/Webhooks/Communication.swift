@@ -121,7 +121,7 @@ enum CommunicationInput {
   /// A phone number in E.164; a national form is read in `region`.
   static func phone(_ fields: WebhookFields, _ name: String, region: String) throws(InvalidField) -> String {
     let raw = try fields.text(name, limit: 64, required: true)
-    guard let number = PhoneNumber.e164(raw, defaultRegion: region) else {
+    guard let number = PhoneNumberCache.e164(raw, region: region) else {
       throw InvalidField(
         field: name, reason: "\(Text.quoted(raw)) is not a phone number (national forms are read in \(region))")
     }

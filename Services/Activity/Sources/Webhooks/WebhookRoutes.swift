@@ -64,7 +64,7 @@ struct WebhookRoutes<Context: RequestContext>: Sendable {
       if replay { headers[.init(Self.replayHeader)!] = "true" }
       return Response(
         status: .ok, headers: headers,
-        body: ResponseBody(byteBuffer: ByteBuffer(bytes: try Self.encoder.encode(reply))))
+        body: ResponseBody(byteBuffer: ByteBuffer(string: reply.json)))
     } catch let error as any DomainError {
       return Self.refusal(
         WebhookRefused(
@@ -78,18 +78,11 @@ struct WebhookRoutes<Context: RequestContext>: Sendable {
     }
   }
 
-  static var encoder: JSONEncoder {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return encoder
-  }
-
   static func refusal(_ refused: WebhookRefused) -> Response {
     var body: [String: String] = ["error": refused.error, "message": refused.message]
     if let field = refused.field { body["field"] = field }
-    let data = (try? encoder.encode(body)) ?? Data()
     return Response(
       status: HTTPResponse.Status(code: refused.status), headers: [.contentType: "application/json"],
-      body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+      body: ResponseBody(byteBuffer: ByteBuffer(string: JSONText.object(body))))
   }
 }
