@@ -68,7 +68,7 @@ struct WebHarness: Sendable {
               let settings = WebSettings(port: 0, secureCookies: secureCookies)
               let store = WebStore(client: database, logger: logger)
               let desk = QualityControlDesk(issuer: TestIdentity.issuer) { _ in grpc }
-              let app = WebEdge.application(settings: settings, store: store, desk: desk, logger: logger)
+              let app = try WebEdge.application(settings: settings, store: store, desk: desk, logger: logger)
               try await app.test(.live) { client in
                 try await body(
                   WebHarness(
