@@ -415,7 +415,7 @@ enum OpenAPIDocument {
           required: [login, password]
           additionalProperties: false
           properties:
-            login: { type: string, minLength: 1, maxLength: 64 }
+            login: { type: string, minLength: 1, maxLength: 64, pattern: '^[a-z0-9._-]+$' }
             password: { type: string, minLength: 1, maxLength: 256 }
         Token:
           type: object
