@@ -120,3 +120,28 @@ extension TestResponse {
     try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
   }
 }
+
+/// curl against a running executable's JSON API: the status line and headers, then the body.
+enum APICurl {
+  static func call(_ arguments: [String]) async throws -> String {
+    let process = try ChildProcess(
+      URL(fileURLWithPath: "/usr/bin/curl"), arguments: ["-sS", "-i", "-m", "30"] + arguments, environment: [:])
+    _ = try await process.waitForExit(within: .seconds(35))
+    return process.standardOutput
+  }
+
+  static func token(_ site: String, login: String, password: String) async throws -> String {
+    let answer = try await call([
+      "-H", "Content-Type: application/json", "--data", #"{"login": "\#(login)", "password": "\#(password)"}"#,
+      "\(site)/api/v1/tokens",
+    ])
+    let body = answer.components(separatedBy: "\r\n\r\n").last ?? ""
+    guard answer.hasPrefix("HTTP/1.1 201"),
+      let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+      let token = object["token"] as? String
+    else {
+      throw APIHarnessError(description: "no token: \(answer)")
+    }
+    return token
+  }
+}
