@@ -13,7 +13,7 @@ struct APIFuzzTests {
       .deletingLastPathComponent().appendingPathComponent(".tools/schemathesis/bin/schemathesis").path
   }
 
-  @Test(.timeLimit(.minutes(3)))
+  @Test(.timeLimit(.minutes(5)))
   func theFuzzRunFindsNothing() async throws {
     try #require(
       FileManager.default.isExecutableFile(atPath: Self.schemathesis),

@@ -30,7 +30,10 @@ public struct ReportsAPI: Sendable {
     let group = router.group("api/v1").add(middleware: ClientAddressMiddleware())
     try handler.registerHandlers(
       on: group, serverURL: URL(string: "/")!,
-      configuration: Configuration(dateTranscoder: RFC3339Transcoder()), middlewares: [guardian])
+      // Compact JSON (the runtime pretty-prints by default): the reports are read by programs.
+      configuration: Configuration(
+        dateTranscoder: RFC3339Transcoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
+      middlewares: [guardian])
   }
 }
 
