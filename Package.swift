@@ -62,6 +62,12 @@ let package = Package(
     // The web edge (reporting): bcrypt for passwords, mustache for server-rendered pages.
     .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+    // The web edge's JSON API, OpenAPI first: the runtime and Hummingbird transport the generated
+    // server code links; the generator itself only for deploy/local/generate-openapi (its output
+    // is committed: the build plugin would build and run the generator in every build and CI run).
+    .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
+    .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
+    .package(url: "https://github.com/apple/swift-openapi-generator.git", from: "1.14.3"),
   ],
   targets: [
     // librdkafka, the system library (>= 2.3, installed by deploy/local/bootstrap).
@@ -479,6 +485,7 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdTesting", package: "hummingbird"),
+        .product(name: "Yams", package: "Yams"),
       ],
       path: "Tests/WebTests",
       swiftSettings: strict
@@ -571,6 +578,8 @@ let package = Package(
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         .product(name: "Mustache", package: "swift-mustache"),
+        .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+        .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Crypto", package: "swift-crypto"),
       ])

@@ -71,9 +71,9 @@ struct WebHarness: Sendable {
               let settings = WebSettings(port: 0, secureCookies: secureCookies)
               let store = WebStore(client: database, logger: logger)
               let desk = QualityControlDesk(issuer: TestIdentity.issuer) { _ in grpc }
-              let reports = PersonReports(
+              let reports = InProcessReports(
                 client: database, logger: logger, codes: try ReviewCodes(key: Array(TestIdentity.reviewCodeKey.utf8)))
-              let app = WebEdge.application(
+              let app = try WebEdge.application(
                 settings: settings, store: store, desk: desk, reports: reports, logger: logger)
               try await app.test(.live) { client in
                 try await body(

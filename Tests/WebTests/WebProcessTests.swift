@@ -102,6 +102,12 @@ struct WebProcessTests {
       ])
     #expect(submitted.contains("303"), "\(submitted)")
     #expect(try await browser.get("\(site)/review").contains("<td id=\"reviews-submitted\">1</td>"))
+
+    // The JSON API of the same executable: its document, a token for the reviewer, no report for him.
+    #expect(try await APICurl.call(["\(site)/openapi.yaml"]).contains("openapi: 3.0.3"))
+    let token = try await APICurl.token(site, login: "reviewer-9", password: "reviewer password 9")
+    let refused = try await APICurl.call(["-H", "Authorization: Bearer \(token)", "\(site)/api/v1/reports/leaderboard"])
+    #expect(refused.hasPrefix("HTTP/1.1 403"), "\(refused)")
   }
 
   static func usersCommand(_ arguments: [String], input: String, databaseURL: String) async throws -> Int32 {

@@ -13,20 +13,16 @@ public func buildApplication(_ configuration: ServiceConfiguration) throws -> so
   let infrastructure = try ServiceInfrastructure(configuration)
   let postgres = infrastructure.postgres
   let logger = infrastructure.logger
+  // One set of report handlers: the RPC server's, and the web API's calls in process.
+  let reports = InProcessReports(
+    client: postgres, logger: logger, pageTokens: configuration.pageTokenKey, codes: repCodes.codes,
+    forecast: forecast)
   return try ServiceApplication.build(
     infrastructure,
     migrations: ReportingComponents.migrations + WebEdge.migrations,
     access: ReportingComponents.access,
-    rpcServices: [
-      ReportingComponents.rpcService(
-        client: postgres, logger: logger, pageTokens: configuration.pageTokenKey, codes: repCodes.codes,
-        forecast: forecast)
-    ],
+    rpcServices: [reports.service],
     subscriptions: [ReportingComponents.eventsSubscription(logger: logger)],
-    services: try WebEdge.services(
-      infrastructure,
-      reports: PersonReports(
-        client: postgres, logger: logger, pageTokens: configuration.pageTokenKey, codes: repCodes.codes,
-        forecast: forecast))
+    services: try WebEdge.services(infrastructure, reports: reports)
   )
 }

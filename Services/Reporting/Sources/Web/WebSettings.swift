@@ -8,12 +8,18 @@ public struct WebSettings: Sendable, Equatable {
   public var secureCookies: Bool
   /// How long a session lasts after sign-in.
   public var sessionLifetime: Duration
+  /// How long a bearer token of the JSON API lasts (`CRM_WEB_TOKEN_MINUTES`, default 60).
+  public var tokenLifetime: Duration
 
-  public init(host: String = "127.0.0.1", port: Int, secureCookies: Bool = false, sessionMinutes: Int = 480) {
+  public init(
+    host: String = "127.0.0.1", port: Int, secureCookies: Bool = false, sessionMinutes: Int = 480,
+    tokenMinutes: Int = 60
+  ) {
     self.host = host
     self.port = port
     self.secureCookies = secureCookies
     self.sessionLifetime = .seconds(sessionMinutes * 60)
+    self.tokenLifetime = .seconds(tokenMinutes * 60)
   }
 
   /// Nil when `CRM_WEB_PORT` is unset; the error names the variable that is malformed.
@@ -29,6 +35,7 @@ public struct WebSettings: Sendable, Equatable {
     let secure = try env.choice("CRM_WEB_SECURE_COOKIES", default: false, from: ["true": true, "false": false])
     self.init(
       host: env.optional("CRM_WEB_HOST") ?? configuration.httpHost, port: port, secureCookies: secure,
-      sessionMinutes: try env.integer("CRM_WEB_SESSION_MINUTES", default: 480, in: 5...10_080))
+      sessionMinutes: try env.integer("CRM_WEB_SESSION_MINUTES", default: 480, in: 5...10_080),
+      tokenMinutes: try env.integer("CRM_WEB_TOKEN_MINUTES", default: 60, in: 5...1_440))
   }
 }

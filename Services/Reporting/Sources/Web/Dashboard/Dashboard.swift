@@ -7,16 +7,16 @@ import PostgresNIO
 import SwiftProtobuf
 
 /// The managers' dashboard: the reports of the reporting service, asked as the signed-in person
-/// (`PersonReports`), drawn as tables and SVG bars. The edge checks only what the form may ask:
+/// (`InProcessReports`), drawn as tables and SVG bars. The edge checks only what the form may ask:
 /// a pipeline or manager it knows, and that a manager asks for no one but himself (403); which
 /// rows come back is the reports' own rule.
 struct Dashboard: Sendable {
   typealias Method = Crm_Reporting_V1_Reporting.Method
 
-  let reports: PersonReports
+  let reports: InProcessReports
   let directory: DashboardDirectory
 
-  init(reports: PersonReports, client: PostgresClient, logger: Logger) {
+  init(reports: InProcessReports, client: PostgresClient, logger: Logger) {
     self.reports = reports
     directory = DashboardDirectory(client: client, logger: logger)
   }

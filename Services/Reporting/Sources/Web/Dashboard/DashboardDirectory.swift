@@ -3,7 +3,7 @@ import PostgresNIO
 
 /// What the dashboard's filters offer: the pipelines reporting knows (with their stages' names)
 /// and the managers who sign in (their names). Both are small tables read on each page; the
-/// reports themselves come through `PersonReports`.
+/// reports themselves come through `InProcessReports`.
 struct DashboardDirectory: Sendable {
   struct Pipeline: Sendable, Equatable {
     var id: String

@@ -24,7 +24,7 @@ public struct WebRoutes: Sendable {
   let logger: Logger
 
   public init(
-    store: WebStore, desk: any ReviewDesk, reports: PersonReports? = nil, settings: WebSettings, logger: Logger
+    store: WebStore, desk: any ReviewDesk, reports: InProcessReports? = nil, settings: WebSettings, logger: Logger
   ) {
     self.store = store
     self.desk = desk
