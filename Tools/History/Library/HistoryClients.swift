@@ -72,7 +72,9 @@ struct HistoryClients: Sendable {
     all = [contacts, deals, catalogue, qcHead] + Array(activity.values)
   }
 
-  /// Runs `body` while the clients' connections run; shuts them down after.
+  /// Runs `body` while the clients' connections run; shuts them down after. When `body` fails
+  /// after a client's connections did (its calls then fail only with "client stopped"), the
+  /// error names that first failure.
   func whileConnected<Result: Sendable>(_ body: @Sendable () async throws -> Result) async throws -> Result {
     try await withThrowingTaskGroup(of: Result?.self) { group in
       for client in all {
@@ -82,7 +84,17 @@ struct HistoryClients: Sendable {
         }
       }
       defer { for client in all { client.beginGracefulShutdown() } }
-      return try await body()
+      do {
+        return try await body()
+      } catch {
+        for client in all { client.beginGracefulShutdown() }
+        var connection: (any Error)?
+        while let result = await group.nextResult() {
+          if case .failure(let failure) = result, connection == nil { connection = failure }
+        }
+        guard let connection else { throw error }
+        throw HistoryError("a client's connections failed (\(connection)), then: \(error)")
+      }
     }
   }
 }
