@@ -265,6 +265,8 @@ let package = Package(
         "ContactsService",
         "DealsService",
         "ActivityService",
+        "ReportingService",
+        "CRMReview",
         "CRMDatabase",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Hummingbird", package: "hummingbird"),
