@@ -51,7 +51,7 @@ struct DealAggregatesTests {
       ] as [(String?, String?, ReportPeriod)] {
         let query = FunnelQuery(
           pipelineID: flow.pipelineID, period: period, kind: kind, source: source, ownerID: nil, visibility: .everyone)
-        let months = try #require(FunnelMonths(period))
+        let months = try #require(WholeMonths(period))
         let (cells, _) = try await repository.funnelFromCells(query, months)
         let exact = try await repository.funnelFromVisits(query)
         let key = { (row: PostgresReportingRepository.FunnelFigures) in "\(row.stage)/\(row.owner)/\(row.team)" }
@@ -65,11 +65,11 @@ struct DealAggregatesTests {
         }
       }
       // A month with no visit, and a period that cuts a month (the visits answer it).
-      let february = FunnelMonths(ReportPeriod(from: Date(timeIntervalSince1970: 1_769_904_000), to: nil))
+      let february = WholeMonths(ReportPeriod(from: Date(timeIntervalSince1970: 1_769_904_000), to: nil))
       let query = FunnelQuery(
         pipelineID: flow.pipelineID, period: .all, kind: nil, source: nil, ownerID: nil, visibility: .everyone)
       #expect(try await repository.funnelFromCells(query, try #require(february)).0.isEmpty)
-      #expect(FunnelMonths(ReportPeriod(from: SalesFlow.day(1), to: nil)) == nil)
+      #expect(WholeMonths(ReportPeriod(from: SalesFlow.day(1), to: nil)) == nil)
     }
   }
 

@@ -84,6 +84,27 @@ struct ReportingBench: AsyncParsableCommand {
     let caller = BenchCaller([Self.head] + managers)
     let requests = ReportingBenchRequests(now: now, managerShare: managerShare, managers: managers)
 
+    // One caller in process first: what a call costs the service alone, without the broker and
+    // without other callers.
+    let single = try await withBenchHost(rpc: rpc) { local in
+      let reporting = Crm_Reporting_V1_Reporting.Client(wrapping: local)
+      var means: [String: Double] = [:]
+      for phase in ["funnel", "forecast", "leaderboard"] {
+        let result = await LoadGenerator.run(callers: 1, duration: .seconds(3)) {
+          switch phase {
+          case "funnel": _ = try await reporting.getFunnel(requests.funnel())
+          case "forecast": _ = try await reporting.getForecast(requests.forecast())
+          default: _ = try await reporting.getLeaderboard(requests.leaderboard())
+          }
+        }
+        means[phase] = result.percentile(0.5)
+        print(
+          String(
+            format: "  %@ alone, in process: p50 %.2f ms (%d calls, %d errors)", phase, result.percentile(0.5),
+            result.calls, result.errors))
+      }
+      return means
+    }
     print("measuring Echo for \(options.seconds) s at \(options.callers) callers over Kafka …")
     let echo = try await withKafkaPhase(
       "echo", rpc: DiagnosticsService(service: .reporting), kafka: kafka, service: service,
@@ -117,6 +138,7 @@ struct ReportingBench: AsyncParsableCommand {
       "leads": counts["leads"]!, "funnel_cells": counts["funnel_cells"]!, "load_s": loaded, "analyze_s": analyzed,
       "callers": Double(options.callers), "manager_share": managerShare, "rss_mb": peakResidentMegabytes(),
     ]
+    for (name, p50) in single { figures["\(name)_alone_p50_ms"] = p50 }
     for (name, result) in phases {
       figures["\(name)_per_s"] = result.callsPerSecond
       figures["\(name)_p50_ms"] = result.percentile(0.5)

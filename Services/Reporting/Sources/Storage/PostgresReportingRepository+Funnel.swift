@@ -4,8 +4,8 @@ import Foundation
 import PostgresNIO
 
 /// The funnel per stage × manager, with the team row: from the funnel cells when the period is
-/// whole UTC months (or open) and the report is large; from the stage visits otherwise (a period
-/// that cuts a month, or a small report: exact, median too).
+/// whole UTC months (or open) and the pipeline saw many visits in it; from the stage visits
+/// otherwise (a period that cuts a month, or a small pipeline: exact, median too).
 extension PostgresReportingRepository {
   /// One row's figures before they become a reply row.
   struct FunnelFigures: Sendable, Equatable {
@@ -31,7 +31,9 @@ extension PostgresReportingRepository {
     }
     var figures = try await funnelFigures(query)
     // The owner filter and the caller's visibility thin the managers' rows only.
-    figures.removeAll { !$0.team && !((query.ownerID == nil || query.ownerID == $0.owner) && query.visibility.sees($0.owner)) }
+    figures.removeAll {
+      !$0.team && !((query.ownerID == nil || query.ownerID == $0.owner) && query.visibility.sees($0.owner))
+    }
     return Self.funnelReply(query.pipelineID, stages: stages, figures)
   }
 
@@ -39,7 +41,7 @@ extension PostgresReportingRepository {
   /// `funnelExactVisits` visits in it (all kinds and sources: what the visits query would read);
   /// from the visits otherwise.
   func funnelFigures(_ query: FunnelQuery) async throws -> [FunnelFigures] {
-    guard let months = FunnelMonths(query.period) else { return try await funnelFromVisits(query) }
+    guard let months = WholeMonths(query.period) else { return try await funnelFromVisits(query) }
     let (cells, sliceVisits) = try await funnelFromCells(query, months)
     let unfiltered = query.kind == nil && query.source == nil
     let visits = unfiltered ? sliceVisits : try await funnelVisits(query.pipelineID, months)
@@ -85,7 +87,7 @@ extension PostgresReportingRepository {
 
   /// From the cells of the request's slice (kind, source) and months, with the slice's visits;
   /// team rows summed here, the medians from the summed histograms.
-  func funnelFromCells(_ query: FunnelQuery, _ months: FunnelMonths) async throws -> ([FunnelFigures], visits: Int) {
+  func funnelFromCells(_ query: FunnelQuery, _ months: WholeMonths) async throws -> ([FunnelFigures], visits: Int) {
     let sums = DealAggregates.funnelCounts.map { "sum(\($0))::bigint" }.joined(separator: ", ")
     let histogram = StayHistogram.columns.map { "sum(\($0))" }.joined(separator: ", ")
     var binds = PostgresBindings()
@@ -101,7 +103,7 @@ extension PostgresReportingRepository {
           SELECT stage_id, owner_id, \(sums), ARRAY[\(histogram)]::bigint[]
           FROM funnel_cells
           WHERE pipeline_id = $1 AND kind = $2 AND every_source = $3 AND source = $4
-            AND \(FunnelMonths.filter(from: "$5", to: "$6"))
+            AND \(WholeMonths.filter(from: "$5", to: "$6"))
           GROUP BY stage_id, owner_id HAVING sum(visits) > 0
           """, binds: binds), logger: logger)
     var owners: [FunnelFigures] = []
@@ -138,7 +140,7 @@ extension PostgresReportingRepository {
   }
 
   /// The visits of a pipeline in whole months, all kinds and sources.
-  func funnelVisits(_ pipelineID: String, _ months: FunnelMonths) async throws -> Int {
+  func funnelVisits(_ pipelineID: String, _ months: WholeMonths) async throws -> Int {
     var binds = PostgresBindings()
     binds.append(pipelineID)
     if let from = months.from { binds.append(from) } else { binds.appendNull() }
@@ -148,12 +150,14 @@ extension PostgresReportingRepository {
         unsafeSQL: """
           SELECT coalesce(sum(visits), 0)::bigint FROM funnel_cells
           WHERE pipeline_id = $1 AND kind = '' AND every_source AND source = ''
-            AND \(FunnelMonths.filter(from: "$2", to: "$3"))
+            AND \(WholeMonths.filter(from: "$2", to: "$3"))
           """, binds: binds), logger: logger)
     return try await rows.decode(Int.self).first { _ in true } ?? 0
   }
 
-  static func funnelReply(_ pipelineID: String, stages: [(id: String, name: String, position: Int32)], _ figures: [FunnelFigures])
+  static func funnelReply(
+    _ pipelineID: String, stages: [(id: String, name: String, position: Int32)], _ figures: [FunnelFigures]
+  )
     -> Crm_Reporting_V1_GetFunnelReply
   {
     var byStage: [String: [Crm_Reporting_V1_GetFunnelReply.Row]] = [:]
@@ -207,7 +211,7 @@ extension PostgresReportingRepository {
 
 /// A funnel period as whole UTC months of entry (the cells' months), or nil when an end falls
 /// inside a month.
-struct FunnelMonths: Equatable, Sendable {
+struct WholeMonths: Equatable, Sendable {
   var from: Date?
   var to: Date?
 
