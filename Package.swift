@@ -271,6 +271,8 @@ let package = Package(
         "ContactsService",
         "DealsService",
         "ActivityService",
+        "ReportingService",
+        "CRMReview",
         "CRMDatabase",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Hummingbird", package: "hummingbird"),

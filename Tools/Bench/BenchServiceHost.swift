@@ -46,21 +46,24 @@ func withBenchHost<T: Sendable>(
 /// and its fetches slow down as they pile up (DESIGN §9; its CPU went 54% → 75% → 96% over three
 /// phases on shared topics), which would charge each phase for the ones before it. `body` runs
 /// once the server holds its request partitions.
+/// `server` and `caller`: the interceptors of each side (the bench's operator by default).
 func withKafkaPhase<T: Sendable>(
   _ phase: String, rpc: any RegistrableRPCService, kafka: KafkaConfiguration, service: String, fetchWaitMs: Int,
-  logger: Logger, _ body: (_ remote: GRPCClient<KafkaClientTransport>) async throws -> T
+  logger: Logger, server serverInterceptors: [any ServerInterceptor] = BenchIdentity.interceptors,
+  caller: [any ClientInterceptor] = [BenchIdentity.caller],
+  _ body: (_ remote: GRPCClient<KafkaClientTransport>) async throws -> T
 ) async throws -> T {
   let service = "\(service)-\(phase)"
   let transport = KafkaServerTransport(
     configuration: .init(kafka: kafka, service: service, requestPartitions: 8, fetchWait: .milliseconds(fetchWaitMs)),
     logger: logger)
-  let server = GRPCServer(transport: transport, services: [rpc], interceptors: BenchIdentity.interceptors)
+  let server = GRPCServer(transport: transport, services: [rpc], interceptors: serverInterceptors)
   let client = GRPCClient(
     transport: KafkaClientTransport(
       configuration: .init(
         kafka: kafka, service: service, caller: BenchIdentity.principal, fetchWait: .milliseconds(fetchWaitMs)),
       logger: logger),
-    interceptors: [BenchIdentity.caller]
+    interceptors: caller
   )
   let result = try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await server.serve() }

@@ -28,6 +28,22 @@ public enum ReportingComponents {
       forecast: forecast)
   }
 
+  /// Empties and fills again the sums the funnel and the forecast read (`DealAggregates`) from the
+  /// projections as they stand, in one transaction: for a bulk load that wrote the projections
+  /// directly (the reporting bench). The projector keeps them itself.
+  public static func refillAggregates(client: PostgresClient, logger: Logger) async throws {
+    try await client.withTransaction(logger: logger) { connection in
+      // Grouping millions of visits: in memory rather than in temporary files.
+      _ = try await connection.query("SET LOCAL work_mem = '256MB'", logger: logger).collect()
+      for table in ["funnel_cells", "forecast_open", "forecast_closed"] {
+        _ = try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table)"), logger: logger).collect()
+      }
+      for statement in DealAggregates.fill {
+        _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
+      }
+    }
+  }
+
   /// Its one subscription: every event of contacts, deals, activity and quality-control.
   public static func eventsSubscription(logger: Logger) -> InboxSubscription {
     ReportingEventsHandler(logger: logger).subscription

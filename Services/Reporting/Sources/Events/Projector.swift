@@ -31,7 +31,11 @@ struct Projector: Sendable {
     guard try await advanceVersion(of: event, on: connection) else { return .stale }
     switch change {
     case .pipeline(let pipeline): try await write(pipeline, on: connection)
-    case .deal(let deal, let step): try await write(deal, step, on: connection)
+    case .deal(let deal, let step):
+      // The funnel's and the forecast's sums follow the deal (`DealAggregates`).
+      try await DealAggregates.keeping(deal, step, on: connection, logger: logger) {
+        try await write(deal, step, on: connection)
+      }
     case .lead(let lead): try await write(lead, on: connection)
     case .activity(let activity): try await write(activity, on: connection)
     case .hygiene(let report): try await write(report, on: connection)

@@ -10,6 +10,8 @@ enum ReportingSchema {
   static let projectionTables = [
     "aggregate_versions", "pipelines", "pipeline_stages", "deals", "deal_versions", "stage_visits", "leads",
     "deal_activity", "activity_counts", "hygiene_reports", "qc_reviews", "card_completeness",
+    // Sums over the deals (`DealAggregates`, version 31 on).
+    "funnel_cells", "forecast_open", "forecast_closed",
   ]
   /// The projections' serial columns (table, column): a rebuild starts them again at 1.
   static let projectionSerials = [("deals", "seq")]
@@ -227,6 +229,58 @@ enum ReportingSchema {
         INCLUDE (amount_minor, pipeline_id) WHERE status = 'open'
         """
       ]
+    ),
+    // The reporting benchmark's (versions 31–35): sums the funnel and the forecast read instead
+    // of the deals (`DealAggregates`), filled here from the projections as they stand.
+    Migration(
+      version: 31,
+      name: "funnel cells: visits per pipeline, kind, source, month, stage, owner",
+      statements: [
+        // kind '' is every kind; every_source (source '') every source. month: the UTC month
+        // the visits were entered in. h0…h63: the finished stays by length (`StayHistogram`).
+        """
+        CREATE TABLE funnel_cells (
+          pipeline_id text NOT NULL,
+          kind text NOT NULL,
+          every_source boolean NOT NULL,
+          source text NOT NULL,
+          month date NOT NULL,
+          stage_id text NOT NULL,
+          owner_id text NOT NULL,
+          \((DealAggregates.funnelCounts + StayHistogram.columns).map { "\($0) integer NOT NULL" }.joined(separator: ",\n  ")),
+          PRIMARY KEY (\(DealAggregates.funnelKey))
+        )
+        """,
+        DealAggregates.funnelUpsert(sign: "1", filter: "true"),
+      ]
+    ),
+    Migration(
+      version: 32,
+      name: "forecast sums: open deals per owner, currency, probability; closed deals per owner",
+      statements: [
+        // amount_minor numeric: a sum beyond Int64 is refused by the forecast, not wrapped here.
+        """
+        CREATE TABLE forecast_open (
+          pipeline_id text NOT NULL,
+          owner_id text NOT NULL,
+          currency text NOT NULL,
+          probability integer NOT NULL,
+          deals bigint NOT NULL,
+          amount_minor numeric NOT NULL,
+          PRIMARY KEY (pipeline_id, owner_id, currency, probability)
+        )
+        """,
+        """
+        CREATE TABLE forecast_closed (
+          pipeline_id text NOT NULL,
+          owner_id text NOT NULL,
+          closed bigint NOT NULL,
+          won bigint NOT NULL,
+          stated_percent bigint NOT NULL,
+          PRIMARY KEY (pipeline_id, owner_id)
+        )
+        """,
+      ] + DealAggregates.forecastUpserts(sign: "1", filter: "true")
     ),
   ]
 }

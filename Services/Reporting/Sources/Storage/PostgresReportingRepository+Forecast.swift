@@ -5,7 +5,8 @@ import PostgresNIO
 import SwiftProtobuf
 
 /// The forecast and its backtest. The database sums (open deals per owner × currency ×
-/// probability, closed deals per owner); the pure code (`Calibration`, `WeightedForecast`,
+/// probability, closed deals per owner: kept in `forecast_open` and `forecast_closed`, see
+/// `DealAggregates`); the pure code (`Calibration`, `WeightedForecast`,
 /// `Backtest`) does the statistics on those few rows.
 extension PostgresReportingRepository {
   func forecast(_ query: ForecastQuery) async throws -> Crm_Reporting_V1_GetForecastReply {
@@ -15,12 +16,12 @@ extension PostgresReportingRepository {
     // A deal without an amount (no currency) brings no money: it is left out of the rows.
     let rows = try await client.query(
       """
-      SELECT owner_id, currency, probability, count(*), sum(amount_minor)::text
-      FROM deals
-      WHERE status = 'open' AND currency <> ''
+      SELECT owner_id, currency, probability, sum(deals)::bigint, sum(amount_minor)::text
+      FROM forecast_open
+      WHERE currency <> ''
         AND (\(query.pipelineID)::text IS NULL OR pipeline_id = \(query.pipelineID)::text)
         AND (\(query.currency)::text IS NULL OR currency = \(query.currency)::text)
-      GROUP BY owner_id, currency, probability
+      GROUP BY owner_id, currency, probability HAVING sum(deals) > 0
       """, logger: logger)
     var pipeline: [OpenPipeline] = []
     for try await (owner, currency, probability, deals, amount) in rows.decode(
@@ -59,14 +60,14 @@ extension PostgresReportingRepository {
     return reply
   }
 
-  /// Closed deals per owner: count, won, Σ the last probability stated while open.
+  /// Closed deals per owner: count, won, Σ the last probability stated while open (`forecast_closed`).
   private func calibrationRecords(pipelineID: String?) async throws -> [CalibrationRecord] {
     let rows = try await client.query(
       """
-      SELECT owner_id, count(*), count(*) FILTER (WHERE status = 'won'), coalesce(sum(last_open_probability), 0)
-      FROM deals
-      WHERE status <> 'open' AND (\(pipelineID)::text IS NULL OR pipeline_id = \(pipelineID)::text)
-      GROUP BY owner_id
+      SELECT owner_id, sum(closed)::bigint, sum(won)::bigint, sum(stated_percent)::bigint
+      FROM forecast_closed
+      WHERE \(pipelineID)::text IS NULL OR pipeline_id = \(pipelineID)::text
+      GROUP BY owner_id HAVING sum(closed) > 0
       """, logger: logger)
     var records: [CalibrationRecord] = []
     for try await (owner, closed, won, stated) in rows.decode((String, Int, Int, Int64).self) {

@@ -8,6 +8,10 @@ import PostgresNIO
 struct PostgresReportingRepository: ReportingRepository {
   let client: PostgresClient
   let logger: Logger
+  /// A funnel over whole months is read from its cells, unless its pipeline saw this many visits
+  /// or fewer in them: then from the visits, cheap at that size and exact, median too (the cells'
+  /// `StayHistogram` estimates it).
+  var funnelExactVisits = 20_000
 
   func rebuildProjections() async throws -> ProjectionRebuild.Summary {
     try await ProjectionRebuild(client: client, logger: logger).run()

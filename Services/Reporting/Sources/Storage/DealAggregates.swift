@@ -1,0 +1,157 @@
+import CRMDatabase
+import Logging
+import PostgresNIO
+
+/// Sums over deals that the funnel and the forecast read instead of a million rows, kept by the
+/// projector and filled from the projections by one statement (a migration, the bench loader):
+///
+/// - `funnel_cells`: the stage visits per pipeline × kind × source × UTC month of entry × stage ×
+///   owner, with their outcomes, the deal's status (conversion to won) and a `StayHistogram` of the
+///   finished stays; also with every kind (kind ''), every source (every_source) and both, so a
+///   request reads one slice, and with every month (-infinity), so all time reads one month.
+/// - `forecast_open`: open deals per pipeline × owner × currency × probability, their count and
+///   amount; `forecast_closed`: closed deals per pipeline × owner, won, Σ the last probability
+///   stated while open (calibration).
+///
+/// The projector takes a deal's share out before it writes a deal event (`withdraw`) and puts the
+/// new share back after (`record`), both in its transaction: a sum is always that of the rows.
+enum DealAggregates {
+  static let funnelKey = "pipeline_id, kind, every_source, source, month, stage_id, owner_id"
+  static let funnelCounts = [
+    "visits", "entered", "advanced", "lost", "won", "open", "skipped", "won_later", "closed", "left_stays",
+  ]
+
+  /// The funnel cells of the visits `filter` picks (stage_visits `s` joined with deals `d`),
+  /// each counted `sign` times (1 or −1, or `$1`). The visits are counted per cell of their own
+  /// kind and source and stay bucket first (few conditions on many rows), those counts spread
+  /// into the histogram's columns, then summed into the cells of every kind, every source, both,
+  /// and into those of every month (month -infinity: a report of all time reads one row a cell).
+  static func funnelUpsert(sign: String, filter: String) -> String {
+    let counts = [
+      "count(*)", "count(*) FILTER (WHERE s.outcome <> 'skipped')", "count(*) FILTER (WHERE s.outcome = 'advanced')",
+      "count(*) FILTER (WHERE s.outcome = 'lost')", "count(*) FILTER (WHERE s.outcome = 'won')",
+      "count(*) FILTER (WHERE s.outcome = 'open')", "count(*) FILTER (WHERE s.outcome = 'skipped')",
+      "count(*) FILTER (WHERE s.outcome <> 'skipped' AND d.status = 'won')",
+      "count(*) FILTER (WHERE s.outcome <> 'skipped' AND d.status <> 'open')",
+      "count(*) FILTER (WHERE b.bucket IS NOT NULL)",
+    ]
+    let ownKey = "pipeline_id, kind, source, month, stage_id, owner_id"
+    let spread =
+      funnelCounts.map { "sum(\($0)) AS \($0)" }
+      + StayHistogram.columns.enumerated().map { "coalesce(sum(left_stays) FILTER (WHERE bucket = \($0)), 0) AS \($1)" }
+    let measures = funnelCounts + StayHistogram.columns
+    return """
+      INSERT INTO funnel_cells AS c (\(funnelKey), \(measures.joined(separator: ", ")))
+      SELECT pipeline_id, r.kind, r.every_source, r.source, m.month, stage_id, owner_id,
+        \(measures.map { "\(sign) * sum(\($0))" }.joined(separator: ", "))
+      FROM (
+        SELECT \(ownKey), \(spread.joined(separator: ", "))
+        FROM (
+          SELECT s.pipeline_id, s.kind, s.source, date_trunc('month', s.entered_at AT TIME ZONE 'UTC')::date AS month,
+            s.stage_id, s.owner_id, b.bucket, \(zip(counts, funnelCounts).map { "\($0) AS \($1)" }.joined(separator: ", "))
+          FROM stage_visits s JOIN deals d ON d.id = s.deal_id
+          CROSS JOIN LATERAL (SELECT \(StayHistogram.sqlBucket) AS bucket) b
+          WHERE \(filter)
+          GROUP BY 1, 2, 3, 4, 5, 6, 7) by_bucket
+        GROUP BY \(ownKey)) own
+      CROSS JOIN LATERAL (
+        VALUES (own.kind, false, own.source), ('', false, own.source), (own.kind, true, ''), ('', true, ''))
+        AS r (kind, every_source, source)
+      CROSS JOIN LATERAL (VALUES (own.month), ('-infinity'::date)) AS m (month)
+      GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7
+      ON CONFLICT (\(funnelKey)) DO UPDATE SET
+        \(measures.map { "\($0) = c.\($0) + excluded.\($0)" }.joined(separator: ", "))
+      """
+  }
+
+  static func forecastUpserts(sign: String, filter: String) -> [String] {
+    [
+      """
+      INSERT INTO forecast_open AS f (pipeline_id, owner_id, currency, probability, deals, amount_minor)
+      SELECT pipeline_id, owner_id, currency, probability, \(sign) * count(*), \(sign) * sum(amount_minor)
+      FROM deals d WHERE d.status = 'open' AND \(filter)
+      GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+      ON CONFLICT (pipeline_id, owner_id, currency, probability) DO UPDATE SET deals = f.deals + excluded.deals,
+        amount_minor = f.amount_minor + excluded.amount_minor
+      """,
+      """
+      INSERT INTO forecast_closed AS f (pipeline_id, owner_id, closed, won, stated_percent)
+      SELECT pipeline_id, owner_id, \(sign) * count(*), \(sign) * count(*) FILTER (WHERE d.status = 'won'),
+        \(sign) * sum(last_open_probability)
+      FROM deals d WHERE d.status <> 'open' AND \(filter)
+      GROUP BY 1, 2 ORDER BY 1, 2
+      ON CONFLICT (pipeline_id, owner_id) DO UPDATE SET closed = f.closed + excluded.closed,
+        won = f.won + excluded.won, stated_percent = f.stated_percent + excluded.stated_percent
+      """,
+    ]
+  }
+
+  /// Fills the (empty) aggregates from the projections: a migration's and the bench loader's.
+  static var fill: [String] {
+    [funnelUpsert(sign: "1", filter: "true")] + forecastUpserts(sign: "1", filter: "true")
+  }
+
+  /// One deal's share, counted `$1` times: deal `$2`; its visits at stages `$3`, or every one
+  /// when `$3` is null or the deal's status is not `$4` (null: every one). Returns the deal's
+  /// status before (the statement sees the rows as they were when it began).
+  private static let change = """
+    WITH funnel_change AS (
+    \(funnelUpsert(
+      sign: "$1::int",
+      filter: "s.deal_id = $2 AND ($3::text[] IS NULL OR s.stage_id = ANY($3::text[]) OR d.status IS DISTINCT FROM $4::text)"))
+    ), open_change AS (
+    \(forecastUpserts(sign: "$1::int", filter: "d.id = $2")[0])
+    ), closed_change AS (
+    \(forecastUpserts(sign: "$1::int", filter: "d.id = $2")[1])
+    )
+    SELECT status FROM deals WHERE id = $2
+    """
+
+  /// The projector's hook: `write` (a deal event's writes) between taking the deal's share out
+  /// and putting it back, over the visits the event's step touches (or all, on a status change).
+  static func keeping(
+    _ deal: DealRow, _ step: DealStep, on connection: PostgresConnection, logger: Logger,
+    write: () async throws -> Void
+  ) async throws {
+    let stages: [String] =
+      switch step {
+      case .none: []
+      case .opened, .closed: [deal.stageID]
+      case .moved(let from, let to, let skipped, _): [from] + skipped + [to]
+      }
+    let before = try await withdraw(
+      deal: deal.id, stages: stages, status: deal.status, on: connection, logger: logger)
+    try await write()
+    try await record(deal: deal.id, stages: stages, before: before, on: connection, logger: logger)
+  }
+
+  /// Before a deal event is written: takes the deal's share out — its visits at `stages` (the
+  /// ones the event's step touches), or every visit when its status changes to `status` (each
+  /// counts the status in its conversion to won). Returns the status before, for `record`.
+  static func withdraw(
+    deal: String, stages: [String], status: String, on connection: PostgresConnection, logger: Logger
+  ) async throws -> String? {
+    try await apply(sign: -1, deal: deal, stages: stages, otherStatus: status, on: connection, logger: logger)
+  }
+
+  /// After the deal event is written: puts the deal's share back, over the same visits (`before`:
+  /// what `withdraw` returned).
+  static func record(
+    deal: String, stages: [String], before: String?, on connection: PostgresConnection, logger: Logger
+  ) async throws {
+    _ = try await apply(sign: 1, deal: deal, stages: stages, otherStatus: before, on: connection, logger: logger)
+  }
+
+  private static func apply(
+    sign: Int32, deal: String, stages: [String], otherStatus: String?, on connection: PostgresConnection,
+    logger: Logger
+  ) async throws -> String? {
+    var binds = PostgresBindings()
+    binds.append(sign)
+    binds.append(deal)
+    binds.append(stages)
+    if let otherStatus { binds.append(otherStatus) } else { binds.appendNull() }
+    let rows = try await connection.query(PostgresQuery(unsafeSQL: change, binds: binds), logger: logger)
+    return try await rows.decode(String.self).first { _ in true }
+  }
+}
