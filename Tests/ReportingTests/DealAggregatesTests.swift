@@ -10,10 +10,13 @@ import Testing
 /// figures the stage visits give (the median within its histogram bucket).
 @Suite("Reporting deal aggregates")
 struct DealAggregatesTests {
-  /// The non-zero rows of the three tables as text, ordered.
+  /// The non-zero rows of the four tables as text, ordered.
   static func sums(_ context: ReportingHarness.Context) async throws -> [String] {
     var dump: [String] = []
-    for (table, nonZero) in [("funnel_cells", "visits"), ("forecast_open", "deals"), ("forecast_closed", "closed")] {
+    for (table, nonZero) in [
+      ("funnel_cells", "visits"), ("forecast_open", "deals"), ("forecast_closed", "closed"),
+      ("leaderboard_closed", "closed"),
+    ] {
       let rows = try await context.database.query(
         PostgresQuery(
           unsafeSQL:

@@ -11,7 +11,7 @@ enum ReportingSchema {
     "aggregate_versions", "pipelines", "pipeline_stages", "deals", "deal_versions", "stage_visits", "leads",
     "deal_activity", "activity_counts", "hygiene_reports", "qc_reviews", "card_completeness",
     // Sums over the deals (`DealAggregates`, version 31 on).
-    "funnel_cells", "forecast_open", "forecast_closed",
+    "funnel_cells", "forecast_open", "forecast_closed", "leaderboard_closed",
   ]
   /// The projections' serial columns (table, column): a rebuild starts them again at 1.
   static let projectionSerials = [("deals", "seq")]
@@ -281,6 +281,27 @@ enum ReportingSchema {
         )
         """,
       ] + DealAggregates.forecastUpserts(sign: "1", filter: "true")
+    ),
+    // The known managers' skip scan (`knownManagers`) of the leads.
+    Migration(version: 33, name: "leads by owner", statements: ["CREATE INDEX leads_owner ON leads (owner_id)"]),
+    Migration(
+      version: 34,
+      name: "leaderboard sums: closed deals per owner, month, currency",
+      statements: [
+        // month: the UTC month of the close; -infinity: every month.
+        """
+        CREATE TABLE leaderboard_closed (
+          owner_id text NOT NULL,
+          month date NOT NULL,
+          currency text NOT NULL,
+          closed bigint NOT NULL,
+          won bigint NOT NULL,
+          won_minor numeric NOT NULL,
+          PRIMARY KEY (owner_id, month, currency)
+        )
+        """,
+        DealAggregates.leaderboardUpsert(sign: "1", filter: "true"),
+      ]
     ),
   ]
 }

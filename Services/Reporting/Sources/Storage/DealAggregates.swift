@@ -11,7 +11,8 @@ import PostgresNIO
 ///   request reads one slice, and with every month (-infinity), so all time reads one month.
 /// - `forecast_open`: open deals per pipeline × owner × currency × probability, their count and
 ///   amount; `forecast_closed`: closed deals per pipeline × owner, won, Σ the last probability
-///   stated while open (calibration).
+///   stated while open (calibration); `leaderboard_closed`: closed deals per owner × UTC month of
+///   the close × currency, won, the won amount.
 ///
 /// The projector takes a deal's share out before it writes a deal event (`withdraw`) and puts the
 /// new share back after (`record`), both in its transaction: a sum is always that of the rows.
@@ -86,9 +87,27 @@ enum DealAggregates {
     ]
   }
 
+  /// The leaderboard's: closed deals per owner, UTC month of the close (and every month,
+  /// -infinity), currency.
+  static func leaderboardUpsert(sign: String, filter: String) -> String {
+    """
+    INSERT INTO leaderboard_closed AS f (owner_id, month, currency, closed, won, won_minor)
+    SELECT owner_id, m.month, currency, \(sign) * count(*), \(sign) * count(*) FILTER (WHERE d.status = 'won'),
+      \(sign) * coalesce(sum(amount_minor) FILTER (WHERE d.status = 'won'), 0)
+    FROM deals d
+    CROSS JOIN LATERAL (VALUES (date_trunc('month', d.closed_at AT TIME ZONE 'UTC')::date), ('-infinity'::date))
+      AS m (month)
+    WHERE d.status <> 'open' AND m.month IS NOT NULL AND \(filter)
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (owner_id, month, currency) DO UPDATE SET closed = f.closed + excluded.closed,
+      won = f.won + excluded.won, won_minor = f.won_minor + excluded.won_minor
+    """
+  }
+
   /// Fills the (empty) aggregates from the projections: a migration's and the bench loader's.
   static var fill: [String] {
     [funnelUpsert(sign: "1", filter: "true")] + forecastUpserts(sign: "1", filter: "true")
+      + [leaderboardUpsert(sign: "1", filter: "true")]
   }
 
   /// One deal's share, counted `$1` times: deal `$2`; its visits at stages `$3`, or every one
@@ -103,6 +122,8 @@ enum DealAggregates {
     \(forecastUpserts(sign: "$1::int", filter: "d.id = $2")[0])
     ), closed_change AS (
     \(forecastUpserts(sign: "$1::int", filter: "d.id = $2")[1])
+    ), board_change AS (
+    \(leaderboardUpsert(sign: "$1::int", filter: "d.id = $2"))
     )
     SELECT status FROM deals WHERE id = $2
     """

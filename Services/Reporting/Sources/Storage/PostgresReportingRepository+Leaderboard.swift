@@ -22,30 +22,39 @@ extension PostgresReportingRepository {
     let from = query.period.from
     let to = query.period.to
     var currency = query.currency
-    if currency == nil {
-      let rows = try await client.query(
-        """
-        SELECT currency FROM deals
-        WHERE status = 'won' AND (\(from)::timestamptz IS NULL OR closed_at >= \(from)::timestamptz)
-          AND (\(to)::timestamptz IS NULL OR closed_at < \(to)::timestamptz)
-        GROUP BY currency ORDER BY count(*) DESC, currency LIMIT 1
-        """, logger: logger)
-      currency = try await rows.decode(String.self).first { _ in true }
-    }
     var figures: [String: BoardFigures] = [:]
-    let deals = try await client.query(
-      """
-      SELECT owner_id, count(*) FILTER (WHERE status = 'won'), count(*),
-        coalesce(sum(amount_minor) FILTER (WHERE status = 'won' AND currency = \(currency)::text), 0)::bigint
-      FROM deals
-      WHERE status <> 'open' AND (\(from)::timestamptz IS NULL OR closed_at >= \(from)::timestamptz)
-        AND (\(to)::timestamptz IS NULL OR closed_at < \(to)::timestamptz)
-      GROUP BY owner_id
-      """, logger: logger)
-    for try await (owner, won, closed, amount) in deals.decode((String, Int, Int, Int64).self) {
-      figures[owner, default: .init()].wonDeals = won
-      figures[owner, default: .init()].closed = closed
-      figures[owner, default: .init()].won = amount
+    // Closed deals: from their monthly sums when the period is whole UTC months (or open), else
+    // from the deals.
+    if let months = WholeMonths(query.period) {
+      var binds = PostgresBindings()
+      if let from = months.from { binds.append(from) } else { binds.appendNull() }
+      if let to = months.to { binds.append(to) } else { binds.appendNull() }
+      let inMonths = WholeMonths.filter(from: "$1", to: "$2")
+      if currency == nil {
+        let rows = try await client.query(
+          PostgresQuery(
+            unsafeSQL: """
+              SELECT currency FROM leaderboard_closed WHERE \(inMonths)
+              GROUP BY currency HAVING sum(won) > 0 ORDER BY sum(won) DESC, currency LIMIT 1
+              """, binds: binds), logger: logger)
+        currency = try await rows.decode(String.self).first { _ in true }
+      }
+      if let currency { binds.append(currency) } else { binds.appendNull() }
+      let deals = try await client.query(
+        PostgresQuery(
+          unsafeSQL: """
+            SELECT owner_id, sum(won)::bigint, sum(closed)::bigint,
+              coalesce(sum(won_minor) FILTER (WHERE currency = $3::text), 0)::bigint
+            FROM leaderboard_closed WHERE \(inMonths)
+            GROUP BY owner_id HAVING sum(closed) > 0
+            """, binds: binds), logger: logger)
+      for try await (owner, won, closed, amount) in deals.decode((String, Int, Int, Int64).self) {
+        figures[owner, default: .init()].wonDeals = won
+        figures[owner, default: .init()].closed = closed
+        figures[owner, default: .init()].won = amount
+      }
+    } else {
+      figures = try await closedDeals(from: from, to: to, currency: &currency)
     }
     let activities = try await client.query(
       """
@@ -98,6 +107,37 @@ extension PostgresReportingRepository {
       team.violations += figure.violations
     }
     return Self.board(figures, team: team, currency: currency ?? "", visibility: query.visibility)
+  }
+
+  /// Closed deals per owner from the deals themselves (a period that cuts a month); picks the
+  /// currency of the most won deals when none was asked for.
+  func closedDeals(from: Date?, to: Date?, currency: inout String?) async throws -> [String: BoardFigures] {
+    if currency == nil {
+      let rows = try await client.query(
+        """
+        SELECT currency FROM deals
+        WHERE status = 'won' AND (\(from)::timestamptz IS NULL OR closed_at >= \(from)::timestamptz)
+          AND (\(to)::timestamptz IS NULL OR closed_at < \(to)::timestamptz)
+        GROUP BY currency ORDER BY count(*) DESC, currency LIMIT 1
+        """, logger: logger)
+      currency = try await rows.decode(String.self).first { _ in true }
+    }
+    var figures: [String: BoardFigures] = [:]
+    let deals = try await client.query(
+      """
+      SELECT owner_id, count(*) FILTER (WHERE status = 'won'), count(*),
+        coalesce(sum(amount_minor) FILTER (WHERE status = 'won' AND currency = \(currency)::text), 0)::bigint
+      FROM deals
+      WHERE status <> 'open' AND (\(from)::timestamptz IS NULL OR closed_at >= \(from)::timestamptz)
+        AND (\(to)::timestamptz IS NULL OR closed_at < \(to)::timestamptz)
+      GROUP BY owner_id
+      """, logger: logger)
+    for try await (owner, won, closed, amount) in deals.decode((String, Int, Int, Int64).self) {
+      figures[owner, default: .init()].wonDeals = won
+      figures[owner, default: .init()].closed = closed
+      figures[owner, default: .init()].won = amount
+    }
+    return figures
   }
 
   static func board(_ figures: [String: BoardFigures], team: BoardFigures, currency: String, visibility: Visibility)

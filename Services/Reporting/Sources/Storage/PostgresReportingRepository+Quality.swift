@@ -9,13 +9,27 @@ import SwiftProtobuf
 /// against the meetings and calls each logged.
 extension PostgresReportingRepository {
   /// Every manager id reporting knows of: owners of deals, leads and cards, authors of
-  /// activities, managers of end-of-day reports.
+  /// activities, managers of end-of-day reports. Deals' owners from the forecast's sums (a deal is
+  /// open or closed), the others by a skip scan of an index led by the id: one probe per manager,
+  /// not a read of a million rows.
   func knownManagers() async throws -> Set<String> {
-    let rows = try await client.query(
+    func distinct(_ table: String, _ column: String) -> String {
       """
-      SELECT owner_id FROM deals UNION SELECT owner_id FROM leads UNION SELECT owner_id FROM card_completeness
-      UNION SELECT author_id FROM activity_counts UNION SELECT manager_id FROM hygiene_reports
-      """, logger: logger)
+      SELECT id FROM (
+        WITH RECURSIVE ids (id) AS (
+          SELECT min(\(column)) FROM \(table)
+          UNION ALL SELECT (SELECT min(\(column)) FROM \(table) WHERE \(column) > ids.id) FROM ids WHERE ids.id IS NOT NULL)
+        SELECT id FROM ids WHERE id IS NOT NULL) AS \(table)_ids
+      """
+    }
+    let rows = try await client.query(
+      PostgresQuery(
+        unsafeSQL: """
+          SELECT owner_id FROM forecast_open WHERE deals <> 0
+          UNION SELECT owner_id FROM forecast_closed WHERE closed <> 0
+          UNION \(distinct("leads", "owner_id")) UNION \(distinct("card_completeness", "owner_id"))
+          UNION \(distinct("activity_counts", "author_id")) UNION \(distinct("hygiene_reports", "manager_id"))
+          """), logger: logger)
     var ids: Set<String> = []
     for try await id in rows.decode(String.self) { ids.insert(id) }
     return ids
