@@ -8,7 +8,7 @@ struct Bench: AsyncParsableCommand {
     abstract: "CRM benchmarks: figures on stdout, JSON to --json.",
     subcommands: [
       RPCBench.self, RPCTransportBench.self, KafkaHopBench.self, EventsBench.self, ContactsBench.self, DealsBench.self,
-      ActivityBench.self, ReportingBench.self, WebBench.self,
+      ActivityBench.self, ReportingBench.self, ReportingFreshnessBench.self, WebBench.self,
       EchoLatencyBench.self,
     ]
   )
