@@ -26,6 +26,8 @@ struct ReportingBench: AsyncParsableCommand {
   @OptionGroup var options: ServiceBenchOptions
   @Option(help: "Deals loaded.") var deals = 1_000_000
   @Option(help: "Stage transitions (stage visits) aimed at.") var transitions = 5_000_000
+  @Option(help: "Keep the loaded history in this schema of the database and reuse it when it is there (no load).")
+  var historySchema: String?
   @Option(help: "Share of the calls made as a manager (the rest as the head of sales).") var managerShare = 0.25
 
   static let head = "head_of_sales:bench-head"
@@ -36,7 +38,7 @@ struct ReportingBench: AsyncParsableCommand {
     let kafka = KafkaConfiguration(bootstrapServers: [options.brokers], clientID: "bench-reporting")
     let service = "bench-reporting-\(UUID().uuidString.prefix(8).lowercased())"
     let figures = try await withBenchSchema(
-      database: options.database, maximumConnections: options.poolSize, logger: logger
+      database: options.database, maximumConnections: options.poolSize, kept: historySchema, logger: logger
     ) { client in
       try await measure(client: client, kafka: kafka, service: service, logger: logger)
     }
@@ -61,7 +63,7 @@ struct ReportingBench: AsyncParsableCommand {
     let loader = ReportingBenchLoader(deals: deals, transitions: transitions, codes: codes, now: now)
     print("loading \(deals) deals, about \(transitions) stage transitions …")
     let started = ContinuousClock.now
-    try await loader.load(client: client, logger: logger)
+    if try await !loader.loadOnce(client: client, logger: logger) { print("  (kept from an earlier run)") }
     let loaded = (ContinuousClock.now - started).seconds
     let analyzing = ContinuousClock.now
     _ = try await client.query("ANALYZE", logger: logger).collect()

@@ -1,3 +1,4 @@
+import ArgumentParser
 import CRMReview
 import Foundation
 import Logging
@@ -31,6 +32,38 @@ struct ReportingBenchLoader {
     let perDeal = Double(transitions) / Double(max(deals, 1))
     let notWon = max(1.01, (perDeal - 0.3 * 6.5) / 0.7)
     return min(50, max(0.01, 6.5 / (notWon - 0.5) - 1))
+  }
+
+  /// Loads unless this schema holds a finished load of the same size already (a schema kept with
+  /// `--history-schema`); true when it loaded. A load that stopped half-way is refused, not topped up.
+  func loadOnce(client: PostgresClient, logger: Logger) async throws -> Bool {
+    _ = try await client.query(
+      """
+      CREATE TABLE IF NOT EXISTS bench_history (
+        deals bigint NOT NULL, transitions bigint NOT NULL, loaded_at timestamptz NOT NULL)
+      """, logger: logger
+    ).collect()
+    let kept = try await client.query("SELECT deals, transitions FROM bench_history", logger: logger)
+      .collect().map { try $0.decode((Int, Int).self) }.first
+    if let kept {
+      guard kept == (deals, transitions) else {
+        throw ValidationError(
+          "the kept schema holds \(kept.0) deals and \(kept.1) transitions, not \(deals) and \(transitions): "
+            + "name another --history-schema")
+      }
+      return false
+    }
+    let anyDeal =
+      try await client.query("SELECT count(*) FROM (SELECT 1 FROM deals LIMIT 1) d", logger: logger)
+      .collect().map { try $0.decode(Int.self) }.first ?? 0
+    guard anyDeal == 0 else {
+      throw ValidationError("the kept schema holds a load that stopped half-way: drop it (DROP SCHEMA … CASCADE)")
+    }
+    try await load(client: client, logger: logger)
+    _ = try await client.query(
+      "INSERT INTO bench_history VALUES (\(deals), \(transitions), now())", logger: logger
+    ).collect()
+    return true
   }
 
   /// Loads on one connection (its session settings: a large sort memory for the windows).

@@ -30,6 +30,8 @@ struct WebBench: AsyncParsableCommand {
   @OptionGroup var options: ServiceBenchOptions
   @Option(help: "Deals loaded.") var deals = 1_000_000
   @Option(help: "Stage transitions (stage visits) aimed at.") var transitions = 5_000_000
+  @Option(help: "Keep the loaded history in this schema of the database and reuse it when it is there (no load).")
+  var historySchema: String?
   @Option(help: "Concurrent signed-in clients.") var clients = 16
 
   static let password = "the bench's web password"
@@ -39,7 +41,7 @@ struct WebBench: AsyncParsableCommand {
     bootstrapBenchLogging()
     let logger = Logger(label: "bench-web")
     let figures = try await withBenchSchema(
-      database: options.database, maximumConnections: options.poolSize, logger: logger
+      database: options.database, maximumConnections: options.poolSize, kept: historySchema, logger: logger
     ) { client in
       try await measure(client: client, logger: logger)
     }
@@ -61,8 +63,8 @@ struct WebBench: AsyncParsableCommand {
     let codes = try ReviewCodes(key: Array(repeating: 7, count: 32))
     print("loading \(deals) deals, about \(transitions) stage transitions …")
     let started = ContinuousClock.now
-    try await ReportingBenchLoader(deals: deals, transitions: transitions, codes: codes, now: Date())
-      .load(client: client, logger: logger)
+    let loader = ReportingBenchLoader(deals: deals, transitions: transitions, codes: codes, now: Date())
+    if try await !loader.loadOnce(client: client, logger: logger) { print("  (kept from an earlier run)") }
     _ = try await client.query("ANALYZE", logger: logger).collect()
     let loaded = (ContinuousClock.now - started).seconds
 
