@@ -8,7 +8,7 @@ struct Bench: AsyncParsableCommand {
     abstract: "CRM benchmarks: figures on stdout, JSON to --json.",
     subcommands: [
       RPCBench.self, RPCTransportBench.self, KafkaHopBench.self, EventsBench.self, ContactsBench.self, DealsBench.self,
-      ActivityBench.self,
+      ActivityBench.self, ReportingFreshnessBench.self,
       EchoLatencyBench.self,
     ]
   )
