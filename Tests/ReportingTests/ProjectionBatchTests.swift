@@ -108,7 +108,7 @@ struct ProjectionBatchTests {
     let bad = try Envelopes.event(
       Crm_Deals_V1_DealOpened(), topic: EventTopics.deals, aggregateID: flow.deals[1], version: 1,
       at: SalesFlow.day(0), payloadBytes: [0xFF, 0xFF, 0xFF])
-    try await ReportingHarness.with { context in
+    try await ReportingHarness.with { context async throws in
       let error = await #expect(throws: EventRejected.self) {
         try await context.deliver([
           try flow.pipelineDefined(), opened, bad, try flow.move(deal, to: 1, at: SalesFlow.day(1)),
