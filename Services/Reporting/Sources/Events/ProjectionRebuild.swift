@@ -4,8 +4,8 @@ import Logging
 import PostgresNIO
 
 /// Rebuilds every projection from `events`: in one transaction, empties them all (their
-/// serial counters too) and replays the stored events by seq through the same `Projector` the
-/// inbox uses. `events` is locked against inserts meanwhile (SHARE), so the inbox waits and
+/// serial counters too) and replays the stored events by seq, a chunk at a time, through the same
+/// `Projector` the inbox uses (batches give the rows one-at-a-time application gives). `events` is locked against inserts meanwhile (SHARE), so the inbox waits and
 /// then projects its batch onto the rebuilt rows; readers see the old rows until the commit.
 struct ProjectionRebuild: Sendable {
   /// Events read per round trip.
@@ -61,9 +61,9 @@ struct ProjectionRebuild: Sendable {
             aggregateVersion: version, actor: actor, occurredAt: occurredAt, payload: Data(payload.readableBytesView)))
       }
       guard !batch.isEmpty else { return summary }
-      for event in batch {
-        summary.events += 1
-        switch try await projector.project(event, on: connection) {
+      summary.events += batch.count
+      for outcome in try await projector.project(batch, on: connection) {
+        switch outcome {
         case .projected: summary.projected += 1
         case .stale: summary.stale += 1
         case .unknown: summary.unknown += 1

@@ -9,9 +9,9 @@ import PostgresNIO
 /// Reporting's one inbox, `reporting-events` (group `crm.inbox.reporting-events`, dead letters
 /// `crm.dlq.reporting-events`: inside the broker ACLs' `reporting-` prefixes): every event of
 /// contacts, deals, activity and quality-control. A poll batch is stored in `events` with one
-/// statement, then projected event by event in that order (`Projector`), in the inbox's
-/// transaction. A bad payload is `EventRejected`: the inbox applies that batch again one by
-/// one and dead-letters the one event, which is then not stored either.
+/// statement, then projected as a batch (`Projector`: a few statements, however many events),
+/// in the inbox's transaction. A bad payload is `EventRejected`: the inbox applies that batch
+/// again one by one and dead-letters the one event, which is then not stored either.
 struct ReportingEventsHandler: Sendable {
   static let name = "reporting-events"
   static let topics = [EventTopics.contacts, EventTopics.deals, EventTopics.activity, EventTopics.qualityControl]
@@ -32,9 +32,9 @@ struct ReportingEventsHandler: Sendable {
   func apply(_ events: [ReceivedEvent], on connection: PostgresConnection) async throws {
     let stored = events.map(StoredEvent.init)
     let inserted = try await store(stored, on: connection)
-    for event in stored where inserted.contains(event.eventID) {
-      _ = try await projector.project(event, on: connection)
-    }
+    // An event id stored before is not projected again, nor a second copy within the batch.
+    var fresh = inserted
+    _ = try await projector.project(stored.filter { fresh.remove($0.eventID) != nil }, on: connection)
     let now = Date()
     for event in stored {
       // Older than a day is a history import or a replay, not lag (and a forged age of centuries
@@ -48,28 +48,47 @@ struct ReportingEventsHandler: Sendable {
   /// One INSERT for the batch, seq given in batch order; the ids actually inserted (an event id
   /// stored before is not stored or projected again).
   func store(_ events: [StoredEvent], on connection: PostgresConnection) async throws -> Set<String> {
-    let rows = try await connection.query(
-      """
-      INSERT INTO events (event_id, topic, partition, record_offset, type, aggregate_id, aggregate_version, actor,
-        occurred_at, payload, projected)
-      SELECT id, topic, part, record_offset, type, aggregate_id, version, actor,
-        CASE WHEN has_time THEN occurred_at END, payload, projected
-      FROM unnest(
-        \(events.map(\.eventID))::text[], \(events.map(\.topic))::text[], \(events.map(\.partition))::int[],
-        \(events.map(\.offset))::bigint[], \(events.map(\.type))::text[], \(events.map(\.aggregateID))::text[],
-        \(events.map(\.aggregateVersion))::bigint[], \(events.map(\.actor))::text[],
-        \(events.map { $0.occurredAt != nil })::bool[],
-        \(events.map { $0.occurredAt ?? Date(timeIntervalSince1970: 0) })::timestamptz[],
-        \(events.map { ByteBuffer(bytes: $0.payload) })::bytea[],
-        \(events.map { ProjectedChange.projects($0.type) })::bool[]
-      ) WITH ORDINALITY AS e (id, topic, part, record_offset, type, aggregate_id, version, actor, has_time,
-        occurred_at, payload, projected, position)
-      ORDER BY position
-      ON CONFLICT (event_id) DO NOTHING
-      RETURNING event_id
-      """, logger: logger)
     var inserted = Set<String>()
-    for try await id in rows.decode(String.self) { inserted.insert(id) }
+    for try await id in try await connection.execute(StoreEvents(events), logger: logger) { inserted.insert(id) }
     return inserted
   }
+}
+
+/// The batch's events in `events`, seq in batch order (an id stored before is skipped).
+struct StoreEvents: PostgresPreparedStatement {
+  typealias Row = String
+  static let sql = """
+    INSERT INTO events (event_id, topic, partition, record_offset, type, aggregate_id, aggregate_version, actor,
+      occurred_at, payload, projected)
+    SELECT id, topic, part, record_offset, type, aggregate_id, version, actor,
+      CASE WHEN has_time THEN occurred_at END, payload, projected
+    FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[],
+      $9::bool[], $10::timestamptz[], $11::bytea[], $12::bool[])
+      WITH ORDINALITY AS e (id, topic, part, record_offset, type, aggregate_id, version, actor, has_time,
+        occurred_at, payload, projected, position)
+    ORDER BY position
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id
+    """
+  let bindings: PostgresBindings
+
+  init(_ events: [StoredEvent]) {
+    var bindings = PostgresBindings()
+    bindings.append(events.map(\.eventID))
+    bindings.append(events.map(\.topic))
+    bindings.append(events.map(\.partition))
+    bindings.append(events.map(\.offset))
+    bindings.append(events.map(\.type))
+    bindings.append(events.map(\.aggregateID))
+    bindings.append(events.map(\.aggregateVersion))
+    bindings.append(events.map(\.actor))
+    bindings.append(events.map { $0.occurredAt != nil })
+    bindings.append(events.map { $0.occurredAt ?? Date(timeIntervalSince1970: 0) })
+    bindings.append(events.map { ByteBuffer(bytes: $0.payload) })
+    bindings.append(events.map { ProjectedChange.projects($0.type) })
+    self.bindings = bindings
+  }
+
+  func makeBindings() -> PostgresBindings { bindings }
+  func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(String.self) }
 }

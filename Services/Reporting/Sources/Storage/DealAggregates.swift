@@ -14,8 +14,8 @@ import PostgresNIO
 ///   stated while open (calibration); `leaderboard_closed`: closed deals per owner × UTC month of
 ///   the close × currency, won, the won amount.
 ///
-/// The projector takes a deal's share out before it writes a deal event (`withdraw`) and puts the
-/// new share back after (`record`), both in its transaction: a sum is always that of the rows.
+/// The projector takes the shares of a batch's deals out before it writes their events and puts
+/// the new shares back after (`keeping`), in its transaction: a sum is always that of the rows.
 enum DealAggregates {
   static let funnelKey = "pipeline_id, kind, every_source, source, month, stage_id, owner_id"
   static let funnelCounts = [
@@ -110,69 +110,36 @@ enum DealAggregates {
       + [leaderboardUpsert(sign: "1", filter: "true")]
   }
 
-  /// One deal's share, counted `$1` times: deal `$2`; its visits at stages `$3`, or every one
-  /// when `$3` is null or the deal's status is not `$4` (null: every one). Returns the deal's
-  /// status before (the statement sees the rows as they were when it began).
-  private static let change = """
+  /// Deals `$2`'s whole shares (every visit), counted `$1` times: the batch projector's.
+  private static let changeOfDeals = """
     WITH funnel_change AS (
-    \(funnelUpsert(
-      sign: "$1::int",
-      filter: "s.deal_id = $2 AND ($3::text[] IS NULL OR s.stage_id = ANY($3::text[]) OR d.status IS DISTINCT FROM $4::text)"))
+    \(funnelUpsert(sign: "$1::int", filter: "s.deal_id = ANY($2::text[])"))
     ), open_change AS (
-    \(forecastUpserts(sign: "$1::int", filter: "d.id = $2")[0])
+    \(forecastUpserts(sign: "$1::int", filter: "d.id = ANY($2::text[])")[0])
     ), closed_change AS (
-    \(forecastUpserts(sign: "$1::int", filter: "d.id = $2")[1])
-    ), board_change AS (
-    \(leaderboardUpsert(sign: "$1::int", filter: "d.id = $2"))
+    \(forecastUpserts(sign: "$1::int", filter: "d.id = ANY($2::text[])")[1])
     )
-    SELECT status FROM deals WHERE id = $2
+    \(leaderboardUpsert(sign: "$1::int", filter: "d.id = ANY($2::text[])"))
     """
 
-  /// The projector's hook: `write` (a deal event's writes) between taking the deal's share out
-  /// and putting it back, over the visits the event's step touches (or all, on a status change).
+  /// The batch projector's hook: `write` (a batch's deal and visit writes) between taking the
+  /// shares of `deals` out and putting them back — whole shares, so whatever the batch did to a
+  /// deal (several steps, a status change) the sums stay those of the rows.
   static func keeping(
-    _ deal: DealRow, _ step: DealStep, on connection: PostgresConnection, logger: Logger,
-    write: () async throws -> Void
+    deals: [String], on connection: PostgresConnection, logger: Logger, write: () async throws -> Void
   ) async throws {
-    let stages: [String] =
-      switch step {
-      case .none: []
-      case .opened, .closed: [deal.stageID]
-      case .moved(let from, let to, let skipped, _): [from] + skipped + [to]
-      }
-    let before = try await withdraw(
-      deal: deal.id, stages: stages, status: deal.status, on: connection, logger: logger)
+    guard !deals.isEmpty else { return try await write() }
+    try await apply(sign: -1, deals: deals, on: connection, logger: logger)
     try await write()
-    try await record(deal: deal.id, stages: stages, before: before, on: connection, logger: logger)
+    try await apply(sign: 1, deals: deals, on: connection, logger: logger)
   }
 
-  /// Before a deal event is written: takes the deal's share out — its visits at `stages` (the
-  /// ones the event's step touches), or every visit when its status changes to `status` (each
-  /// counts the status in its conversion to won). Returns the status before, for `record`.
-  static func withdraw(
-    deal: String, stages: [String], status: String, on connection: PostgresConnection, logger: Logger
-  ) async throws -> String? {
-    try await apply(sign: -1, deal: deal, stages: stages, otherStatus: status, on: connection, logger: logger)
-  }
-
-  /// After the deal event is written: puts the deal's share back, over the same visits (`before`:
-  /// what `withdraw` returned).
-  static func record(
-    deal: String, stages: [String], before: String?, on connection: PostgresConnection, logger: Logger
-  ) async throws {
-    _ = try await apply(sign: 1, deal: deal, stages: stages, otherStatus: before, on: connection, logger: logger)
-  }
-
-  private static func apply(
-    sign: Int32, deal: String, stages: [String], otherStatus: String?, on connection: PostgresConnection,
-    logger: Logger
-  ) async throws -> String? {
+  private static func apply(sign: Int32, deals: [String], on connection: PostgresConnection, logger: Logger)
+    async throws
+  {
     var binds = PostgresBindings()
     binds.append(sign)
-    binds.append(deal)
-    binds.append(stages)
-    if let otherStatus { binds.append(otherStatus) } else { binds.appendNull() }
-    let rows = try await connection.query(PostgresQuery(unsafeSQL: change, binds: binds), logger: logger)
-    return try await rows.decode(String.self).first { _ in true }
+    binds.append(deals)
+    _ = try await connection.query(PostgresQuery(unsafeSQL: changeOfDeals, binds: binds), logger: logger).collect()
   }
 }
