@@ -71,8 +71,11 @@ enum ReportingHarness {
     func dumpProjections() async throws -> [String: String] {
       var dump: [String: String] = [:]
       for table in ReportingSchema.projectionTables {
+        let counting = DealAggregates.countingRow[table] ?? "true"
         let rows = try await database.query(
-          PostgresQuery(unsafeSQL: "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') FROM \(table) t"))
+          PostgresQuery(
+            unsafeSQL:
+              "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') FROM \(table) t WHERE \(counting)"))
         dump[table] = try await rows.decode(String.self).first { _ in true } ?? ""
       }
       return dump
