@@ -124,7 +124,8 @@ struct ReportingFreshnessBench: AsyncParsableCommand {
   }
 
   /// Produces the stream at `rate` for the warm-up and the measured seconds, in small batches
-  /// as the clock comes due (a late tick catches up), and samples the backlog every second.
+  /// as the clock comes due (a late tick catches up: a slow send makes the next batch larger),
+  /// and samples the backlog every second.
   private func produce(
     _ stream: ReportingFreshnessEvents, producer: KafkaProducer, tracker: FreshnessTracker, figures: inout Figures
   ) async throws {
@@ -134,28 +135,27 @@ struct ReportingFreshnessBench: AsyncParsableCommand {
     let total = warmupEvents + rate * seconds
     var produced = 0
     var nextSample = 1
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      while produced < total {
-        let elapsed = Self.seconds(clock.now - started)
-        let due = min(total, Int(Double(rate) * elapsed))
-        if due > produced {
-          let batch = try (produced..<due).map { _ in try stream.next() }
-          tracker.sent(batch, measuredFrom: max(0, warmupEvents - produced))
-          let messages = batch.map(\.message)
-          produced = due
-          group.addTask { _ = try await producer.send(batch: messages) }
-        }
-        if Int(elapsed) >= nextSample {
-          let backlog = produced - tracker.appliedCount
-          if elapsed >= Double(warmup) { figures.backlog.append((elapsed - Double(warmup), backlog)) }
-          if nextSample % 5 == 0 {
-            print(String(format: "  %4d s: produced %8d, backlog %6d events", nextSample, produced, backlog))
-          }
-          nextSample += 1
-        }
-        try await Task.sleep(for: .milliseconds(5))
+    while produced < total {
+      let elapsed = Self.seconds(clock.now - started)
+      let due = min(total, Int(Double(rate) * elapsed))
+      if due > produced {
+        let batch = try (produced..<due).map { _ in try stream.next() }
+        tracker.sent(batch, measuredFrom: max(0, warmupEvents - produced))
+        let messages = batch.map(\.message)
+        produced = due
+        // One send at a time: sends in flight together may land out of order, and a deal's later
+        // event first leaves the stage its earlier one entered open (the outbox relay never does that).
+        _ = try await producer.send(batch: messages)
       }
-      try await group.waitForAll()
+      if Int(elapsed) >= nextSample {
+        let backlog = produced - tracker.appliedCount
+        if elapsed >= Double(warmup) { figures.backlog.append((elapsed - Double(warmup), backlog)) }
+        if nextSample % 5 == 0 {
+          print(String(format: "  %4d s: produced %8d, backlog %6d events", nextSample, produced, backlog))
+        }
+        nextSample += 1
+      }
+      try await Task.sleep(for: .milliseconds(5))
     }
     figures.offeredPerSecond =
       Double(total - warmupEvents) / max(0.001, Self.seconds(clock.now - started) - Double(warmup))
