@@ -71,7 +71,7 @@ enum ReportingHarness {
     func dumpProjections() async throws -> [String: String] {
       var dump: [String: String] = [:]
       for table in ReportingSchema.projectionTables {
-        let counting = DealAggregates.countingRow[table] ?? "true"
+        let counting = ReportingSchema.sumTables[table] ?? "true"
         let rows = try await database.query(
           PostgresQuery(
             unsafeSQL:

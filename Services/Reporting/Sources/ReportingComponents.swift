@@ -35,10 +35,10 @@ public enum ReportingComponents {
     try await client.withTransaction(logger: logger) { connection in
       // Grouping millions of visits: in memory rather than in temporary files.
       _ = try await connection.query("SET LOCAL work_mem = '256MB'", logger: logger).collect()
-      for table in ["funnel_cells", "forecast_open", "forecast_closed", "leaderboard_closed"] {
+      for table in ReportingSchema.sumTables.keys.sorted() {
         _ = try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table)"), logger: logger).collect()
       }
-      for statement in DealAggregates.fill {
+      for statement in DealAggregates.fill + [LeadAggregates.fill] {
         _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
       }
     }

@@ -17,7 +17,12 @@ struct ProjectionWriter: Sendable {
       }
       if !batch.dealSteps.isEmpty { try await writeVisits(of: batch.dealSteps, on: connection) }
     }
-    if !batch.leads.isEmpty { try await execute(WriteLeads(batch.leads.ordered), on: connection) }
+    // The lead funnel's sums follow the leads (`LeadAggregates`).
+    if !batch.leads.isEmpty {
+      try await LeadAggregates.keeping(leads: batch.leads.keys, on: connection, logger: logger) {
+        try await execute(WriteLeads(batch.leads.ordered), on: connection)
+      }
+    }
     if !batch.activities.isEmpty { try await execute(WriteActivities(batch.activities), on: connection) }
     if !batch.hygiene.isEmpty { try await execute(WriteHygieneReports(batch.hygiene.ordered), on: connection) }
     if !batch.reviews.isEmpty { try await execute(WriteReviews(batch.reviews.ordered), on: connection) }

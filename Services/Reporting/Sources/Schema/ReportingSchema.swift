@@ -10,8 +10,15 @@ enum ReportingSchema {
   static let projectionTables = [
     "aggregate_versions", "pipelines", "pipeline_stages", "deals", "deal_versions", "stage_visits", "leads",
     "deal_activity", "activity_counts", "hygiene_reports", "qc_reviews", "card_completeness",
-    // Sums over the deals (`DealAggregates`, version 31 on).
-    "funnel_cells", "forecast_open", "forecast_closed", "leaderboard_closed",
+    // Sums over the deals (`DealAggregates`, version 31 on) and the leads (`LeadAggregates`, 35).
+    "funnel_cells", "forecast_open", "forecast_closed", "leaderboard_closed", "lead_cells",
+  ]
+  /// The sums' tables, each with what makes a row count: a key whose rows all moved on keeps a
+  /// row of zeros (the reports read past it, `HAVING sum(…) > 0`), and whether it does depends on
+  /// how the events were batched, so the rows that count are the sums' content.
+  static let sumTables = [
+    "funnel_cells": "visits <> 0", "forecast_open": "deals <> 0", "forecast_closed": "closed <> 0",
+    "leaderboard_closed": "closed <> 0", "lead_cells": "leads <> 0",
   ]
   /// The projections' serial columns (table, column): a rebuild starts them again at 1.
   static let projectionSerials = [("deals", "seq")]
@@ -301,6 +308,27 @@ enum ReportingSchema {
         )
         """,
         DealAggregates.leaderboardUpsert(sign: "1", filter: "true"),
+      ]
+    ),
+    Migration(
+      version: 35,
+      name: "lead cells: leads per month, business line, source, owner, status, rejection reason",
+      statements: [
+        // month: the UTC month the lead was created in; -infinity: every month.
+        """
+        CREATE TABLE lead_cells (
+          month date NOT NULL,
+          business_line text NOT NULL,
+          source text NOT NULL,
+          owner_id text NOT NULL,
+          status text NOT NULL,
+          has_reason boolean NOT NULL,
+          reason text NOT NULL,
+          leads bigint NOT NULL,
+          PRIMARY KEY (\(LeadAggregates.key))
+        )
+        """,
+        LeadAggregates.fill,
       ]
     ),
   ]

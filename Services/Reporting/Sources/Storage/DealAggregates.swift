@@ -104,14 +104,6 @@ enum DealAggregates {
     """
   }
 
-  /// Per sum table, what makes a row count: a key whose deals all moved on keeps a row of zeros
-  /// (the reports read past it, `HAVING sum(…) > 0`), and whether it does depends on how the events
-  /// were batched, so the rows that count are the sums' content.
-  static let countingRow = [
-    "funnel_cells": "visits <> 0", "forecast_open": "deals <> 0", "forecast_closed": "closed <> 0",
-    "leaderboard_closed": "closed <> 0",
-  ]
-
   /// Fills the (empty) aggregates from the projections: a migration's and the bench loader's.
   static var fill: [String] {
     [funnelUpsert(sign: "1", filter: "true")] + forecastUpserts(sign: "1", filter: "true")
