@@ -96,11 +96,11 @@ struct Pages: Sendable {
     _ template: String, _ view: Any, title: String, session: WebSession? = nil, status: HTTPResponse.Status = .ok,
     wide: Bool = false
   ) -> Response {
-    let content = library.render(view, withTemplate: template) ?? ""
+    let content = library.render(MustacheValues.flattened(view) ?? [String: Any](), withTemplate: template) ?? ""
     let frame = Frame(
       title: title, signedIn: session != nil, shownAs: session.map(Self.shownAs) ?? "",
       csrf: session?.csrfToken ?? "", wide: wide, content: content)
-    let html = library.render(frame, withTemplate: "layout") ?? ""
+    let html = library.render(MustacheValues.flattened(frame) ?? [String: Any](), withTemplate: "layout") ?? ""
     return Self.html(html, status: status)
   }
 
