@@ -34,8 +34,13 @@ struct ChartBar: Sendable {
     self.label = label
   }
 
-  /// SVG wants a point, whatever the language of the page.
-  static func coordinate(_ value: Double) -> String { String(format: "%.1f", value) }
+  /// SVG wants a point, whatever the language of the page; one decimal, by hand (a page draws
+  /// hundreds of bars, and `String(format:)` was a visible share of its time).
+  static func coordinate(_ value: Double) -> String {
+    guard value.isFinite, value.magnitude < 1e15 else { return "0.0" }
+    let tenths = Int64((value * 10).rounded())
+    return (tenths < 0 ? "-" : "") + String(tenths.magnitude / 10) + "." + String(tenths.magnitude % 10)
+  }
 }
 
 /// A row of small columns (one per week, say), heights relative to the largest.
