@@ -173,4 +173,27 @@ struct ForecastCalibrationTests {
     ])
     #expect(split.managers.count == 1 && split.managers[0].closed == 20 && split.managers[0].won == 10)
   }
+
+  /// A remembered fit is the fit of its own input: another team, or other settings, fit anew; a
+  /// bad input is refused each time, not remembered.
+  @Test func rememberedFitsAreTheFitsOfTheirInput() throws {
+    let fresh = try Calibration.fit(Self.team)
+    #expect(try CalibrationMemo.fit(Self.team) == fresh)
+    #expect(try CalibrationMemo.fit(Self.team) == fresh)
+    var other = Self.team
+    other[0].won += 5
+    #expect(try CalibrationMemo.fit(other) == (try Calibration.fit(other)) && (try CalibrationMemo.fit(other)) != fresh)
+    let narrow = CalibrationSettings(level: 0.8)
+    #expect(try CalibrationMemo.fit(Self.team, settings: narrow) == (try Calibration.fit(Self.team, settings: narrow)))
+    for _ in 0..<2 {
+      #expect(throws: InvalidField.self) {
+        try CalibrationMemo.fit([CalibrationRecord(owner: "a", closed: 2, won: 1, statedPercent: 250)])
+      }
+    }
+    // Past its limit it starts again and still answers.
+    for extra in 0...CalibrationMemo.limit {
+      _ = try CalibrationMemo.fit(Self.team + [Self.record("n\(extra)", closed: 3, at: 50, won: 1)])
+    }
+    #expect(try CalibrationMemo.fit(Self.team) == fresh)
+  }
 }

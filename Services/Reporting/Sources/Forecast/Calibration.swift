@@ -83,7 +83,7 @@ struct ManagerCalibration: Sendable, Equatable {
 }
 
 /// The calibration's knobs.
-struct CalibrationSettings: Sendable, Equatable {
+struct CalibrationSettings: Sendable, Hashable {
   /// The intervals' coverage (kept within 0.5…0.999).
   var level = 0.95
   /// The range κ is kept in (its bounds at least 0.1). Below 2 a manager with one lucky deal

@@ -11,7 +11,7 @@ struct ClosedDealOutcome: Sendable, Equatable {
 
 /// One manager's closed deals, summed: all that calibration needs, so a query may hand it
 /// `count(*)`, `count(*) FILTER (WHERE won)` and `sum(probability)` per owner instead of the deals.
-struct CalibrationRecord: Sendable, Equatable {
+struct CalibrationRecord: Sendable, Hashable {
   var owner: String
   var closed: Int
   var won: Int

@@ -68,7 +68,7 @@ struct WeightedForecast: Sendable, Equatable {
     var team: [String: Sums] = [:]
     var coefficients: [String: Double] = [:]
     for (i, item) in pipeline.enumerated() {
-      try check(item, "pipeline[\(i)]")
+      try check(item, index: i)
       let c = coefficients[item.owner] ?? coefficient(item.owner)
       guard c.isFinite, c >= 0 else {
         throw InvalidField(field: "coefficient[\(item.owner)]", reason: "is \(c); must be finite and non-negative")
@@ -88,16 +88,20 @@ struct WeightedForecast: Sendable, Equatable {
       })
   }
 
-  private static func check(_ item: OpenPipeline, _ field: String) throws(InvalidField) {
-    if item.owner.isEmpty { throw InvalidField(field: "\(field).owner", reason: "is empty") }
-    if item.currency.isEmpty { throw InvalidField(field: "\(field).currency", reason: "is empty") }
+  /// The field is named only when it is wrong (a forecast checks thousands of rows).
+  private static func check(_ item: OpenPipeline, index: Int) throws(InvalidField) {
+    let field = { "pipeline[\(index)]" }
+    if item.owner.isEmpty { throw InvalidField(field: "\(field()).owner", reason: "is empty") }
+    if item.currency.isEmpty { throw InvalidField(field: "\(field()).currency", reason: "is empty") }
     guard (0...100).contains(item.probability) else {
-      throw InvalidField(field: "\(field).probability", reason: "is \(item.probability); must be within 0…100")
+      throw InvalidField(field: "\(field()).probability", reason: "is \(item.probability); must be within 0…100")
     }
     guard item.amountMinor >= 0 else {
-      throw InvalidField(field: "\(field).amountMinor", reason: "is negative (\(item.amountMinor))")
+      throw InvalidField(field: "\(field()).amountMinor", reason: "is negative (\(item.amountMinor))")
     }
-    guard item.deals >= 0 else { throw InvalidField(field: "\(field).deals", reason: "is negative (\(item.deals))") }
+    guard item.deals >= 0 else {
+      throw InvalidField(field: "\(field()).deals", reason: "is negative (\(item.deals))")
+    }
   }
 
   private struct Key: Hashable {

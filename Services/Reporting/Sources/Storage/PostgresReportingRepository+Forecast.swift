@@ -10,7 +10,7 @@ import SwiftProtobuf
 /// `Backtest`) does the statistics on those few rows.
 extension PostgresReportingRepository {
   func forecast(_ query: ForecastQuery) async throws -> Crm_Reporting_V1_GetForecastReply {
-    let calibration = try Calibration.fit(try await calibrationRecords(pipelineID: query.pipelineID))
+    let calibration = try CalibrationMemo.fit(try await calibrationRecords(pipelineID: query.pipelineID))
     let coefficients = calibration.coefficients
     let fallback = calibration.teamCoefficient ?? 1
     // A deal without an amount (no currency) brings no money: it is left out of the rows.

@@ -44,7 +44,10 @@ extension PostgresReportingRepository {
     guard let months = WholeMonths(query.period) else { return try await funnelFromVisits(query) }
     let (cells, sliceVisits) = try await funnelFromCells(query, months)
     let unfiltered = query.kind == nil && query.source == nil
-    let visits = unfiltered ? sliceVisits : try await funnelVisits(query.pipelineID, months)
+    // A slice's visits are some of the pipeline's: past the bound already, the pipeline is too.
+    let visits =
+      unfiltered || sliceVisits > funnelExactVisits
+      ? sliceVisits : try await funnelVisits(query.pipelineID, months)
     return visits > funnelExactVisits ? cells : try await funnelFromVisits(query)
   }
 
