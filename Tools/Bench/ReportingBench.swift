@@ -38,7 +38,8 @@ struct ReportingBench: AsyncParsableCommand {
     let kafka = KafkaConfiguration(bootstrapServers: [options.brokers], clientID: "bench-reporting")
     let service = "bench-reporting-\(UUID().uuidString.prefix(8).lowercased())"
     let figures = try await withBenchSchema(
-      database: options.database, maximumConnections: options.poolSize, kept: historySchema, logger: logger
+      database: options.database, maximumConnections: options.poolSize,
+      sessionSettings: ReportingComponents.sessionSettings, kept: historySchema, logger: logger
     ) { client in
       try await measure(client: client, kafka: kafka, service: service, logger: logger)
     }

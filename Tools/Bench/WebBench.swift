@@ -41,7 +41,8 @@ struct WebBench: AsyncParsableCommand {
     bootstrapBenchLogging()
     let logger = Logger(label: "bench-web")
     let figures = try await withBenchSchema(
-      database: options.database, maximumConnections: options.poolSize, kept: historySchema, logger: logger
+      database: options.database, maximumConnections: options.poolSize,
+      sessionSettings: ReportingComponents.sessionSettings, kept: historySchema, logger: logger
     ) { client in
       try await measure(client: client, logger: logger)
     }

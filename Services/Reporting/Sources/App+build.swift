@@ -10,7 +10,7 @@ public func buildApplication(_ configuration: ServiceConfiguration) throws -> so
   // The service's own settings first: a bad one stops it before anything starts.
   let repCodes = try RepCodeSettings(environment: configuration.environment)
   let forecast = try ForecastSettings(environment: configuration.environment)
-  let infrastructure = try ServiceInfrastructure(configuration)
+  let infrastructure = try ServiceInfrastructure(configuration, sessionSettings: ReportingComponents.sessionSettings)
   let postgres = infrastructure.postgres
   let logger = infrastructure.logger
   // One set of report handlers: the RPC server's, and the web API's calls in process.

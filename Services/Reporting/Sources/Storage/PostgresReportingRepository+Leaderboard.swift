@@ -56,11 +56,16 @@ extension PostgresReportingRepository {
     } else {
       figures = try await closedDeals(from: from, to: to, currency: &currency)
     }
+    // A day counts when its UTC midnight is in [from, to): the day column is compared with the
+    // first day whose midnight is at or after each end, not each row's midnight converted (the
+    // same days, read without a time zone conversion per row).
     let activities = try await client.query(
       """
       SELECT author_id, sum(activities)::bigint FROM activity_counts
-      WHERE (\(from)::timestamptz IS NULL OR day::timestamp AT TIME ZONE 'UTC' >= \(from)::timestamptz)
-        AND (\(to)::timestamptz IS NULL OR day::timestamp AT TIME ZONE 'UTC' < \(to)::timestamptz)
+      WHERE (\(from)::timestamptz IS NULL
+          OR day >= ((\(from)::timestamptz AT TIME ZONE 'UTC') + interval '1 day' - interval '1 microsecond')::date)
+        AND (\(to)::timestamptz IS NULL
+          OR day < ((\(to)::timestamptz AT TIME ZONE 'UTC') + interval '1 day' - interval '1 microsecond')::date)
       GROUP BY author_id
       """, logger: logger)
     for try await (author, count) in activities.decode((String, Int64).self) {
@@ -71,8 +76,10 @@ extension PostgresReportingRepository {
       SELECT manager_id, count(*),
         sum(unprocessed_deals + deals_without_open_task + deals_with_overdue_task)::bigint
       FROM hygiene_reports
-      WHERE (\(from)::timestamptz IS NULL OR day::timestamp AT TIME ZONE 'UTC' >= \(from)::timestamptz)
-        AND (\(to)::timestamptz IS NULL OR day::timestamp AT TIME ZONE 'UTC' < \(to)::timestamptz)
+      WHERE (\(from)::timestamptz IS NULL
+          OR day >= ((\(from)::timestamptz AT TIME ZONE 'UTC') + interval '1 day' - interval '1 microsecond')::date)
+        AND (\(to)::timestamptz IS NULL
+          OR day < ((\(to)::timestamptz AT TIME ZONE 'UTC') + interval '1 day' - interval '1 microsecond')::date)
       GROUP BY manager_id
       """, logger: logger)
     for try await (manager, days, violations) in hygiene.decode((String, Int, Int64).self) {
