@@ -13,16 +13,27 @@ extension PostgresReportingRepository {
     let calibration = try CalibrationMemo.fit(try await calibrationRecords(pipelineID: query.pipelineID))
     let coefficients = calibration.coefficients
     let fallback = calibration.teamCoefficient ?? 1
-    // A deal without an amount (no currency) brings no money: it is left out of the rows.
-    let rows = try await client.query(
-      """
-      SELECT owner_id, currency, probability, sum(deals)::bigint, sum(amount_minor)::text
-      FROM forecast_open
-      WHERE currency <> ''
-        AND (\(query.pipelineID)::text IS NULL OR pipeline_id = \(query.pipelineID)::text)
-        AND (\(query.currency)::text IS NULL OR currency = \(query.currency)::text)
-      GROUP BY owner_id, currency, probability HAVING sum(deals) > 0
-      """, logger: logger)
+    // A deal without an amount (no currency) brings no money: it is left out of the rows. One
+    // pipeline's rows are one per owner × currency × probability already: read as they are
+    // (summing them again took 2.5 ms of the 3 at 1M deals); every pipeline's are summed.
+    let rows =
+      if let pipelineID = query.pipelineID {
+        try await client.query(
+          """
+          SELECT owner_id, currency, probability, deals, amount_minor::text
+          FROM forecast_open
+          WHERE pipeline_id = \(pipelineID) AND currency <> '' AND deals > 0
+            AND (\(query.currency)::text IS NULL OR currency = \(query.currency)::text)
+          """, logger: logger)
+      } else {
+        try await client.query(
+          """
+          SELECT owner_id, currency, probability, sum(deals)::bigint, sum(amount_minor)::text
+          FROM forecast_open
+          WHERE currency <> '' AND (\(query.currency)::text IS NULL OR currency = \(query.currency)::text)
+          GROUP BY owner_id, currency, probability HAVING sum(deals) > 0
+          """, logger: logger)
+      }
     var pipeline: [OpenPipeline] = []
     for try await (owner, currency, probability, deals, amount) in rows.decode(
       (String, String, Int32, Int, String).self)

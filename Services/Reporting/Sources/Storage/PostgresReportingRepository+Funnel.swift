@@ -113,9 +113,9 @@ extension PostgresReportingRepository {
     var visits = 0
     var teams: [String: (FunnelFigures, StayHistogram)] = [:]
     for try await (stage, owner, slice, entered, advanced, lost, won, open, skipped, wonLater, closed, left, counts)
-      in rows.decode((String, String, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, [Int64]).self)
+      in rows.decode((String, String, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, StayCounts).self)
     {
-      let stays = StayHistogram(counts: counts)
+      let stays = StayHistogram(counts: counts.counts)
       visits += slice
       let row = FunnelFigures(
         stage: stage, owner: owner, team: false, entered: entered, advanced: advanced, lost: lost, won: won, open: open,
