@@ -128,18 +128,6 @@ enum DealAggregates {
   static func keeping(
     deals: [String], on connection: PostgresConnection, logger: Logger, write: () async throws -> Void
   ) async throws {
-    guard !deals.isEmpty else { return try await write() }
-    try await apply(sign: -1, deals: deals, on: connection, logger: logger)
-    try await write()
-    try await apply(sign: 1, deals: deals, on: connection, logger: logger)
-  }
-
-  private static func apply(sign: Int32, deals: [String], on connection: PostgresConnection, logger: Logger)
-    async throws
-  {
-    var binds = PostgresBindings()
-    binds.append(sign)
-    binds.append(deals)
-    _ = try await connection.query(PostgresQuery(unsafeSQL: changeOfDeals, binds: binds), logger: logger).collect()
+    try await SumsKeeping.keeping(deals, change: changeOfDeals, on: connection, logger: logger, write: write)
   }
 }

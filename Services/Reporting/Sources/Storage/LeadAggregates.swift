@@ -37,20 +37,8 @@ enum LeadAggregates {
   static func keeping(
     leads: [String], on connection: PostgresConnection, logger: Logger, write: () async throws -> Void
   ) async throws {
-    guard !leads.isEmpty else { return try await write() }
-    try await apply(sign: -1, leads: leads, on: connection, logger: logger)
-    try await write()
-    try await apply(sign: 1, leads: leads, on: connection, logger: logger)
+    try await SumsKeeping.keeping(leads, change: change, on: connection, logger: logger, write: write)
   }
 
   private static let change = upsert(sign: "$1::int", filter: "l.id = ANY($2::text[])")
-
-  private static func apply(sign: Int32, leads: [String], on connection: PostgresConnection, logger: Logger)
-    async throws
-  {
-    var binds = PostgresBindings()
-    binds.append(sign)
-    binds.append(leads)
-    _ = try await connection.query(PostgresQuery(unsafeSQL: change, binds: binds), logger: logger).collect()
-  }
 }
