@@ -17,6 +17,9 @@ import SwiftProtobuf
 /// GetFunnel, GetForecast and GetLeaderboard over the Kafka transport at 16 callers, each in a
 /// phase of its own, beside Echo over Kafka in the same run. Callers ask as a head of sales, a
 /// share of them as a manager (his own rows and the team's), with a mix of periods and filters.
+/// Each report runs twice: as the service runs it (replies kept per state of the projections,
+/// `ReportMemo`; the share of calls given a kept reply is printed) and computed on every call
+/// (`…_computed`), which is what a call costs while events keep changing the projections.
 struct ReportingBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "reporting",
@@ -31,6 +34,7 @@ struct ReportingBench: AsyncParsableCommand {
   @Option(help: "Share of the calls made as a manager (the rest as the head of sales).") var managerShare = 0.25
 
   static let head = "head_of_sales:bench-head"
+  static let phases = ["funnel", "forecast", "leaderboard"]
 
   func run() async throws {
     bootstrapBenchLogging()
@@ -44,12 +48,15 @@ struct ReportingBench: AsyncParsableCommand {
       try await measure(client: client, kafka: kafka, service: service, logger: logger)
     }
     print(String(format: "loaded in %.1f s, ANALYZE %.1f s", figures["load_s"]!, figures["analyze_s"]!))
-    for name in ["funnel", "forecast", "leaderboard", "echo"] {
+    for name in Self.phases + Self.phases.map { $0 + "_computed" } + ["echo"] {
       print(
         String(
           format: "%@ (Kafka, %d callers): %7.1f calls/s   p50 %7.2f ms   p99 %7.2f ms   errors %.0f",
           name.padding(toLength: 12, withPad: " ", startingAt: 0), options.callers, figures["\(name)_per_s"]!,
           figures["\(name)_p50_ms"]!, figures["\(name)_p99_ms"]!, figures["\(name)_errors"]!))
+    }
+    for name in Self.phases {
+      print(String(format: "%@ kept replies: %.1f%% of calls", name, 100 * figures["\(name)_kept_share"]!))
     }
     try writeFigures(figures, to: options.json)
   }
@@ -80,16 +87,18 @@ struct ReportingBench: AsyncParsableCommand {
         counts["deals"]!, counts["stage_visits"]!, counts["deal_versions"]!, counts["leads"]!,
         counts["funnel_cells"]!, loaded))
 
-    let rpc = ReportingComponents.rpcService(client: client, logger: logger, codes: codes)
+    let memo = ReportMemo()
+    let rpc = ReportingComponents.rpcService(client: client, logger: logger, codes: codes, memo: memo)
+    let computing = ReportingComponents.rpcService(client: client, logger: logger, codes: codes, memo: nil)
     let verifier = try TokenVerifier(publicKeysPEM: BenchIdentity.issuer.publicKeyPEM, audience: BenchIdentity.audience)
     let serverInterceptors = RPCServerService.interceptors(verifier: verifier, policy: ReportingComponents.access)
     let managers = (0..<ReportingBenchLoader.managers).map { "manager:" + ReportingBenchLoader.manager($0) }
     let caller = BenchCaller([Self.head] + managers)
     let requests = ReportingBenchRequests(now: now, managerShare: managerShare, managers: managers)
 
-    // One caller in process first: what a call costs the service alone, without the broker and
-    // without other callers.
-    let single = try await withBenchHost(rpc: rpc) { local in
+    // One caller in process first: what computing a call costs the service alone, without the
+    // broker and without other callers.
+    let single = try await withBenchHost(rpc: computing) { local in
       let reporting = Crm_Reporting_V1_Reporting.Client(wrapping: local)
       var means: [String: Double] = [:]
       for phase in ["funnel", "forecast", "leaderboard"] {
@@ -117,10 +126,14 @@ struct ReportingBench: AsyncParsableCommand {
       return await warmedUp { _ = try await diagnostics.echo(.with { $0.text = "bench" }) }
     }
     var phases: [String: LoadResult] = ["echo": echo]
-    for phase in ["funnel", "forecast", "leaderboard"] {
-      print("measuring \(phase) for \(options.seconds) s at \(options.callers) callers over Kafka …")
-      phases[phase] = try await withKafkaPhase(
-        phase, rpc: rpc, kafka: kafka, service: service, fetchWaitMs: options.fetchWaitMs, logger: logger,
+    var keptShares: [String: Double] = [:]
+    for (phase, kept) in Self.phases.map({ ($0, true) }) + Self.phases.map({ ($0, false) }) {
+      let name = kept ? phase : phase + "_computed"
+      print("measuring \(name) for \(options.seconds) s at \(options.callers) callers over Kafka …")
+      let before = memo.tally
+      phases[name] = try await withKafkaPhase(
+        name, rpc: kept ? rpc : computing, kafka: kafka, service: service, fetchWaitMs: options.fetchWaitMs,
+        logger: logger,
         server: serverInterceptors, caller: [caller]
       ) { remote in
         let reporting = Crm_Reporting_V1_Reporting.Client(wrapping: remote)
@@ -135,6 +148,12 @@ struct ReportingBench: AsyncParsableCommand {
           }
         }
       }
+      // Warm-up included.
+      let after = memo.tally
+      if kept {
+        keptShares[phase] =
+          Double(after.hits - before.hits) / Double(max(1, after.hits + after.misses - before.hits - before.misses))
+      }
     }
     var figures: [String: Double] = [
       "deals": counts["deals"]!, "stage_visits": counts["stage_visits"]!, "deal_versions": counts["deal_versions"]!,
@@ -142,6 +161,7 @@ struct ReportingBench: AsyncParsableCommand {
       "callers": Double(options.callers), "manager_share": managerShare, "rss_mb": peakResidentMegabytes(),
     ]
     for (name, p50) in single { figures["\(name)_alone_p50_ms"] = p50 }
+    for (name, share) in keptShares { figures["\(name)_kept_share"] = share }
     for (name, result) in phases {
       figures["\(name)_per_s"] = result.callsPerSecond
       figures["\(name)_p50_ms"] = result.percentile(0.5)

@@ -18,14 +18,21 @@ public enum ReportingComponents {
 
   /// `pageTokens` seals its page tokens: the same key on every replica. `codes` maps QC rep codes
   /// back to managers (the executable's from `CRM_QC_CODE_KEY`; without it codes stay codes).
-  /// `forecast`: the company's clock (`CRM_COMPANY_TIME_ZONE`).
+  /// `forecast`: the company's clock (`CRM_COMPANY_TIME_ZONE`). `memo` keeps the dear reports
+  /// per state of the projections; nil: each call computes.
   public static func rpcService(
     client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random(), codes: ReviewCodes? = nil,
-    forecast: ForecastSettings = .default
+    forecast: ForecastSettings = .default, memo: ReportMemo? = ReportMemo()
   ) -> any RegistrableRPCService {
     ReportingRPCService(
-      repository: PostgresReportingRepository(client: client, logger: logger), pageTokens: pageTokens, codes: codes,
+      repository: repository(client: client, logger: logger, memo: memo), pageTokens: pageTokens, codes: codes,
       forecast: forecast)
+  }
+
+  static func repository(client: PostgresClient, logger: Logger, memo: ReportMemo?) -> any ReportingRepository {
+    let repository = PostgresReportingRepository(client: client, logger: logger)
+    guard let memo else { return repository }
+    return MemoizedReportingRepository(base: repository, memo: memo)
   }
 
   /// Its PostgreSQL sessions plan no parallel workers: reports are many small requests at once,
@@ -46,6 +53,7 @@ public enum ReportingComponents {
       for statement in DealAggregates.fill + [LeadAggregates.fill] {
         _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
       }
+      try await ProjectionVersion.advance(on: connection, logger: logger)
     }
   }
 

@@ -40,6 +40,7 @@ struct ProjectionRebuild: Sendable {
         "SELECT setval(pg_get_serial_sequence(\(table), \(column)), 1, false)", logger: logger
       ).collect()
     }
+    try await ProjectionVersion.advance(on: connection, logger: logger)
     let projector = Projector(logger: logger)
     var summary = Summary()
     var after: Int64 = 0

@@ -32,7 +32,7 @@ enum Visibility: Equatable, Sendable {
 }
 
 /// [from, to) of a request; either end may be open.
-struct ReportPeriod: Equatable, Sendable {
+struct ReportPeriod: Hashable, Sendable {
   var from: Date?
   var to: Date?
 

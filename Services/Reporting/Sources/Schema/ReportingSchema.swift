@@ -331,5 +331,8 @@ enum ReportingSchema {
         LeadAggregates.fill,
       ]
     ),
+    Migration(
+      version: 36, name: "projection version: counts the read models' changes (ReportMemo)",
+      statements: [ProjectionVersion.table, ProjectionVersion.firstRow]),
   ]
 }

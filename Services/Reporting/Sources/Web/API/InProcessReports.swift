@@ -19,15 +19,16 @@ public struct InProcessReports: Sendable {
   let client: PostgresClient
   let logger: Logger
 
-  /// The same settings the service's RPCs run with (page tokens, rep codes, the company's clock).
+  /// The same settings the service's RPCs run with (page tokens, rep codes, the company's clock,
+  /// reports kept per state of the projections or not: `ReportingComponents.rpcService`).
   public init(
     client: PostgresClient, logger: Logger, pageTokens: PageTokenKey = .random(), codes: ReviewCodes? = nil,
-    forecast: ForecastSettings = .default
+    forecast: ForecastSettings = .default, memo: ReportMemo? = ReportMemo()
   ) {
     self.init(
       service: ReportingRPCService(
-        repository: PostgresReportingRepository(client: client, logger: logger), pageTokens: pageTokens,
-        codes: codes, forecast: forecast),
+        repository: ReportingComponents.repository(client: client, logger: logger, memo: memo),
+        pageTokens: pageTokens, codes: codes, forecast: forecast),
       client: client, logger: logger)
   }
 

@@ -1,0 +1,85 @@
+import Metrics
+import Synchronization
+
+/// Replies computed once per state of the projections: a report asked again at the same
+/// `ProjectionVersion` is the same report, so it is kept and given again (many people watch the
+/// same funnel; at 1M deals a funnel costs the service milliseconds of CPU, a kept one almost
+/// nothing). Callers who ask for one while it is being computed wait for that computation
+/// instead of starting their own. A failure is not kept. An entry also expires after
+/// `lifetime`, so a change no writer counted (an operator's SQL) shows within it.
+public final class ReportMemo: Sendable {
+  /// A report and its parameters, without the caller: the memo holds what everyone may be
+  /// given, narrowed per caller afterwards.
+  enum Key: Hashable, Sendable {
+    case funnel(pipelineID: String, period: ReportPeriod, kind: String?, source: String?)
+    case leadFunnel(period: ReportPeriod, businessLine: String?, source: String?)
+    case losses(pipelineID: String?, period: ReportPeriod)
+    case forecast(pipelineID: String?, currency: String?)
+    case leaderboard(period: ReportPeriod, currency: String?)
+  }
+
+  private struct Entry {
+    var version: Int64
+    var made: ContinuousClock.Instant
+    var task: Task<any Sendable, any Error>
+  }
+
+  private struct State {
+    var entries: [Key: Entry] = [:]
+  }
+
+  static let hits = Counter(label: "crm_reporting_memo_total", dimensions: [("result", "hit")])
+  static let misses = Counter(label: "crm_reporting_memo_total", dimensions: [("result", "miss")])
+
+  let capacity: Int
+  let lifetime: Duration
+  private let state = Mutex(State())
+  private let counts = Mutex((hits: 0, misses: 0))
+
+  public init(capacity: Int = 512, lifetime: Duration = .seconds(60)) {
+    self.capacity = capacity
+    self.lifetime = lifetime
+  }
+
+  /// Hits and misses since the start (the benches print the share of hits).
+  public var tally: (hits: Int, misses: Int) { counts.withLock { $0 } }
+
+  /// The reply of `key` at `version` or later: kept, being computed, or computed now by `compute`.
+  func value<Value: Sendable>(
+    _ key: Key, at version: Int64, _ compute: @escaping @Sendable () async throws -> Value
+  ) async throws -> Value {
+    let now = ContinuousClock.now
+    let (task, hit) = state.withLock { state -> (Task<any Sendable, any Error>, Bool) in
+      // A later version's reply is newer than the caller asked for: good enough to give.
+      if let entry = state.entries[key], entry.version >= version, now - entry.made < lifetime {
+        return (entry.task, true)
+      }
+      if state.entries.count >= capacity { evict(&state, keeping: version) }
+      let task = Task<any Sendable, any Error> { try await compute() }
+      state.entries[key] = Entry(version: version, made: now, task: task)
+      return (task, false)
+    }
+    counts.withLock {
+      if hit { $0.hits += 1 } else { $0.misses += 1 }
+    }
+    (hit ? Self.hits : Self.misses).increment()
+    do {
+      // The key names the report, so the value is that report's reply.
+      guard let value = try await task.value as? Value else { return try await compute() }
+      return value
+    } catch {
+      state.withLock { state in
+        if state.entries[key]?.task == task { state.entries[key] = nil }
+      }
+      throw error
+    }
+  }
+
+  /// Makes room: every entry of an older version first, then the oldest.
+  private func evict(_ state: inout State, keeping version: Int64) {
+    state.entries = state.entries.filter { $0.value.version >= version }
+    while state.entries.count >= capacity, let oldest = state.entries.min(by: { $0.value.made < $1.value.made }) {
+      state.entries[oldest.key] = nil
+    }
+  }
+}
