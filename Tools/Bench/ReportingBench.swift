@@ -48,7 +48,7 @@ struct ReportingBench: AsyncParsableCommand {
       try await measure(client: client, kafka: kafka, service: service, logger: logger)
     }
     print(String(format: "loaded in %.1f s, ANALYZE %.1f s", figures["load_s"]!, figures["analyze_s"]!))
-    for name in Self.phases + Self.phases.map { $0 + "_computed" } + ["echo"] {
+    for name in Self.phases + Self.phases.map({ $0 + "_computed" }) + ["echo"] {
       print(
         String(
           format: "%@ (Kafka, %d callers): %7.1f calls/s   p50 %7.2f ms   p99 %7.2f ms   errors %.0f",
