@@ -73,6 +73,24 @@ struct DashboardTests {
     }
   }
 
+  /// Pages and reports are kept per state of the projections (`RenderedDashboards`,
+  /// `ReportMemo`): the same page again is the same, a new event shows on the next one, and a
+  /// manager's page of the same pipeline is still his own.
+  @Test func aKeptPageShowsTheNextEvent() async throws {
+    try await Self.withHistory { web, seed in
+      let head = try await Self.signedIn(web, "head")
+      let first = try await head.get("/dashboard")
+      #expect(try await head.get("/dashboard").text == first.text)
+      #expect(DashboardHTML.figures(first.text, stage: 1, owner: "team") == [5, 3, 0, 1, 0, 1])
+      try await seed.apply(try seed.idleDeals(2, owner: "m-2"), to: web.database)
+      let next = try await head.get("/dashboard")
+      #expect(DashboardHTML.figures(next.text, stage: 1, owner: "team") == [7, 3, 0, 1, 0, 3])
+      #expect(DashboardHTML.figures(next.text, stage: 1, owner: "m-2").first == 4)
+      let ivan = try await Self.signedIn(web, "ivan")
+      #expect(DashboardHTML.owners(in: try await ivan.get("/dashboard").text, table: "funnel") == ["team", "m-1"])
+    }
+  }
+
   @Test func aManagerAskingForAnothersFiguresIsRefused() async throws {
     try await Self.withHistory { web, _ in
       let ivan = try await Self.signedIn(web, "ivan")

@@ -52,7 +52,7 @@ struct ReportingBench: AsyncParsableCommand {
       print(
         String(
           format: "%@ (Kafka, %d callers): %7.1f calls/s   p50 %7.2f ms   p99 %7.2f ms   errors %.0f",
-          name.padding(toLength: 12, withPad: " ", startingAt: 0), options.callers, figures["\(name)_per_s"]!,
+          name.padding(toLength: 20, withPad: " ", startingAt: 0), options.callers, figures["\(name)_per_s"]!,
           figures["\(name)_p50_ms"]!, figures["\(name)_p99_ms"]!, figures["\(name)_errors"]!))
     }
     for name in Self.phases {

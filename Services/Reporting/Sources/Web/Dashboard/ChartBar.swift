@@ -3,8 +3,8 @@ import Foundation
 /// A horizontal bar drawn as SVG by the `bar` template: a value on a scale from 0 to `scale`,
 /// with its interval as a whisker and an optional mark (e.g. a coefficient's 1). The geometry
 /// is computed here as plain numbers; the template only places them (no markup is built in Swift).
-struct ChartBar: Sendable {
-  struct Whisker: Sendable {
+struct ChartBar: Sendable, Hashable {
+  struct Whisker: Sendable, Hashable {
     var low: String
     var high: String
   }
@@ -44,8 +44,8 @@ struct ChartBar: Sendable {
 }
 
 /// A row of small columns (one per week, say), heights relative to the largest.
-struct ChartColumns: Sendable {
-  struct Column: Sendable {
+struct ChartColumns: Sendable, Hashable {
+  struct Column: Sendable, Hashable {
     var x: String
     var y: String
     var height: String

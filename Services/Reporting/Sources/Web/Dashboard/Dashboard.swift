@@ -15,10 +15,13 @@ struct Dashboard: Sendable {
 
   let reports: InProcessReports
   let directory: DashboardDirectory
+  /// Pages kept per view, when the reports are kept (`RenderedDashboards`).
+  let rendered: RenderedDashboards?
 
   init(reports: InProcessReports, client: PostgresClient, logger: Logger) {
     self.reports = reports
     directory = DashboardDirectory(client: client, logger: logger)
+    rendered = reports.service.repository is MemoizedReportingRepository ? RenderedDashboards() : nil
   }
 
   /// The page of `section` for `person` with the query's filters.

@@ -3,8 +3,8 @@ import Foundation
 
 /// The weighted pipeline raw and corrected per manager and currency, each manager's calibration
 /// coefficient with its interval (a bar around 1), and the backtest by month.
-struct ForecastSection: Sendable {
-  struct Row: Sendable {
+struct ForecastSection: Sendable, Hashable {
+  struct Row: Sendable, Hashable {
     var owner: String
     var who: String
     var team: Bool
@@ -16,7 +16,7 @@ struct ForecastSection: Sendable {
     var coefficient: String
   }
 
-  struct Calibration: Sendable {
+  struct Calibration: Sendable, Hashable {
     var owner: String
     var who: String
     var team: Bool
@@ -30,7 +30,7 @@ struct ForecastSection: Sendable {
     var bar: ChartBar
   }
 
-  struct Month: Sendable {
+  struct Month: Sendable, Hashable {
     var month: String
     var complete: Bool
     var currency: String
@@ -42,7 +42,7 @@ struct ForecastSection: Sendable {
     var correctedError: String
   }
 
-  struct Summary: Sendable {
+  struct Summary: Sendable, Hashable {
     var currency: String
     var months: String
     var rawError: String

@@ -2,8 +2,8 @@ import CRMContracts
 import Foundation
 
 /// The funnel per stage (the team's row, then each manager's) and the lead funnel per source.
-struct FunnelSection: Sendable {
-  struct Row: Sendable {
+struct FunnelSection: Sendable, Hashable {
+  struct Row: Sendable, Hashable {
     var position: Int32
     var owner: String
     var who: String
@@ -19,13 +19,13 @@ struct FunnelSection: Sendable {
     var median: String
   }
 
-  struct Stage: Sendable {
+  struct Stage: Sendable, Hashable {
     var position: Int32
     var name: String
     var rows: [Row]
   }
 
-  struct LeadRow: Sendable {
+  struct LeadRow: Sendable, Hashable {
     var source: String
     var owner: String
     var who: String

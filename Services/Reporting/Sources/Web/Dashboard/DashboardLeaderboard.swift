@@ -3,13 +3,13 @@ import Foundation
 
 /// Managers ranked by won amount, conversion (by its interval's lower bound), activities, QC
 /// score and discipline, each with its value and rank.
-struct LeaderboardSection: Sendable {
-  struct Metric: Sendable {
+struct LeaderboardSection: Sendable, Hashable {
+  struct Metric: Sendable, Hashable {
     var value: String
     var rank: String
   }
 
-  struct Entry: Sendable {
+  struct Entry: Sendable, Hashable {
     var owner: String
     var who: String
     var team: Bool

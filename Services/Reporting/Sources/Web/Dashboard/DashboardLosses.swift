@@ -3,8 +3,8 @@ import Foundation
 
 /// Losses by stage, reason and kind (a real objection against "I'll think about it"), and the
 /// stalled deals: open, no move and no activity for `days` days, a page at a time.
-struct LossesSection: Sendable {
-  struct Row: Sendable {
+struct LossesSection: Sendable, Hashable {
+  struct Row: Sendable, Hashable {
     var stage: String
     var reason: String
     var kind: String
@@ -16,12 +16,12 @@ struct LossesSection: Sendable {
     var amounts: String
   }
 
-  struct StageCount: Sendable {
+  struct StageCount: Sendable, Hashable {
     var stage: String
     var deals: String
   }
 
-  struct Deal: Sendable {
+  struct Deal: Sendable, Hashable {
     var deal: String
     var stage: String
     var who: String

@@ -42,22 +42,22 @@ struct DashboardContext: Sendable {
 }
 
 /// The whole page's view (the `dashboard` template): nav, filters, and one section.
-struct DashboardView: Sendable {
-  struct Link: Sendable {
+struct DashboardView: Sendable, Hashable {
+  struct Link: Sendable, Hashable {
     var title: String
     var href: String
     var current: Bool
   }
 
-  struct Option: Sendable {
+  struct Option: Sendable, Hashable {
     var value: String
     var label: String
     var selected: Bool
   }
 
-  struct Managers: Sendable { var options: [Option] }
+  struct Managers: Sendable, Hashable { var options: [Option] }
 
-  struct Filters: Sendable {
+  struct Filters: Sendable, Hashable {
     var action: String
     var from: String
     var to: String
@@ -81,7 +81,7 @@ struct DashboardView: Sendable {
 }
 
 /// A proportion as the tables show it: "42,5 %", its interval, "3 из 4", and its bar.
-struct RateView: Sendable {
+struct RateView: Sendable, Hashable {
   var percent: String
   /// "30,1–95,4 %"; nil without trials.
   var interval: String?

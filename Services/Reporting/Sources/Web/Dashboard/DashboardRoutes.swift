@@ -15,7 +15,8 @@ extension WebRoutes {
       guard let session = current else { return Pages.redirect("/sign-in") }
       guard session.user.seesDashboard, let reports else { throw WebError.forbidden }
       let view = try await reports.view(section, query: request.uri.query, person: session.user.principal)
-      return pages.page("dashboard", view, title: "Отчёты", session: session, wide: true)
+      let content = reports.rendered?.html(view) { pages.render("dashboard", $0) } ?? pages.render("dashboard", view)
+      return pages.page(content: content, title: "Отчёты", session: session, wide: true)
     }
   }
 }

@@ -2,8 +2,8 @@ import CRMContracts
 import Foundation
 
 /// End-of-day violations per manager with their weekly trend, card completeness, QC scores.
-struct TeamSection: Sendable {
-  struct Discipline: Sendable {
+struct TeamSection: Sendable, Hashable {
+  struct Discipline: Sendable, Hashable {
     var owner: String
     var who: String
     var team: Bool
@@ -17,7 +17,7 @@ struct TeamSection: Sendable {
     var weeks: ChartColumns
   }
 
-  struct Completeness: Sendable {
+  struct Completeness: Sendable, Hashable {
     var owner: String
     var who: String
     var team: Bool
@@ -30,7 +30,7 @@ struct TeamSection: Sendable {
     var dealBar: ChartBar
   }
 
-  struct Quality: Sendable {
+  struct Quality: Sendable, Hashable {
     var owner: String
     var who: String
     var team: Bool

@@ -96,7 +96,18 @@ struct Pages: Sendable {
     _ template: String, _ view: Any, title: String, session: WebSession? = nil, status: HTTPResponse.Status = .ok,
     wide: Bool = false
   ) -> Response {
-    let content = library.render(MustacheValues.flattened(view) ?? [String: Any](), withTemplate: template) ?? ""
+    page(content: render(template, view), title: title, session: session, status: status, wide: wide)
+  }
+
+  /// `template` with `view`: the content of a page.
+  func render(_ template: String, _ view: Any) -> String {
+    library.render(MustacheValues.flattened(view) ?? [String: Any](), withTemplate: template) ?? ""
+  }
+
+  /// A whole page around `content` rendered before.
+  func page(
+    content: String, title: String, session: WebSession? = nil, status: HTTPResponse.Status = .ok, wide: Bool = false
+  ) -> Response {
     let frame = Frame(
       title: title, signedIn: session != nil, shownAs: session.map(Self.shownAs) ?? "",
       csrf: session?.csrfToken ?? "", wide: wide, content: content)
