@@ -131,31 +131,60 @@ struct ReportMemoTests {
     }
   }
 
+  /// A change shows on the next call of the reports that read its area, and leaves the others
+  /// kept: an activity recomputes the leaderboard, not the funnel; a lead the lead funnel; a
+  /// deal's move the funnel; a rebuild everything.
   @Test func aChangeToTheProjectionsShowsAtOnce() async throws {
     try await ReportTests.withHistory { context, flow in
       let base = PostgresReportingRepository(client: context.database, logger: ReportingHarness.logger)
       let memoized = MemoizedReportingRepository(base: base, memo: ReportMemo())
       let board = LeaderboardQuery(period: .all, currency: nil, visibility: .everyone, codes: nil)
       let leads = LeadFunnelQuery(period: .all, businessLine: nil, source: nil, ownerID: nil, visibility: .everyone)
+      let funnel = FunnelQuery(
+        pipelineID: flow.pipelineID, period: .all, kind: nil, source: nil, ownerID: nil, visibility: .everyone)
       let activities = { (reply: Crm_Reporting_V1_GetLeaderboardReply) in
         reply.entries.first { $0.managerID == "m-1" }?.activities.value ?? 0
       }
+      let total = { (reply: Crm_Reporting_V1_GetLeadFunnelReply) in reply.rows.filter(\.team).map(\.leads).reduce(0, +)
+      }
+      let misses = { memoized.memo.tally.misses }
       let before = try await memoized.leaderboard(board)
       let leadsBefore = try await memoized.leadFunnel(leads)
+      let funnelBefore = try await memoized.funnel(funnel)
+      #expect(misses() == 3)
+
       try await context.deliver([try SalesFlow.activity(on: flow.deals[0], by: "m-1", at: SalesFlow.day(2))])
       let after = try await memoized.leaderboard(board)
       #expect(activities(after) == activities(before) + 1)
       #expect(after == (try await base.leaderboard(board)))
+      #expect(try await memoized.funnel(funnel) == funnelBefore)
+      #expect(try await memoized.leadFunnel(leads) == leadsBefore)
+      #expect(misses() == 4, "the leaderboard only")
+
       try await context.deliver(try SalesFlow.lead(owner: "m-1", source: "site", status: .open, at: SalesFlow.day(2)))
       let leadsAfter = try await memoized.leadFunnel(leads)
-      let total = { (reply: Crm_Reporting_V1_GetLeadFunnelReply) in reply.rows.filter(\.team).map(\.leads).reduce(0, +)
-      }
       #expect(total(leadsAfter) == total(leadsBefore) + 1)
       #expect(leadsAfter == (try await base.leadFunnel(leads)))
-      // A rebuild counts as a change too.
-      let version = try await ProjectionVersion.current(context.database, logger: ReportingHarness.logger)
+      #expect(try await memoized.funnel(funnel) == funnelBefore)
+      #expect(misses() == 5, "the lead funnel only")
+
+      // Two deals of the history's pipeline opened (a flow of its own, on the same pipeline).
+      try await context.deliver(try flow.newDeals(2, owner: "m-2", at: SalesFlow.day(3)))
+      let funnelAfter = try await memoized.funnel(funnel)
+      #expect(funnelAfter == (try await base.funnel(funnel)))
+      let entered = { (reply: Crm_Reporting_V1_GetFunnelReply) in
+        reply.rows.first { $0.team && $0.stageID == flow.stages[0] }?.entered ?? 0
+      }
+      #expect(entered(funnelAfter) == entered(funnelBefore) + 2)
+
+      // A rebuild counts as a change of every area.
+      let all = Set(ProjectionVersion.Area.allCases)
+      let version = try await ProjectionVersion.current(all, context.database, logger: ReportingHarness.logger)
+      let kept = misses()
       _ = try await base.rebuildProjections()
-      #expect(try await ProjectionVersion.current(context.database, logger: ReportingHarness.logger) > version)
+      #expect(try await ProjectionVersion.current(all, context.database, logger: ReportingHarness.logger) > version)
+      #expect(try await memoized.funnel(funnel) == funnelAfter)
+      #expect(misses() == kept + 1, "computed again after the rebuild")
     }
   }
 }

@@ -140,6 +140,15 @@ struct SalesFlow {
       }, state, at: at)
   }
 
+  /// `count` more deals of `owner` opened at the first stage, with ids of their own.
+  func newDeals(_ count: Int, owner: String, at: Date) throws -> [ReceivedEvent] {
+    try (0..<count).map { _ in
+      let (state, _) = try open(0, owner: owner, kind: .active, source: "cold", amount: 1_000, at: at)
+      state.deal.id = UUID().uuidString.lowercased()
+      return try dealEvent(Crm_Deals_V1_DealOpened.with { $0.deal = state.deal }, state, at: at)
+    }
+  }
+
   func dealEvent(_ payload: some Message, _ state: DealState, at: Date) throws -> ReceivedEvent {
     try Envelopes.event(
       payload, topic: EventTopics.deals, aggregateID: state.deal.id, version: state.deal.version, at: at)

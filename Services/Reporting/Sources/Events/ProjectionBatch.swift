@@ -52,6 +52,15 @@ struct ProjectionBatch: Sendable {
     var day: String
   }
 
+  /// The areas of the read models the batch changes (`ProjectionVersion`).
+  var areas: Set<ProjectionVersion.Area> {
+    var areas: Set<ProjectionVersion.Area> = []
+    if !pipelines.isEmpty || !deals.isEmpty || !dealVersions.isEmpty || !dealSteps.isEmpty { areas.insert(.deals) }
+    if !leads.isEmpty { areas.insert(.leads) }
+    if !activities.isEmpty || !hygiene.isEmpty || !reviews.isEmpty || !cards.isEmpty { areas.insert(.team) }
+    return areas
+  }
+
   var isEmpty: Bool {
     pipelines.isEmpty && deals.isEmpty && leads.isEmpty && activities.isEmpty && hygiene.isEmpty && reviews.isEmpty
       && cards.isEmpty

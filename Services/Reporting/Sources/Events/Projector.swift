@@ -46,7 +46,7 @@ struct Projector: Sendable {
       }
     }
     try await ProjectionWriter(logger: logger).write(batch, on: connection)
-    if outcomes.contains(.projected) { try await ProjectionVersion.advance(on: connection, logger: logger) }
+    try await ProjectionVersion.advance(batch.areas, on: connection, logger: logger)
     return outcomes
   }
 }

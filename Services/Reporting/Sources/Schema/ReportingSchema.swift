@@ -332,7 +332,7 @@ enum ReportingSchema {
       ]
     ),
     Migration(
-      version: 36, name: "projection version: counts the read models' changes (ReportMemo)",
-      statements: [ProjectionVersion.table, ProjectionVersion.firstRow]),
+      version: 36, name: "projection versions: count the read models' changes per area (ReportMemo)",
+      statements: [ProjectionVersion.table, ProjectionVersion.rows]),
   ]
 }

@@ -17,7 +17,8 @@ struct MemoizedReportingRepository: ReportingRepository {
   private func kept<Reply: Sendable>(
     _ key: ReportMemo.Key, _ compute: @escaping @Sendable () async throws -> Reply
   ) async throws -> Reply {
-    try await memo.value(key, at: try await ProjectionVersion.current(base.client, logger: base.logger), compute)
+    let version = try await ProjectionVersion.current(key.areas, base.client, logger: base.logger)
+    return try await memo.value(key, at: version, compute)
   }
 
   func funnel(_ query: FunnelQuery) async throws -> Crm_Reporting_V1_GetFunnelReply {

@@ -16,6 +16,16 @@ public final class ReportMemo: Sendable {
     case losses(pipelineID: String?, period: ReportPeriod)
     case forecast(pipelineID: String?, currency: String?)
     case leaderboard(period: ReportPeriod, currency: String?)
+
+    /// What the report reads: a change elsewhere leaves its replies kept.
+    var areas: Set<ProjectionVersion.Area> {
+      switch self {
+      case .funnel, .losses, .forecast: [.deals]
+      case .leadFunnel: [.leads]
+      // Its managers are everyone with a lead, a deal, a card, an activity or a report.
+      case .leaderboard: Set(ProjectionVersion.Area.allCases)
+      }
+    }
   }
 
   private struct Entry {
