@@ -17,9 +17,11 @@ import SwiftProtobuf
 /// GetFunnel, GetForecast and GetLeaderboard over the Kafka transport at 16 callers, each in a
 /// phase of its own, beside Echo over Kafka in the same run. Callers ask as a head of sales, a
 /// share of them as a manager (his own rows and the team's), with a mix of periods and filters.
-/// Each report runs twice: as the service runs it (replies kept per state of the projections,
-/// `ReportMemo`; the share of calls given a kept reply is printed) and computed on every call
-/// (`…_computed`), which is what a call costs while events keep changing the projections.
+/// Each report runs three times: as the service runs it (replies kept per state of the
+/// projections, `ReportMemo`; the share of calls given a kept reply is printed); the same while
+/// the projections change `--changes-per-s` times a second (`…_changing`: every area's version
+/// advanced, as a projector committing a batch per poll would); and computed on every call
+/// (`…_computed`).
 struct ReportingBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "reporting",
@@ -32,6 +34,7 @@ struct ReportingBench: AsyncParsableCommand {
   @Option(help: "Keep the loaded history in this schema of the database and reuse it when it is there (no load).")
   var historySchema: String?
   @Option(help: "Share of the calls made as a manager (the rest as the head of sales).") var managerShare = 0.25
+  @Option(help: "Changes of the projections per second in the `…_changing` phases.") var changesPerSecond = 2
 
   static let head = "head_of_sales:bench-head"
   static let phases = ["funnel", "forecast", "leaderboard"]
@@ -48,14 +51,15 @@ struct ReportingBench: AsyncParsableCommand {
       try await measure(client: client, kafka: kafka, service: service, logger: logger)
     }
     print(String(format: "loaded in %.1f s, ANALYZE %.1f s", figures["load_s"]!, figures["analyze_s"]!))
-    for name in Self.phases + Self.phases.map({ $0 + "_computed" }) + ["echo"] {
+    let modes = ["", "_changing", "_computed"]
+    for name in modes.flatMap({ mode in Self.phases.map { $0 + mode } }) + ["echo"] {
       print(
         String(
           format: "%@ (Kafka, %d callers): %7.1f calls/s   p50 %7.2f ms   p99 %7.2f ms   errors %.0f",
           name.padding(toLength: 20, withPad: " ", startingAt: 0), options.callers, figures["\(name)_per_s"]!,
           figures["\(name)_p50_ms"]!, figures["\(name)_p99_ms"]!, figures["\(name)_errors"]!))
     }
-    for name in Self.phases {
+    for name in Self.phases + Self.phases.map({ $0 + "_changing" }) {
       print(String(format: "%@ kept replies: %.1f%% of calls", name, 100 * figures["\(name)_kept_share"]!))
     }
     try writeFigures(figures, to: options.json)
@@ -127,32 +131,43 @@ struct ReportingBench: AsyncParsableCommand {
     }
     var phases: [String: LoadResult] = ["echo": echo]
     var keptShares: [String: Double] = [:]
-    for (phase, kept) in Self.phases.map({ ($0, true) }) + Self.phases.map({ ($0, false) }) {
-      let name = kept ? phase : phase + "_computed"
-      print("measuring \(name) for \(options.seconds) s at \(options.callers) callers over Kafka …")
-      let before = memo.tally
-      phases[name] = try await withKafkaPhase(
-        name, rpc: kept ? rpc : computing, kafka: kafka, service: service, fetchWaitMs: options.fetchWaitMs,
-        logger: logger,
-        server: serverInterceptors, caller: [caller]
-      ) { remote in
-        let reporting = Crm_Reporting_V1_Reporting.Client(wrapping: remote)
-        return await warmedUp {
-          let principal = requests.principal()
-          try await BenchCaller.$current.withValue(principal) {
-            switch phase {
-            case "funnel": _ = try await reporting.getFunnel(requests.funnel())
-            case "forecast": _ = try await reporting.getForecast(requests.forecast())
-            default: _ = try await reporting.getLeaderboard(requests.leaderboard())
+    for mode in ["", "_changing", "_computed"] {
+      for phase in Self.phases {
+        let name = phase + mode
+        let kept = mode != "_computed"
+        print("measuring \(name) for \(options.seconds) s at \(options.callers) callers over Kafka …")
+        let before = memo.tally
+        // As a projector applying events without a pause would: every area changed at each commit.
+        let changes = Task {
+          while mode == "_changing", !Task.isCancelled {
+            try await Task.sleep(for: .seconds(1) / max(1, changesPerSecond))
+            _ = try await client.query("UPDATE projection_versions SET version = version + 1", logger: logger).collect()
+          }
+        }
+        defer { changes.cancel() }
+        phases[name] = try await withKafkaPhase(
+          name, rpc: kept ? rpc : computing, kafka: kafka, service: service, fetchWaitMs: options.fetchWaitMs,
+          logger: logger,
+          server: serverInterceptors, caller: [caller]
+        ) { remote in
+          let reporting = Crm_Reporting_V1_Reporting.Client(wrapping: remote)
+          return await warmedUp {
+            let principal = requests.principal()
+            try await BenchCaller.$current.withValue(principal) {
+              switch phase {
+              case "funnel": _ = try await reporting.getFunnel(requests.funnel())
+              case "forecast": _ = try await reporting.getForecast(requests.forecast())
+              default: _ = try await reporting.getLeaderboard(requests.leaderboard())
+              }
             }
           }
         }
-      }
-      // Warm-up included.
-      let after = memo.tally
-      if kept {
-        keptShares[phase] =
-          Double(after.hits - before.hits) / Double(max(1, after.hits + after.misses - before.hits - before.misses))
+        // Warm-up included.
+        let after = memo.tally
+        if kept {
+          keptShares[name] =
+            Double(after.hits - before.hits) / Double(max(1, after.hits + after.misses - before.hits - before.misses))
+        }
       }
     }
     var figures: [String: Double] = [
