@@ -3,7 +3,7 @@ import Foundation
 /// A period cut into the whole UTC months inside it (read from monthly sums) and the stretches
 /// at its ends that fall inside a month (read from the rows): together exactly the period.
 /// Pure; the lead funnel's (`LeadAggregates`).
-struct MonthSplit: Equatable, Sendable {
+struct MonthSplit: Sendable {
   /// The months [from, to) read from the sums (an end nil: open); nil: no whole month (the
   /// period lies inside one month, or spans less than a whole one).
   var months: (from: Date?, to: Date?)?
@@ -32,17 +32,7 @@ struct MonthSplit: Equatable, Sendable {
     if let to = period.to, let last, last < to { edges.append((last, to)) }
   }
 
-  static func == (left: MonthSplit, right: MonthSplit) -> Bool {
-    left.months?.from == right.months?.from && left.months?.to == right.months?.to
-      && (left.months == nil) == (right.months == nil) && left.allTime == right.allTime
-      && left.edges.map(\.from) == right.edges.map(\.from) && left.edges.map(\.to) == right.edges.map(\.to)
-  }
-
-  private static let calendar: Calendar = {
-    var calendar = Calendar(identifier: .gregorian)
-    calendar.timeZone = TimeZone(identifier: "UTC")!
-    return calendar
-  }()
+  private static var calendar: Calendar { .utc }
 
   /// The start of the UTC month `date` is in.
   static func monthStart(_ date: Date) -> Date {

@@ -234,9 +234,5 @@ struct WholeMonths: Equatable, Sendable {
     """
   }
 
-  static func isMonthStart(_ date: Date) -> Bool {
-    var calendar = Calendar(identifier: .gregorian)
-    calendar.timeZone = TimeZone(identifier: "UTC")!
-    return calendar.dateInterval(of: .month, for: date)?.start == date
-  }
+  static func isMonthStart(_ date: Date) -> Bool { Calendar.utc.dateInterval(of: .month, for: date)?.start == date }
 }

@@ -5,11 +5,7 @@ import OpenAPIRuntime
 /// with or without fractions of a second, `Z` or an offset. Years 1 to 9999; a day the month
 /// does not have, or a leap second, is refused rather than rolled over.
 enum RFC3339 {
-  static let utc: Calendar = {
-    var calendar = Calendar(identifier: .gregorian)
-    calendar.timeZone = TimeZone(identifier: "UTC")!
-    return calendar
-  }()
+  static var utc: Calendar { .utc }
 
   static func date(_ text: String) -> Date? {
     guard text.utf8.count <= 40,
