@@ -21,52 +21,55 @@ struct MemoizedReportingRepository: ReportingRepository {
     return try await memo.value(key, at: version, compute)
   }
 
-  func funnel(_ query: FunnelQuery) async throws -> Crm_Reporting_V1_GetFunnelReply {
-    var everyone = query
-    everyone.ownerID = nil
-    everyone.visibility = .everyone
-    let key = ReportMemo.Key.funnel(
-      pipelineID: query.pipelineID, period: query.period, kind: query.kind, source: query.source)
-    var reply = try await kept(key) { [base, everyone] in try await base.funnel(everyone) }
+  /// A report of team rows and managers' rows: computed for everyone, then thinned by the
+  /// caller's owner filter and visibility.
+  private func narrowed<Query: OwnersQuery, Reply: OwnersRows>(
+    _ query: Query, _ key: ReportMemo.Key,
+    _ compute: @escaping @Sendable (PostgresReportingRepository, Query) async throws -> Reply
+  ) async throws -> Reply {
+    var unfiltered = query
+    unfiltered.ownerID = nil
+    var reply = try await forEveryone(unfiltered, key, compute)
     reply.rows.removeAll { !$0.team && !Self.shows($0.ownerID, owner: query.ownerID, query.visibility) }
     return reply
+  }
+
+  func funnel(_ query: FunnelQuery) async throws -> Crm_Reporting_V1_GetFunnelReply {
+    let key = ReportMemo.Key.funnel(
+      pipelineID: query.pipelineID, period: query.period, kind: query.kind, source: query.source)
+    return try await narrowed(query, key) { try await $0.funnel($1) }
   }
 
   func leadFunnel(_ query: LeadFunnelQuery) async throws -> Crm_Reporting_V1_GetLeadFunnelReply {
-    var everyone = query
-    everyone.ownerID = nil
-    everyone.visibility = .everyone
     let key = ReportMemo.Key.leadFunnel(period: query.period, businessLine: query.businessLine, source: query.source)
-    var reply = try await kept(key) { [base, everyone] in try await base.leadFunnel(everyone) }
-    reply.rows.removeAll { !$0.team && !Self.shows($0.ownerID, owner: query.ownerID, query.visibility) }
-    return reply
+    return try await narrowed(query, key) { try await $0.leadFunnel($1) }
   }
 
   func losses(_ query: LossesQuery) async throws -> Crm_Reporting_V1_GetLossesReply {
+    try await narrowed(query, .losses(pipelineID: query.pipelineID, period: query.period)) { try await $0.losses($1) }
+  }
+
+  /// The reply of `key` as everyone may see it: the caller narrows it.
+  private func forEveryone<Query: VisibleQuery, Reply: Sendable>(
+    _ query: Query, _ key: ReportMemo.Key,
+    _ compute: @escaping @Sendable (PostgresReportingRepository, Query) async throws -> Reply
+  ) async throws -> Reply {
     var everyone = query
-    everyone.ownerID = nil
     everyone.visibility = .everyone
-    let key = ReportMemo.Key.losses(pipelineID: query.pipelineID, period: query.period)
-    var reply = try await kept(key) { [base, everyone] in try await base.losses(everyone) }
-    reply.rows.removeAll { !$0.team && !Self.shows($0.ownerID, owner: query.ownerID, query.visibility) }
-    return reply
+    return try await kept(key) { [base, everyone] in try await compute(base, everyone) }
   }
 
   func forecast(_ query: ForecastQuery) async throws -> Crm_Reporting_V1_GetForecastReply {
-    var everyone = query
-    everyone.visibility = .everyone
     let key = ReportMemo.Key.forecast(pipelineID: query.pipelineID, currency: query.currency)
-    var reply = try await kept(key) { [base, everyone] in try await base.forecast(everyone) }
+    var reply = try await forEveryone(query, key) { try await $0.forecast($1) }
     reply.rows.removeAll { !$0.team && !query.visibility.sees($0.ownerID) }
     reply.calibrations.removeAll { !$0.team && !query.visibility.sees($0.ownerID) }
     return reply
   }
 
   func leaderboard(_ query: LeaderboardQuery) async throws -> Crm_Reporting_V1_GetLeaderboardReply {
-    var everyone = query
-    everyone.visibility = .everyone
     let key = ReportMemo.Key.leaderboard(period: query.period, currency: query.currency)
-    var reply = try await kept(key) { [base, everyone] in try await base.leaderboard(everyone) }
+    var reply = try await forEveryone(query, key) { try await $0.leaderboard($1) }
     reply.entries.removeAll { !$0.team && !query.visibility.sees($0.managerID) }
     return reply
   }
@@ -98,3 +101,38 @@ struct MemoizedReportingRepository: ReportingRepository {
     try await base.qualityScores(query)
   }
 }
+
+/// A report query whose rows the caller's visibility thins.
+protocol VisibleQuery: Sendable {
+  var visibility: Visibility { get set }
+}
+
+/// … and an owner filter too.
+protocol OwnersQuery: VisibleQuery {
+  var ownerID: String? { get set }
+}
+
+extension ForecastQuery: VisibleQuery {}
+extension LeaderboardQuery: VisibleQuery {}
+
+extension FunnelQuery: OwnersQuery {}
+extension LeadFunnelQuery: OwnersQuery {}
+extension LossesQuery: OwnersQuery {}
+
+/// A reply of team rows and managers' rows.
+protocol OwnersRows: Sendable {
+  associatedtype Row: OwnerRow
+  var rows: [Row] { get set }
+}
+
+protocol OwnerRow {
+  var team: Bool { get }
+  var ownerID: String { get }
+}
+
+extension Crm_Reporting_V1_GetFunnelReply: OwnersRows {}
+extension Crm_Reporting_V1_GetFunnelReply.Row: OwnerRow {}
+extension Crm_Reporting_V1_GetLeadFunnelReply: OwnersRows {}
+extension Crm_Reporting_V1_GetLeadFunnelReply.Row: OwnerRow {}
+extension Crm_Reporting_V1_GetLossesReply: OwnersRows {}
+extension Crm_Reporting_V1_GetLossesReply.Row: OwnerRow {}
