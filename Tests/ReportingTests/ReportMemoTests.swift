@@ -86,9 +86,10 @@ struct ReportMemoTests {
     // keys[0] was the oldest: computed again; keys[2] was kept.
     #expect(try await small.value(keys[2], at: 1) { calls.next() } == 5)
     #expect(try await small.value(keys[0], at: 1) { calls.next() } == 6)
-    // An older version's entries go first.
-    _ = try await small.value(keys[1], at: 2) { calls.next() }
-    #expect(try await small.value(keys[1], at: 2) { calls.next() } == 7)
+    // A key asked at a newer version replaces its own entry: keys[0] stays.
+    _ = try await small.value(keys[0], at: 2) { calls.next() }
+    #expect(try await small.value(keys[0], at: 2) { calls.next() } == 7)
+    #expect(try await small.value(keys[2], at: 1) { calls.next() } == 5)
   }
 
   /// Each caller (a head of sales, each manager, a manager with no deals) and owner filter, for

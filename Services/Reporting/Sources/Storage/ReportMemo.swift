@@ -64,7 +64,7 @@ public final class ReportMemo: Sendable {
       if let entry = state.entries[key], entry.version >= version, now - entry.made < lifetime {
         return (entry.task, true)
       }
-      if state.entries.count >= capacity { evict(&state, keeping: version) }
+      if state.entries[key] == nil, state.entries.count >= capacity { evict(&state) }
       let task = Task<any Sendable, any Error> { try await compute() }
       state.entries[key] = Entry(version: version, made: now, task: task)
       return (task, false)
@@ -85,11 +85,10 @@ public final class ReportMemo: Sendable {
     }
   }
 
-  /// Makes room: every entry of an older version first, then the oldest.
-  private func evict(_ state: inout State, keeping version: Int64) {
-    state.entries = state.entries.filter { $0.value.version >= version }
-    while state.entries.count >= capacity, let oldest = state.entries.min(by: { $0.value.made < $1.value.made }) {
-      state.entries[oldest.key] = nil
-    }
+  /// Makes room: the entries made longest ago go. (A key asked again at a newer version has
+  /// replaced its own entry; versions of different areas do not compare.)
+  private func evict(_ state: inout State) {
+    let oldest = state.entries.sorted { $0.value.made < $1.value.made }.prefix(state.entries.count - capacity + 1)
+    for (key, _) in oldest { state.entries[key] = nil }
   }
 }
