@@ -25,15 +25,20 @@ enum ProjectionVersion {
     """
   static let rows = "INSERT INTO projection_versions (area, version) VALUES ('deals', 0), ('leads', 0), ('team', 0)"
 
-  /// In the writer's transaction: the rows' locks are held to the commit, so concurrent writers
-  /// (replicas' projectors) count one after another.
+  /// In the writer's transaction, after its writes: the rows' locks are held to the commit, so concurrent
+  /// writers (replicas' projectors) count one after another. The rows are locked in the areas'
+  /// order (an UPDATE alone takes them in the table's order, which every update changes), so two
+  /// writers of the same areas cannot deadlock.
   static func advance(
     _ areas: Set<Area> = Set(Area.allCases), on connection: PostgresConnection, logger: Logger
   ) async throws {
     guard !areas.isEmpty else { return }
     _ = try await connection.query(
-      "UPDATE projection_versions SET version = version + 1 WHERE area = ANY(\(areas.map(\.rawValue).sorted()))",
-      logger: logger
+      """
+      UPDATE projection_versions SET version = version + 1
+      WHERE area IN (
+        SELECT area FROM projection_versions WHERE area = ANY(\(areas.map(\.rawValue))) ORDER BY area FOR UPDATE)
+      """, logger: logger
     ).collect()
   }
 

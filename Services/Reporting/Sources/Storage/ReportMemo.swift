@@ -6,7 +6,9 @@ import Synchronization
 /// same funnel; at 1M deals a funnel costs the service milliseconds of CPU, a kept one almost
 /// nothing). Callers who ask for one while it is being computed wait for that computation
 /// instead of starting their own. A failure is not kept. An entry also expires after
-/// `lifetime`, so a change no writer counted (an operator's SQL) shows within it.
+/// `lifetime`, so a change no writer counted (an operator's SQL, a replica of a version before
+/// the counters during a rolling deploy) shows within it. A memo serves one repository: its
+/// keys leave out what is the same on every call (the rep code key the leaderboard maps with).
 public final class ReportMemo: Sendable {
   /// A report and its parameters, without the caller: the memo holds what everyone may be
   /// given, narrowed per caller afterwards.
@@ -73,16 +75,18 @@ public final class ReportMemo: Sendable {
       if hit { $0.hits += 1 } else { $0.misses += 1 }
     }
     (hit ? Self.hits : Self.misses).increment()
+    let value: any Sendable
     do {
-      // The key names the report, so the value is that report's reply.
-      guard let value = try await task.value as? Value else { return try await compute() }
-      return value
+      value = try await task.value
     } catch {
       state.withLock { state in
         if state.entries[key]?.task == task { state.entries[key] = nil }
       }
       throw error
     }
+    // The key names the report, so the value is that report's reply; were it not, computed anew.
+    guard let value = value as? Value else { return try await compute() }
+    return value
   }
 
   /// Makes room: the entries made longest ago go. (A key asked again at a newer version has
