@@ -32,17 +32,15 @@ struct MonthSplit: Sendable {
     if let to = period.to, let last, last < to { edges.append((last, to)) }
   }
 
-  private static var calendar: Calendar { .utc }
-
   /// The start of the UTC month `date` is in.
   static func monthStart(_ date: Date) -> Date {
-    calendar.dateInterval(of: .month, for: date)?.start ?? date
+    Calendar.utc.dateInterval(of: .month, for: date)?.start ?? date
   }
 
   /// `date` when it starts a UTC month, else the start of the next one.
   static func monthStartOnOrAfter(_ date: Date) -> Date {
     let start = monthStart(date)
     guard start < date else { return start }
-    return calendar.date(byAdding: .month, value: 1, to: start) ?? date
+    return Calendar.utc.date(byAdding: .month, value: 1, to: start) ?? date
   }
 }

@@ -38,6 +38,8 @@ public final class ReportMemo: Sendable {
 
   private struct State {
     var entries: [Key: Entry] = [:]
+    var hits = 0
+    var misses = 0
   }
 
   static let hits = Counter(label: "crm_reporting_memo_total", dimensions: [("result", "hit")])
@@ -46,7 +48,6 @@ public final class ReportMemo: Sendable {
   let capacity: Int
   let lifetime: Duration
   private let state = Mutex(State())
-  private let counts = Mutex((hits: 0, misses: 0))
 
   public init(capacity: Int = 512, lifetime: Duration = .seconds(60)) {
     self.capacity = capacity
@@ -54,7 +55,7 @@ public final class ReportMemo: Sendable {
   }
 
   /// Hits and misses since the start (the benches print the share of hits).
-  public var tally: (hits: Int, misses: Int) { counts.withLock { $0 } }
+  public var tally: (hits: Int, misses: Int) { state.withLock { ($0.hits, $0.misses) } }
 
   /// The reply of `key` at `version` or later: kept, being computed, or computed now by `compute`.
   func value<Value: Sendable>(
@@ -64,15 +65,14 @@ public final class ReportMemo: Sendable {
     let (task, hit) = state.withLock { state -> (Task<any Sendable, any Error>, Bool) in
       // A later version's reply is newer than the caller asked for: good enough to give.
       if let entry = state.entries[key], entry.version >= version, now - entry.made < lifetime {
+        state.hits += 1
         return (entry.task, true)
       }
+      state.misses += 1
       if state.entries[key] == nil, state.entries.count >= capacity { evict(&state) }
       let task = Task<any Sendable, any Error> { try await compute() }
       state.entries[key] = Entry(version: version, made: now, task: task)
       return (task, false)
-    }
-    counts.withLock {
-      if hit { $0.hits += 1 } else { $0.misses += 1 }
     }
     (hit ? Self.hits : Self.misses).increment()
     let value: any Sendable

@@ -5,8 +5,6 @@ import OpenAPIRuntime
 /// with or without fractions of a second, `Z` or an offset. Years 1 to 9999; a day the month
 /// does not have, or a leap second, is refused rather than rolled over.
 enum RFC3339 {
-  static var utc: Calendar { .utc }
-
   static func date(_ text: String) -> Date? {
     guard text.utf8.count <= 40,
       let match = text.wholeMatch(
@@ -23,7 +21,9 @@ enum RFC3339 {
       offset = (hours * 3600 + minutes * 60) * (sign == "-" ? -1 : 1)
     }
     let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
-    guard let base = utc.date(from: components), utc.component(.day, from: base) == day else { return nil }
+    guard let base = Calendar.utc.date(from: components), Calendar.utc.component(.day, from: base) == day else {
+      return nil
+    }
     let fraction = o.7.map { Double("0" + $0) ?? 0 } ?? 0
     return base.addingTimeInterval(fraction - Double(offset))
   }
@@ -32,7 +32,7 @@ enum RFC3339 {
   static func string(_ date: Date) -> String {
     let milliseconds = (date.timeIntervalSince1970 * 1000).rounded(.down)
     let whole = Date(timeIntervalSince1970: (milliseconds / 1000).rounded(.down))
-    let c = utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: whole)
+    let c = Calendar.utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: whole)
     let millis = Int(milliseconds - (milliseconds / 1000).rounded(.down) * 1000)
     let base = String(
       format: "%04d-%02d-%02dT%02d:%02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0,
