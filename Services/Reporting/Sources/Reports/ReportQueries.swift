@@ -14,6 +14,11 @@ enum Visibility: Equatable, Sendable {
     self = principal.actsForEveryone ? .everyone : .manager(principal.subject)
   }
 
+  /// Whether a manager's row of `owner` is shown under the request's owner filter (nil: all).
+  func shows(_ owner: String, filter: String?) -> Bool {
+    (filter == nil || filter == owner) && sees(owner)
+  }
+
   /// Whether a manager's row of `owner` is shown.
   func sees(_ owner: String) -> Bool {
     switch self {

@@ -30,7 +30,7 @@ struct MemoizedReportingRepository: ReportingRepository {
     var unfiltered = query
     unfiltered.ownerID = nil
     var reply = try await forEveryone(unfiltered, key, compute)
-    reply.rows.removeAll { !$0.team && !Self.shows($0.ownerID, owner: query.ownerID, query.visibility) }
+    reply.rows.removeAll { !$0.team && !query.visibility.shows($0.ownerID, filter: query.ownerID) }
     return reply
   }
 
@@ -72,11 +72,6 @@ struct MemoizedReportingRepository: ReportingRepository {
     var reply = try await forEveryone(query, key) { try await $0.leaderboard($1) }
     reply.entries.removeAll { !$0.team && !query.visibility.sees($0.managerID) }
     return reply
-  }
-
-  /// A manager's row: within the owner filter, and the caller may see it.
-  static func shows(_ rowOwner: String, owner: String?, _ visibility: Visibility) -> Bool {
-    (owner == nil || owner == rowOwner) && visibility.sees(rowOwner)
   }
 
   func stalledDeals(_ query: StalledQuery, after: Page.Keyset?, limit: Int) async throws -> (

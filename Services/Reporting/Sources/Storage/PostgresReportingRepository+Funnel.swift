@@ -32,7 +32,7 @@ extension PostgresReportingRepository {
     var figures = try await funnelFigures(query)
     // The owner filter and the caller's visibility thin the managers' rows only.
     figures.removeAll {
-      !$0.team && !((query.ownerID == nil || query.ownerID == $0.owner) && query.visibility.sees($0.owner))
+      !$0.team && !query.visibility.shows($0.owner, filter: query.ownerID)
     }
     return Self.funnelReply(query.pipelineID, stages: stages, figures)
   }

@@ -45,7 +45,7 @@ extension PostgresReportingRepository {
     for try await (source, owner, team, reason, leads, converted, rejected, open) in rows.decode(
       (String, String, Bool, String?, Int, Int, Int, Int).self)
     {
-      guard team || ((query.ownerID == nil || query.ownerID == owner) && query.visibility.sees(owner)) else {
+      guard team || query.visibility.shows(owner, filter: query.ownerID) else {
         continue
       }
       if reply.rows.last.map({ $0.source != source || $0.ownerID != owner || $0.team != team }) ?? true {

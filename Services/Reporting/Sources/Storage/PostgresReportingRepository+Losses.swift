@@ -31,7 +31,7 @@ extension PostgresReportingRepository {
         if kind == "real" { reply.real += Int64(deals) }
         if kind == "stall" { reply.stall += Int64(deals) }
       }
-      guard team || ((query.ownerID == nil || query.ownerID == owner) && query.visibility.sees(owner)) else {
+      guard team || query.visibility.shows(owner, filter: query.ownerID) else {
         continue
       }
       let lossKind: Crm_Reporting_V1_LossKind =

@@ -25,8 +25,8 @@ enum ProjectionVersion {
     """
   static let rows = "INSERT INTO projection_versions (area, version) VALUES ('deals', 0), ('leads', 0), ('team', 0)"
 
-  /// In the writer's transaction, after its writes: the rows' locks are held to the commit, so concurrent
-  /// writers (replicas' projectors) count one after another. The rows are locked in the areas'
+  /// In the writer's transaction, after its writes: the rows' locks are held to the commit, so
+  /// concurrent writers (replicas' projectors) count one after another. The rows are locked in the areas'
   /// order (an UPDATE alone takes them in the table's order, which every update changes), so two
   /// writers of the same areas cannot deadlock.
   static func advance(
